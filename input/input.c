@@ -1,0 +1,819 @@
+/*
+ * input: pointer and keyboard injection through XTest on a display the caller
+ * owns. Each action is a short run of XTest requests and one XSync.
+ *
+ * Keys are looked up on the live XKB keymap, read at the start of every
+ * keyboard action (so a setxkbmap between requests is seen), in the current
+ * group and modifier state: a character is typed with the key that gives it
+ * with no modifier or with Shift, exactly as a client will look it up.
+ * Anything else (AltGr levels, other groups, characters no layout key has) is
+ * bound to a spare keycode, one without keysyms, through the core keyboard
+ * mapping; Caps Lock is lifted while text is typed.
+ *
+ * Spare keycodes stay bound after a request and are re-used; when a text
+ * needs more of them than there are, the least recently used are re-bound,
+ * as many as the next characters need at once. A client looks a key event up
+ * in the keymap as it is when it gets to the event, and Xlib loses keymap
+ * changes that arrive while it fetches the keymap; so the keymap is never
+ * changed sooner than KEYMAP_GUARD_NS after our last key event, and never
+ * un-bound right after typing (only in input_destroy). The two lowest spare
+ * keycodes are left alone for other tools (xdotool takes the first free one).
+ *
+ * It does not parse key names (keys.c), open displays or install Xlib error
+ * handlers (desktop/), and it does not use libxdo: libxdo 3.20160805 reads
+ * the keymap once in xdo_new, calls XGetKeyboardMapping twice per character,
+ * un-binds its scratch keycode right after each character (so slow clients
+ * read the wrong one) and calls setlocale.
+ */
+#include "input.h"
+
+#include <X11/XKBlib.h>
+#include <X11/Xlibint.h>
+#include <X11/Xutil.h>
+#include <X11/extensions/XTest.h>
+#include <X11/keysym.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* The lowest spare keycodes, left free for other tools' scratch bindings. */
+#define SPARE_RESERVED 2
+/* How long after our last key event the keymap may change (see keymap_guard). */
+#define KEYMAP_GUARD_NS (50 * 1000 * 1000ull)
+#define DRAG_STEPS      10
+#define MAX_HELD        8
+/* Open-addressed table of the characters the layout types; a keymap has at most 2 * 248. */
+#define TABLE_SIZE 1024
+
+struct slot {
+    KeySym bound[2];  /* our binding (levels 1 and 2), NoSymbol when we hold none */
+    uint32_t ucs[2];  /* what it types without and with Shift in this call's state */
+    uint64_t used_ns; /* when it was bound or last typed, for least-recently-used re-binding */
+    bool usable;      /* spare in this call's keymap: ours, or empty and not reserved */
+};
+
+struct entry {
+    uint32_t ucs; /* 0: empty */
+    KeyCode kc;
+    bool shift;
+};
+
+struct input {
+    Display *dpy;
+    int (*cancel)(void *);
+    void *cancel_arg;
+
+    /* Keys pressed and not yet released, in press order; buttons as a bit set. */
+    KeyCode held[MAX_HELD];
+    int nheld;
+    unsigned held_buttons;
+    uint64_t last_key_ns; /* when our last key event was sent */
+
+    struct slot slot[256];
+
+    /* The keymap of the current call. */
+    XkbDescPtr xkb;
+    unsigned mods; /* effective modifiers: locks, latches, keys held by others */
+    int group;
+    KeyCode shift_kc;
+    struct entry table[TABLE_SIZE];
+};
+
+static uint64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void sleep_ns(uint64_t ns) {
+    struct timespec ts = {(time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull)};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
+    }
+}
+
+/*
+ * Whether the connection has failed. Xlib has no public call for it: after
+ * an I/O error whose exit handler returns, requests are dropped and XSync
+ * returns as if all went well, so read the flag Xlib sets.
+ */
+static bool dead(const struct input *in) {
+    return (in->dpy->flags & XlibDisplayIOError) != 0;
+}
+
+/* XSync, then whether the display is still there. */
+static int sync_check(struct input *in) {
+    if (dead(in))
+        return -EIO;
+    XSync(in->dpy, False);
+    return dead(in) ? -EIO : 0;
+}
+
+/* Our keymap changes come back as MappingNotify; let Xlib's own keymap cache follow them. */
+static void drain_mapping_notify(struct input *in) {
+    XEvent ev;
+    while (XCheckTypedEvent(in->dpy, MappingNotify, &ev))
+        XRefreshKeyboardMapping(&ev.xmapping);
+}
+
+static int clamp16(int v) {
+    return v < -32768 ? -32768 : v > 32767 ? 32767 : v;
+}
+
+/* ---- pressing and releasing ---- */
+
+static void key_down(struct input *in, KeyCode kc) {
+    if (in->nheld < MAX_HELD)
+        in->held[in->nheld++] = kc;
+    XTestFakeKeyEvent(in->dpy, kc, True, CurrentTime);
+}
+
+static void key_up(struct input *in, KeyCode kc) {
+    for (int i = in->nheld - 1; i >= 0; i--) {
+        if (in->held[i] == kc) {
+            memmove(&in->held[i], &in->held[i + 1], (size_t)(in->nheld - i - 1) * sizeof(KeyCode));
+            in->nheld--;
+            break;
+        }
+    }
+    XTestFakeKeyEvent(in->dpy, kc, False, CurrentTime);
+    in->last_key_ns = now_ns();
+}
+
+static void button_down(struct input *in, int button) {
+    in->held_buttons |= 1u << button;
+    XTestFakeButtonEvent(in->dpy, (unsigned)button, True, CurrentTime);
+}
+
+static void button_up(struct input *in, int button) {
+    in->held_buttons &= ~(1u << button);
+    XTestFakeButtonEvent(in->dpy, (unsigned)button, False, CurrentTime);
+}
+
+/* Releases whatever this call still holds, last pressed first. */
+static void release_held(struct input *in) {
+    while (in->nheld > 0)
+        key_up(in, in->held[in->nheld - 1]);
+    for (int b = 1; b < 32; b++)
+        if (in->held_buttons & (1u << b))
+            button_up(in, b);
+}
+
+/* Ends an action: releases what is held and waits until the server has processed it all. */
+static int finish(struct input *in, int r) {
+    release_held(in);
+    int s = sync_check(in);
+    drain_mapping_notify(in);
+    return r < 0 ? r : s;
+}
+
+/* ---- the keymap ---- */
+
+/* What kc gives with mods held in the current group, as a client's XLookupString will see it. */
+static KeySym translate(const struct input *in, KeyCode kc, unsigned mods) {
+    unsigned consumed = 0;
+    KeySym sym = NoSymbol;
+    if (!XkbTranslateKeyCode(in->xkb, kc, XkbBuildCoreState(mods, in->group), &consumed, &sym))
+        return NoSymbol;
+    if ((mods & LockMask) && !(consumed & LockMask)) {
+        /* Xlib capitalises with Caps Lock when the key type did not use it. */
+        KeySym lower, upper;
+        XConvertCase(sym, &lower, &upper);
+        sym = upper;
+    }
+    return sym;
+}
+
+/* The character a keysym types; Return stands for "\n". */
+static uint32_t sym_char(KeySym sym) {
+    return sym == XK_Return ? '\n' : keys_keysym_to_ucs(sym);
+}
+
+static bool key_empty(XkbDescPtr xkb, int kc) {
+    int n = XkbKeyNumSyms(xkb, kc);
+    KeySym *syms = XkbKeySymsPtr(xkb, kc);
+    for (int i = 0; i < n; i++)
+        if (syms[i] != NoSymbol)
+            return false;
+    return true;
+}
+
+/* Whether kc holds what we bound; a server may fold two equal levels into one. */
+static bool holds_binding(XkbDescPtr xkb, int kc, const KeySym bound[2]) {
+    if (XkbKeyNumGroups(xkb, kc) != 1 || XkbKeySymEntry(xkb, kc, 0, 0) != bound[0])
+        return false;
+    int width = XkbKeyGroupWidth(xkb, kc, 0);
+    return width == 2 ? XkbKeySymEntry(xkb, kc, 1, 0) == bound[1]
+                      : width == 1 && bound[0] == bound[1];
+}
+
+static void slot_chars(struct input *in, int kc) {
+    struct slot *s = &in->slot[kc];
+    s->ucs[0] = sym_char(translate(in, (KeyCode)kc, in->mods));
+    s->ucs[1] = in->shift_kc ? sym_char(translate(in, (KeyCode)kc, in->mods | ShiftMask)) : 0;
+}
+
+static void table_add(struct input *in, uint32_t ucs, KeyCode kc, bool shift) {
+    for (size_t i = ucs * 2654435761u % TABLE_SIZE;; i = (i + 1) % TABLE_SIZE) {
+        if (in->table[i].ucs == ucs)
+            return; /* the first key found wins: no Shift, then the lowest keycode */
+        if (in->table[i].ucs == 0) {
+            in->table[i] = (struct entry){ucs, kc, shift};
+            return;
+        }
+    }
+}
+
+static const struct entry *table_find(const struct input *in, uint32_t ucs) {
+    for (size_t i = ucs * 2654435761u % TABLE_SIZE;; i = (i + 1) % TABLE_SIZE) {
+        if (in->table[i].ucs == ucs)
+            return &in->table[i];
+        if (in->table[i].ucs == 0)
+            return NULL;
+    }
+}
+
+static void unload_keymap(struct input *in) {
+    if (in->xkb)
+        XkbFreeKeyboard(in->xkb, 0, True);
+    in->xkb = NULL;
+}
+
+/*
+ * Reads the keymap and keyboard state, checks which of our bindings survived
+ * (a new layout replaces them all), picks this call's spare keycodes, and for
+ * typing builds the table of characters the layout reaches.
+ */
+static int load_keymap(struct input *in, bool for_text) {
+    XkbStateRec st;
+    if (XkbGetState(in->dpy, XkbUseCoreKbd, &st) != Success)
+        return -EIO;
+    in->xkb = XkbGetMap(
+            in->dpy, XkbKeyTypesMask | XkbKeySymsMask | XkbModifierMapMask, XkbUseCoreKbd);
+    if (!in->xkb || !in->xkb->map || !in->xkb->map->modmap)
+        return -EIO;
+    /* The effective modifiers are what clients see in key events (lookup_mods reads 0 on Xvfb). */
+    in->mods = st.mods;
+    in->group = st.group;
+
+    XkbDescPtr xkb = in->xkb;
+    int reserved = 0;
+    in->shift_kc = 0;
+    for (int kc = 0; kc < 256; kc++) {
+        struct slot *s = &in->slot[kc];
+        s->usable = false;
+        if (kc < xkb->min_key_code || kc > xkb->max_key_code) {
+            s->bound[0] = s->bound[1] = NoSymbol;
+            continue;
+        }
+        if (s->bound[0] != NoSymbol && !holds_binding(xkb, kc, s->bound))
+            s->bound[0] = s->bound[1] = NoSymbol;
+        if (s->bound[0] != NoSymbol) {
+            s->usable = true;
+        } else if (key_empty(xkb, kc) && !xkb->map->modmap[kc]) {
+            if (reserved < SPARE_RESERVED)
+                reserved++;
+            else
+                s->usable = true;
+        }
+    }
+    /* Shift_L if it is a Shift key, else whichever key sets Shift. */
+    for (int kc = xkb->max_key_code; kc >= xkb->min_key_code; kc--)
+        if ((xkb->map->modmap[kc] & ShiftMask) &&
+                (!in->shift_kc || translate(in, (KeyCode)kc, 0) == XK_Shift_L))
+            in->shift_kc = (KeyCode)kc;
+    if (!for_text)
+        return 0;
+
+    memset(in->table, 0, sizeof in->table);
+    for (int shift = 0; shift < (in->shift_kc ? 2 : 1); shift++) {
+        for (int kc = xkb->min_key_code; kc <= xkb->max_key_code; kc++) {
+            /* Keys that are modifiers would change the state of what follows. */
+            if (in->slot[kc].bound[0] != NoSymbol || xkb->map->modmap[kc])
+                continue;
+            KeySym sym = translate(in, (KeyCode)kc, in->mods | (shift ? ShiftMask : 0));
+            uint32_t ucs = sym_char(sym);
+            if (ucs)
+                table_add(in, ucs, (KeyCode)kc, shift);
+        }
+    }
+    for (int kc = xkb->min_key_code; kc <= xkb->max_key_code; kc++)
+        if (in->slot[kc].bound[0] != NoSymbol)
+            slot_chars(in, kc);
+    return 0;
+}
+
+/* A layout key (not one of ours) that gives sym with no modifier held; modifier keys only if
+ * modmap. */
+static KeyCode find_key(const struct input *in, KeySym sym, bool modmap_only) {
+    XkbDescPtr xkb = in->xkb;
+    for (int kc = xkb->min_key_code; kc <= xkb->max_key_code; kc++) {
+        if (in->slot[kc].bound[0] != NoSymbol || (modmap_only && !xkb->map->modmap[kc]))
+            continue;
+        if (translate(in, (KeyCode)kc, 0) == sym)
+            return (KeyCode)kc;
+    }
+    return 0;
+}
+
+static KeyCode find_slot_sym(const struct input *in, KeySym sym) {
+    for (int kc = in->xkb->min_key_code; kc <= in->xkb->max_key_code; kc++)
+        if (in->slot[kc].usable && in->slot[kc].bound[0] == sym)
+            return (KeyCode)kc;
+    return 0;
+}
+
+/* ---- spare keycodes ---- */
+
+/*
+ * Waits, before changing the keymap, until KEYMAP_GUARD_NS have passed since
+ * our last key event. A client looks a key event up in the keymap as it is
+ * when it gets to the event, and Xlib drops keymap changes that arrive while
+ * it is fetching the keymap for a lookup: a change right behind key events
+ * can make a client read them with the new keymap, or miss the change.
+ */
+static int keymap_guard(struct input *in) {
+    uint64_t now = now_ns(), ready = in->last_key_ns + KEYMAP_GUARD_NS;
+    if (in->last_key_ns == 0 || now >= ready)
+        return 0;
+    int r = sync_check(in); /* the wait counts from when the events left */
+    if (r < 0)
+        return r;
+    sleep_ns(ready - now);
+    return 0;
+}
+
+/*
+ * The keysyms to bind for sym. A letter gets its two cases on levels 1 and 2,
+ * which makes XKB give the key the ALPHABETIC type for the letters it knows
+ * the case of, and TWO_LEVEL for the others: text types either case with the
+ * Shift state the key then needs, and a key such as ctrl+shift+t reads as T
+ * as on a real keyboard. For a key (not text) that is only done when sym is
+ * the lower case, since level 1 is what gets pressed. Anything else is the
+ * same keysym on both levels, so that Shift leaves it alone.
+ */
+static void binding_for(KeySym sym, bool for_text, KeySym out[2]) {
+    KeySym lower, upper;
+    XConvertCase(sym, &lower, &upper);
+    out[0] = out[1] = sym;
+    if (lower != upper && (sym == lower || (for_text && sym == upper))) {
+        out[0] = lower;
+        out[1] = upper;
+    }
+}
+
+/*
+ * Binds n keysyms to the spare keycodes kcs[], each with one core request,
+ * then reads back in one request what the server made of them: the key type
+ * it chose decides what each level gives.
+ */
+static int bind_all(struct input *in, const KeyCode *kcs, const KeySym (*syms)[2], int n) {
+    int lo = 255, hi = 0;
+    if (n == 0)
+        return 0;
+    int r = keymap_guard(in);
+    if (r < 0)
+        return r;
+    uint64_t now = now_ns();
+    for (int i = 0; i < n; i++) {
+        XChangeKeyboardMapping(in->dpy, kcs[i], 2, (KeySym *)syms[i], 1);
+        struct slot *s = &in->slot[kcs[i]];
+        s->bound[0] = syms[i][0];
+        s->bound[1] = syms[i][1];
+        s->used_ns = now;
+        lo = kcs[i] < lo ? kcs[i] : lo;
+        hi = kcs[i] > hi ? kcs[i] : hi;
+    }
+    /* XkbGetKeySyms would do, but libX11's asks for no part of the map. */
+    XkbMapChangesRec changes = {0};
+    changes.changed = XkbKeySymsMask;
+    changes.first_key_sym = (KeyCode)lo;
+    changes.num_key_syms = (unsigned char)(hi - lo + 1);
+    if (XkbGetMapChanges(in->dpy, in->xkb, &changes) != Success)
+        return -EIO;
+    for (int i = 0; i < n; i++) {
+        struct slot *s = &in->slot[kcs[i]];
+        if (!holds_binding(in->xkb, kcs[i], s->bound)) {
+            s->bound[0] = s->bound[1] = NoSymbol;
+            return -EIO;
+        }
+        slot_chars(in, kcs[i]);
+    }
+    return 0;
+}
+
+/*
+ * A spare keycode to bind anew: a free one (highest first, away from the
+ * ones other tools pick), else the least recently used binding that keep[]
+ * does not mark. 0 when there is none.
+ */
+static KeyCode pick_slot(const struct input *in, const bool *keep) {
+    int best = 0;
+    for (int kc = in->xkb->max_key_code; kc >= in->xkb->min_key_code; kc--) {
+        const struct slot *s = &in->slot[kc];
+        if (!s->usable || (keep && keep[kc]))
+            continue;
+        if (s->bound[0] == NoSymbol)
+            return (KeyCode)kc;
+        if (!best || s->used_ns < in->slot[best].used_ns)
+            best = kc;
+    }
+    return (KeyCode)best;
+}
+
+/* ---- keyboard ---- */
+
+/* The slot that types ucs in this call's state, and whether it needs Shift. */
+static KeyCode slot_for_char(const struct input *in, uint32_t ucs, bool *shift) {
+    for (int kc = in->xkb->min_key_code; kc <= in->xkb->max_key_code; kc++) {
+        const struct slot *s = &in->slot[kc];
+        if (!s->usable || s->bound[0] == NoSymbol)
+            continue;
+        if (s->ucs[0] == ucs) {
+            *shift = false;
+            return (KeyCode)kc;
+        }
+        if (s->ucs[1] == ucs && in->shift_kc) {
+            *shift = true;
+            return (KeyCode)kc;
+        }
+    }
+    return 0;
+}
+
+static KeySym char_sym(uint32_t ucs) {
+    return ucs == '\n' ? XK_Return : keys_ucs_to_keysym(ucs);
+}
+
+/*
+ * Makes sure the next characters from cps[pos] that the layout lacks have
+ * spare keycodes: as many distinct ones as there are spare keycodes, bound
+ * together, before any of them is typed. Bindings those characters use are
+ * kept; the others are re-bound least recently used first.
+ */
+static int bind_ahead(struct input *in, const uint32_t *cps, size_t n, size_t pos) {
+    bool keep[256] = {false};
+    KeyCode kcs[256];
+    KeySym syms[256][2];
+    int nslots = 0, nbind = 0, nwant = 0;
+
+    for (int kc = 0; kc < 256; kc++)
+        nslots += in->slot[kc].usable;
+    for (size_t i = pos; i < n && (nwant < nslots || nslots == 0); i++) {
+        bool shift;
+        if (table_find(in, cps[i]))
+            continue;
+        if (nslots == 0)
+            return -ENOSPC;
+        KeyCode kc = slot_for_char(in, cps[i], &shift);
+        if (kc) {
+            nwant += !keep[kc];
+            keep[kc] = true;
+            continue;
+        }
+        bool dup = false;
+        for (int j = 0; j < nbind && !dup; j++)
+            dup = syms[j][0] == char_sym(cps[i]) || syms[j][1] == char_sym(cps[i]);
+        if (dup)
+            continue;
+        binding_for(char_sym(cps[i]), true, syms[nbind]);
+        nbind++;
+        nwant++;
+    }
+    if (nbind == 0)
+        return 0;
+    for (int j = 0; j < nbind; j++) {
+        kcs[j] = pick_slot(in, keep);
+        if (!kcs[j])
+            return -ENOSPC;
+        keep[kcs[j]] = true;
+    }
+    return bind_all(in, kcs, (const KeySym(*)[2])syms, nbind);
+}
+
+/* Decodes text to code points, "\r\n" and "\r" becoming "\n". */
+static uint32_t *decode_text(const char *utf8, size_t len, size_t *count) {
+    uint32_t *cps = malloc((len + 1) * sizeof *cps);
+    size_t n = 0;
+    if (!cps)
+        return NULL;
+    for (size_t i = 0; i < len;) {
+        uint32_t c;
+        int k = keys_utf8_decode(utf8 + i, len - i, &c);
+        if (k < 0) { /* checked by keys_check_text already */
+            free(cps);
+            return NULL;
+        }
+        i += (size_t)k;
+        if (c == '\r') {
+            if (i < len && utf8[i] == '\n')
+                continue;
+            c = '\n';
+        }
+        cps[n++] = c;
+    }
+    *count = n;
+    return cps;
+}
+
+/* The key and Shift state for cps[i], binding the characters ahead when it has none. */
+static int key_for_char(
+        struct input *in, const uint32_t *cps, size_t n, size_t i, KeyCode *kc, bool *shift) {
+    const struct entry *e = table_find(in, cps[i]);
+    if (e) {
+        *kc = e->kc;
+        *shift = e->shift;
+        return 0;
+    }
+    *kc = slot_for_char(in, cps[i], shift);
+    if (*kc)
+        return 0;
+    int r = bind_ahead(in, cps, n, i);
+    if (r < 0)
+        return r;
+    *kc = slot_for_char(in, cps[i], shift);
+    /* Only a keymap with unusual key types could make a fresh binding type something else. */
+    return *kc ? 0 : -EIO;
+}
+
+static int type_chars(struct input *in, const uint32_t *cps, size_t n, int delay_ms) {
+    bool shift_down = false;
+    int r;
+
+    for (size_t i = 0; i < n; i++) {
+        KeyCode kc;
+        bool shift;
+        if (shift_down && !table_find(in, cps[i]) && !slot_for_char(in, cps[i], &shift)) {
+            /* A keymap change is coming: nothing may be held across it. */
+            key_up(in, in->shift_kc);
+            shift_down = false;
+        }
+        r = key_for_char(in, cps, n, i, &kc, &shift);
+        if (r < 0)
+            return r;
+        if (shift != shift_down) {
+            if (shift)
+                key_down(in, in->shift_kc);
+            else
+                key_up(in, in->shift_kc);
+            shift_down = shift;
+        }
+        key_down(in, kc);
+        key_up(in, kc);
+        if (in->slot[kc].bound[0] != NoSymbol)
+            in->slot[kc].used_ns = in->last_key_ns;
+
+        if (delay_ms > 0) {
+            if (shift_down) {
+                key_up(in, in->shift_kc);
+                shift_down = false;
+            }
+            r = sync_check(in);
+            if (r < 0)
+                return r;
+            sleep_ns((uint64_t)delay_ms * 1000000ull);
+        }
+        if (in->cancel && (delay_ms > 0 || i % 256 == 255) && in->cancel(in->cancel_arg))
+            return -ECANCELED;
+    }
+    return 0;
+}
+
+int input_type(struct input *in, const char *utf8, size_t len, int delay_ms) {
+    if (delay_ms < 0 || keys_check_text(utf8, len, NULL, 0) < 0)
+        return -EINVAL;
+    if (len == 0)
+        return 0;
+
+    size_t n = 0;
+    uint32_t *cps = decode_text(utf8, len, &n);
+    if (!cps)
+        return -ENOMEM;
+
+    /*
+     * Caps Lock is lifted while typing: with it, a client capitalises what a
+     * key gives unless the key's type uses Lock, and XKB gives a spare
+     * keycode that type only for the letters it knows the case of (not
+     * Unicode keysyms), so some lower-case letters could not be typed at all.
+     */
+    XkbStateRec st;
+    bool relock = false;
+    int r = XkbGetState(in->dpy, XkbUseCoreKbd, &st) == Success ? 0 : -EIO;
+    if (r == 0 && (st.locked_mods & LockMask)) {
+        XkbLockModifiers(in->dpy, XkbUseCoreKbd, LockMask, 0);
+        relock = true;
+    }
+    if (r == 0)
+        r = load_keymap(in, true);
+    /* Bind what the first characters lack before typing any: text that cannot be typed fails whole.
+     */
+    if (r == 0)
+        r = bind_ahead(in, cps, n, 0);
+    if (r == 0)
+        r = type_chars(in, cps, n, delay_ms);
+    free(cps);
+    unload_keymap(in);
+    release_held(in);
+    if (relock)
+        XkbLockModifiers(in->dpy, XkbUseCoreKbd, LockMask, LockMask);
+    return finish(in, r);
+}
+
+/* The key for a modifier keysym: one in the modifier map first, so that it sets its modifier. */
+static KeyCode find_modifier(const struct input *in, KeySym sym) {
+    static const KeySym other[][2] = {
+            {XK_Control_L, XK_Control_R},
+            {XK_Shift_L, XK_Shift_R},
+            {XK_Alt_L, XK_Alt_R},
+            {XK_Super_L, XK_Super_R},
+            {XK_Alt_L, XK_Meta_L},
+    };
+    KeyCode kc = find_key(in, sym, true);
+    for (size_t i = 0; !kc && i < sizeof other / sizeof *other; i++)
+        if (other[i][0] == sym)
+            kc = find_key(in, other[i][1], true);
+    return kc ? kc : find_key(in, sym, false);
+}
+
+static int key_for_sym(struct input *in, KeySym sym, bool modifier, bool *keep, KeyCode *kc) {
+    *kc = modifier ? find_modifier(in, sym) : find_key(in, sym, false);
+    if (!*kc)
+        *kc = find_slot_sym(in, sym);
+    if (*kc) {
+        keep[*kc] = true;
+        return 0;
+    }
+    KeyCode spare = pick_slot(in, keep);
+    if (!spare)
+        return -ENOSPC;
+    KeySym syms[1][2];
+    binding_for(sym, false, syms[0]);
+    int r = bind_all(in, &spare, (const KeySym(*)[2])syms, 1);
+    if (r < 0)
+        return r;
+    keep[spare] = true;
+    *kc = spare;
+    return 0;
+}
+
+int input_key(struct input *in, const struct key_combo *combo) {
+    KeyCode mods[KEYS_MAX_MODS], key;
+    int r;
+
+    if (!combo || combo->key == NoSymbol || combo->nmods < 0 || combo->nmods > KEYS_MAX_MODS)
+        return -EINVAL;
+    for (int i = 0; i < combo->nmods; i++)
+        if (combo->mods[i] == NoSymbol)
+            return -EINVAL;
+
+    bool keep[256] = {false};
+    r = load_keymap(in, false);
+    /* Every key is found (or bound) before the first is pressed. */
+    for (int i = 0; r == 0 && i < combo->nmods; i++)
+        r = key_for_sym(in, combo->mods[i], true, keep, &mods[i]);
+    if (r == 0)
+        r = key_for_sym(in, combo->key, false, keep, &key);
+    if (r == 0) {
+        for (int i = 0; i < combo->nmods; i++)
+            key_down(in, mods[i]);
+        key_down(in, key);
+        key_up(in, key);
+        for (int i = combo->nmods - 1; i >= 0; i--)
+            key_up(in, mods[i]);
+        if (in->slot[key].bound[0] != NoSymbol)
+            in->slot[key].used_ns = in->last_key_ns;
+    }
+    unload_keymap(in);
+    return finish(in, r);
+}
+
+/* ---- pointer ---- */
+
+int input_pointer(struct input *in, int *x, int *y) {
+    Window root, child;
+    int rx = 0, ry = 0, wx, wy;
+    unsigned mask;
+
+    if (dead(in))
+        return -EIO;
+    XQueryPointer(in->dpy, DefaultRootWindow(in->dpy), &root, &child, &rx, &ry, &wx, &wy, &mask);
+    if (dead(in))
+        return -EIO;
+    *x = rx;
+    *y = ry;
+    return 0;
+}
+
+static void move_to(struct input *in, int x, int y) {
+    XTestFakeMotionEvent(in->dpy, -1, clamp16(x), clamp16(y), CurrentTime);
+}
+
+int input_move(struct input *in, int x, int y) {
+    move_to(in, x, y);
+    return finish(in, 0);
+}
+
+int input_click(struct input *in, int x, int y, int button, bool double_click) {
+    if (button < 1 || button > 3)
+        return -EINVAL;
+    move_to(in, x, y);
+    for (int i = 0; i < (double_click ? 2 : 1); i++) {
+        button_down(in, button);
+        button_up(in, button);
+    }
+    return finish(in, 0);
+}
+
+int input_drag(struct input *in, int x1, int y1, int x2, int y2, int button) {
+    if (button < 1 || button > 3)
+        return -EINVAL;
+    x1 = clamp16(x1);
+    y1 = clamp16(y1);
+    x2 = clamp16(x2);
+    y2 = clamp16(y2);
+    move_to(in, x1, y1);
+    button_down(in, button);
+    /* Toolkits start a drag only after motion with the button down, so go there in steps. */
+    for (int i = 1; i < DRAG_STEPS; i++)
+        move_to(in, x1 + (x2 - x1) * i / DRAG_STEPS, y1 + (y2 - y1) * i / DRAG_STEPS);
+    move_to(in, x2, y2);
+    button_up(in, button);
+    return finish(in, 0);
+}
+
+int input_scroll(struct input *in, int x, int y, int button, int amount) {
+    if (button < 4 || button > 7 || amount < 1 || amount > INPUT_SCROLL_MAX)
+        return -EINVAL;
+    move_to(in, x, y);
+    for (int i = 0; i < amount; i++) {
+        button_down(in, button);
+        button_up(in, button);
+    }
+    return finish(in, 0);
+}
+
+/* ---- lifetime and hygiene ---- */
+
+int input_release_all(struct input *in) {
+    char keys[32];
+    Window root, child;
+    int rx, ry, wx, wy;
+    unsigned mask = 0;
+
+    release_held(in);
+    if (dead(in))
+        return -EIO;
+    XQueryKeymap(in->dpy, keys);
+    XQueryPointer(in->dpy, DefaultRootWindow(in->dpy), &root, &child, &rx, &ry, &wx, &wy, &mask);
+    if (dead(in))
+        return -EIO;
+    /* XTest releases only what its own device holds, so a human's keys are not touched. */
+    for (int kc = 8; kc < 256; kc++)
+        if (keys[kc / 8] & (1 << (kc % 8)))
+            XTestFakeKeyEvent(in->dpy, (unsigned)kc, False, CurrentTime);
+    for (int b = 1; b <= 5; b++)
+        if (mask & (Button1Mask << (b - 1)))
+            XTestFakeButtonEvent(in->dpy, (unsigned)b, False, CurrentTime);
+    return finish(in, 0);
+}
+
+struct input *input_new(Display *dpy) {
+    int ev, err, major = XkbMajorVersion, minor = XkbMinorVersion, op;
+
+    if (!dpy || !XTestQueryExtension(dpy, &ev, &err, &major, &minor))
+        return NULL;
+    major = XkbMajorVersion;
+    minor = XkbMinorVersion;
+    if (!XkbQueryExtension(dpy, &op, &ev, &err, &major, &minor))
+        return NULL;
+    struct input *in = calloc(1, sizeof *in);
+    if (!in)
+        return NULL;
+    in->dpy = dpy;
+    return in;
+}
+
+void input_set_cancel(struct input *in, int (*fn)(void *arg), void *arg) {
+    in->cancel = fn;
+    in->cancel_arg = arg;
+}
+
+void input_destroy(struct input *in) {
+    if (!in)
+        return;
+    release_held(in);
+    /* Give back the spare keycodes that still hold our bindings, and only those. */
+    if (load_keymap(in, false) == 0 && keymap_guard(in) == 0) {
+        for (int kc = in->xkb->min_key_code; kc <= in->xkb->max_key_code; kc++) {
+            if (in->slot[kc].bound[0] == NoSymbol)
+                continue;
+            KeySym none = NoSymbol;
+            XChangeKeyboardMapping(in->dpy, kc, 1, &none, 1);
+        }
+    }
+    unload_keymap(in);
+    sync_check(in);
+    drain_mapping_notify(in);
+    free(in);
+}

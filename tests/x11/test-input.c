@@ -1,0 +1,567 @@
+/*
+ * test-input: drives struct input on a private Xvfb and checks what an X
+ * client (evlog) received: typed text byte for byte under the us, de and ru
+ * layouts and with Caps Lock, key chords and their modifier state, numpad
+ * keysyms, clicks, double clicks, drags, scrolling, and that no key or button
+ * is left down after any action, failed ones included.
+ *
+ * Every wait is on a condition: after an action the test taps F1 as a marker
+ * and reads evlog's lines (poll with a timeout) until the marker arrives, so
+ * all the action's events have been seen by then.
+ */
+#define _GNU_SOURCE
+#include <X11/XKBlib.h>
+#include <X11/Xlib.h>
+#include <X11/extensions/XTest.h>
+#include <X11/keysym.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "input.h"
+#include "keys.h"
+#include "xserver.h"
+
+#define LINE_TIMEOUT_MS 5000
+#define MAX_LINES       4096
+
+/* Window geometry given to evlog: x 100..499, y 50..349. */
+#define WIN_X 100
+#define WIN_Y 50
+#define WIN_W 400
+#define WIN_H 300
+
+struct evlog {
+    pid_t pid;
+    int fd;
+    char buf[1 << 16];
+    size_t len;
+};
+
+static struct xserver xs;
+static Display *dpy;
+static struct input *in;
+static struct evlog ev;
+
+/* Lines collected by collect(), valid until the next call. */
+static char *lines[MAX_LINES];
+static int nlines;
+
+static int evlog_start(struct evlog *e, const char *display) {
+    char exe[PATH_MAX], path[PATH_MAX + 16];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n < 0)
+        return -1;
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (slash)
+        *slash = '\0';
+    snprintf(path, sizeof path, "%s/evlog", exe);
+
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) < 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        dup2(fds[1], 1);
+        setenv("DISPLAY", display, 1);
+        char geom[64];
+        snprintf(geom, sizeof geom, "%dx%d+%d+%d", WIN_W, WIN_H, WIN_X, WIN_Y);
+        execl(path, "evlog", "--geometry", geom, "--title", "test-input", "--color", "gray50",
+                "--focus", (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    e->pid = pid;
+    e->fd = fds[0];
+    e->len = 0;
+    return 0;
+}
+
+static void evlog_stop(struct evlog *e) {
+    if (e->pid > 0) {
+        kill(e->pid, SIGTERM);
+        waitpid(e->pid, NULL, 0);
+        e->pid = 0;
+    }
+    if (e->fd >= 0)
+        close(e->fd);
+    e->fd = -1;
+}
+
+/* The next line from evlog (without '\n'), malloc'd; NULL on timeout or EOF. */
+static char *evlog_line(struct evlog *e, int timeout_ms) {
+    for (;;) {
+        char *nl = memchr(e->buf, '\n', e->len);
+        if (nl) {
+            size_t n = (size_t)(nl - e->buf);
+            char *line = strndup(e->buf, n);
+            memmove(e->buf, nl + 1, e->len - n - 1);
+            e->len -= n + 1;
+            return line;
+        }
+        if (e->len == sizeof e->buf)
+            return NULL;
+        struct pollfd p = {.fd = e->fd, .events = POLLIN};
+        if (poll(&p, 1, timeout_ms) <= 0)
+            return NULL;
+        ssize_t r = read(e->fd, e->buf + e->len, sizeof e->buf - e->len);
+        if (r <= 0)
+            return NULL;
+        e->len += (size_t)r;
+    }
+}
+
+static void free_lines(void) {
+    for (int i = 0; i < nlines; i++)
+        free(lines[i]);
+    nlines = 0;
+}
+
+static const struct key_combo marker = {XK_F1, {0}, 0};
+
+/*
+ * Taps the F1 marker and reads evlog's lines up to it; they are left in lines[].
+ * Returns false if the marker did not come.
+ */
+static bool collect(void) {
+    free_lines();
+    CHECK_INT(input_key(in, &marker), 0);
+    for (;;) {
+        char *line = evlog_line(&ev, LINE_TIMEOUT_MS);
+        if (!line) {
+            CHECK(false, "evlog sent no marker within %d ms", LINE_TIMEOUT_MS);
+            return false;
+        }
+        if (strncmp(line, "key F1 ", 7) == 0) {
+            free(line);
+            return true;
+        }
+        if (strncmp(line, "keyup ", 6) == 0) {
+            free(line); /* releases are checked through the server's key state instead */
+            continue;
+        }
+        if (nlines < MAX_LINES)
+            lines[nlines++] = line;
+        else
+            free(line);
+    }
+}
+
+/* No key and no button is down, as the server sees it. */
+static void check_nothing_held(const char *after) {
+    char keys[32];
+    XQueryKeymap(dpy, keys);
+    for (int kc = 0; kc < 256; kc++)
+        CHECK(!(keys[kc / 8] & (1 << (kc % 8))), "after %s: keycode %d is still down", after, kc);
+    Window root, child;
+    int rx, ry, wx, wy;
+    unsigned mask = 0;
+    XQueryPointer(dpy, DefaultRootWindow(dpy), &root, &child, &rx, &ry, &wx, &wy, &mask);
+    CHECK((mask & (Button1Mask | Button2Mask | Button3Mask | Button4Mask | Button5Mask)) == 0,
+            "after %s: pointer buttons still down (state 0x%x)", after, mask);
+}
+
+/* The text of the collected key lines, decoded from evlog's hex. */
+static char *collected_text(void) {
+    size_t cap = 1, len = 0;
+    for (int i = 0; i < nlines; i++)
+        cap += strlen(lines[i]);
+    char *text = calloc(1, cap);
+    for (int i = 0; text && i < nlines; i++) {
+        char name[128], state[32], hex[4096];
+        if (sscanf(lines[i], "key %127s %31s %4095s", name, state, hex) != 3 ||
+                strcmp(hex, "-") == 0)
+            continue;
+        for (size_t j = 0; hex[j] && hex[j + 1]; j += 2) {
+            unsigned byte;
+            sscanf(hex + j, "%2x", &byte);
+            text[len++] = (char)byte;
+        }
+    }
+    return text;
+}
+
+static void type_and_check(const char *text, const char *expect, const char *layout) {
+    CHECK_INT(input_type(in, text, strlen(text), 0), 0);
+    check_nothing_held("type");
+    if (!collect())
+        return;
+    char *got = collected_text();
+    bool same = got && strcmp(got, expect) == 0;
+    CHECK(same, "layout %s: typed \"%s\", evlog got \"%s\"", layout, text, got ? got : "(null)");
+    for (int i = 0; !same && i < nlines; i++)
+        fprintf(stderr, "  evlog: %s\n", lines[i]);
+    free(got);
+}
+
+static int run_setxkbmap(const char *layout) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        execlp("setxkbmap", "setxkbmap", "-display", xs.name, layout, (char *)NULL);
+        _exit(127);
+    }
+    int status = 0;
+    if (pid < 0 || waitpid(pid, &status, 0) < 0)
+        return -1;
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+static const char *const texts[] = {
+        "Hello, World!",
+        "Grüße",
+        "naïve café",
+        "日本語",
+        "✓ 🙂",
+        "~`!@#$%^&*()_+-={}[]|\\:;\"'<>,.?/ AZ az 09",
+};
+
+static void test_typing(const char *layout) {
+    if (run_setxkbmap(layout) < 0) {
+        CHECK(false, "setxkbmap %s failed", layout);
+        return;
+    }
+    for (size_t i = 0; i < sizeof texts / sizeof *texts; i++)
+        type_and_check(texts[i], texts[i], layout);
+    type_and_check("@€µ²{", "@€µ²{", layout);
+    /* Return is "\r" in the text a client sees. */
+    type_and_check("a\nb\r\nc\rd", "a\rb\rc\rd", layout);
+}
+
+static bool key_line(int i, const char *name, unsigned state_bits) {
+    char n[128];
+    unsigned state;
+    if (i >= nlines || sscanf(lines[i], "key %127s 0x%x", n, &state) != 2)
+        return false;
+    return strcmp(n, name) == 0 && (state & state_bits) == state_bits;
+}
+
+/* The index of the first collected "key NAME" line, or -1. */
+static int find_key(const char *name) {
+    for (int i = 0; i < nlines; i++) {
+        char n[128];
+        if (sscanf(lines[i], "key %127s", n) == 1 && strcmp(n, name) == 0)
+            return i;
+    }
+    return -1;
+}
+
+static void press_and_check(const char *key, const char *const *mods, size_t nmods,
+        const char *expect, unsigned state_bits) {
+    struct key_combo c;
+    char err[256];
+    if (keys_parse_press(key, mods, nmods, &c, err, sizeof err) < 0) {
+        CHECK(false, "press(%s): %s", key, err);
+        return;
+    }
+    CHECK_INT(input_key(in, &c), 0);
+    check_nothing_held(key);
+    if (!collect())
+        return;
+    int i = find_key(expect);
+    CHECK(i >= 0 && key_line(i, expect, state_bits), "press(%s): expected key %s with state 0x%x",
+            key, expect, state_bits);
+}
+
+static void test_keys(const char *layout) {
+    const char *ctrl[] = {"ctrl"}, *alt[] = {"alt"};
+    struct key_combo c;
+    char err[256];
+
+    press_and_check("c", ctrl, 1, "c", ControlMask);
+    CHECK_INT(keys_parse_hotkey("ctrl+shift+t", &c, err, sizeof err), 0);
+    CHECK_INT(input_key(in, &c), 0);
+    check_nothing_held("ctrl+shift+t");
+    if (collect()) {
+        /* Shift makes the client read T from the t key, as on a real keyboard. */
+        int i = find_key("Control_L"), j = find_key("Shift_L"), k = find_key("T");
+        CHECK(i >= 0 && j > i && k > j && key_line(k, "T", ControlMask | ShiftMask),
+                "layout %s: ctrl+shift+t arrived wrong", layout);
+    }
+    press_and_check("num0", NULL, 0, "KP_0", 0);
+    press_and_check("num5", NULL, 0, "KP_5", 0);
+    press_and_check("num9", NULL, 0, "KP_9", 0);
+    press_and_check("num_plus", NULL, 0, "KP_Add", 0);
+    press_and_check("num_minus", NULL, 0, "KP_Subtract", 0);
+    press_and_check("num_asterisk", NULL, 0, "KP_Multiply", 0);
+    press_and_check("num_slash", NULL, 0, "KP_Divide", 0);
+    press_and_check("num_decimal", NULL, 0, "KP_Decimal", 0);
+    press_and_check("num_enter", NULL, 0, "KP_Enter", 0);
+    press_and_check("num_equal", NULL, 0, "KP_Equal", 0);
+    press_and_check("menu", NULL, 0, "Menu", 0);
+    press_and_check("f24", NULL, 0, "F24", 0);
+    press_and_check("XF86AudioMute", NULL, 0, "XF86AudioMute", 0);
+    press_and_check("Escape", alt, 1, "Escape", Mod1Mask);
+    press_and_check("lshift", NULL, 0, "Shift_L", 0);
+    press_and_check("A", NULL, 0, "a", 0);
+}
+
+static void test_failures(void) {
+    struct key_combo bad = {NoSymbol, {0}, 0};
+    CHECK_INT(input_key(in, &bad), -EINVAL);
+    check_nothing_held("a rejected key");
+    struct key_combo badmod = {XK_a, {NoSymbol}, 1};
+    CHECK_INT(input_key(in, &badmod), -EINVAL);
+    CHECK_INT(input_type(in, "ab\xff", 3, 0), -EINVAL);
+    CHECK_INT(input_type(in, "a\tb", 3, 0), -EINVAL);
+    CHECK_INT(input_type(in, "ab", 2, -1), -EINVAL);
+    check_nothing_held("rejected text");
+    CHECK_INT(input_click(in, 200, 100, 9, false), -EINVAL);
+    CHECK_INT(input_drag(in, 200, 100, 300, 100, 4), -EINVAL);
+    CHECK_INT(input_scroll(in, 200, 100, 4, 0), -EINVAL);
+    CHECK_INT(input_scroll(in, 200, 100, 3, 1), -EINVAL);
+    CHECK_INT(input_scroll(in, 200, 100, 5, INPUT_SCROLL_MAX + 1), -EINVAL);
+    check_nothing_held("rejected pointer actions");
+    /* Nothing of the rejected actions reached the client. */
+    if (collect())
+        CHECK(nlines == 0, "rejected actions produced %d events, first: %s", nlines,
+                nlines ? lines[0] : "");
+}
+
+struct button_line {
+    char what[16];
+    int button, x, y;
+    unsigned long time;
+};
+
+static int parse_buttons(struct button_line *out, int max) {
+    int n = 0;
+    for (int i = 0; i < nlines && n < max; i++) {
+        struct button_line b;
+        if (sscanf(lines[i], "%15s %d %d %d %lu", b.what, &b.button, &b.x, &b.y, &b.time) == 5 &&
+                (strcmp(b.what, "press") == 0 || strcmp(b.what, "release") == 0))
+            out[n++] = b;
+    }
+    return n;
+}
+
+static void test_pointer(void) {
+    struct button_line b[64];
+    int x, y;
+
+    CHECK_INT(input_move(in, 250, 120), 0);
+    CHECK_INT(input_pointer(in, &x, &y), 0);
+    CHECK(x == 250 && y == 120, "pointer at %d,%d after a move to 250,120", x, y);
+    CHECK_INT(input_move(in, 5000, -10), 0);
+    CHECK_INT(input_pointer(in, &x, &y), 0);
+    CHECK(x == 1279 && y == 0, "pointer at %d,%d after a move off screen", x, y);
+    check_nothing_held("move");
+
+    CHECK_INT(input_click(in, 200, 150, 1, false), 0);
+    check_nothing_held("click");
+    if (collect()) {
+        int n = parse_buttons(b, 64);
+        CHECK(n == 2 && strcmp(b[0].what, "press") == 0 && b[0].button == 1 && b[0].x == 200 &&
+                        b[0].y == 150 && strcmp(b[1].what, "release") == 0 && b[1].x == 200,
+                "click arrived as %d button events", n);
+    }
+    CHECK_INT(input_click(in, 300, 200, 3, false), 0);
+    if (collect()) {
+        int n = parse_buttons(b, 64);
+        CHECK(n == 2 && b[0].button == 3 && b[0].x == 300 && b[0].y == 200,
+                "right click arrived wrong");
+    }
+    CHECK_INT(input_click(in, 210, 160, 1, true), 0);
+    check_nothing_held("double click");
+    if (collect()) {
+        int n = parse_buttons(b, 64);
+        CHECK(n == 4, "double click gave %d button events", n);
+        if (n == 4)
+            CHECK(strcmp(b[0].what, "press") == 0 && strcmp(b[2].what, "press") == 0 &&
+                            b[2].x == 210 && b[2].y == 160 && b[2].time - b[0].time < 100,
+                    "double click presses %lu ms apart", b[2].time - b[0].time);
+    }
+
+    CHECK_INT(input_drag(in, 150, 100, 350, 250, 1), 0);
+    check_nothing_held("drag");
+    if (collect()) {
+        int press = -1, release = -1, npress = 0, motions = 0;
+        for (int i = 0; i < nlines; i++) {
+            int bt, px, py;
+            if (sscanf(lines[i], "press %d %d %d", &bt, &px, &py) == 3) {
+                npress++;
+                press = i;
+                CHECK(bt == 1 && px == 150 && py == 100, "drag pressed at %d,%d", px, py);
+            } else if (sscanf(lines[i], "release %d %d %d", &bt, &px, &py) == 3) {
+                release = i;
+                CHECK(bt == 1 && px == 350 && py == 250, "drag released at %d,%d", px, py);
+            } else if (press >= 0 && release < 0 &&
+                       sscanf(lines[i], "motion %d %d", &px, &py) == 2) {
+                if (px > 150 && px < 350 && py > 100 && py < 250)
+                    motions++;
+            }
+        }
+        CHECK(npress == 1 && press >= 0 && release > press, "drag: %d presses", npress);
+        CHECK(motions >= 5, "drag: %d intermediate motions", motions);
+    }
+
+    static const struct { int button, amount; } scrolls[] = {{4, 3}, {5, 2}, {6, 1}, {7, 4}};
+    for (size_t s = 0; s < sizeof scrolls / sizeof *scrolls; s++) {
+        CHECK_INT(input_scroll(in, 220, 170, scrolls[s].button, scrolls[s].amount), 0);
+        check_nothing_held("scroll");
+        if (collect()) {
+            int n = parse_buttons(b, 64), presses = 0;
+            for (int i = 0; i < n; i++) {
+                CHECK(b[i].button == scrolls[s].button && b[i].x == 220 && b[i].y == 170,
+                        "scroll event %s %d at %d,%d", b[i].what, b[i].button, b[i].x, b[i].y);
+                presses += strcmp(b[i].what, "press") == 0;
+            }
+            CHECK(presses == scrolls[s].amount && n == 2 * presses, "scroll %d x%d gave %d presses",
+                    scrolls[s].button, scrolls[s].amount, presses);
+        }
+    }
+}
+
+/* More distinct missing characters than there are spare keycodes: bindings get re-used. */
+static void test_many_characters(void) {
+    char text[1024];
+    size_t len = 0;
+    for (uint32_t cp = 0x4e00; cp < 0x4e00 + 80; cp++) {
+        text[len++] = (char)(0xe0 | cp >> 12);
+        text[len++] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        text[len++] = (char)(0x80 | (cp & 0x3f));
+    }
+    text[len] = '\0';
+    type_and_check(text, text, "us (80 distinct CJK)");
+    /* Mixed with repeats of the first ones, which were re-bound meanwhile. */
+    type_and_check("一丁丂七 abc 一丁", "一丁丂七 abc 一丁", "us (re-bound)");
+}
+
+static void test_caps_lock(void) {
+    XkbLockModifiers(dpy, XkbUseCoreKbd, LockMask, LockMask);
+    XSync(dpy, False);
+    type_and_check("aB üÜ Cyrillic фФ", "aB üÜ Cyrillic фФ", "us with Caps Lock");
+    XkbLockModifiers(dpy, XkbUseCoreKbd, LockMask, 0);
+    XSync(dpy, False);
+}
+
+static void test_delay(void) {
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    CHECK_INT(input_type(in, "xyz", 3, 20), 0);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    CHECK(ms >= 60, "typing 3 characters with a 20 ms delay took %.1f ms", ms);
+    if (collect()) {
+        char *got = collected_text();
+        CHECK_STR(got, "xyz");
+        free(got);
+    }
+}
+
+static int stop_now(void *arg) {
+    (void)arg;
+    return 1;
+}
+
+static void test_cancel_and_release_all(void) {
+    input_set_cancel(in, stop_now, NULL);
+    CHECK_INT(input_type(in, "abcdef", 6, 1), -ECANCELED);
+    input_set_cancel(in, NULL, NULL);
+    check_nothing_held("a cancelled type");
+    if (collect()) {
+        char *got = collected_text();
+        CHECK_STR(got, "a");
+        free(got);
+    }
+
+    /* A key and a button left down by someone else through XTest. */
+    KeyCode kc = XKeysymToKeycode(dpy, XK_Control_L);
+    XTestFakeKeyEvent(dpy, kc, True, CurrentTime);
+    XTestFakeButtonEvent(dpy, 1, True, CurrentTime);
+    XSync(dpy, False);
+    char keys[32];
+    XQueryKeymap(dpy, keys);
+    CHECK(keys[kc / 8] & (1 << (kc % 8)), "Control_L should be down before the release");
+    CHECK_INT(input_release_all(in), 0);
+    check_nothing_held("input_release_all");
+    collect();
+}
+
+static int quiet_io_error(Display *d) {
+    (void)d;
+    return 0;
+}
+
+static void no_exit(Display *d, void *arg) {
+    (void)d;
+    (void)arg;
+}
+
+/* The X server goes away: every call fails with -EIO and nothing crashes. */
+static void test_server_gone(void) {
+    XSetIOErrorHandler(quiet_io_error);
+    XSetIOErrorExitHandler(dpy, no_exit, NULL);
+    evlog_stop(&ev);
+    xserver_stop(&xs);
+    int x, y;
+    struct key_combo c = {XK_a, {XK_Control_L}, 1};
+    CHECK_INT(input_move(in, 10, 10), -EIO);
+    CHECK_INT(input_click(in, 10, 10, 1, true), -EIO);
+    CHECK_INT(input_drag(in, 10, 10, 20, 20, 1), -EIO);
+    CHECK_INT(input_scroll(in, 10, 10, 5, 3), -EIO);
+    CHECK_INT(input_pointer(in, &x, &y), -EIO);
+    CHECK_INT(input_type(in, "abc ü", 6, 0), -EIO);
+    CHECK_INT(input_key(in, &c), -EIO);
+    CHECK_INT(input_release_all(in), -EIO);
+    input_destroy(in);
+    in = NULL;
+}
+
+int main(void) {
+    check_timeout(110);
+    check_require_tool("Xvfb");
+    check_require_tool("setxkbmap");
+    if (xserver_start_xvfb(&xs, 1280, 720) < 0) {
+        CHECK(false, "cannot start Xvfb");
+        return check_finish();
+    }
+    ev.fd = -1;
+    dpy = XOpenDisplay(xs.name);
+    CHECK(dpy != NULL, "cannot open %s", xs.name);
+    if (!dpy)
+        goto out;
+    in = input_new(dpy);
+    CHECK(in != NULL, "input_new failed");
+    if (!in || evlog_start(&ev, xs.name) < 0)
+        goto out;
+    char *ready = evlog_line(&ev, LINE_TIMEOUT_MS);
+    CHECK(ready && strncmp(ready, "ready ", 6) == 0, "evlog not ready: %s", ready ? ready : "");
+    free(ready);
+
+    test_typing("us");
+    test_keys("us");
+    test_failures();
+    test_pointer();
+    test_many_characters();
+    test_caps_lock();
+    test_delay();
+    test_cancel_and_release_all();
+    test_typing("de");
+    test_keys("de");
+    test_typing("ru");
+    test_keys("ru");
+    test_many_characters();
+    check_nothing_held("the whole run");
+    test_server_gone();
+
+out:
+    free_lines();
+    input_destroy(in);
+    evlog_stop(&ev);
+    if (dpy)
+        XCloseDisplay(dpy);
+    xserver_stop(&xs);
+    return check_finish();
+}
