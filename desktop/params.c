@@ -1,0 +1,176 @@
+/*
+ * params: query-string parsing with the API's exact rules: keys are matched
+ * exactly (x, not X), integers are plain decimal (no "1.0", no spaces), the
+ * boolean spellings are Go's strconv.ParseBool set, and show_cursor wins over
+ * showCursor. Knows nothing of HTTP; the caller supplies a lookup function.
+ */
+#include "params.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+int param_int(const char *s, long min, long max, int *out) {
+    if (!s || !*s)
+        return -EINVAL;
+    const char *p = s;
+    if (*p == '-' || *p == '+')
+        p++;
+    if (*p < '0' || *p > '9')
+        return -EINVAL;
+    errno = 0;
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*end || errno == ERANGE || v < min || v > max)
+        return -EINVAL;
+    *out = (int)v;
+    return 0;
+}
+
+int param_bool(const char *s, bool *out) {
+    static const char *const yes[] = {"1", "t", "T", "TRUE", "true", "True"};
+    static const char *const no[] = {"0", "f", "F", "FALSE", "false", "False"};
+    for (size_t i = 0; s && i < sizeof yes / sizeof yes[0]; i++) {
+        if (strcmp(s, yes[i]) == 0) {
+            *out = true;
+            return 0;
+        }
+        if (strcmp(s, no[i]) == 0) {
+            *out = false;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
+int param_double(const char *s, double *out) {
+    if (!s || !*s || strchr(" \t\n", *s))
+        return -EINVAL;
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (*end || errno == ERANGE || !isfinite(v))
+        return -EINVAL;
+    *out = v;
+    return 0;
+}
+
+/* The first media type of Accept that deskd can serve decides; image types select binary. */
+static int parse_accept(const char *accept, bool *binary, enum img_format *fmt) {
+    static const struct {
+        const char *mime;
+        enum img_format fmt;
+    } types[] = {{"image/png", IMG_PNG}, {"image/jpeg", IMG_JPEG}, {"image/webp", IMG_WEBP}};
+    *binary = false;
+    for (const char *p = accept; p && *p;) {
+        p += strspn(p, " \t,");
+        size_t n = strcspn(p, ",;");
+        size_t tn = n;
+        while (tn > 0 && (p[tn - 1] == ' ' || p[tn - 1] == '\t'))
+            tn--;
+        if (tn == strlen("application/json") && strncasecmp(p, "application/json", tn) == 0)
+            return 0;
+        for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+            if (tn == strlen(types[i].mime) && strncasecmp(p, types[i].mime, tn) == 0) {
+                *binary = true;
+                *fmt = types[i].fmt;
+                return 0;
+            }
+        }
+        p += n;
+        p += strcspn(p, ","); /* skip parameters such as ;q=0.9 */
+    }
+    return 0;
+}
+
+static int parse_format(const char *s, enum img_format *out) {
+    if (strcasecmp(s, "png") == 0)
+        *out = IMG_PNG;
+    else if (strcasecmp(s, "jpeg") == 0 || strcasecmp(s, "jpg") == 0)
+        *out = IMG_JPEG;
+    else if (strcasecmp(s, "webp") == 0)
+        *out = IMG_WEBP;
+    else
+        return -EINVAL;
+    return 0;
+}
+
+#define FAIL(...)                                                                                  \
+    do {                                                                                           \
+        snprintf(err, errlen, __VA_ARGS__);                                                        \
+        return -EINVAL;                                                                            \
+    } while (0)
+
+static int region_int(
+        const char *name, const char *v, long min, long max, int *out, char *err, size_t errlen) {
+    if (!v)
+        FAIL("%s is required: an integer from %ld to %ld", name, min, max);
+    if (param_int(v, min, max, out) < 0)
+        FAIL("%s must be an integer from %ld to %ld, got \"%.64s\"", name, min, max, v);
+    return 0;
+}
+
+int shot_parse(struct shot_req *sr, bool region, bool compressed, arg_fn get, const void *ctx,
+        const char *accept, char *err, size_t errlen) {
+    memset(sr, 0, sizeof *sr);
+    sr->region = region;
+    sr->compressed = compressed;
+    sr->format = IMG_PNG;
+    sr->quality = 85;
+    sr->scale = 1.0;
+
+    if (region) {
+        if (region_int("x", get(ctx, "x"), -SHOT_MAX_COORD, SHOT_MAX_COORD, &sr->x, err, errlen) <
+                        0 ||
+                region_int("y", get(ctx, "y"), -SHOT_MAX_COORD, SHOT_MAX_COORD, &sr->y, err,
+                        errlen) < 0 ||
+                region_int("width", get(ctx, "width"), 1, SHOT_MAX_SIDE, &sr->width, err, errlen) <
+                        0 ||
+                region_int("height", get(ctx, "height"), 1, SHOT_MAX_SIDE, &sr->height, err,
+                        errlen) < 0)
+            return -EINVAL;
+    }
+
+    /* Older SDKs send show_cursor; when both are present it wins. */
+    const char *cname = "show_cursor";
+    const char *cv = get(ctx, cname);
+    if (!cv) {
+        cname = "showCursor";
+        cv = get(ctx, cname);
+    }
+    if (cv && param_bool(cv, &sr->cursor) < 0)
+        FAIL("%s must be a boolean (true, false, 1, 0, t, f, TRUE, FALSE, True, False), got "
+             "\"%.64s\"",
+                cname, cv);
+
+    const char *fv = NULL;
+    if (compressed) {
+        const char *v;
+        fv = get(ctx, "format");
+        if (fv && parse_format(fv, &sr->format) < 0)
+            FAIL("format must be png, jpeg (or jpg) or webp, got \"%.64s\"", fv);
+        if ((v = get(ctx, "quality")) && param_int(v, 1, 100, &sr->quality) < 0)
+            FAIL("quality must be an integer from 1 to 100, got \"%.64s\"", v);
+        if ((v = get(ctx, "scale")) &&
+                (param_double(v, &sr->scale) < 0 || sr->scale < 0.1 || sr->scale > 1.0))
+            FAIL("scale must be a number from 0.1 to 1.0, got \"%.64s\"", v);
+    }
+
+    enum img_format want = sr->format;
+    parse_accept(accept, &sr->binary, &want);
+    if (sr->binary && want != sr->format) {
+        if (!compressed)
+            FAIL("this route returns PNG; Accept asks for %s: use the /compressed route with "
+                 "format=%s",
+                    img_format_mime(want), img_format_name(want));
+        if (fv)
+            FAIL("format \"%.64s\" disagrees with Accept: %s; omit format or make them agree", fv,
+                    img_format_mime(want));
+        sr->format = want;
+    }
+    return 0;
+}

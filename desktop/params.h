@@ -1,0 +1,44 @@
+/*
+ * params: strict parsing of request parameters (query strings), shared by the
+ * routes and unit-tested without a server. Every failure fills err with a
+ * sentence naming the parameter and the accepted values.
+ */
+#ifndef DESK_PARAMS_H
+#define DESK_PARAMS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "capture.h"
+
+#define SHOT_MAX_SIDE  8192
+#define SHOT_MAX_COORD 1000000
+
+/* Looks up a query argument by exact key; NULL when absent. */
+typedef const char *(*arg_fn)(const void *ctx, const char *key);
+
+/* Decimal integer with optional sign, nothing else; 0 or -EINVAL (also out of range). */
+int param_int(const char *s, long min, long max, int *out);
+/* 1 t T TRUE true True 0 f F FALSE false False; 0 or -EINVAL. */
+int param_bool(const char *s, bool *out);
+/* A finite decimal number; 0 or -EINVAL. */
+int param_double(const char *s, double *out);
+
+struct shot_req {
+    bool region, compressed;
+    int x, y, width, height; /* region only */
+    bool cursor;
+    enum img_format format;
+    int quality;
+    double scale;
+    bool binary; /* the client asked for the image itself (Accept: image/...) */
+};
+
+/*
+ * Parses the query of one of the four screenshot routes and the Accept header
+ * (may be NULL). Returns 0, or -EINVAL with the sentence in err.
+ */
+int shot_parse(struct shot_req *sr, bool region, bool compressed, arg_fn get, const void *ctx,
+        const char *accept, char *err, size_t errlen);
+
+#endif

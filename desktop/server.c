@@ -1,0 +1,414 @@
+/*
+ * server: libmicrohttpd in thread-per-connection mode, so that a slow encode on
+ * one connection never delays an input request on another. The listening socket
+ * is made here (clear bind errors, port 0 support) and handed to MHD.
+ *
+ * Per-request state is made on the first callback and freed in the completion
+ * callback, which also writes the request's log line. In-flight requests are
+ * counted so that shutdown can let them finish.
+ */
+#include "server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+struct server {
+    struct MHD_Daemon *mhd;
+    int listen_fd;
+    int port;
+    char *token;
+    const struct route *routes;
+    size_t nroutes;
+    pthread_mutex_t lock;
+    pthread_cond_t drained;
+    int in_flight;
+};
+
+struct rstate {
+    struct req req;
+    struct timespec start;
+    char *body;
+    size_t body_len;
+    bool body_too_big;
+    char path_param[256];
+    char method[16];
+    char path[256];
+};
+
+static double ms_since(const struct timespec *t0) {
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+const char *req_arg(const struct req *r, const char *key) {
+    for (int i = 0; i < r->nargs; i++) {
+        if (strcmp(r->arg_keys[i], key) == 0)
+            return r->arg_vals[i];
+    }
+    return NULL;
+}
+
+const char *req_header(const struct req *r, const char *name) {
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+static void queue(struct req *r, int status, struct MHD_Response *resp, const char *mime) {
+    if (!resp) {
+        /* Out of memory: nothing better to send; MHD closes the connection. */
+        r->replied = true;
+        r->status = 500;
+        return;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, mime);
+    if (status == 401)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+    MHD_queue_response(r->conn, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    r->replied = true;
+    r->status = status;
+}
+
+void reply_json_text(struct req *r, int status, char *buf, size_t len) {
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, buf, MHD_RESPMEM_MUST_FREE);
+    if (!resp)
+        free(buf);
+    queue(r, status, resp, "application/json");
+}
+
+void reply_json(struct req *r, int status, json_t *root) {
+    char *text = root ? json_dumps(root, JSON_COMPACT) : NULL;
+    json_decref(root);
+    if (!text) {
+        reply_error(r, 500, "INTERNAL", "out of memory while building the response");
+        return;
+    }
+    reply_json_text(r, status, text, strlen(text));
+}
+
+void reply_error(struct req *r, int status, const char *code, const char *fmt, ...) {
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    json_t *root = json_pack("{s:s, s:s}", "error", msg, "code", code);
+    char *text = root ? json_dumps(root, JSON_COMPACT) : NULL;
+    json_decref(root);
+    if (!text) {
+        static char oom[] = "{\"error\":\"out of memory\",\"code\":\"INTERNAL\"}";
+        queue(r, 500, MHD_create_response_from_buffer(sizeof oom - 1, oom, MHD_RESPMEM_PERSISTENT),
+                "application/json");
+        return;
+    }
+    reply_json_text(r, status, text, strlen(text));
+}
+
+void reply_bytes(struct req *r, int status, const char *mime, const void *buf, size_t len,
+        const char *const *headers) {
+    struct MHD_Response *resp =
+            MHD_create_response_from_buffer(len, (void *)buf, MHD_RESPMEM_MUST_COPY);
+    for (int i = 0; resp && headers && headers[i]; i += 2)
+        MHD_add_response_header(resp, headers[i], headers[i + 1]);
+    queue(r, status, resp, mime);
+}
+
+json_t *req_json_body(struct req *r) {
+    json_error_t jerr;
+    if (!r->body || r->body_len == 0) {
+        reply_error(r, 400, "INVALID_BODY", "the request body must be a JSON object");
+        return NULL;
+    }
+    json_t *root = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        reply_error(r, 400, "INVALID_BODY", "the request body is not valid JSON: %s at line %d",
+                jerr.text, jerr.line);
+        return NULL;
+    }
+    if (!json_is_object(root)) {
+        json_decref(root);
+        reply_error(r, 400, "INVALID_BODY", "the request body must be a JSON object");
+        return NULL;
+    }
+    return root;
+}
+
+/* Constant-time comparison: the time depends on the lengths only, not the contents. */
+static bool token_equal(const char *given, const char *want) {
+    size_t lg = strlen(given), lw = strlen(want);
+    volatile unsigned char diff = (unsigned char)(lg != lw);
+    for (size_t i = 0; i < lw; i++)
+        diff |= (unsigned char)((i < lg ? given[i] : 0) ^ want[i]);
+    return diff == 0;
+}
+
+static bool authorized(const struct server *s, const struct req *r) {
+    if (!s->token)
+        return true;
+    const char *h = req_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+        return false;
+    h += 7;
+    while (*h == ' ')
+        h++;
+    return token_equal(h, s->token);
+}
+
+/* Matches path against pattern; a "*" in pattern takes one non-empty segment. */
+static bool match(const char *pattern, const char *path, char *param, size_t param_size) {
+    const char *star = strchr(pattern, '*');
+    if (!star)
+        return strcmp(pattern, path) == 0;
+    size_t pre = (size_t)(star - pattern);
+    if (strncmp(pattern, path, pre) != 0)
+        return false;
+    const char *seg = path + pre;
+    size_t n = strcspn(seg, "/");
+    if (n == 0 || n >= param_size || strcmp(star + 1, seg + n) != 0)
+        return false;
+    memcpy(param, seg, n);
+    param[n] = '\0';
+    return true;
+}
+
+static void dispatch(struct server *s, struct rstate *st) {
+    struct req *r = &st->req;
+    const struct route *path_hit = NULL;
+    for (size_t i = 0; i < s->nroutes; i++) {
+        const struct route *rt = &s->routes[i];
+        if (!match(rt->pattern, r->path, st->path_param, sizeof st->path_param))
+            continue;
+        path_hit = rt;
+        if (strcmp(rt->method, r->method) != 0)
+            continue;
+        if (!rt->public && !authorized(s, r)) {
+            reply_error(r, 401, "UNAUTHORIZED",
+                    "missing or wrong bearer token: send Authorization: Bearer <token>");
+            return;
+        }
+        r->path_param = strchr(rt->pattern, '*') ? st->path_param : NULL;
+        rt->fn(r);
+        if (!r->replied)
+            reply_error(
+                    r, 500, "INTERNAL", "the handler for %s %s sent no reply", r->method, r->path);
+        return;
+    }
+    /* Unknown routes need the token too, so that probing reveals nothing. */
+    if (!authorized(s, r)) {
+        reply_error(r, 401, "UNAUTHORIZED",
+                "missing or wrong bearer token: send Authorization: Bearer <token>");
+    } else if (path_hit) {
+        reply_error(r, 405, "METHOD_NOT_ALLOWED", "%s does not accept %s; use %s", r->path,
+                r->method, path_hit->method);
+    } else {
+        reply_error(r, 404, "NOT_FOUND", "no route %s %s", r->method, r->path);
+    }
+}
+
+static enum MHD_Result collect_arg(
+        void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
+    (void)kind;
+    struct req *r = cls;
+    if (r->nargs >= REQ_MAX_ARGS)
+        return MHD_NO;
+    r->arg_keys[r->nargs] = key;
+    r->arg_vals[r->nargs] = value ? value : "";
+    r->nargs++;
+    return MHD_YES;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+        const char *method, const char *version, const char *upload_data, size_t *upload_data_size,
+        void **con_cls) {
+    (void)version;
+    struct server *s = cls;
+    struct rstate *st = *con_cls;
+
+    if (!st) {
+        st = calloc(1, sizeof *st);
+        if (!st)
+            return MHD_NO;
+        clock_gettime(CLOCK_MONOTONIC, &st->start);
+        snprintf(st->method, sizeof st->method, "%s", method);
+        snprintf(st->path, sizeof st->path, "%s", url);
+        st->req.method = st->method;
+        st->req.path = st->path;
+        st->req.conn = conn;
+        *con_cls = st;
+        pthread_mutex_lock(&s->lock);
+        s->in_flight++;
+        pthread_mutex_unlock(&s->lock);
+        log_msg(LOG_DEBUG, "%s %s started", st->method, st->path);
+        return MHD_YES;
+    }
+
+    if (*upload_data_size) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (st->body_too_big || st->body_len + n > REQ_BODY_LIMIT) {
+            st->body_too_big = true;
+            return MHD_YES;
+        }
+        char *nb = realloc(st->body, st->body_len + n + 1);
+        if (!nb)
+            return MHD_NO;
+        memcpy(nb + st->body_len, upload_data, n);
+        st->body = nb;
+        st->body_len += n;
+        st->body[st->body_len] = '\0';
+        return MHD_YES;
+    }
+
+    struct req *r = &st->req;
+    if (r->replied)
+        return MHD_YES;
+    r->body = st->body;
+    r->body_len = st->body_len;
+    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_arg, r);
+    if (st->body_too_big) {
+        reply_error(r, 413, "BODY_TOO_LARGE", "the request body exceeds %d bytes", REQ_BODY_LIMIT);
+    } else if (r->nargs >= REQ_MAX_ARGS) {
+        reply_error(r, 400, "INVALID_PARAMETER", "too many query parameters (at most %d)",
+                REQ_MAX_ARGS - 1);
+    } else {
+        dispatch(s, st);
+    }
+    return MHD_YES;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+        enum MHD_RequestTerminationCode toe) {
+    (void)conn;
+    struct server *s = cls;
+    struct rstate *st = *con_cls;
+    if (!st)
+        return;
+    *con_cls = NULL;
+    const char *how = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (client gone)";
+    log_msg(LOG_INFO, "%s %s %d %.1f ms%s", st->method, st->path, st->req.status,
+            ms_since(&st->start), how);
+    free(st->body);
+    free(st);
+    pthread_mutex_lock(&s->lock);
+    if (--s->in_flight == 0)
+        pthread_cond_broadcast(&s->drained);
+    pthread_mutex_unlock(&s->lock);
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
+    (void)cls;
+    char buf[512];
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    buf[strcspn(buf, "\n")] = '\0';
+    log_msg(LOG_DEBUG, "http: %s", buf);
+}
+
+static int open_listener(const char *host, int port, int *bound_port) {
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+            .ai_socktype = SOCK_STREAM,
+            .ai_flags = AI_NUMERICSERV | AI_PASSIVE};
+    struct addrinfo *ai = NULL;
+    char portbuf[16];
+    snprintf(portbuf, sizeof portbuf, "%d", port);
+    int rc = getaddrinfo(host, portbuf, &hints, &ai);
+    if (rc != 0) {
+        log_msg(LOG_ERROR, "cannot resolve listen address %s: %s", host, gai_strerror(rc));
+        return -1;
+    }
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+            bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 128) < 0) {
+        log_msg(LOG_ERROR, "cannot listen on %s:%d: %s", host, port, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        freeaddrinfo(ai);
+        return -1;
+    }
+    freeaddrinfo(ai);
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    getsockname(fd, (struct sockaddr *)&ss, &len);
+    *bound_port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                                 : ((struct sockaddr_in *)&ss)->sin_port);
+    return fd;
+}
+
+struct server *server_start(const struct server_config *cfg) {
+    struct server *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->routes = cfg->routes;
+    s->nroutes = cfg->nroutes;
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->drained, NULL);
+    if (cfg->token && !(s->token = strdup(cfg->token)))
+        goto error;
+    s->listen_fd = open_listener(cfg->host, cfg->port, &s->port);
+    if (s->listen_fd < 0)
+        goto error;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ITC |
+                     MHD_USE_ERROR_LOG;
+    s->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
+            on_mhd_log, NULL, MHD_OPTION_LISTEN_SOCKET, s->listen_fd, MHD_OPTION_NOTIFY_COMPLETED,
+            on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+            MHD_OPTION_CONNECTION_LIMIT, (unsigned)512, MHD_OPTION_END);
+    if (!s->mhd) {
+        log_msg(LOG_ERROR, "cannot start the HTTP server");
+        close(s->listen_fd);
+        goto error;
+    }
+    return s;
+error:
+    pthread_mutex_destroy(&s->lock);
+    pthread_cond_destroy(&s->drained);
+    free(s->token);
+    free(s);
+    return NULL;
+}
+
+int server_port(const struct server *s) {
+    return s->port;
+}
+
+void server_stop(struct server *s, int grace_ms) {
+    if (!s)
+        return;
+    /* Stop accepting first; MHD hands the listening socket back. */
+    int fd = MHD_quiesce_daemon(s->mhd);
+    if (fd >= 0)
+        close(fd);
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += grace_ms / 1000;
+    deadline.tv_nsec += (long)(grace_ms % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&s->lock);
+    while (s->in_flight > 0) {
+        if (pthread_cond_timedwait(&s->drained, &s->lock, &deadline) == ETIMEDOUT)
+            break;
+    }
+    if (s->in_flight > 0)
+        log_msg(LOG_WARN, "%d requests still running at shutdown", s->in_flight);
+    pthread_mutex_unlock(&s->lock);
+    MHD_stop_daemon(s->mhd);
+    pthread_mutex_destroy(&s->lock);
+    pthread_cond_destroy(&s->drained);
+    free(s->token);
+    free(s);
+}

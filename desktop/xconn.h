@@ -1,0 +1,52 @@
+/*
+ * xconn: one X connection that survives the X server. deskd keeps one for
+ * capture and queries and one for input, so that input never waits behind a
+ * capture. A connection is opened on first use, marked dead when Xlib reports
+ * an I/O error (the server went away), and re-opened on the next use once no
+ * thread still holds resources made on the old one. While the display cannot be
+ * opened, xconn_lock returns NULL and routes answer 503.
+ *
+ * Resources that belong to a connection (SHM segments, input state) are made
+ * by the open callback and destroyed by the close callback, always under the
+ * lock and with no holder left, so no thread can see them dangling.
+ */
+#ifndef DESK_XCONN_H
+#define DESK_XCONN_H
+
+#include <X11/Xlib.h>
+#include <stdbool.h>
+
+struct xconn;
+
+/* open returns 0 or a negative errno (then the connection is closed again). */
+typedef int (*xconn_open_fn)(Display *dpy, void *data);
+typedef void (*xconn_close_fn)(Display *dpy, void *data);
+
+/* Installs Xlib's process-wide handlers; call once before any xconn_new. */
+void xconn_global_init(void);
+
+struct xconn *xconn_new(const char *display_name, const char *purpose, xconn_open_fn open_cb,
+        xconn_close_fn close_cb, void *data);
+/* Closes the connection (waiting for holders) and frees xc. Accepts NULL. */
+void xconn_destroy(struct xconn *xc);
+
+/*
+ * Locks the connection and returns its Display, opening it if needed.
+ * Returns NULL, unlocked, when the display cannot be opened; then err (may be
+ * NULL) receives a sentence saying why.
+ */
+Display *xconn_lock(struct xconn *xc, char *err, size_t errlen);
+void xconn_unlock(struct xconn *xc);
+/* True when the connection died during the current lock (use under the lock). */
+bool xconn_dead(const struct xconn *xc);
+/*
+ * Under the lock: waits until xconn_release is called by another thread, then
+ * returns with the lock held again. The caller must re-check its state.
+ */
+void xconn_wait(struct xconn *xc);
+/* Under the lock: keeps the connection's resources alive after unlocking. */
+void xconn_hold(struct xconn *xc);
+/* Not under the lock: ends a hold and clears *busy (may be NULL) under the lock. */
+void xconn_release(struct xconn *xc, bool *busy);
+
+#endif

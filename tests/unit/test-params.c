@@ -1,0 +1,171 @@
+/* Unit tests of the screenshot query rules: a table of query strings and outcomes. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "params.h"
+
+struct query {
+    const char *keys[8];
+    const char *vals[8];
+};
+
+static const char *lookup(const void *ctx, const char *key) {
+    const struct query *q = ctx;
+    for (int i = 0; i < 8 && q->keys[i]; i++) {
+        if (strcmp(q->keys[i], key) == 0)
+            return q->vals[i];
+    }
+    return NULL;
+}
+
+/* "k=v&k=v" into a struct query (test data has no escapes). */
+static struct query parse_qs(const char *qs, char *store) {
+    struct query q = {0};
+    strcpy(store, qs);
+    int n = 0;
+    for (char *tok = strtok(store, "&"); tok && n < 8; tok = strtok(NULL, "&")) {
+        char *eq = strchr(tok, '=');
+        if (eq)
+            *eq = '\0';
+        q.keys[n] = tok;
+        q.vals[n] = eq ? eq + 1 : "";
+        n++;
+    }
+    return q;
+}
+
+struct tcase {
+    bool region, compressed;
+    const char *qs;
+    const char *accept;
+    const char *err; /* substring expected in the error sentence; NULL: success */
+};
+
+static const struct tcase cases[] = {
+        {true, false, "y=0&width=10&height=10", NULL, "x is required"},
+        {true, false, "x=1.0&y=0&width=10&height=10", NULL, "x must be an integer"},
+        {true, false, "x= 1&y=0&width=10&height=10", NULL, "x must be an integer"},
+        {true, false, "x=abc&y=0&width=10&height=10", NULL, "got \"abc\""},
+        {true, false, "x=0&y=0&width=0&height=10", NULL, "width must be an integer from 1 to 8192"},
+        {true, false, "x=0&y=0&width=10&height=-5", NULL, "height must be an integer from 1"},
+        {true, false, "x=0&y=0&width=8193&height=10", NULL, "width must be"},
+        {true, false, "x=-20&y=-30&width=10&height=10", NULL, NULL},
+        {true, false, "X=0&y=0&width=10&height=10", NULL, "x is required"},
+        {true, false, "x=0&y=0&Width=10&height=10", NULL, "width is required"},
+        {true, false, "x=99999999999&y=0&width=10&height=10", NULL, "x must be an integer"},
+        {false, true, "quality=0", NULL, "quality must be an integer from 1 to 100, got \"0\""},
+        {false, true, "quality=101", NULL, "quality must be an integer from 1 to 100"},
+        {false, true, "quality=abc", NULL, "quality must be"},
+        {false, true, "quality=1", NULL, NULL},
+        {false, true, "quality=100", NULL, NULL},
+        {false, true, "scale=0.05", NULL, "scale must be a number from 0.1 to 1.0"},
+        {false, true, "scale=1.5", NULL, "scale must be a number"},
+        {false, true, "scale=abc", NULL, "scale must be a number"},
+        {false, true, "scale=nan", NULL, "scale must be a number"},
+        {false, true, "scale=0.1", NULL, NULL},
+        {false, true, "scale=1", NULL, NULL},
+        {false, true, "format=gif", NULL, "format must be png, jpeg (or jpg) or webp, got \"gif\""},
+        {false, true, "format=JPG", NULL, NULL},
+        {false, true, "format=WebP", NULL, NULL},
+        {false, false, "showCursor=yes", NULL, "showCursor must be a boolean"},
+        {false, false, "show_cursor=yes&showCursor=true", NULL, "show_cursor must be a boolean"},
+        {false, false, "showCursor=True", NULL, NULL},
+        {false, true, "format=png", "image/jpeg", "disagrees with Accept: image/jpeg"},
+        {false, false, "", "image/webp", "this route returns PNG"},
+        {false, true, "", "image/webp, */*;q=0.8", NULL},
+        {false, true, "", "application/json, image/png", NULL},
+};
+
+static void test_table(void) {
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const struct tcase *t = &cases[i];
+        char store[256], err[256] = "";
+        struct query q = parse_qs(t->qs, store);
+        struct shot_req sr;
+        int rc = shot_parse(&sr, t->region, t->compressed, lookup, &q, t->accept, err, sizeof err);
+        if (t->err) {
+            CHECK(rc == -EINVAL && strstr(err, t->err), "case \"%s\": rc %d, err \"%s\"", t->qs, rc,
+                    err);
+        } else {
+            CHECK(rc == 0, "case \"%s\": rc %d, err \"%s\"", t->qs, rc, err);
+        }
+    }
+}
+
+static void test_values(void) {
+    char store[256], err[256];
+    struct shot_req sr;
+    struct query q = parse_qs("x=-20&y=30&width=11&height=12&showCursor=1", store);
+    CHECK_INT(shot_parse(&sr, true, true, lookup, &q, NULL, err, sizeof err), 0);
+    CHECK_INT(sr.x, -20);
+    CHECK_INT(sr.y, 30);
+    CHECK_INT(sr.width, 11);
+    CHECK_INT(sr.height, 12);
+    CHECK(sr.cursor, "showCursor=1 is true");
+    CHECK_INT(sr.format, IMG_PNG);
+    CHECK_INT(sr.quality, 85);
+    CHECK(sr.scale == 1.0, "default scale 1.0");
+    CHECK(!sr.binary, "JSON by default");
+
+    /* show_cursor wins over showCursor. */
+    q = parse_qs("showCursor=true&show_cursor=false", store);
+    CHECK_INT(shot_parse(&sr, false, false, lookup, &q, NULL, err, sizeof err), 0);
+    CHECK(!sr.cursor, "show_cursor=false wins");
+    q = parse_qs("showCursor=false&show_cursor=T", store);
+    CHECK_INT(shot_parse(&sr, false, false, lookup, &q, NULL, err, sizeof err), 0);
+    CHECK(sr.cursor, "show_cursor=T wins");
+
+    q = parse_qs("format=jpg&quality=75&scale=0.5", store);
+    CHECK_INT(shot_parse(&sr, false, true, lookup, &q, NULL, err, sizeof err), 0);
+    CHECK_INT(sr.format, IMG_JPEG);
+    CHECK_INT(sr.quality, 75);
+    CHECK(sr.scale == 0.5, "scale 0.5");
+
+    /* Accept selects the format when format is absent, and the binary form. */
+    q = parse_qs("", store);
+    CHECK_INT(shot_parse(&sr, false, true, lookup, &q, "image/webp", err, sizeof err), 0);
+    CHECK_INT(sr.format, IMG_WEBP);
+    CHECK(sr.binary, "Accept: image/webp is binary");
+    CHECK_INT(shot_parse(&sr, false, false, lookup, &q, "image/png", err, sizeof err), 0);
+    CHECK(sr.binary && sr.format == IMG_PNG, "uncompressed route, Accept: image/png");
+
+    /* Region parameters are ignored on the full-screen routes. */
+    q = parse_qs("x=abc", store);
+    CHECK_INT(shot_parse(&sr, false, true, lookup, &q, NULL, err, sizeof err), 0);
+}
+
+static void test_scalars(void) {
+    int v;
+    bool b;
+    double d;
+    CHECK_INT(param_int("-0", -5, 5, &v), 0);
+    CHECK_INT(param_int("+3", -5, 5, &v), 0);
+    CHECK_INT(v, 3);
+    CHECK_INT(param_int("6", -5, 5, &v), -EINVAL);
+    CHECK_INT(param_int("", -5, 5, &v), -EINVAL);
+    CHECK_INT(param_int("1e2", -500, 500, &v), -EINVAL);
+    CHECK_INT(param_int("0x10", -500, 500, &v), -EINVAL);
+    const char *yes[] = {"1", "t", "T", "TRUE", "true", "True"};
+    const char *no[] = {"0", "f", "F", "FALSE", "false", "False"};
+    for (int i = 0; i < 6; i++) {
+        CHECK(param_bool(yes[i], &b) == 0 && b, "%s is true", yes[i]);
+        CHECK(param_bool(no[i], &b) == 0 && !b, "%s is false", no[i]);
+    }
+    CHECK_INT(param_bool("yes", &b), -EINVAL);
+    CHECK_INT(param_bool("tRUE", &b), -EINVAL);
+    CHECK_INT(param_bool("", &b), -EINVAL);
+    CHECK_INT(param_double("0.25", &d), 0);
+    CHECK(d == 0.25, "0.25");
+    CHECK_INT(param_double("inf", &d), -EINVAL);
+    CHECK_INT(param_double("0.5x", &d), -EINVAL);
+}
+
+int main(void) {
+    check_timeout(30);
+    test_table();
+    test_values();
+    test_scalars();
+    return check_finish();
+}
