@@ -13,6 +13,9 @@ struct deskd {
     const char *display;
     /* Capture and queries; input gets a connection of its own. */
     struct xconn *xcap;
+    struct xconn *xinput;
+    /* Set once SIGTERM/SIGINT arrived: long actions (typing with a delay) stop early. */
+    volatile bool stopping;
 };
 
 extern struct deskd deskd;
@@ -26,8 +29,21 @@ void api_screenshot_region(struct req *r);
 void api_screenshot_compressed(struct req *r);
 void api_screenshot_region_compressed(struct req *r);
 
-/* api-display.c */
+/* api-display.c, api-windows.c */
 void api_display_info(struct req *r);
+void api_display_windows(struct req *r);
+
+/* api-input.c: the input state lives on deskd.xinput. */
+int inputs_open(Display *dpy, void *data);
+void inputs_close(Display *dpy, void *data);
+void api_mouse_position(struct req *r);
+void api_mouse_move(struct req *r);
+void api_mouse_click(struct req *r);
+void api_mouse_drag(struct req *r);
+void api_mouse_scroll(struct req *r);
+void api_keyboard_type(struct req *r);
+void api_keyboard_key(struct req *r);
+void api_keyboard_hotkey(struct req *r);
 
 /* Replies 503 naming the display problem in err. */
 void reply_no_display(struct req *r, const char *err);

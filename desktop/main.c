@@ -33,6 +33,15 @@ static const struct route routes[] = {
         {"GET", "/computeruse/screenshot/region/compressed", api_screenshot_region_compressed,
                 false},
         {"GET", "/computeruse/display/info", api_display_info, false},
+        {"GET", "/computeruse/display/windows", api_display_windows, false},
+        {"GET", "/computeruse/mouse/position", api_mouse_position, false},
+        {"POST", "/computeruse/mouse/move", api_mouse_move, false},
+        {"POST", "/computeruse/mouse/click", api_mouse_click, false},
+        {"POST", "/computeruse/mouse/drag", api_mouse_drag, false},
+        {"POST", "/computeruse/mouse/scroll", api_mouse_scroll, false},
+        {"POST", "/computeruse/keyboard/type", api_keyboard_type, false},
+        {"POST", "/computeruse/keyboard/key", api_keyboard_key, false},
+        {"POST", "/computeruse/keyboard/hotkey", api_keyboard_hotkey, false},
 };
 
 static void usage(FILE *f) {
@@ -197,7 +206,8 @@ int main(int argc, char **argv) {
     xconn_global_init();
     deskd.display = display;
     deskd.xcap = xconn_new(display, "capture", shots_open, shots_close, NULL);
-    if (!deskd.xcap)
+    deskd.xinput = xconn_new(display, "input", inputs_open, inputs_close, NULL);
+    if (!deskd.xcap || !deskd.xinput)
         return 1;
 
     struct server_config cfg = {
@@ -217,7 +227,9 @@ int main(int argc, char **argv) {
     int sig = 0;
     sigwait(&sigs, &sig);
     log_msg(LOG_INFO, "%s: finishing in-flight requests", strsignal(sig));
+    deskd.stopping = true;
     server_stop(srv, 10000);
+    xconn_destroy(deskd.xinput);
     xconn_destroy(deskd.xcap);
     shots_finish();
     log_msg(LOG_INFO, "stopped");

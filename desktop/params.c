@@ -174,3 +174,60 @@ int shot_parse(struct shot_req *sr, bool region, bool compressed, arg_fn get, co
     }
     return 0;
 }
+
+/* A short rendering of a JSON value for error sentences. */
+static void show_json(json_t *v, char *buf, size_t len) {
+    char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+    snprintf(buf, len, "%.48s%s", text ? text : "?", text && strlen(text) > 48 ? "..." : "");
+    free(text);
+}
+
+int body_int(json_t *obj, const char *key, bool required, long min, long max, int *out, char *err,
+        size_t errlen) {
+    json_t *v = json_object_get(obj, key);
+    if (!v || json_is_null(v)) {
+        if (required)
+            FAIL("%s is required: an integer from %ld to %ld", key, min, max);
+        return 0;
+    }
+    json_int_t i = json_is_integer(v) ? json_integer_value(v) : 0;
+    if (!json_is_integer(v) || i < min || i > max) {
+        char shown[64];
+        show_json(v, shown, sizeof shown);
+        FAIL("%s must be an integer from %ld to %ld, got %s", key, min, max, shown);
+    }
+    *out = (int)i;
+    return 1;
+}
+
+int body_bool(json_t *obj, const char *key, bool *out, char *err, size_t errlen) {
+    json_t *v = json_object_get(obj, key);
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_boolean(v)) {
+        char shown[64];
+        show_json(v, shown, sizeof shown);
+        FAIL("%s must be true or false, got %s", key, shown);
+    }
+    *out = json_is_true(v);
+    return 1;
+}
+
+int body_string(json_t *obj, const char *key, bool required, const char **out, size_t *len,
+        char *err, size_t errlen) {
+    json_t *v = json_object_get(obj, key);
+    if (!v || json_is_null(v)) {
+        if (required)
+            FAIL("%s is required: a string", key);
+        return 0;
+    }
+    if (!json_is_string(v)) {
+        char shown[64];
+        show_json(v, shown, sizeof shown);
+        FAIL("%s must be a string, got %s", key, shown);
+    }
+    *out = json_string_value(v);
+    if (len)
+        *len = json_string_length(v);
+    return 1;
+}

@@ -6,6 +6,7 @@
 #ifndef DESK_PARAMS_H
 #define DESK_PARAMS_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -40,5 +41,16 @@ struct shot_req {
  */
 int shot_parse(struct shot_req *sr, bool region, bool compressed, arg_fn get, const void *ctx,
         const char *accept, char *err, size_t errlen);
+
+/*
+ * Request-body fields (a JSON object). Each returns 1 when the field was
+ * present and valid, 0 when it is absent and not required (out untouched), or
+ * -EINVAL with the sentence in err (wrong JSON type, out of range, missing).
+ */
+int body_int(json_t *obj, const char *key, bool required, long min, long max, int *out, char *err,
+        size_t errlen);
+int body_bool(json_t *obj, const char *key, bool *out, char *err, size_t errlen);
+int body_string(json_t *obj, const char *key, bool required, const char **out, size_t *len,
+        char *err, size_t errlen);
 
 #endif

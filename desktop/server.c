@@ -7,12 +7,14 @@
  * callback, which also writes the request's log line. In-flight requests are
  * counted so that shutdown can let them finish.
  */
+#define _GNU_SOURCE /* POLLRDHUP */
 #include "server.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -63,6 +65,15 @@ const char *req_arg(const struct req *r, const char *key) {
 
 const char *req_header(const struct req *r, const char *name) {
     return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+bool req_client_gone(const struct req *r) {
+    const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (!ci)
+        return false;
+    struct pollfd p = {.fd = ci->connect_fd, .events = POLLRDHUP};
+    return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
 }
 
 static void queue(struct req *r, int status, struct MHD_Response *resp, const char *mime) {

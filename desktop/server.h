@@ -40,6 +40,9 @@ const char *req_header(const struct req *r, const char *name);
  */
 json_t *req_json_body(struct req *r);
 
+/* True when the client has hung up (checked without blocking). */
+bool req_client_gone(const struct req *r);
+
 /* Sends root (reference stolen) with the given status. */
 void reply_json(struct req *r, int status, json_t *root);
 /* Sends a ready JSON text, taking ownership of the malloc'd buf. */

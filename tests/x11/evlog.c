@@ -135,6 +135,10 @@ int main(int argc, char **argv) {
     hints.height = (int)height;
     XSetWMNormalHints(dpy, win, &hints);
     Xutf8SetWMProperties(dpy, win, title, title, NULL, 0, &hints, NULL, NULL);
+    /* Modern clients name themselves in UTF-8 through _NET_WM_NAME as well. */
+    XChangeProperty(dpy, win, XInternAtom(dpy, "_NET_WM_NAME", False),
+            XInternAtom(dpy, "UTF8_STRING", False), 8, PropModeReplace,
+            (const unsigned char *)title, (int)strlen(title));
 
     XIM im = XOpenIM(dpy, NULL, NULL, NULL);
     XIC ic = NULL;

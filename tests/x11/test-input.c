@@ -27,12 +27,12 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "evproc.h"
 #include "input.h"
 #include "keys.h"
 #include "xserver.h"
 
 #define LINE_TIMEOUT_MS 5000
-#define MAX_LINES       4096
 
 /* Window geometry given to evlog: x 100..499, y 50..349. */
 #define WIN_X 100
@@ -40,94 +40,14 @@
 #define WIN_W 400
 #define WIN_H 300
 
-struct evlog {
-    pid_t pid;
-    int fd;
-    char buf[1 << 16];
-    size_t len;
-};
-
 static struct xserver xs;
 static Display *dpy;
 static struct input *in;
-static struct evlog ev;
+static struct evproc ev;
 
-/* Lines collected by collect(), valid until the next call. */
-static char *lines[MAX_LINES];
-static int nlines;
-
-static int evlog_start(struct evlog *e, const char *display) {
-    char exe[PATH_MAX], path[PATH_MAX + 16];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n < 0)
-        return -1;
-    exe[n] = '\0';
-    char *slash = strrchr(exe, '/');
-    if (slash)
-        *slash = '\0';
-    snprintf(path, sizeof path, "%s/evlog", exe);
-
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) < 0)
-        return -1;
-    pid_t pid = fork();
-    if (pid < 0)
-        return -1;
-    if (pid == 0) {
-        dup2(fds[1], 1);
-        setenv("DISPLAY", display, 1);
-        char geom[64];
-        snprintf(geom, sizeof geom, "%dx%d+%d+%d", WIN_W, WIN_H, WIN_X, WIN_Y);
-        execl(path, "evlog", "--geometry", geom, "--title", "test-input", "--color", "gray50",
-                "--focus", (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    e->pid = pid;
-    e->fd = fds[0];
-    e->len = 0;
-    return 0;
-}
-
-static void evlog_stop(struct evlog *e) {
-    if (e->pid > 0) {
-        kill(e->pid, SIGTERM);
-        waitpid(e->pid, NULL, 0);
-        e->pid = 0;
-    }
-    if (e->fd >= 0)
-        close(e->fd);
-    e->fd = -1;
-}
-
-/* The next line from evlog (without '\n'), malloc'd; NULL on timeout or EOF. */
-static char *evlog_line(struct evlog *e, int timeout_ms) {
-    for (;;) {
-        char *nl = memchr(e->buf, '\n', e->len);
-        if (nl) {
-            size_t n = (size_t)(nl - e->buf);
-            char *line = strndup(e->buf, n);
-            memmove(e->buf, nl + 1, e->len - n - 1);
-            e->len -= n + 1;
-            return line;
-        }
-        if (e->len == sizeof e->buf)
-            return NULL;
-        struct pollfd p = {.fd = e->fd, .events = POLLIN};
-        if (poll(&p, 1, timeout_ms) <= 0)
-            return NULL;
-        ssize_t r = read(e->fd, e->buf + e->len, sizeof e->buf - e->len);
-        if (r <= 0)
-            return NULL;
-        e->len += (size_t)r;
-    }
-}
-
-static void free_lines(void) {
-    for (int i = 0; i < nlines; i++)
-        free(lines[i]);
-    nlines = 0;
-}
+/* The lines collected by collect(), as evproc keeps them. */
+#define lines  ev.lines
+#define nlines ev.nlines
 
 static const struct key_combo marker = {XK_F1, {0}, 0};
 
@@ -136,69 +56,18 @@ static const struct key_combo marker = {XK_F1, {0}, 0};
  * Returns false if the marker did not come.
  */
 static bool collect(void) {
-    free_lines();
     CHECK_INT(input_key(in, &marker), 0);
-    for (;;) {
-        char *line = evlog_line(&ev, LINE_TIMEOUT_MS);
-        if (!line) {
-            CHECK(false, "evlog sent no marker within %d ms", LINE_TIMEOUT_MS);
-            return false;
-        }
-        if (strncmp(line, "key F1 ", 7) == 0) {
-            free(line);
-            return true;
-        }
-        if (strncmp(line, "keyup ", 6) == 0) {
-            free(line); /* releases are checked through the server's key state instead */
-            continue;
-        }
-        if (nlines < MAX_LINES)
-            lines[nlines++] = line;
-        else
-            free(line);
-    }
-}
-
-/* No key and no button is down, as the server sees it. */
-static void check_nothing_held(const char *after) {
-    char keys[32];
-    XQueryKeymap(dpy, keys);
-    for (int kc = 0; kc < 256; kc++)
-        CHECK(!(keys[kc / 8] & (1 << (kc % 8))), "after %s: keycode %d is still down", after, kc);
-    Window root, child;
-    int rx, ry, wx, wy;
-    unsigned mask = 0;
-    XQueryPointer(dpy, DefaultRootWindow(dpy), &root, &child, &rx, &ry, &wx, &wy, &mask);
-    CHECK((mask & (Button1Mask | Button2Mask | Button3Mask | Button4Mask | Button5Mask)) == 0,
-            "after %s: pointer buttons still down (state 0x%x)", after, mask);
-}
-
-/* The text of the collected key lines, decoded from evlog's hex. */
-static char *collected_text(void) {
-    size_t cap = 1, len = 0;
-    for (int i = 0; i < nlines; i++)
-        cap += strlen(lines[i]);
-    char *text = calloc(1, cap);
-    for (int i = 0; text && i < nlines; i++) {
-        char name[128], state[32], hex[4096];
-        if (sscanf(lines[i], "key %127s %31s %4095s", name, state, hex) != 3 ||
-                strcmp(hex, "-") == 0)
-            continue;
-        for (size_t j = 0; hex[j] && hex[j + 1]; j += 2) {
-            unsigned byte;
-            sscanf(hex + j, "%2x", &byte);
-            text[len++] = (char)byte;
-        }
-    }
-    return text;
+    bool ok = evproc_collect(&ev, "key F1 ", LINE_TIMEOUT_MS);
+    CHECK(ok, "evlog sent no marker within %d ms", LINE_TIMEOUT_MS);
+    return ok;
 }
 
 static void type_and_check(const char *text, const char *expect, const char *layout) {
     CHECK_INT(input_type(in, text, strlen(text), 0), 0);
-    check_nothing_held("type");
+    check_nothing_held(dpy, "type");
     if (!collect())
         return;
-    char *got = collected_text();
+    char *got = evproc_text(&ev);
     bool same = got && strcmp(got, expect) == 0;
     CHECK(same, "layout %s: typed \"%s\", evlog got \"%s\"", layout, text, got ? got : "(null)");
     for (int i = 0; !same && i < nlines; i++)
@@ -266,7 +135,7 @@ static void press_and_check(const char *key, const char *const *mods, size_t nmo
         return;
     }
     CHECK_INT(input_key(in, &c), 0);
-    check_nothing_held(key);
+    check_nothing_held(dpy, key);
     if (!collect())
         return;
     int i = find_key(expect);
@@ -282,7 +151,7 @@ static void test_keys(const char *layout) {
     press_and_check("c", ctrl, 1, "c", ControlMask);
     CHECK_INT(keys_parse_hotkey("ctrl+shift+t", &c, err, sizeof err), 0);
     CHECK_INT(input_key(in, &c), 0);
-    check_nothing_held("ctrl+shift+t");
+    check_nothing_held(dpy, "ctrl+shift+t");
     if (collect()) {
         /* Shift makes the client read T from the t key, as on a real keyboard. */
         int i = find_key("Control_L"), j = find_key("Shift_L"), k = find_key("T");
@@ -310,19 +179,19 @@ static void test_keys(const char *layout) {
 static void test_failures(void) {
     struct key_combo bad = {NoSymbol, {0}, 0};
     CHECK_INT(input_key(in, &bad), -EINVAL);
-    check_nothing_held("a rejected key");
+    check_nothing_held(dpy, "a rejected key");
     struct key_combo badmod = {XK_a, {NoSymbol}, 1};
     CHECK_INT(input_key(in, &badmod), -EINVAL);
     CHECK_INT(input_type(in, "ab\xff", 3, 0), -EINVAL);
     CHECK_INT(input_type(in, "a\tb", 3, 0), -EINVAL);
     CHECK_INT(input_type(in, "ab", 2, -1), -EINVAL);
-    check_nothing_held("rejected text");
+    check_nothing_held(dpy, "rejected text");
     CHECK_INT(input_click(in, 200, 100, 9, false), -EINVAL);
     CHECK_INT(input_drag(in, 200, 100, 300, 100, 4), -EINVAL);
     CHECK_INT(input_scroll(in, 200, 100, 4, 0), -EINVAL);
     CHECK_INT(input_scroll(in, 200, 100, 3, 1), -EINVAL);
     CHECK_INT(input_scroll(in, 200, 100, 5, INPUT_SCROLL_MAX + 1), -EINVAL);
-    check_nothing_held("rejected pointer actions");
+    check_nothing_held(dpy, "rejected pointer actions");
     /* Nothing of the rejected actions reached the client. */
     if (collect())
         CHECK(nlines == 0, "rejected actions produced %d events, first: %s", nlines,
@@ -356,10 +225,10 @@ static void test_pointer(void) {
     CHECK_INT(input_move(in, 5000, -10), 0);
     CHECK_INT(input_pointer(in, &x, &y), 0);
     CHECK(x == 1279 && y == 0, "pointer at %d,%d after a move off screen", x, y);
-    check_nothing_held("move");
+    check_nothing_held(dpy, "move");
 
     CHECK_INT(input_click(in, 200, 150, 1, false), 0);
-    check_nothing_held("click");
+    check_nothing_held(dpy, "click");
     if (collect()) {
         int n = parse_buttons(b, 64);
         CHECK(n == 2 && strcmp(b[0].what, "press") == 0 && b[0].button == 1 && b[0].x == 200 &&
@@ -373,7 +242,7 @@ static void test_pointer(void) {
                 "right click arrived wrong");
     }
     CHECK_INT(input_click(in, 210, 160, 1, true), 0);
-    check_nothing_held("double click");
+    check_nothing_held(dpy, "double click");
     if (collect()) {
         int n = parse_buttons(b, 64);
         CHECK(n == 4, "double click gave %d button events", n);
@@ -384,7 +253,7 @@ static void test_pointer(void) {
     }
 
     CHECK_INT(input_drag(in, 150, 100, 350, 250, 1), 0);
-    check_nothing_held("drag");
+    check_nothing_held(dpy, "drag");
     if (collect()) {
         int press = -1, release = -1, npress = 0, motions = 0;
         for (int i = 0; i < nlines; i++) {
@@ -409,7 +278,7 @@ static void test_pointer(void) {
     static const struct { int button, amount; } scrolls[] = {{4, 3}, {5, 2}, {6, 1}, {7, 4}};
     for (size_t s = 0; s < sizeof scrolls / sizeof *scrolls; s++) {
         CHECK_INT(input_scroll(in, 220, 170, scrolls[s].button, scrolls[s].amount), 0);
-        check_nothing_held("scroll");
+        check_nothing_held(dpy, "scroll");
         if (collect()) {
             int n = parse_buttons(b, 64), presses = 0;
             for (int i = 0; i < n; i++) {
@@ -454,7 +323,7 @@ static void test_delay(void) {
     double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
     CHECK(ms >= 60, "typing 3 characters with a 20 ms delay took %.1f ms", ms);
     if (collect()) {
-        char *got = collected_text();
+        char *got = evproc_text(&ev);
         CHECK_STR(got, "xyz");
         free(got);
     }
@@ -469,9 +338,9 @@ static void test_cancel_and_release_all(void) {
     input_set_cancel(in, stop_now, NULL);
     CHECK_INT(input_type(in, "abcdef", 6, 1), -ECANCELED);
     input_set_cancel(in, NULL, NULL);
-    check_nothing_held("a cancelled type");
+    check_nothing_held(dpy, "a cancelled type");
     if (collect()) {
-        char *got = collected_text();
+        char *got = evproc_text(&ev);
         CHECK_STR(got, "a");
         free(got);
     }
@@ -485,7 +354,7 @@ static void test_cancel_and_release_all(void) {
     XQueryKeymap(dpy, keys);
     CHECK(keys[kc / 8] & (1 << (kc % 8)), "Control_L should be down before the release");
     CHECK_INT(input_release_all(in), 0);
-    check_nothing_held("input_release_all");
+    check_nothing_held(dpy, "input_release_all");
     collect();
 }
 
@@ -503,7 +372,7 @@ static void no_exit(Display *d, void *arg) {
 static void test_server_gone(void) {
     XSetIOErrorHandler(quiet_io_error);
     XSetIOErrorExitHandler(dpy, no_exit, NULL);
-    evlog_stop(&ev);
+    evproc_stop(&ev);
     xserver_stop(&xs);
     int x, y;
     struct key_combo c = {XK_a, {XK_Control_L}, 1};
@@ -534,11 +403,10 @@ int main(void) {
         goto out;
     in = input_new(dpy);
     CHECK(in != NULL, "input_new failed");
-    if (!in || evlog_start(&ev, xs.name) < 0)
+    if (!in || evproc_start(&ev, xs.name, WIN_X, WIN_Y, WIN_W, WIN_H, "test-input") < 0) {
+        CHECK(false, "evlog did not start");
         goto out;
-    char *ready = evlog_line(&ev, LINE_TIMEOUT_MS);
-    CHECK(ready && strncmp(ready, "ready ", 6) == 0, "evlog not ready: %s", ready ? ready : "");
-    free(ready);
+    }
 
     test_typing("us");
     test_keys("us");
@@ -553,13 +421,13 @@ int main(void) {
     test_typing("ru");
     test_keys("ru");
     test_many_characters();
-    check_nothing_held("the whole run");
+    check_nothing_held(dpy, "the whole run");
     test_server_gone();
 
 out:
-    free_lines();
+    evproc_free_lines(&ev);
     input_destroy(in);
-    evlog_stop(&ev);
+    evproc_stop(&ev);
     if (dpy)
         XCloseDisplay(dpy);
     xserver_stop(&xs);
