@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "deskproc.h"
@@ -278,9 +280,22 @@ static void test_rejected(void) {
                 ev.nlines ? ev.lines[0] : "");
 }
 
+/* Runs setxkbmap on display; returns its exit status. */
+static int set_layout(const char *display, const char *layout) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        execlp("setxkbmap", "setxkbmap", "-display", display, layout, (char *)NULL);
+        _exit(127);
+    }
+    int status = -1;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
 int main(void) {
     check_timeout(120);
     check_require_tool("Xvfb");
+    check_require_tool("setxkbmap");
     struct xserver xs;
     if (xserver_start_xvfb(&xs, 1280, 720) < 0)
         return 1;
@@ -297,6 +312,16 @@ int main(void) {
     test_keys();
     test_pointer();
     test_rejected();
+    /* Whatever the active layout: text arrives the same. */
+    static const char *const layouts[] = {"de", "ru"};
+    for (size_t i = 0; i < sizeof layouts / sizeof layouts[0]; i++) {
+        if (set_layout(xs.name, layouts[i]) != 0) {
+            CHECK(false, "setxkbmap %s failed", layouts[i]);
+            continue;
+        }
+        test_typing();
+        check_type("@{[]}|~ z y", "@{[]}|~ z y");
+    }
     check_nothing_held(dpy, "the whole run");
     CHECK_INT(deskd_stop(&d), 0);
     if (check_failed)
