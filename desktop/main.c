@@ -226,7 +226,7 @@ int main(int argc, char **argv) {
 
     int sig = 0;
     sigwait(&sigs, &sig);
-    log_msg(LOG_INFO, "%s: finishing in-flight requests", strsignal(sig));
+    log_msg(LOG_INFO, "%s: stopping", strsignal(sig));
     deskd.stopping = true;
     server_stop(srv, 10000);
     xconn_destroy(deskd.xinput);

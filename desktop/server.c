@@ -401,6 +401,9 @@ void server_stop(struct server *s, int grace_ms) {
     int fd = MHD_quiesce_daemon(s->mhd);
     if (fd >= 0)
         close(fd);
+    pthread_mutex_lock(&s->lock);
+    log_msg(LOG_INFO, "stopped accepting; finishing %d in-flight requests", s->in_flight);
+    pthread_mutex_unlock(&s->lock);
     struct timespec deadline;
     clock_gettime(CLOCK_REALTIME, &deadline);
     deadline.tv_sec += grace_ms / 1000;

@@ -144,7 +144,7 @@ static void test_graceful_stop_and_body_cap(const char *display) {
     CHECK(fd >= 0 && write(fd, head, sizeof head - 1) == (ssize_t)(sizeof head - 1), "send");
     CHECK(log_has(&d, "POST /computeruse/display/info started", 5000), "request under way");
     kill(d.pid, SIGTERM);
-    CHECK(log_has(&d, "finishing in-flight requests", 5000), "deskd drains");
+    CHECK(log_has(&d, "stopped accepting; finishing 1 in-flight requests", 5000), "deskd drains");
     int fd2 = connect_to(d.port);
     CHECK(fd2 < 0, "no new connections once stopping");
     if (fd2 >= 0)

@@ -1,0 +1,1366 @@
+/*
+ * bench-screenshot: times deskd's screenshot routes from the client's side and, in the same
+ * run, the way peers take the same picture: scrot and ImageMagick's import run as
+ * subprocesses, timed from spawn to exit. Each screen size gets its own Xvfb with an xfce4
+ * session and two terminals full of text (or xterm/xlogo/xclock when xfce4 is missing), so
+ * the encoders see a real desktop and not a flat colour. Prints p50/p95 per case and
+ * peer p50 / deskd p50.
+ *
+ * It is a benchmark, not a test: it fails only when something cannot run or deskd answers
+ * wrongly, never because a number is slow.
+ *
+ * A supervisor process owns the clean-up. It runs the benchmark in a child, enforces the
+ * overall timeout, and on every exit kills each process that carries this run's marker in
+ * its environment: the xfce4 session daemonises dbus-daemon, ssh-agent and others out of
+ * any process group we could signal. It is also the child subreaper, so they are reaped.
+ */
+#define _GNU_SOURCE
+#include <curl/curl.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef DESKD_PATH
+#define DESKD_PATH "deskd"
+#endif
+
+#define MARKER_NAME "DESK_BENCH_RUN"
+#define BODY_CAP    (256u << 20) /* far above a base64 1920x1080 PNG */
+#define MAX_KIDS    16
+#define MAX_SIZES   4
+#define MAX_RESULTS 32
+
+/* The region cases, inside both default screen sizes and over the first terminal. */
+#define REG_X 200
+#define REG_Y 150
+#define REG_W 400
+#define REG_H 300
+
+extern char **environ;
+
+static struct {
+    const char *deskd;
+    int runs, warmup, timeout_s;
+    bool peers, xfce, keep_tmp;
+    int nsizes;
+    int w[MAX_SIZES], h[MAX_SIZES];
+} opt = {
+        .deskd = DESKD_PATH,
+        .runs = 30,
+        .warmup = 5,
+        .timeout_s = 900,
+        .peers = true,
+        .xfce = true,
+};
+
+static char tmpdir[64];
+static char marker[96]; /* MARKER_NAME=VALUE, put in the environment of every child */
+
+__attribute__((format(printf, 1, 2))) static void say(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("bench-screenshot: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static void nap_ms(int ms) {
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
+static bool in_path(const char *prog) {
+    const char *path = getenv("PATH");
+    char buf[4096];
+    if (strchr(prog, '/'))
+        return access(prog, X_OK) == 0;
+    for (const char *p = path ? path : "/usr/bin:/bin"; *p;) {
+        size_t n = strcspn(p, ":");
+        if (n > 0 && snprintf(buf, sizeof buf, "%.*s/%s", (int)n, p, prog) < (int)sizeof buf &&
+                access(buf, X_OK) == 0)
+            return true;
+        p += n;
+        p += *p == ':';
+    }
+    return false;
+}
+
+/* ---- processes ------------------------------------------------------------------------- */
+
+struct spawn_opts {
+    const char *log; /* stdout and stderr appended here; NULL: /dev/null */
+    int out_fd;      /* when >= 0, stdout goes here instead (stderr still to log) */
+    int pass_fd;     /* when >= 0, handed to the child as fd 3 */
+    bool session;    /* setsid: own session and process group, so the group can be killed */
+};
+
+/* Returns the pid, or -1 with a message. */
+static pid_t spawn(const char *const *argv, char **env, const struct spawn_opts *so) {
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t at;
+    sigset_t none, dfl;
+    const char *log = so->log ? so->log : "/dev/null";
+    pid_t pid = -1;
+
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (so->out_fd >= 0)
+        posix_spawn_file_actions_adddup2(&fa, so->out_fd, 1);
+    else
+        posix_spawn_file_actions_adddup2(&fa, 2, 1);
+    if (so->pass_fd >= 0)
+        posix_spawn_file_actions_adddup2(&fa, so->pass_fd, 3);
+    /* libcurl's socket and our pipes must not leak into children. */
+    posix_spawn_file_actions_addclosefrom_np(&fa, so->pass_fd >= 0 ? 4 : 3);
+
+    /* The supervisor blocks signals and the worker may ignore some: children start clean. */
+    posix_spawnattr_init(&at);
+    sigemptyset(&none);
+    sigemptyset(&dfl);
+    sigaddset(&dfl, SIGINT);
+    sigaddset(&dfl, SIGTERM);
+    sigaddset(&dfl, SIGHUP);
+    sigaddset(&dfl, SIGPIPE);
+    sigaddset(&dfl, SIGCHLD);
+    posix_spawnattr_setsigmask(&at, &none);
+    posix_spawnattr_setsigdefault(&at, &dfl);
+    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
+                                          (so->session ? POSIX_SPAWN_SETSID : 0));
+
+    int err = posix_spawnp(&pid, argv[0], &fa, &at, (char *const *)argv, env);
+    posix_spawnattr_destroy(&at);
+    posix_spawn_file_actions_destroy(&fa);
+    if (err) {
+        say("cannot run %s: %s", argv[0], strerror(err));
+        return -1;
+    }
+    return pid;
+}
+
+static int wait_exit(pid_t pid) {
+    int st;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* Runs argv to completion with stdout captured in buf; returns the exit status or -1. */
+static int run_capture(const char *const *argv, char **env, char *buf, size_t cap) {
+    int p[2];
+    size_t len = 0;
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return -1;
+    struct spawn_opts so = {.out_fd = p[1], .pass_fd = -1};
+    pid_t pid = spawn(argv, env, &so);
+    close(p[1]);
+    if (pid < 0) {
+        close(p[0]);
+        return -1;
+    }
+    for (;;) {
+        char scratch[4096];
+        char *dst = len + 1 < cap ? buf + len : scratch;
+        size_t room = len + 1 < cap ? cap - 1 - len : sizeof scratch;
+        ssize_t n = read(p[0], dst, room);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        if (dst != scratch)
+            len += (size_t)n;
+    }
+    buf[len] = '\0';
+    close(p[0]);
+    return wait_exit(pid);
+}
+
+/* Long-lived children of one screen size, each the leader of its own session. */
+static struct kid {
+    pid_t pid;
+    bool reaped;
+    int status;
+    char name[24];
+} kids[MAX_KIDS];
+static int nkids;
+
+static struct kid *kid_start(
+        const char *name, const char *const *argv, char **env, const char *log, int pass_fd) {
+    if (nkids == MAX_KIDS)
+        return NULL;
+    struct spawn_opts so = {.log = log, .out_fd = -1, .pass_fd = pass_fd, .session = true};
+    pid_t pid = spawn(argv, env, &so);
+    if (pid < 0)
+        return NULL;
+    struct kid *k = &kids[nkids++];
+    *k = (struct kid){.pid = pid};
+    snprintf(k->name, sizeof k->name, "%s", name);
+    return k;
+}
+
+static bool kid_alive(struct kid *k) {
+    int st;
+    if (k->reaped)
+        return false;
+    pid_t r = waitpid(k->pid, &st, WNOHANG);
+    if (r == 0)
+        return true;
+    k->reaped = true;
+    k->status = r < 0 ? -1 : WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return false;
+}
+
+/* Pids of live processes whose environment holds our marker (zombies have none). */
+static int marker_pids(pid_t *out, int max) {
+    static char env[1 << 18];
+    int n = 0;
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    if (!d)
+        return 0;
+    while ((e = readdir(d)) && n < max) {
+        char *end, path[64];
+        long pid = strtol(e->d_name, &end, 10);
+        if (*end || pid <= 0 || pid == getpid())
+            continue;
+        snprintf(path, sizeof path, "/proc/%ld/environ", pid);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        size_t len = 0;
+        ssize_t r;
+        while (len < sizeof env - 1 && (r = read(fd, env + len, sizeof env - 1 - len)) > 0)
+            len += (size_t)r;
+        close(fd);
+        env[len] = '\0';
+        for (size_t i = 0; i < len; i += strlen(env + i) + 1) {
+            if (strcmp(env + i, marker) == 0) {
+                out[n++] = (pid_t)pid;
+                break;
+            }
+        }
+    }
+    closedir(d);
+    return n;
+}
+
+static void reap_any(void) {
+    while (waitpid(-1, NULL, WNOHANG) > 0)
+        ;
+}
+
+/* TERM, then KILL, every process of this run that is still there. */
+static void sweep(void) {
+    pid_t pids[256];
+    for (int round = 0; round < 2; round++) {
+        int n = marker_pids(pids, 256);
+        if (n == 0)
+            return;
+        for (int i = 0; i < n; i++)
+            kill(pids[i], round == 0 ? SIGTERM : SIGKILL);
+        for (double end = now_ms() + 3000; now_ms() < end;) {
+            reap_any();
+            if (marker_pids(pids, 256) == 0)
+                return;
+            nap_ms(20);
+        }
+    }
+    say("some processes of this run would not die");
+}
+
+/* Stops the kids' process groups (TERM, then KILL after 3 s), then sweeps the rest. */
+static void stop_kids(void) {
+    for (int i = nkids - 1; i >= 0; i--)
+        kill(-kids[i].pid, SIGTERM);
+    for (double end = now_ms() + 3000; now_ms() < end;) {
+        bool any = false;
+        for (int i = 0; i < nkids; i++)
+            any |= kid_alive(&kids[i]);
+        if (!any)
+            break;
+        nap_ms(20);
+    }
+    for (int i = 0; i < nkids; i++) {
+        kill(-kids[i].pid, SIGKILL);
+        if (!kids[i].reaped) {
+            wait_exit(kids[i].pid);
+            kids[i].reaped = true;
+        }
+    }
+    nkids = 0;
+    sweep();
+}
+
+/* ---- environment and files ------------------------------------------------------------- */
+
+/* The children's environment: ours, minus session variables, plus DISPLAY, XDG dirs in
+ * tmpdir (nothing lands in the user's home) and the marker. */
+static char **env_build(const char *display) {
+    static const char *const drop[] = {"DISPLAY=", "DBUS_SESSION_BUS_ADDRESS=", "SESSION_MANAGER=",
+            "XDG_CONFIG_HOME=", "XDG_CACHE_HOME=", "XDG_DATA_HOME=", "XDG_RUNTIME_DIR=",
+            "XDG_SESSION_", "XAUTHORITY=", MARKER_NAME "=", NULL};
+    size_t n = 0, k = 0;
+    while (environ[n])
+        n++;
+    char **env = calloc(n + 8, sizeof *env);
+    if (!env)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        bool skip = false;
+        for (const char *const *d = drop; *d && !skip; d++)
+            skip = strncmp(environ[i], *d, strlen(*d)) == 0;
+        if (!skip)
+            env[k++] = strdup(environ[i]);
+    }
+    if (display && asprintf(&env[k++], "DISPLAY=%s", display) < 0)
+        env[--k] = NULL;
+    static const char *const xdg[][2] = {{"XDG_CONFIG_HOME", "config"}, {"XDG_CACHE_HOME", "cache"},
+            {"XDG_DATA_HOME", "data"}, {"XDG_RUNTIME_DIR", "run"}};
+    for (size_t i = 0; i < sizeof xdg / sizeof xdg[0]; i++)
+        if (asprintf(&env[k++], "%s=%s/%s", xdg[i][0], tmpdir, xdg[i][1]) < 0)
+            env[--k] = NULL;
+    env[k++] = strdup(marker);
+    for (size_t i = 0; i < k; i++) {
+        if (!env[i]) {
+            for (size_t j = 0; j < k; j++)
+                free(env[j]);
+            free(env);
+            return NULL;
+        }
+    }
+    return env;
+}
+
+static void env_free(char **env) {
+    for (size_t i = 0; env && env[i]; i++)
+        free(env[i]);
+    free(env);
+}
+
+static int mkdirs(const char *path, mode_t mode) {
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return mkdir(buf, mode) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+static int write_file(const char *path, const char *text) {
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    fputs(text, f);
+    return fclose(f);
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+static void print_file_tail(const char *path, size_t max) {
+    FILE *f = fopen(path, "r");
+    char buf[4096];
+    if (!f)
+        return;
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, size > (long)max ? size - (long)max : 0, SEEK_SET);
+    fprintf(stderr, "---- last lines of %s ----\n", path);
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+        fwrite(buf, 1, n, stderr);
+    fprintf(stderr, "---- end of %s ----\n", path);
+    fclose(f);
+}
+
+/* ---- the desktop ------------------------------------------------------------------------ */
+
+struct desk {
+    int w, h;
+    char display[16];
+    char **env;
+    const char *kind; /* "xfce4 session" or the fallback */
+    struct kid *xvfb, *session, *deskd;
+    char url[64];
+    char deskd_log[128];
+};
+
+static int start_xvfb(struct desk *d) {
+    int p[2], wfd;
+    char geom[32], log[128];
+    char num[16] = "";
+    size_t len = 0;
+
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return -1;
+    /* fd 3 in the child is made with dup2, which needs a source other than 3. */
+    wfd = fcntl(p[1], F_DUPFD_CLOEXEC, 10);
+    close(p[1]);
+    snprintf(geom, sizeof geom, "%dx%dx24", d->w, d->h);
+    snprintf(log, sizeof log, "%s/xvfb-%dx%d.log", tmpdir, d->w, d->h);
+    const char *argv[] = {
+            "Xvfb", "-displayfd", "3", "-screen", "0", geom, "-nolisten", "tcp", NULL};
+    char **env = env_build(NULL);
+    d->xvfb = env ? kid_start("Xvfb", argv, env, log, wfd) : NULL;
+    env_free(env);
+    close(wfd);
+    /* Xvfb writes the display number once it accepts clients; EOF means it died. */
+    for (double end = now_ms() + 20000; d->xvfb && !strchr(num, '\n') && now_ms() < end;) {
+        struct pollfd pfd = {.fd = p[0], .events = POLLIN};
+        if (poll(&pfd, 1, 200) <= 0)
+            continue;
+        ssize_t n = read(p[0], num + len, sizeof num - 1 - len);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+        num[len] = '\0';
+        if (len == sizeof num - 1)
+            break;
+    }
+    close(p[0]);
+    if (!d->xvfb || !strchr(num, '\n')) {
+        say("Xvfb did not start (log: %s)", log);
+        print_file_tail(log, 2000);
+        return -1;
+    }
+    snprintf(d->display, sizeof d->display, ":%d", atoi(num));
+    return 0;
+}
+
+/* Waits until xdotool sees at least n visible windows of a class matching the regex. */
+static int wait_windows(struct desk *d, const char *cls, int n, int timeout_ms, struct kid *watch) {
+    const char *argv[] = {"xdotool", "search", "--onlyvisible", "--class", cls, NULL};
+    char out[4096];
+    for (double end = now_ms() + timeout_ms; now_ms() < end; nap_ms(100)) {
+        int got = 0;
+        if (run_capture(argv, d->env, out, sizeof out) == 0)
+            for (const char *p = out; (p = strchr(p, '\n')); p++)
+                got++;
+        if (got >= n)
+            return 0;
+        if (watch && !kid_alive(watch)) {
+            say("%s exited (status %d) before %d \"%s\" window(s) appeared", watch->name,
+                    watch->status, n, cls);
+            return -1;
+        }
+    }
+    say("no %d visible \"%s\" window(s) after %d s", n, cls, timeout_ms / 1000);
+    return -1;
+}
+
+/* xfconf defaults for the session: no ssh-agent or gpg-agent, nothing to do with screens. */
+static const char session_xml[] =
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        "<channel name=\"xfce4-session\" version=\"1.0\">\n"
+        "  <property name=\"startup\" type=\"empty\">\n"
+        "    <property name=\"ssh-agent\" type=\"empty\">\n"
+        "      <property name=\"enabled\" type=\"bool\" value=\"false\"/>\n"
+        "    </property>\n"
+        "    <property name=\"gpg-agent\" type=\"empty\">\n"
+        "      <property name=\"enabled\" type=\"bool\" value=\"false\"/>\n"
+        "    </property>\n"
+        "  </property>\n"
+        "</channel>\n";
+
+static bool have_xfce(void) {
+    return in_path("dbus-launch") && in_path("xfce4-session") && in_path("xfce4-terminal");
+}
+
+static int start_xfce(struct desk *d) {
+    char log[128], path[256];
+    snprintf(path, sizeof path, "%s/config/xfce4/xfconf/xfce-perchannel-xml", tmpdir);
+    if (mkdirs(path, 0755) < 0)
+        return -1;
+    strncat(path, "/xfce4-session.xml", sizeof path - strlen(path) - 1);
+    if (write_file(path, session_xml) < 0)
+        return -1;
+
+    snprintf(log, sizeof log, "%s/session-%dx%d.log", tmpdir, d->w, d->h);
+    const char *sess[] = {"dbus-launch", "--exit-with-session", "xfce4-session", NULL};
+    d->session = kid_start("xfce4-session", sess, d->env, log, -1);
+    if (!d->session)
+        return -1;
+    /* The panels and the desktop (wallpaper, icons) are what a session looks like. */
+    if (wait_windows(d, "xfce4-panel", 1, 60000, d->session) < 0 ||
+            wait_windows(d, "xfdesktop", 1, 60000, d->session) < 0)
+        goto error;
+
+    const char *t1[] = {"xfce4-terminal", "--disable-server", "--geometry=110x42+40+60", "--hold",
+            "-x", "ls", "-la", "/usr/bin", NULL};
+    const char *t2[] = {"xfce4-terminal", "--disable-server", "--geometry=100x30+860+360", "-x",
+            "top", "-d", "3", NULL};
+    if (!kid_start("xfce4-terminal", t1, d->env, log, -1) ||
+            !kid_start("xfce4-terminal", t2, d->env, log, -1) ||
+            wait_windows(d, "xfce4-terminal", 2, 30000, NULL) < 0)
+        goto error;
+    d->kind = "xfce4 session + 2 xfce4-terminals (ls -la /usr/bin, top)";
+    return 0;
+error:
+    print_file_tail(log, 3000);
+    return -1;
+}
+
+/* Without xfce4: a few plain X clients over the black root window. */
+static int start_plain(struct desk *d) {
+    char log[128];
+    int want = 0;
+    snprintf(log, sizeof log, "%s/clients-%dx%d.log", tmpdir, d->w, d->h);
+    if (in_path("xterm")) {
+        const char *t1[] = {
+                "xterm", "-geometry", "110x42+40+60", "-hold", "-e", "ls", "-la", "/usr/bin", NULL};
+        const char *t2[] = {"xterm", "-geometry", "100x30+860+360", "-e", "top", "-d", "3", NULL};
+        want += !!kid_start("xterm", t1, d->env, log, -1);
+        want += !!kid_start("xterm", t2, d->env, log, -1);
+    }
+    if (in_path("xlogo")) {
+        const char *a[] = {"xlogo", "-geometry", "300x300+1500+60", NULL};
+        want += !!kid_start("xlogo", a, d->env, log, -1);
+    }
+    if (in_path("xclock")) {
+        const char *a[] = {"xclock", "-geometry", "220x220+1100+60", NULL};
+        want += !!kid_start("xclock", a, d->env, log, -1);
+    }
+    if (want == 0) {
+        say("neither xfce4 nor xterm/xlogo/xclock is installed: nothing to put on the screen");
+        return -1;
+    }
+    if (wait_windows(d, "xterm|xlogo|xclock", want, 30000, NULL) < 0)
+        return -1;
+    d->kind = "no xfce4: xterm/xlogo/xclock windows";
+    return 0;
+}
+
+static int start_deskd(struct desk *d) {
+    const char *argv[] = {opt.deskd, "--listen", "127.0.0.1:0", "--display", d->display, NULL};
+    snprintf(d->deskd_log, sizeof d->deskd_log, "%s/deskd-%dx%d.log", tmpdir, d->w, d->h);
+    d->deskd = kid_start("deskd", argv, d->env, d->deskd_log, -1);
+    if (!d->deskd)
+        return -1;
+    /* Its log is a file, not a pipe, so a chatty deskd can never block on us. */
+    for (double end = now_ms() + 15000; now_ms() < end; nap_ms(20)) {
+        char buf[8192];
+        FILE *f = fopen(d->deskd_log, "r");
+        size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+        if (f)
+            fclose(f);
+        buf[n] = '\0';
+        const char *p = strstr(buf, "listening on http://");
+        if (p && strchr(p, '\n')) {
+            p += strlen("listening on ");
+            snprintf(d->url, sizeof d->url, "%.*s", (int)strcspn(p, " \n"), p);
+            return 0;
+        }
+        if (!kid_alive(d->deskd)) {
+            say("deskd exited with status %d before listening", d->deskd->status);
+            print_file_tail(d->deskd_log, 3000);
+            return -1;
+        }
+    }
+    say("deskd did not print its address within 15 s");
+    print_file_tail(d->deskd_log, 3000);
+    return -1;
+}
+
+static long rss_kib(pid_t pid) {
+    char path[64], line[256];
+    long kib = -1;
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %ld", &kib) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kib;
+}
+
+/* ---- HTTP ------------------------------------------------------------------------------- */
+
+struct http {
+    CURL *h;
+    const char *base;
+    struct curl_slist *accept[4]; /* JSON, png, jpeg, webp */
+    char *body;
+    size_t len, cap;
+    int xw, xh; /* X-Desk-Width/Height of the last reply, -1 if absent */
+    char err[CURL_ERROR_SIZE];
+};
+
+enum form { JSON, BIN_PNG, BIN_JPEG, BIN_WEBP };
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *userp) {
+    struct http *h = userp;
+    size_t n = size * nmemb;
+    if (h->len + n + 1 > h->cap) {
+        size_t cap = h->cap ? h->cap : 1u << 20;
+        while (cap < h->len + n + 1)
+            cap *= 2;
+        char *p = cap <= BODY_CAP ? realloc(h->body, cap) : NULL;
+        if (!p)
+            return 0;
+        h->body = p;
+        h->cap = cap;
+    }
+    memcpy(h->body + h->len, data, n);
+    h->len += n;
+    h->body[h->len] = '\0';
+    return n;
+}
+
+static void header_int(const char *line, size_t n, const char *name, int *out) {
+    size_t k = strlen(name);
+    char num[32];
+    if (n > k && n - k < sizeof num && strncasecmp(line, name, k) == 0) {
+        memcpy(num, line + k, n - k);
+        num[n - k] = '\0';
+        *out = atoi(num);
+    }
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *userp) {
+    struct http *h = userp;
+    size_t n = size * nmemb;
+    header_int(data, n, "X-Desk-Width:", &h->xw);
+    header_int(data, n, "X-Desk-Height:", &h->xh);
+    return n;
+}
+
+static int http_init(struct http *h, const char *base) {
+    static const char *const acc[] = {"Accept: application/json", "Accept: image/png",
+            "Accept: image/jpeg", "Accept: image/webp"};
+    memset(h, 0, sizeof *h);
+    h->base = base;
+    if (!(h->h = curl_easy_init()))
+        return -1;
+    for (int i = 0; i < 4; i++)
+        if (!(h->accept[i] = curl_slist_append(NULL, acc[i])))
+            return -1;
+    curl_easy_setopt(h->h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h->h, CURLOPT_WRITEDATA, h);
+    curl_easy_setopt(h->h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h->h, CURLOPT_HEADERDATA, h);
+    curl_easy_setopt(h->h, CURLOPT_ERRORBUFFER, h->err);
+    curl_easy_setopt(h->h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h->h, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(h->h, CURLOPT_TIMEOUT, 30L);
+    return 0;
+}
+
+static void http_finish(struct http *h) {
+    if (h->h)
+        curl_easy_cleanup(h->h);
+    for (int i = 0; i < 4; i++)
+        curl_slist_free_all(h->accept[i]);
+    free(h->body);
+    memset(h, 0, sizeof *h);
+}
+
+/* One GET on the kept-alive connection; returns the HTTP status, or -1 (message in err). */
+static long http_get(struct http *h, const char *path, enum form form, double *ms) {
+    char url[512];
+    long status = -1;
+    snprintf(url, sizeof url, "%s%s", h->base, path);
+    curl_easy_setopt(h->h, CURLOPT_URL, url);
+    curl_easy_setopt(h->h, CURLOPT_HTTPHEADER, h->accept[form]);
+    h->len = 0;
+    h->xw = h->xh = -1;
+    h->err[0] = '\0';
+    double t0 = now_ms();
+    CURLcode rc = curl_easy_perform(h->h);
+    *ms = now_ms() - t0;
+    if (rc != CURLE_OK) {
+        if (!h->err[0])
+            snprintf(h->err, sizeof h->err, "%s", curl_easy_strerror(rc));
+        return -1;
+    }
+    curl_easy_getinfo(h->h, CURLINFO_RESPONSE_CODE, &status);
+    return status;
+}
+
+/* ---- cases ------------------------------------------------------------------------------ */
+
+struct result {
+    char name[48];
+    bool ran, ok;
+    char err[200];
+    double p50, p95;
+    long image_bytes, body_bytes;
+    int width, height;
+    const char *key;  /* which peer it compares with, or NULL */
+    const char *tool; /* peers: "scrot" / "import"; deskd: NULL */
+    double target_ms; /* 0: none */
+};
+
+/* Marks the case failed; returns -1 so that callers can return it. */
+__attribute__((format(printf, 2, 3))) static int result_fail(
+        struct result *r, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->err, sizeof r->err, fmt, ap);
+    va_end(ap);
+    r->ok = false;
+    return -1;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double percentile(const double *sorted, int n, double p) {
+    double idx = p * (n - 1);
+    int lo = (int)idx;
+    if (lo >= n - 1)
+        return sorted[n - 1];
+    return sorted[lo] + (idx - lo) * (sorted[lo + 1] - sorted[lo]);
+}
+
+static void result_stats(struct result *r, double *samples, int n) {
+    qsort(samples, (size_t)n, sizeof *samples, cmp_double);
+    r->p50 = percentile(samples, n, 0.50);
+    r->p95 = percentile(samples, n, 0.95);
+}
+
+static int b64val(int c) {
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    return c == '+' ? 62 : c == '/' ? 63 : -1;
+}
+
+/* Decodes the first whole quads of s, enough to see a file signature. */
+static size_t b64_head(const char *s, size_t slen, uint8_t *out, size_t max) {
+    size_t n = 0;
+    for (size_t i = 0; i + 4 <= slen && n + 3 <= max; i += 4) {
+        int v[4];
+        for (int j = 0; j < 4; j++)
+            if ((v[j] = b64val((unsigned char)s[i + j])) < 0)
+                return n;
+        uint32_t q =
+                (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];
+        out[n++] = (uint8_t)(q >> 16);
+        out[n++] = (uint8_t)(q >> 8);
+        out[n++] = (uint8_t)q;
+    }
+    return n;
+}
+
+static bool magic_ok(const char *fmt, const uint8_t *p, size_t n) {
+    if (strcmp(fmt, "png") == 0)
+        return n >= 8 && memcmp(p, "\x89PNG\r\n\x1a\n", 8) == 0;
+    if (strcmp(fmt, "jpeg") == 0)
+        return n >= 3 && memcmp(p, "\xff\xd8\xff", 3) == 0;
+    return n >= 12 && memcmp(p, "RIFF", 4) == 0 && memcmp(p + 8, "WEBP", 4) == 0;
+}
+
+struct dcase {
+    const char *name;
+    const char *path; /* the region placeholders are filled in by the table itself */
+    enum form form;
+    const char *fmt; /* expected image format */
+    int region;      /* 1: REG_W x REG_H, not the screen */
+    double scale;
+    const char *key; /* peer key, NULL: no like-for-like peer */
+    double target_ms;
+};
+
+#define REGION_Q "x=" STR(REG_X) "&y=" STR(REG_Y) "&width=" STR(REG_W) "&height=" STR(REG_H)
+#define STR_(x)  #x
+#define STR(x)   STR_(x)
+
+static const struct dcase dcases[] = {
+        {"/screenshot (png) JSON", "/computeruse/screenshot", JSON, "png", 0, 1, "png", 30},
+        {"png JSON", "/computeruse/screenshot/compressed?format=png", JSON, "png", 0, 1, "png", 30},
+        {"png binary", "/computeruse/screenshot/compressed?format=png", BIN_PNG, "png", 0, 1, "png",
+                0},
+        {"jpeg q75 JSON", "/computeruse/screenshot/compressed?format=jpeg&quality=75", JSON, "jpeg",
+                0, 1, "jpg", 8},
+        {"jpeg q75 binary", "/computeruse/screenshot/compressed?format=jpeg&quality=75", BIN_JPEG,
+                "jpeg", 0, 1, "jpg", 0},
+        {"webp q80 JSON", "/computeruse/screenshot/compressed?format=webp&quality=80", JSON, "webp",
+                0, 1, NULL, 60},
+        {"webp q80 binary", "/computeruse/screenshot/compressed?format=webp&quality=80", BIN_WEBP,
+                "webp", 0, 1, NULL, 0},
+        {"jpeg q75 scale 0.5 JSON",
+                "/computeruse/screenshot/compressed?format=jpeg&quality=75&scale=0.5", JSON, "jpeg",
+                0, 0.5, NULL, 0},
+        {"region 400x300 png JSON",
+                "/computeruse/screenshot/region/compressed?" REGION_Q "&format=png", JSON, "png", 1,
+                1, "rpng", 0},
+        {"region 400x300 jpeg q75 JSON",
+                "/computeruse/screenshot/region/compressed?" REGION_Q "&format=jpeg&quality=75",
+                JSON, "jpeg", 1, 1, "rjpg", 0},
+};
+
+struct pcase {
+    const char *name, *tool, *key, *file;
+    const char *argv[12]; /* "@" is replaced by the output file */
+};
+
+#define REGION_SCROT STR(REG_X) "," STR(REG_Y) "," STR(REG_W) "," STR(REG_H)
+
+static const struct pcase pcases[] = {
+        {"scrot png", "scrot", "png", "shot.png", {"scrot", "-o", "@", NULL}},
+        {"scrot jpg q75", "scrot", "jpg", "shot.jpg", {"scrot", "-o", "-q", "75", "@", NULL}},
+        {"import png", "import", "png", "shot.png", {"import", "-window", "root", "@", NULL}},
+        {"import jpg q75", "import", "jpg", "shot.jpg",
+                {"import", "-window", "root", "-quality", "75", "@", NULL}},
+        {"scrot region 400x300 png", "scrot", "rpng", "region.png",
+                {"scrot", "-o", "-a", REGION_SCROT, "@", NULL}},
+        {"scrot region 400x300 jpg q75", "scrot", "rjpg", "region.jpg",
+                {"scrot", "-o", "-q", "75", "-a", REGION_SCROT, "@", NULL}},
+};
+
+#define NDCASES (sizeof dcases / sizeof dcases[0])
+#define NPCASES (sizeof pcases / sizeof pcases[0])
+
+/* Checks the last reply of a case: status, form, format signature, size, dimensions. */
+static int check_reply(struct http *h, const struct dcase *c, int ew, int eh, struct result *r) {
+    uint8_t head[16];
+    size_t nhead;
+    r->body_bytes = (long)h->len;
+    if (c->form != JSON) {
+        char *ctype = NULL;
+        char want[32];
+        snprintf(want, sizeof want, "image/%s", c->fmt);
+        curl_easy_getinfo(h->h, CURLINFO_CONTENT_TYPE, &ctype);
+        if (!ctype || strncasecmp(ctype, want, strlen(want)) != 0)
+            return result_fail(r, "Content-Type %s, expected %s", ctype ? ctype : "(none)", want);
+        if (!magic_ok(c->fmt, (const uint8_t *)h->body, h->len))
+            return result_fail(r, "body is not a %s file", c->fmt);
+        if (h->xw != ew || h->xh != eh)
+            return result_fail(
+                    r, "X-Desk-Width/Height %dx%d, expected %dx%d", h->xw, h->xh, ew, eh);
+        r->image_bytes = (long)h->len;
+        r->width = h->xw;
+        r->height = h->xh;
+        return 0;
+    }
+    json_error_t jerr;
+    json_t *root = json_loadb(h->body, h->len, 0, &jerr);
+    json_int_t size, w, hh;
+    const char *shot;
+    size_t slen;
+    if (!root)
+        return result_fail(r, "reply is not JSON: %s", jerr.text);
+    if (json_unpack_ex(root, &jerr, 0, "{s:s%, s:I, s:I, s:I}", "screenshot", &shot, &slen,
+                "sizeBytes", &size, "width", &w, "height", &hh) < 0) {
+        result_fail(r, "unexpected JSON: %s", jerr.text);
+        goto out;
+    }
+    size_t decoded = slen / 4 * 3 - (slen >= 1 && shot[slen - 1] == '=') -
+                     (slen >= 2 && shot[slen - 2] == '=');
+    nhead = b64_head(shot, slen, head, sizeof head);
+    if (slen % 4 || (json_int_t)decoded != size)
+        result_fail(r, "base64 of %zu chars does not hold sizeBytes=%lld", slen, (long long)size);
+    else if (!magic_ok(c->fmt, head, nhead))
+        result_fail(r, "\"screenshot\" is not a %s file", c->fmt);
+    else if (w != ew || hh != eh)
+        result_fail(
+                r, "width/height %lldx%lld, expected %dx%d", (long long)w, (long long)hh, ew, eh);
+    r->image_bytes = (long)size;
+    r->width = (int)w;
+    r->height = (int)hh;
+out:
+    json_decref(root);
+    return r->ok ? 0 : -1;
+}
+
+static int run_deskd_case(struct http *h, const struct dcase *c, const struct desk *d,
+        struct result *r, double *samples) {
+    int ew = c->region ? REG_W : d->w, eh = c->region ? REG_H : d->h;
+    if (c->scale < 1) {
+        ew = (int)floor(ew * c->scale);
+        eh = (int)floor(eh * c->scale);
+    }
+    snprintf(r->name, sizeof r->name, "deskd %s", c->name);
+    r->ran = r->ok = true;
+    r->key = c->key;
+    r->target_ms = d->w == 1920 && d->h == 1080 ? c->target_ms : 0;
+    for (int i = 0; i < opt.warmup + opt.runs; i++) {
+        double ms;
+        long st = http_get(h, c->path, c->form, &ms);
+        if (st != 200) {
+            if (st < 0)
+                return result_fail(r, "request failed: %s", h->err);
+            return result_fail(r, "HTTP %ld: %.120s", st, h->body ? h->body : "");
+        }
+        if (i >= opt.warmup)
+            samples[i - opt.warmup] = ms;
+    }
+    result_stats(r, samples, opt.runs);
+    return check_reply(h, c, ew, eh, r);
+}
+
+static int run_peer_case(
+        const struct pcase *c, const struct desk *d, struct result *r, double *samples) {
+    char file[128], log[128];
+    const char *argv[12];
+    struct stat st;
+    snprintf(file, sizeof file, "%s/%s", tmpdir, c->file);
+    snprintf(log, sizeof log, "%s/peers.log", tmpdir);
+    for (int i = 0; i < 12; i++)
+        argv[i] = c->argv[i] && strcmp(c->argv[i], "@") == 0 ? file : c->argv[i];
+    snprintf(r->name, sizeof r->name, "%s", c->name);
+    r->key = c->key;
+    r->tool = c->tool;
+    r->ran = r->ok = true;
+    struct spawn_opts so = {.log = log, .out_fd = -1, .pass_fd = -1};
+    for (int i = 0; i < opt.warmup + opt.runs; i++) {
+        unlink(file);
+        double t0 = now_ms();
+        pid_t pid = spawn(argv, d->env, &so);
+        int status = pid < 0 ? -1 : wait_exit(pid);
+        double ms = now_ms() - t0;
+        if (status != 0)
+            return result_fail(r, "exit status %d (see %s)", status, log);
+        if (i >= opt.warmup)
+            samples[i - opt.warmup] = ms;
+    }
+    if (stat(file, &st) < 0 || st.st_size == 0)
+        return result_fail(r, "wrote no %s", c->file);
+    r->image_bytes = r->body_bytes = (long)st.st_size;
+    result_stats(r, samples, opt.runs);
+    return 0;
+}
+
+/* Waits until the picture stops changing: three JPEG sizes in a row within 1 %. */
+static int wait_settled(struct http *h) {
+    const char *path = "/computeruse/screenshot/compressed?format=jpeg&quality=75";
+    double last[3] = {0};
+    int n = 0;
+    for (double end = now_ms() + 30000; now_ms() < end; nap_ms(250)) {
+        double ms;
+        long st = http_get(h, path, BIN_JPEG, &ms);
+        if (st != 200) {
+            say("deskd answered the settle probe with %ld: %.200s", st, st < 0 ? h->err : h->body);
+            return -1;
+        }
+        last[n++ % 3] = (double)h->len;
+        if (n >= 3) {
+            double lo = fmin(last[0], fmin(last[1], last[2]));
+            double hi = fmax(last[0], fmax(last[1], last[2]));
+            if (hi <= lo * 1.01)
+                return 0;
+        }
+    }
+    say("the screen did not settle in 30 s; measuring anyway");
+    return 0;
+}
+
+/* CPU time, in clock ticks, of this run's processes other than skip. */
+static long run_ticks(pid_t skip) {
+    pid_t pids[256];
+    long sum = 0;
+    int n = marker_pids(pids, 256);
+    for (int i = 0; i < n; i++) {
+        char path[64], buf[1024];
+        unsigned long ut, st;
+        if (pids[i] == skip)
+            continue;
+        snprintf(path, sizeof path, "/proc/%d/stat", (int)pids[i]);
+        FILE *f = fopen(path, "r");
+        size_t len = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+        if (f)
+            fclose(f);
+        buf[len] = '\0';
+        /* Fields after the command name, which may hold spaces: state is field 3. */
+        const char *p = strrchr(buf, ')');
+        if (p &&
+                sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) == 2)
+            sum += (long)(ut + st);
+    }
+    return sum;
+}
+
+/* Waits until the desktop's own processes (X, the session, its daemons, the terminals) use
+ * under 5 % of a CPU over half a second: a session still starting up competes with what we
+ * time. */
+static void wait_idle(pid_t deskd) {
+    long hz = sysconf(_SC_CLK_TCK), prev = run_ticks(deskd);
+    for (double end = now_ms() + 30000; now_ms() < end;) {
+        nap_ms(500);
+        long cur = run_ticks(deskd);
+        if ((cur - prev) * 1000 / hz < 25)
+            return;
+        prev = cur;
+    }
+    say("the desktop still keeps a CPU busy after 30 s; measuring anyway");
+}
+
+/* ---- report ----------------------------------------------------------------------------- */
+
+static const struct result *find_peer(
+        const struct result *res, int n, const char *tool, const char *key) {
+    for (int i = 0; i < n; i++)
+        if (res[i].tool && res[i].ok && strcmp(res[i].tool, tool) == 0 && res[i].key && key &&
+                strcmp(res[i].key, key) == 0)
+            return &res[i];
+    return NULL;
+}
+
+static void ratio_cell(char *buf, size_t len, const struct result *r, const struct result *peer) {
+    if (!peer || !r->ok || r->tool)
+        snprintf(buf, len, "-");
+    else
+        snprintf(buf, len, "%.1fx", peer->p50 / r->p50);
+}
+
+static const struct result *find_named(const struct result *res, int n, const char *name) {
+    for (int i = 0; i < n; i++)
+        if (res[i].ok && strcmp(res[i].name, name) == 0)
+            return &res[i];
+    return NULL;
+}
+
+static void report(const struct desk *d, const struct result *res, int n, long rss0, long rss1) {
+    printf("\n== %dx%d: %s; deskd %s; %d timed requests after %d warm-up; ms at the client ==\n",
+            d->w, d->h, d->kind, d->url, opt.runs, opt.warmup);
+    printf("%-36s %8s %8s %9s %9s %9s %9s %9s  %s\n", "case", "p50", "p95", "image B", "body B",
+            "WxH", "vs scrot", "vs import", "target (p50)");
+    for (int i = 0; i < n; i++) {
+        const struct result *r = &res[i];
+        if (!r->ran)
+            continue;
+        if (!r->ok) {
+            printf("%-36s FAILED: %s\n", r->name, r->err);
+            continue;
+        }
+        char dims[24] = "-", vs[2][16], target[32] = "";
+        if (!r->tool)
+            snprintf(dims, sizeof dims, "%dx%d", r->width, r->height);
+        ratio_cell(vs[0], sizeof vs[0], r, find_peer(res, n, "scrot", r->key));
+        ratio_cell(vs[1], sizeof vs[1], r, find_peer(res, n, "import", r->key));
+        if (r->target_ms > 0)
+            snprintf(target, sizeof target, "<= %.0f %s", r->target_ms,
+                    r->p50 <= r->target_ms ? "ok" : "MISSED");
+        printf("%-36s %8.1f %8.1f %9ld %9ld %9s %9s %9s  %s\n", r->name, r->p50, r->p95,
+                r->image_bytes, r->body_bytes, dims, vs[0], vs[1], target);
+    }
+
+    printf("-- ratio = peer p50 / deskd p50, same format and quality (region: scrot -a)\n");
+    for (int i = 0; i < n; i++) {
+        const struct result *r = &res[i], *s = find_peer(res, n, "scrot", r->key);
+        if (r->tool || !r->ok || !s)
+            continue;
+        double x = s->p50 / r->p50;
+        printf("   %s is %.1fx %s than %s\n", r->name, x >= 1 ? x : 1 / x,
+                x >= 1 ? "faster" : "slower", s->name);
+    }
+    static const char *const pairs[][3] = {{"png", "deskd png JSON", "deskd png binary"},
+            {"jpeg", "deskd jpeg q75 JSON", "deskd jpeg q75 binary"},
+            {"webp", "deskd webp q80 JSON", "deskd webp q80 binary"}};
+    printf("-- binary / JSON p50 (below 1: binary is faster):");
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+        const struct result *j = find_named(res, n, pairs[i][1]);
+        const struct result *b = find_named(res, n, pairs[i][2]);
+        if (j && b)
+            printf(" %s %.2f (%.1f vs %.1f ms)%s", pairs[i][0], b->p50 / j->p50, b->p50, j->p50,
+                    i + 1 < sizeof pairs / sizeof pairs[0] ? "," : "");
+    }
+    printf("\n-- deskd RSS: %ld KiB after start-up, %ld KiB at the end\n", rss0, rss1);
+    fflush(stdout);
+}
+
+/* ---- one screen size -------------------------------------------------------------------- */
+
+static int bench_size(int w, int h) {
+    struct desk d = {.w = w, .h = h};
+    struct http http = {0};
+    struct result res[MAX_RESULTS] = {0};
+    double *samples = calloc((size_t)opt.runs, sizeof *samples);
+    int n = 0, rc = -1;
+    long rss0, rss1;
+
+    if (!samples)
+        return -1;
+    say("%dx%d: starting Xvfb", w, h);
+    if (start_xvfb(&d) < 0 || !(d.env = env_build(d.display)))
+        goto out;
+    bool xfce = opt.xfce && have_xfce();
+    say("%dx%d: X on %s; starting %s", w, h, d.display, xfce ? "xfce4" : "plain X clients");
+    if ((xfce ? start_xfce(&d) : start_plain(&d)) < 0 || start_deskd(&d) < 0)
+        goto out;
+    if (http_init(&http, d.url) < 0 || wait_settled(&http) < 0)
+        goto out;
+    double t_idle = now_ms();
+    wait_idle(d.deskd->pid);
+    say("%dx%d: desktop idle after %.1f s more", w, h, (now_ms() - t_idle) / 1e3);
+    rss0 = rss_kib(d.deskd->pid);
+
+    for (size_t i = 0; i < NDCASES; i++) {
+        say("%dx%d: deskd %s", w, h, dcases[i].name);
+        run_deskd_case(&http, &dcases[i], &d, &res[n++], samples);
+    }
+    for (size_t i = 0; opt.peers && i < NPCASES; i++) {
+        if (!in_path(pcases[i].tool)) {
+            say("%s is not installed: skipping %s", pcases[i].tool, pcases[i].name);
+            continue;
+        }
+        say("%dx%d: %s", w, h, pcases[i].name);
+        run_peer_case(&pcases[i], &d, &res[n++], samples);
+    }
+    rss1 = rss_kib(d.deskd->pid);
+    bool deskd_up = kid_alive(d.deskd);
+    report(&d, res, n, rss0, rss1);
+
+    rc = 0;
+    for (int i = 0; i < n; i++)
+        if (res[i].ran && !res[i].ok)
+            rc = -1;
+    if (!deskd_up) {
+        say("deskd exited (status %d) during the run", d.deskd->status);
+        rc = -1;
+    }
+    if (rc < 0)
+        print_file_tail(d.deskd_log, 3000);
+out:
+    http_finish(&http);
+    stop_kids();
+    env_free(d.env);
+    free(samples);
+    return rc;
+}
+
+static int worker(void) {
+    int rc = 0;
+    if (!in_path("Xvfb") || !in_path("xdotool")) {
+        say("Xvfb and xdotool are needed");
+        return 1;
+    }
+    if (!in_path(opt.deskd)) {
+        say("no deskd at %s (build it, or pass --deskd PATH)", opt.deskd);
+        return 1;
+    }
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return 1;
+    for (int i = 0; i < opt.nsizes && rc == 0; i++)
+        rc = bench_size(opt.w[i], opt.h[i]);
+    curl_global_cleanup();
+    return rc < 0 ? 1 : 0;
+}
+
+/* ---- supervisor ------------------------------------------------------------------------- */
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: bench-screenshot [options]\n"
+               "  --deskd PATH       deskd to run (default: the one this build made)\n"
+               "  -n, --runs N       timed requests per case (default 30)\n"
+               "  --warmup N         untimed requests before them (default 5)\n"
+               "  --sizes WxH[,WxH]  screen sizes, each with its own Xvfb "
+               "(default 1920x1080,1280x720)\n"
+               "  --timeout SEC      stop everything after SEC seconds (default 900)\n"
+               "  --no-peers         skip scrot and import\n"
+               "  --no-xfce          plain X clients instead of an xfce4 session\n"
+               "  --keep-tmp         keep the temporary directory (logs, peers' files)\n");
+}
+
+static int parse_sizes(const char *s) {
+    opt.nsizes = 0;
+    while (*s) {
+        int w, h, used;
+        if (opt.nsizes == MAX_SIZES || sscanf(s, "%dx%d%n", &w, &h, &used) != 2 || w < 500 ||
+                h < 400 || w > 8192 || h > 8192)
+            return -1;
+        opt.w[opt.nsizes] = w;
+        opt.h[opt.nsizes++] = h;
+        s += used;
+        if (*s == ',')
+            s++;
+        else if (*s)
+            return -1;
+    }
+    return opt.nsizes ? 0 : -1;
+}
+
+static int parse_int(const char *s, int min, int max, int *out) {
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*s == '\0' || *end || v < min || v > max)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+static int parse_args(int argc, char **argv) {
+    enum { O_DESKD = 256, O_WARMUP, O_SIZES, O_TIMEOUT, O_NOPEERS, O_NOXFCE, O_KEEP };
+    static const struct option lo[] = {{"deskd", required_argument, NULL, O_DESKD},
+            {"runs", required_argument, NULL, 'n'}, {"warmup", required_argument, NULL, O_WARMUP},
+            {"sizes", required_argument, NULL, O_SIZES},
+            {"timeout", required_argument, NULL, O_TIMEOUT},
+            {"no-peers", no_argument, NULL, O_NOPEERS}, {"no-xfce", no_argument, NULL, O_NOXFCE},
+            {"keep-tmp", no_argument, NULL, O_KEEP}, {"help", no_argument, NULL, 'h'},
+            {NULL, 0, NULL, 0}};
+    int c;
+    parse_sizes("1920x1080,1280x720");
+    while ((c = getopt_long(argc, argv, "n:h", lo, NULL)) != -1) {
+        int bad = 0;
+        switch (c) {
+        case O_DESKD:
+            opt.deskd = optarg;
+            break;
+        case 'n':
+            bad = parse_int(optarg, 1, 100000, &opt.runs);
+            break;
+        case O_WARMUP:
+            bad = parse_int(optarg, 0, 1000, &opt.warmup);
+            break;
+        case O_SIZES:
+            bad = parse_sizes(optarg);
+            break;
+        case O_TIMEOUT:
+            bad = parse_int(optarg, 10, 86400, &opt.timeout_s);
+            break;
+        case O_NOPEERS:
+            opt.peers = false;
+            break;
+        case O_NOXFCE:
+            opt.xfce = false;
+            break;
+        case O_KEEP:
+            opt.keep_tmp = true;
+            break;
+        case 'h':
+            usage(stdout);
+            exit(0);
+        default:
+            usage(stderr);
+            return -1;
+        }
+        if (bad) {
+            say("bad value \"%s\" for an option", optarg);
+            return -1;
+        }
+    }
+    if (optind < argc) {
+        usage(stderr);
+        return -1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    sigset_t set;
+    int rc = 1;
+
+    if (parse_args(argc, argv) < 0)
+        return 2;
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/desk-bench.XXXXXX");
+    if (!mkdtemp(tmpdir)) {
+        say("mkdtemp: %s", strerror(errno));
+        return 1;
+    }
+    char run[160];
+    snprintf(run, sizeof run, "%s/run", tmpdir);
+    mkdir(run, 0700);
+    snprintf(marker, sizeof marker, "%s=%d-%.0f", MARKER_NAME, (int)getpid(), now_ms() * 1e3);
+
+    /* Orphans of the session re-parent to us, so they can be reaped after the sweep. */
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    fflush(NULL);
+
+    pid_t sup = getpid(), w = fork();
+    if (w == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != sup)
+            _exit(1);
+        sigprocmask(SIG_UNBLOCK, &set, NULL);
+        signal(SIGPIPE, SIG_IGN);
+        int wrc = worker();
+        fflush(NULL);
+        _exit(wrc);
+    }
+    if (w < 0) {
+        say("fork: %s", strerror(errno));
+        goto out;
+    }
+
+    double deadline = now_ms() + opt.timeout_s * 1e3;
+    for (;;) {
+        double left = deadline - now_ms();
+        if (left <= 0) {
+            say("overall timeout of %d s reached: stopping everything", opt.timeout_s);
+            kill(w, SIGKILL);
+            wait_exit(w);
+            rc = 124;
+            break;
+        }
+        struct timespec ts = {(time_t)(left / 1e3), (long)fmod(left, 1e3) * 1000000L};
+        siginfo_t si;
+        int sig = sigtimedwait(&set, &si, &ts);
+        if (sig == SIGCHLD) {
+            int st;
+            pid_t p;
+            bool done = false;
+            while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
+                if (p == w) {
+                    done = true;
+                    rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+                }
+            }
+            if (done)
+                break;
+        } else if (sig > 0) {
+            say("%s: stopping everything", strsignal(sig));
+            kill(w, SIGKILL);
+            wait_exit(w);
+            rc = 128 + sig;
+            break;
+        }
+    }
+out:
+    sweep();
+    reap_any();
+    if (rc == 0 && !opt.keep_tmp)
+        nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    else
+        say("logs kept in %s", tmpdir);
+    return rc;
+}
