@@ -105,6 +105,7 @@ static void reply_shot(struct req *r, const struct shot_req *sr, const struct sh
     snprintf(region, sizeof region, "%d,%d,%d,%d", res->rx, res->ry, res->rw, res->rh);
 
     if (sr->binary) {
+        /* The cursor headers come last so that a NULL in their place ends the list. */
         const char *headers[] = {"X-Desk-Width", w, "X-Desk-Height", h, "X-Desk-Region", region,
                 res->has_cursor_pos ? "X-Desk-Cursor-X" : NULL, cx, "X-Desk-Cursor-Y", cy, NULL};
         reply_bytes(r, 200, img_format_mime(sr->format), res->data, res->len, headers);
