@@ -9,43 +9,32 @@
  * It is a benchmark, not a test: it fails only when something cannot run or deskd answers
  * wrongly, never because a number is slow.
  *
- * A supervisor process owns the clean-up. It runs the benchmark in a child, enforces the
- * overall timeout, and on every exit kills each process that carries this run's marker in
- * its environment: the xfce4 session daemonises dbus-daemon, ssh-agent and others out of
- * any process group we could signal. It is also the child subreaper, so they are reaped.
+ * A supervisor process (bench-util's) owns the clean-up. It runs the benchmark in a child,
+ * enforces the overall timeout, and on every exit kills each process that carries this run's
+ * marker in its environment: the xfce4 session daemonises dbus-daemon, ssh-agent and others
+ * out of any process group we could signal. It is also the child subreaper, so they are
+ * reaped.
  */
 #define _GNU_SOURCE
 #include <curl/curl.h>
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <math.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "bench-util.h"
 
 #ifndef DESKD_PATH
 #define DESKD_PATH "deskd"
 #endif
 
-#define MARKER_NAME "DESK_BENCH_RUN"
-#define BODY_CAP    (256u << 20) /* far above a base64 1920x1080 PNG */
-#define MAX_KIDS    16
 #define MAX_SIZES   4
 #define MAX_RESULTS 32
 
@@ -54,8 +43,6 @@
 #define REG_Y 150
 #define REG_W 400
 #define REG_H 300
-
-extern char **environ;
 
 static struct {
     const char *deskd;
@@ -72,345 +59,6 @@ static struct {
         .xfce = true,
 };
 
-static char tmpdir[64];
-static char marker[96]; /* MARKER_NAME=VALUE, put in the environment of every child */
-
-__attribute__((format(printf, 1, 2))) static void say(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("bench-screenshot: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-}
-
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static void nap_ms(int ms) {
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
-}
-
-static bool in_path(const char *prog) {
-    const char *path = getenv("PATH");
-    char buf[4096];
-    if (strchr(prog, '/'))
-        return access(prog, X_OK) == 0;
-    for (const char *p = path ? path : "/usr/bin:/bin"; *p;) {
-        size_t n = strcspn(p, ":");
-        if (n > 0 && snprintf(buf, sizeof buf, "%.*s/%s", (int)n, p, prog) < (int)sizeof buf &&
-                access(buf, X_OK) == 0)
-            return true;
-        p += n;
-        p += *p == ':';
-    }
-    return false;
-}
-
-/* ---- processes ------------------------------------------------------------------------- */
-
-struct spawn_opts {
-    const char *log; /* stdout and stderr appended here; NULL: /dev/null */
-    int out_fd;      /* when >= 0, stdout goes here instead (stderr still to log) */
-    int pass_fd;     /* when >= 0, handed to the child as fd 3 */
-    bool session;    /* setsid: own session and process group, so the group can be killed */
-};
-
-/* Returns the pid, or -1 with a message. */
-static pid_t spawn(const char *const *argv, char **env, const struct spawn_opts *so) {
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t at;
-    sigset_t none, dfl;
-    const char *log = so->log ? so->log : "/dev/null";
-    pid_t pid = -1;
-
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (so->out_fd >= 0)
-        posix_spawn_file_actions_adddup2(&fa, so->out_fd, 1);
-    else
-        posix_spawn_file_actions_adddup2(&fa, 2, 1);
-    if (so->pass_fd >= 0)
-        posix_spawn_file_actions_adddup2(&fa, so->pass_fd, 3);
-    /* libcurl's socket and our pipes must not leak into children. */
-    posix_spawn_file_actions_addclosefrom_np(&fa, so->pass_fd >= 0 ? 4 : 3);
-
-    /* The supervisor blocks signals and the worker may ignore some: children start clean. */
-    posix_spawnattr_init(&at);
-    sigemptyset(&none);
-    sigemptyset(&dfl);
-    sigaddset(&dfl, SIGINT);
-    sigaddset(&dfl, SIGTERM);
-    sigaddset(&dfl, SIGHUP);
-    sigaddset(&dfl, SIGPIPE);
-    sigaddset(&dfl, SIGCHLD);
-    posix_spawnattr_setsigmask(&at, &none);
-    posix_spawnattr_setsigdefault(&at, &dfl);
-    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-                                          (so->session ? POSIX_SPAWN_SETSID : 0));
-
-    int err = posix_spawnp(&pid, argv[0], &fa, &at, (char *const *)argv, env);
-    posix_spawnattr_destroy(&at);
-    posix_spawn_file_actions_destroy(&fa);
-    if (err) {
-        say("cannot run %s: %s", argv[0], strerror(err));
-        return -1;
-    }
-    return pid;
-}
-
-static int wait_exit(pid_t pid) {
-    int st;
-    while (waitpid(pid, &st, 0) < 0)
-        if (errno != EINTR)
-            return -1;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-/* Runs argv to completion with stdout captured in buf; returns the exit status or -1. */
-static int run_capture(const char *const *argv, char **env, char *buf, size_t cap) {
-    int p[2];
-    size_t len = 0;
-    if (pipe2(p, O_CLOEXEC) < 0)
-        return -1;
-    struct spawn_opts so = {.out_fd = p[1], .pass_fd = -1};
-    pid_t pid = spawn(argv, env, &so);
-    close(p[1]);
-    if (pid < 0) {
-        close(p[0]);
-        return -1;
-    }
-    for (;;) {
-        char scratch[4096];
-        char *dst = len + 1 < cap ? buf + len : scratch;
-        size_t room = len + 1 < cap ? cap - 1 - len : sizeof scratch;
-        ssize_t n = read(p[0], dst, room);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        if (dst != scratch)
-            len += (size_t)n;
-    }
-    buf[len] = '\0';
-    close(p[0]);
-    return wait_exit(pid);
-}
-
-/* Long-lived children of one screen size, each the leader of its own session. */
-static struct kid {
-    pid_t pid;
-    bool reaped;
-    int status;
-    char name[24];
-} kids[MAX_KIDS];
-static int nkids;
-
-static struct kid *kid_start(
-        const char *name, const char *const *argv, char **env, const char *log, int pass_fd) {
-    if (nkids == MAX_KIDS)
-        return NULL;
-    struct spawn_opts so = {.log = log, .out_fd = -1, .pass_fd = pass_fd, .session = true};
-    pid_t pid = spawn(argv, env, &so);
-    if (pid < 0)
-        return NULL;
-    struct kid *k = &kids[nkids++];
-    *k = (struct kid){.pid = pid};
-    snprintf(k->name, sizeof k->name, "%s", name);
-    return k;
-}
-
-static bool kid_alive(struct kid *k) {
-    int st;
-    if (k->reaped)
-        return false;
-    pid_t r = waitpid(k->pid, &st, WNOHANG);
-    if (r == 0)
-        return true;
-    k->reaped = true;
-    k->status = r < 0 ? -1 : WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    return false;
-}
-
-/* Pids of live processes whose environment holds our marker (zombies have none). */
-static int marker_pids(pid_t *out, int max) {
-    static char env[1 << 18];
-    int n = 0;
-    DIR *d = opendir("/proc");
-    struct dirent *e;
-    if (!d)
-        return 0;
-    while ((e = readdir(d)) && n < max) {
-        char *end, path[64];
-        long pid = strtol(e->d_name, &end, 10);
-        if (*end || pid <= 0 || pid == getpid())
-            continue;
-        snprintf(path, sizeof path, "/proc/%ld/environ", pid);
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-            continue;
-        size_t len = 0;
-        ssize_t r;
-        while (len < sizeof env - 1 && (r = read(fd, env + len, sizeof env - 1 - len)) > 0)
-            len += (size_t)r;
-        close(fd);
-        env[len] = '\0';
-        for (size_t i = 0; i < len; i += strlen(env + i) + 1) {
-            if (strcmp(env + i, marker) == 0) {
-                out[n++] = (pid_t)pid;
-                break;
-            }
-        }
-    }
-    closedir(d);
-    return n;
-}
-
-static void reap_any(void) {
-    while (waitpid(-1, NULL, WNOHANG) > 0)
-        ;
-}
-
-/* TERM, then KILL, every process of this run that is still there. */
-static void sweep(void) {
-    pid_t pids[256];
-    for (int round = 0; round < 2; round++) {
-        int n = marker_pids(pids, 256);
-        if (n == 0)
-            return;
-        for (int i = 0; i < n; i++)
-            kill(pids[i], round == 0 ? SIGTERM : SIGKILL);
-        for (double end = now_ms() + 3000; now_ms() < end;) {
-            reap_any();
-            if (marker_pids(pids, 256) == 0)
-                return;
-            nap_ms(20);
-        }
-    }
-    say("some processes of this run would not die");
-}
-
-/* Stops the kids' process groups (TERM, then KILL after 3 s), then sweeps the rest. */
-static void stop_kids(void) {
-    for (int i = nkids - 1; i >= 0; i--)
-        kill(-kids[i].pid, SIGTERM);
-    for (double end = now_ms() + 3000; now_ms() < end;) {
-        bool any = false;
-        for (int i = 0; i < nkids; i++)
-            any |= kid_alive(&kids[i]);
-        if (!any)
-            break;
-        nap_ms(20);
-    }
-    for (int i = 0; i < nkids; i++) {
-        kill(-kids[i].pid, SIGKILL);
-        if (!kids[i].reaped) {
-            wait_exit(kids[i].pid);
-            kids[i].reaped = true;
-        }
-    }
-    nkids = 0;
-    sweep();
-}
-
-/* ---- environment and files ------------------------------------------------------------- */
-
-/* The children's environment: ours, minus session variables, plus DISPLAY, XDG dirs in
- * tmpdir (nothing lands in the user's home) and the marker. */
-static char **env_build(const char *display) {
-    static const char *const drop[] = {"DISPLAY=", "DBUS_SESSION_BUS_ADDRESS=", "SESSION_MANAGER=",
-            "XDG_CONFIG_HOME=", "XDG_CACHE_HOME=", "XDG_DATA_HOME=", "XDG_RUNTIME_DIR=",
-            "XDG_SESSION_", "XAUTHORITY=", MARKER_NAME "=", NULL};
-    size_t n = 0, k = 0;
-    while (environ[n])
-        n++;
-    char **env = calloc(n + 8, sizeof *env);
-    if (!env)
-        return NULL;
-    for (size_t i = 0; i < n; i++) {
-        bool skip = false;
-        for (const char *const *d = drop; *d && !skip; d++)
-            skip = strncmp(environ[i], *d, strlen(*d)) == 0;
-        if (!skip)
-            env[k++] = strdup(environ[i]);
-    }
-    if (display && asprintf(&env[k++], "DISPLAY=%s", display) < 0)
-        env[--k] = NULL;
-    static const char *const xdg[][2] = {{"XDG_CONFIG_HOME", "config"}, {"XDG_CACHE_HOME", "cache"},
-            {"XDG_DATA_HOME", "data"}, {"XDG_RUNTIME_DIR", "run"}};
-    for (size_t i = 0; i < sizeof xdg / sizeof xdg[0]; i++)
-        if (asprintf(&env[k++], "%s=%s/%s", xdg[i][0], tmpdir, xdg[i][1]) < 0)
-            env[--k] = NULL;
-    env[k++] = strdup(marker);
-    for (size_t i = 0; i < k; i++) {
-        if (!env[i]) {
-            for (size_t j = 0; j < k; j++)
-                free(env[j]);
-            free(env);
-            return NULL;
-        }
-    }
-    return env;
-}
-
-static void env_free(char **env) {
-    for (size_t i = 0; env && env[i]; i++)
-        free(env[i]);
-    free(env);
-}
-
-static int mkdirs(const char *path, mode_t mode) {
-    char buf[512];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return mkdir(buf, mode) < 0 && errno != EEXIST ? -1 : 0;
-}
-
-static int write_file(const char *path, const char *text) {
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return -1;
-    fputs(text, f);
-    return fclose(f);
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    remove(path);
-    return 0;
-}
-
-static void print_file_tail(const char *path, size_t max) {
-    FILE *f = fopen(path, "r");
-    char buf[4096];
-    if (!f)
-        return;
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fseek(f, size > (long)max ? size - (long)max : 0, SEEK_SET);
-    fprintf(stderr, "---- last lines of %s ----\n", path);
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-        fwrite(buf, 1, n, stderr);
-    fprintf(stderr, "---- end of %s ----\n", path);
-    fclose(f);
-}
-
 /* ---- the desktop ------------------------------------------------------------------------ */
 
 struct desk {
@@ -423,46 +71,9 @@ struct desk {
     char deskd_log[128];
 };
 
-static int start_xvfb(struct desk *d) {
-    int p[2], wfd;
-    char geom[32], log[128];
-    char num[16] = "";
-    size_t len = 0;
-
-    if (pipe2(p, O_CLOEXEC) < 0)
-        return -1;
-    /* fd 3 in the child is made with dup2, which needs a source other than 3. */
-    wfd = fcntl(p[1], F_DUPFD_CLOEXEC, 10);
-    close(p[1]);
-    snprintf(geom, sizeof geom, "%dx%dx24", d->w, d->h);
-    snprintf(log, sizeof log, "%s/xvfb-%dx%d.log", tmpdir, d->w, d->h);
-    const char *argv[] = {
-            "Xvfb", "-displayfd", "3", "-screen", "0", geom, "-nolisten", "tcp", NULL};
-    char **env = env_build(NULL);
-    d->xvfb = env ? kid_start("Xvfb", argv, env, log, wfd) : NULL;
-    env_free(env);
-    close(wfd);
-    /* Xvfb writes the display number once it accepts clients; EOF means it died. */
-    for (double end = now_ms() + 20000; d->xvfb && !strchr(num, '\n') && now_ms() < end;) {
-        struct pollfd pfd = {.fd = p[0], .events = POLLIN};
-        if (poll(&pfd, 1, 200) <= 0)
-            continue;
-        ssize_t n = read(p[0], num + len, sizeof num - 1 - len);
-        if (n <= 0)
-            break;
-        len += (size_t)n;
-        num[len] = '\0';
-        if (len == sizeof num - 1)
-            break;
-    }
-    close(p[0]);
-    if (!d->xvfb || !strchr(num, '\n')) {
-        say("Xvfb did not start (log: %s)", log);
-        print_file_tail(log, 2000);
-        return -1;
-    }
-    snprintf(d->display, sizeof d->display, ":%d", atoi(num));
-    return 0;
+static int desk_xvfb(struct desk *d) {
+    d->xvfb = start_xvfb(d->w, d->h, d->display, sizeof d->display);
+    return d->xvfb ? 0 : -1;
 }
 
 /* Waits until xdotool sees at least n visible windows of a class matching the regex. */
@@ -568,151 +179,38 @@ static int start_plain(struct desk *d) {
     return 0;
 }
 
-static int start_deskd(struct desk *d) {
-    const char *argv[] = {opt.deskd, "--listen", "127.0.0.1:0", "--display", d->display, NULL};
+static int desk_deskd(struct desk *d) {
     snprintf(d->deskd_log, sizeof d->deskd_log, "%s/deskd-%dx%d.log", tmpdir, d->w, d->h);
-    d->deskd = kid_start("deskd", argv, d->env, d->deskd_log, -1);
-    if (!d->deskd)
-        return -1;
-    /* Its log is a file, not a pipe, so a chatty deskd can never block on us. */
-    for (double end = now_ms() + 15000; now_ms() < end; nap_ms(20)) {
-        char buf[8192];
-        FILE *f = fopen(d->deskd_log, "r");
-        size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
-        if (f)
-            fclose(f);
-        buf[n] = '\0';
-        const char *p = strstr(buf, "listening on http://");
-        if (p && strchr(p, '\n')) {
-            p += strlen("listening on ");
-            snprintf(d->url, sizeof d->url, "%.*s", (int)strcspn(p, " \n"), p);
-            return 0;
-        }
-        if (!kid_alive(d->deskd)) {
-            say("deskd exited with status %d before listening", d->deskd->status);
-            print_file_tail(d->deskd_log, 3000);
-            return -1;
-        }
-    }
-    say("deskd did not print its address within 15 s");
-    print_file_tail(d->deskd_log, 3000);
-    return -1;
-}
-
-static long rss_kib(pid_t pid) {
-    char path[64], line[256];
-    long kib = -1;
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "VmRSS: %ld", &kib) == 1)
-            break;
-    if (f)
-        fclose(f);
-    return kib;
+    d->deskd = start_deskd(opt.deskd, d->display, d->env, d->deskd_log, d->url, sizeof d->url);
+    return d->deskd ? 0 : -1;
 }
 
 /* ---- HTTP ------------------------------------------------------------------------------- */
 
-struct http {
-    CURL *h;
-    const char *base;
-    struct curl_slist *accept[4]; /* JSON, png, jpeg, webp */
-    char *body;
-    size_t len, cap;
-    int xw, xh; /* X-Desk-Width/Height of the last reply, -1 if absent */
-    char err[CURL_ERROR_SIZE];
-};
-
 enum form { JSON, BIN_PNG, BIN_JPEG, BIN_WEBP };
 
-static size_t on_body(char *data, size_t size, size_t nmemb, void *userp) {
-    struct http *h = userp;
-    size_t n = size * nmemb;
-    if (h->len + n + 1 > h->cap) {
-        size_t cap = h->cap ? h->cap : 1u << 20;
-        while (cap < h->len + n + 1)
-            cap *= 2;
-        char *p = cap <= BODY_CAP ? realloc(h->body, cap) : NULL;
-        if (!p)
-            return 0;
-        h->body = p;
-        h->cap = cap;
-    }
-    memcpy(h->body + h->len, data, n);
-    h->len += n;
-    h->body[h->len] = '\0';
-    return n;
-}
+/* The Accept header of each form, made once in bench_size. */
+static struct curl_slist *accept_hdr[4];
 
-static void header_int(const char *line, size_t n, const char *name, int *out) {
-    size_t k = strlen(name);
-    char num[32];
-    if (n > k && n - k < sizeof num && strncasecmp(line, name, k) == 0) {
-        memcpy(num, line + k, n - k);
-        num[n - k] = '\0';
-        *out = atoi(num);
-    }
-}
-
-static size_t on_header(char *data, size_t size, size_t nmemb, void *userp) {
-    struct http *h = userp;
-    size_t n = size * nmemb;
-    header_int(data, n, "X-Desk-Width:", &h->xw);
-    header_int(data, n, "X-Desk-Height:", &h->xh);
-    return n;
-}
-
-static int http_init(struct http *h, const char *base) {
+static int accept_init(void) {
     static const char *const acc[] = {"Accept: application/json", "Accept: image/png",
             "Accept: image/jpeg", "Accept: image/webp"};
-    memset(h, 0, sizeof *h);
-    h->base = base;
-    if (!(h->h = curl_easy_init()))
-        return -1;
     for (int i = 0; i < 4; i++)
-        if (!(h->accept[i] = curl_slist_append(NULL, acc[i])))
+        if (!accept_hdr[i] && !(accept_hdr[i] = curl_slist_append(NULL, acc[i])))
             return -1;
-    curl_easy_setopt(h->h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h->h, CURLOPT_WRITEDATA, h);
-    curl_easy_setopt(h->h, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(h->h, CURLOPT_HEADERDATA, h);
-    curl_easy_setopt(h->h, CURLOPT_ERRORBUFFER, h->err);
-    curl_easy_setopt(h->h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h->h, CURLOPT_TCP_NODELAY, 1L);
-    curl_easy_setopt(h->h, CURLOPT_TIMEOUT, 30L);
     return 0;
 }
 
-static void http_finish(struct http *h) {
-    if (h->h)
-        curl_easy_cleanup(h->h);
-    for (int i = 0; i < 4; i++)
-        curl_slist_free_all(h->accept[i]);
-    free(h->body);
-    memset(h, 0, sizeof *h);
+static void accept_free(void) {
+    for (int i = 0; i < 4; i++) {
+        curl_slist_free_all(accept_hdr[i]);
+        accept_hdr[i] = NULL;
+    }
 }
 
 /* One GET on the kept-alive connection; returns the HTTP status, or -1 (message in err). */
 static long http_get(struct http *h, const char *path, enum form form, double *ms) {
-    char url[512];
-    long status = -1;
-    snprintf(url, sizeof url, "%s%s", h->base, path);
-    curl_easy_setopt(h->h, CURLOPT_URL, url);
-    curl_easy_setopt(h->h, CURLOPT_HTTPHEADER, h->accept[form]);
-    h->len = 0;
-    h->xw = h->xh = -1;
-    h->err[0] = '\0';
-    double t0 = now_ms();
-    CURLcode rc = curl_easy_perform(h->h);
-    *ms = now_ms() - t0;
-    if (rc != CURLE_OK) {
-        if (!h->err[0])
-            snprintf(h->err, sizeof h->err, "%s", curl_easy_strerror(rc));
-        return -1;
-    }
-    curl_easy_getinfo(h->h, CURLINFO_RESPONSE_CODE, &status);
-    return status;
+    return http_request(h, path, accept_hdr[form], NULL, ms);
 }
 
 /* ---- cases ------------------------------------------------------------------------------ */
@@ -740,23 +238,8 @@ __attribute__((format(printf, 2, 3))) static int result_fail(
     return -1;
 }
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double percentile(const double *sorted, int n, double p) {
-    double idx = p * (n - 1);
-    int lo = (int)idx;
-    if (lo >= n - 1)
-        return sorted[n - 1];
-    return sorted[lo] + (idx - lo) * (sorted[lo + 1] - sorted[lo]);
-}
-
 static void result_stats(struct result *r, double *samples, int n) {
-    qsort(samples, (size_t)n, sizeof *samples, cmp_double);
-    r->p50 = percentile(samples, n, 0.50);
-    r->p95 = percentile(samples, n, 0.95);
+    percentiles(samples, n, &r->p50, &r->p95);
 }
 
 static int b64val(int c) {
@@ -1116,13 +599,13 @@ static int bench_size(int w, int h) {
     if (!samples)
         return -1;
     say("%dx%d: starting Xvfb", w, h);
-    if (start_xvfb(&d) < 0 || !(d.env = env_build(d.display)))
+    if (desk_xvfb(&d) < 0 || !(d.env = env_build(d.display)))
         goto out;
     bool xfce = opt.xfce && have_xfce();
     say("%dx%d: X on %s; starting %s", w, h, d.display, xfce ? "xfce4" : "plain X clients");
-    if ((xfce ? start_xfce(&d) : start_plain(&d)) < 0 || start_deskd(&d) < 0)
+    if ((xfce ? start_xfce(&d) : start_plain(&d)) < 0 || desk_deskd(&d) < 0)
         goto out;
-    if (http_init(&http, d.url) < 0 || wait_settled(&http) < 0)
+    if (accept_init() < 0 || http_init(&http, d.url) < 0 || wait_settled(&http) < 0)
         goto out;
     double t_idle = now_ms();
     wait_idle(d.deskd->pid);
@@ -1157,6 +640,7 @@ static int bench_size(int w, int h) {
         print_file_tail(d.deskd_log, 3000);
 out:
     http_finish(&http);
+    accept_free();
     stop_kids();
     env_free(d.env);
     free(samples);
@@ -1212,15 +696,6 @@ static int parse_sizes(const char *s) {
             return -1;
     }
     return opt.nsizes ? 0 : -1;
-}
-
-static int parse_int(const char *s, int min, int max, int *out) {
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (*s == '\0' || *end || v < min || v > max)
-        return -1;
-    *out = (int)v;
-    return 0;
 }
 
 static int parse_args(int argc, char **argv) {
@@ -1281,86 +756,8 @@ static int parse_args(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
-    sigset_t set;
-    int rc = 1;
-
+    bench_name = "bench-screenshot";
     if (parse_args(argc, argv) < 0)
         return 2;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/desk-bench.XXXXXX");
-    if (!mkdtemp(tmpdir)) {
-        say("mkdtemp: %s", strerror(errno));
-        return 1;
-    }
-    char run[160];
-    snprintf(run, sizeof run, "%s/run", tmpdir);
-    mkdir(run, 0700);
-    snprintf(marker, sizeof marker, "%s=%d-%.0f", MARKER_NAME, (int)getpid(), now_ms() * 1e3);
-
-    /* Orphans of the session re-parent to us, so they can be reaped after the sweep. */
-    prctl(PR_SET_CHILD_SUBREAPER, 1);
-    sigemptyset(&set);
-    sigaddset(&set, SIGCHLD);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGHUP);
-    sigprocmask(SIG_BLOCK, &set, NULL);
-    fflush(NULL);
-
-    pid_t sup = getpid(), w = fork();
-    if (w == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != sup)
-            _exit(1);
-        sigprocmask(SIG_UNBLOCK, &set, NULL);
-        signal(SIGPIPE, SIG_IGN);
-        int wrc = worker();
-        fflush(NULL);
-        _exit(wrc);
-    }
-    if (w < 0) {
-        say("fork: %s", strerror(errno));
-        goto out;
-    }
-
-    double deadline = now_ms() + opt.timeout_s * 1e3;
-    for (;;) {
-        double left = deadline - now_ms();
-        if (left <= 0) {
-            say("overall timeout of %d s reached: stopping everything", opt.timeout_s);
-            kill(w, SIGKILL);
-            wait_exit(w);
-            rc = 124;
-            break;
-        }
-        struct timespec ts = {(time_t)(left / 1e3), (long)fmod(left, 1e3) * 1000000L};
-        siginfo_t si;
-        int sig = sigtimedwait(&set, &si, &ts);
-        if (sig == SIGCHLD) {
-            int st;
-            pid_t p;
-            bool done = false;
-            while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
-                if (p == w) {
-                    done = true;
-                    rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-                }
-            }
-            if (done)
-                break;
-        } else if (sig > 0) {
-            say("%s: stopping everything", strsignal(sig));
-            kill(w, SIGKILL);
-            wait_exit(w);
-            rc = 128 + sig;
-            break;
-        }
-    }
-out:
-    sweep();
-    reap_any();
-    if (rc == 0 && !opt.keep_tmp)
-        nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    else
-        say("logs kept in %s", tmpdir);
-    return rc;
+    return bench_supervise(worker, opt.timeout_s, opt.keep_tmp);
 }

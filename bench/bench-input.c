@@ -1,0 +1,1053 @@
+/*
+ * bench-input: times deskd's mouse and keyboard routes from the client's side and, in the
+ * same run, the way peers do the same with xdotool run as a subprocess, timed from spawn to
+ * exit. It starts its own 1920x1080 Xvfb (no window manager), paints the root window with a
+ * text-like picture (so that screenshots cost what they cost on a desktop), maps the tests'
+ * X client evlog as a focused window and starts deskd on that display.
+ *
+ * Every case is checked against what evlog received: the motions, the button presses at the
+ * right place, the keys with their modifiers, and every character typed (its UTF-8 text, in
+ * order). After each case a marker key (F1) is tapped through deskd and evlog's lines are
+ * read up to it, so waiting is on evlog's output, never on a timer. A deskd case whose
+ * events do not match fails the run; a peer's mismatch is reported only.
+ *
+ * One case clicks while a second thread, with its own connection, takes full-screen PNG
+ * screenshots in a loop: input must not wait behind an encode.
+ *
+ * It fails when something cannot run, deskd answers wrongly or an X client receives the
+ * wrong thing; slow numbers are reported (ok/MISSED), and fail the run only with --strict.
+ * Clean-up, timeout and signals are bench-util's supervisor's.
+ */
+#define _GNU_SOURCE
+#include <X11/Xlib.h>
+#include <X11/Xutil.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "bench-util.h"
+
+#ifndef DESKD_PATH
+#define DESKD_PATH "deskd"
+#endif
+#ifndef EVLOG_PATH
+#define EVLOG_PATH "evlog"
+#endif
+
+#define SCREEN_W 1920
+#define SCREEN_H 1080
+/* evlog's window: the pointer cases alternate between two points inside it. */
+#define WIN_GEOMETRY "800x600+40+40"
+#define P0_X         200
+#define P0_Y         200
+#define P1_X         600
+#define P1_Y         400
+#define MARKER_MS    10000 /* how long evlog may take to show the marker key */
+#define MAX_RESULTS  24
+#define LOAD_SHOTS   100000
+#define LOAD_GAP_MS  3 /* between the clicks under load */
+
+static struct {
+    const char *deskd, *evlog;
+    int runs, type_runs, warmup, timeout_s;
+    bool peers, keep_tmp, strict;
+} opt = {
+        .deskd = DESKD_PATH,
+        .evlog = EVLOG_PATH,
+        .runs = 200,
+        .type_runs = 50,
+        .warmup = 10,
+        .timeout_s = 600,
+        .peers = true,
+};
+
+/* The texts typed: 11 and 100 ASCII characters (shifted ones, punctuation, a backslash and
+ * a quote included), and 100 code points of a mix of which 45 are outside ASCII: 15
+ * distinct characters that the US keymap lacks, so they go through spare keycodes. */
+static const char ascii_11[] = "Hello World";
+static const char ascii_src[] = "The quick brown fox (42) jumps over the lazy dog; PACK MY BOX: "
+                                "5 dozen jugs? #$%&*+-/=@[\\]^_`{|}~<>\"'!,.";
+static const char mixed_src[] = "Grüße naïve café 日本語 ✓ € … Ωμέγα ";
+static char ascii_100[101];
+static char mixed_100[512];
+
+/* ---- small helpers ---------------------------------------------------------------------- */
+
+static size_t utf8_count(const char *s, size_t n) {
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++)
+        c += ((unsigned char)s[i] & 0xc0) != 0x80;
+    return c;
+}
+
+/* Byte length of the first max code points of s. */
+static size_t utf8_prefix(const char *s, size_t max) {
+    size_t i = 0, c = 0;
+    while (s[i] && c < max) {
+        i++;
+        while (((unsigned char)s[i] & 0xc0) == 0x80)
+            i++;
+        c++;
+    }
+    return i;
+}
+
+/* Repeats src into out (cap bytes) up to n code points. */
+static void make_text(char *out, size_t cap, const char *src, size_t n) {
+    size_t len = 0, srclen = strlen(src);
+    out[0] = '\0';
+    while (utf8_count(out, len) < n) {
+        size_t take = utf8_prefix(src, n - utf8_count(out, len));
+        if (take > srclen || len + take >= cap)
+            break;
+        memcpy(out + len, src, take);
+        len += take;
+        out[len] = '\0';
+    }
+}
+
+/* A short, printable excerpt of s (len bytes) from byte off, for messages. */
+static void excerpt(char *out, size_t cap, const char *s, size_t len, size_t off) {
+    size_t o = 0;
+    for (size_t i = off; i < len && i < off + 24 && o + 5 < cap; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch < 0x20 || ch == 0x7f)
+            o += (size_t)snprintf(out + o, cap - o, "\\x%02x", ch);
+        else
+            out[o++] = (char)ch;
+    }
+    out[o] = '\0';
+}
+
+static char *json_body(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    json_t *v = json_vpack_ex(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *s = v ? json_dumps(v, JSON_COMPACT) : NULL;
+    json_decref(v);
+    return s;
+}
+
+/* ---- the root window's picture ---------------------------------------------------------- */
+
+/* Paints the root window with a desktop-like picture: a gradient, panels, and lines of
+ * text-like glyphs, so that a full-screen PNG costs about what it costs on a desktop. */
+static int paint_root(const char *display) {
+    Display *dpy = XOpenDisplay(display);
+    if (!dpy) {
+        say("cannot open %s to paint the root window", display);
+        return -1;
+    }
+    int scr = DefaultScreen(dpy), w = DisplayWidth(dpy, scr), h = DisplayHeight(dpy, scr);
+    Window root = RootWindow(dpy, scr);
+    uint32_t *px = malloc((size_t)w * (size_t)h * 4);
+    if (!px) {
+        XCloseDisplay(dpy);
+        return -1;
+    }
+    uint32_t seed = 12345;
+#define NEXT() (seed = seed * 1103515245u + 12345u, seed >> 16)
+    uint16_t glyphs[64][9]; /* 5x9 bit patterns, a few pixels each */
+    for (int g = 0; g < 64; g++)
+        for (int r = 0; r < 9; r++)
+            glyphs[g][r] = (uint16_t)(r == 0 || r == 8 ? 0 : NEXT() & 0x1f);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            px[(size_t)y * (size_t)w + (size_t)x] = (uint32_t)(0x20 + y * 0x40 / h) << 16 |
+                                                    (uint32_t)(0x40 + x * 0x60 / w) << 8 |
+                                                    (uint32_t)(0x80 + y * 0x50 / h);
+    /* Panels with text, like terminals and editors; a bar at the top. */
+    static const int panels[][4] = {
+            {880, 60, 1000, 620}, {40, 680, 800, 360}, {880, 700, 1000, 340}, {0, 0, 1920, 28}};
+    for (size_t p = 0; p < sizeof panels / sizeof panels[0]; p++) {
+        int px0 = panels[p][0], py0 = panels[p][1], pw = panels[p][2], ph = panels[p][3];
+        uint32_t bg = p == 3 ? 0x303030 : 0xf4f4f0, fg = p == 3 ? 0xe0e0e0 : 0x202020;
+        for (int y = py0; y < py0 + ph && y < h; y++)
+            for (int x = px0; x < px0 + pw && x < w; x++)
+                px[(size_t)y * (size_t)w + (size_t)x] = bg;
+        for (int ly = py0 + 4; ly + 12 < py0 + ph; ly += 14) {
+            int len = (int)(NEXT() % (unsigned)(pw / 7));
+            for (int c = 0; c < len; c++) {
+                unsigned g = NEXT() % 80;
+                if (g >= 64)
+                    continue; /* a space */
+                uint32_t col = (NEXT() % 9 == 0) ? 0x2050c0 : fg;
+                for (int r = 0; r < 9; r++)
+                    for (int b = 0; b < 5; b++)
+                        if (glyphs[g][r] >> b & 1)
+                            px[(size_t)(ly + 2 + r) * (size_t)w + (size_t)(px0 + 4 + c * 7 + b)] =
+                                    col;
+            }
+        }
+    }
+#undef NEXT
+    XImage *img = XCreateImage(dpy, DefaultVisual(dpy, scr), (unsigned)DefaultDepth(dpy, scr),
+            ZPixmap, 0, (char *)px, (unsigned)w, (unsigned)h, 32, 0);
+    if (!img) {
+        free(px);
+        XCloseDisplay(dpy);
+        return -1;
+    }
+    Pixmap pm =
+            XCreatePixmap(dpy, root, (unsigned)w, (unsigned)h, (unsigned)DefaultDepth(dpy, scr));
+    GC gc = XCreateGC(dpy, pm, 0, NULL);
+    XPutImage(dpy, pm, gc, img, 0, 0, 0, 0, (unsigned)w, (unsigned)h);
+    /* The root keeps its background when the pixmap's name is freed and we disconnect. */
+    XSetWindowBackgroundPixmap(dpy, root, pm);
+    XClearWindow(dpy, root);
+    XFreeGC(dpy, gc);
+    XFreePixmap(dpy, pm);
+    XSync(dpy, False);
+    XDestroyImage(img);
+    XCloseDisplay(dpy);
+    return 0;
+}
+
+/* ---- evlog ------------------------------------------------------------------------------ */
+
+/* What evlog printed and we have not consumed yet. */
+static struct {
+    struct kid *kid;
+    int fd;
+    char *buf;
+    size_t len, cap;
+    bool eof;
+} ev = {.fd = -1};
+
+/* Reads what evlog printed, waiting at most timeout_ms for the first bytes. */
+static void ev_read(int timeout_ms) {
+    struct pollfd pfd = {.fd = ev.fd, .events = POLLIN};
+    if (ev.eof || poll(&pfd, 1, timeout_ms) <= 0)
+        return;
+    for (;;) {
+        if (ev.cap - ev.len < 65536) {
+            size_t cap = ev.cap ? ev.cap * 2 : 1u << 20;
+            char *p = realloc(ev.buf, cap);
+            if (!p)
+                return;
+            ev.buf = p;
+            ev.cap = cap;
+        }
+        ssize_t n = read(ev.fd, ev.buf + ev.len, ev.cap - ev.len - 1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n == 0)
+            ev.eof = true;
+        if (n <= 0)
+            break;
+        ev.len += (size_t)n;
+        ev.buf[ev.len] = '\0';
+    }
+}
+
+/* Offset of the first complete line that starts with prefix, or -1; *next: after it. */
+static long ev_find(const char *prefix, size_t *next) {
+    size_t k = strlen(prefix);
+    for (size_t i = 0; i < ev.len;) {
+        char *nl = memchr(ev.buf + i, '\n', ev.len - i);
+        if (!nl)
+            return -1;
+        if ((size_t)(nl - ev.buf) - i >= k && memcmp(ev.buf + i, prefix, k) == 0) {
+            *next = (size_t)(nl - ev.buf) + 1;
+            return (long)i;
+        }
+        i = (size_t)(nl - ev.buf) + 1;
+    }
+    return -1;
+}
+
+/* Waits for a line starting with prefix; returns its offset, or -1 after timeout_ms. */
+static long ev_wait(const char *prefix, int timeout_ms, size_t *next) {
+    for (double end = now_ms() + timeout_ms;;) {
+        long at = ev_find(prefix, next);
+        if (at >= 0)
+            return at;
+        double left = end - now_ms();
+        if (left <= 0 || ev.eof)
+            return -1;
+        ev_read((int)left + 1);
+    }
+}
+
+static void ev_consume(size_t n) {
+    memmove(ev.buf, ev.buf + n, ev.len - n);
+    ev.len -= n;
+    if (ev.buf)
+        ev.buf[ev.len] = '\0';
+}
+
+static int start_evlog(char **env) {
+    int p[2];
+    char log[160];
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return -1;
+    snprintf(log, sizeof log, "%s/evlog.log", tmpdir);
+    const char *argv[] = {
+            opt.evlog, "--geometry", WIN_GEOMETRY, "--title", "bench-input", "--focus", NULL};
+    struct spawn_opts so = {.log = log, .out_fd = p[1], .pass_fd = -1, .session = true};
+    ev.kid = kid_spawn("evlog", argv, env, &so);
+    close(p[1]);
+    ev.fd = p[0];
+    if (!ev.kid)
+        return -1;
+    fcntl(ev.fd, F_SETFL, fcntl(ev.fd, F_GETFL) | O_NONBLOCK);
+    size_t next;
+    if (ev_wait("ready ", 15000, &next) < 0) {
+        say("evlog did not say it was ready (mapped and focused) within 15 s");
+        print_file_tail(log, 2000);
+        return -1;
+    }
+    ev_consume(next);
+    return 0;
+}
+
+/* ---- results ---------------------------------------------------------------------------- */
+
+enum check { CHK_NONE, CHK_MOTION, CHK_CLICK, CHK_KEY, CHK_CHORD, CHK_TEXT };
+
+struct result {
+    char name[48];
+    bool ran, ok; /* ok: ran, and (deskd) every check passed */
+    bool wrong;   /* what evlog received did not match (for a peer: reported only) */
+    bool is_peer;
+    char err[240]; /* why it failed, or what was received wrong */
+    double p50, p95;
+    int n;                /* timed samples */
+    long got, want;       /* events or characters received / expected; want 0: unchecked */
+    const char *unit;     /* of got/want */
+    const char *peer;     /* deskd: name of the peer row to compare with */
+    const char *peer2;    /* and another one, in the sentences only */
+    double target_ms;     /* 0: none */
+    bool target_received; /* the target also needs every character received */
+};
+
+static struct result res[MAX_RESULTS];
+static int nres;
+
+static struct result *result_new(const char *name, bool is_peer) {
+    struct result *r = &res[nres++];
+    memset(r, 0, sizeof *r);
+    snprintf(r->name, sizeof r->name, "%s", name);
+    r->ran = r->ok = true;
+    r->is_peer = is_peer;
+    return r;
+}
+
+__attribute__((format(printf, 2, 3))) static int result_fail(
+        struct result *r, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->err, sizeof r->err, fmt, ap);
+    va_end(ap);
+    r->ok = false;
+    say("%s FAILED: %s", r->name, r->err);
+    return -1;
+}
+
+static const struct result *find_result(const char *name) {
+    for (int i = 0; i < nres; i++)
+        if (res[i].ran && res[i].ok && strcmp(res[i].name, name) == 0)
+            return &res[i];
+    return NULL;
+}
+
+/* ---- checking what evlog received ------------------------------------------------------- */
+
+static struct curl_slist *json_hdrs;
+
+/* Taps the marker key through deskd and waits for evlog to show it. The lines before it are
+ * what the case produced: *seg (NUL-terminated in place), of *seglen bytes; *next is where
+ * the buffer is consumed up to afterwards. */
+static int ev_collect(struct http *h, char **seg, size_t *seglen, size_t *next) {
+    double ms;
+    long st = http_request(h, "/computeruse/keyboard/key", json_hdrs, "{\"key\":\"f1\"}", &ms);
+    if (st != 200) {
+        say("the F1 marker key failed: %s", st < 0 ? h->err : h->body);
+        return -1;
+    }
+    long at = ev_wait("key F1 ", MARKER_MS, next);
+    if (at < 0) {
+        say("evlog did not show the F1 marker within %d s", MARKER_MS / 1000);
+        return -1;
+    }
+    ev.buf[at] = '\0';
+    *seg = ev.buf;
+    *seglen = (size_t)at;
+    return 0;
+}
+
+/* The line after line in a segment (which ends with a NUL), or NULL. */
+static char *next_line(char *line) {
+    char *nl = strchr(line, '\n');
+    return nl && nl[1] ? nl + 1 : NULL;
+}
+
+/* The UTF-8 text of the key lines in seg, decoded from evlog's hex; *n bytes. */
+static char *seg_text(char *seg, size_t len, size_t *n) {
+    char *out = malloc(len / 2 + 1);
+    *n = 0;
+    if (!out)
+        return NULL;
+    for (char *line = len ? seg : NULL; line; line = next_line(line)) {
+        int at = 0;
+        if (strncmp(line, "key ", 4) != 0 || sscanf(line, "key %*s 0x%*x %n", &at) != 0 || at == 0)
+            continue;
+        for (const char *p = line + at; p[0] && p[1] && p[0] != '-' && p[0] != '\n'; p += 2) {
+            unsigned b;
+            if (sscanf(p, "%2x", &b) != 1)
+                break;
+            out[(*n)++] = (char)b;
+        }
+    }
+    out[*n] = '\0';
+    return out;
+}
+
+static bool at_point(int x, int y) {
+    return (x == P0_X && y == P0_Y) || (x == P1_X && y == P1_Y);
+}
+
+/* Counts the events of the kind check in seg: a click is a press and a release of button 1
+ * at one of the points; keys are KeyPress lines (with Control and Shift for a chord). */
+static long seg_count(char *seg, size_t len, enum check check, const char *key) {
+    long n = 0, presses = 0, releases = 0;
+    for (char *line = len ? seg : NULL; line; line = next_line(line)) {
+        char what[16], name[64];
+        int b, x, y;
+        unsigned state;
+        bool is_key = strncmp(line, "key ", 4) == 0;
+        switch (check) {
+        case CHK_MOTION:
+            n += sscanf(line, "motion %d %d", &x, &y) == 2 && at_point(x, y);
+            break;
+        case CHK_CLICK:
+            if (sscanf(line, "%15s %d %d %d", what, &b, &x, &y) == 4 && b == 1 && at_point(x, y)) {
+                presses += strcmp(what, "press") == 0;
+                releases += strcmp(what, "release") == 0;
+            }
+            break;
+        case CHK_KEY:
+            n += is_key && sscanf(line, "key %63s", name) == 1 && strcmp(name, key) == 0;
+            break;
+        case CHK_CHORD:
+            n += is_key && sscanf(line, "key %63s 0x%x", name, &state) == 2 &&
+                 strcasecmp(name, key) == 0 &&
+                 (state & (ControlMask | ShiftMask)) == (ControlMask | ShiftMask);
+            break;
+        default:
+            break;
+        }
+    }
+    return check == CHK_CLICK ? (presses < releases ? presses : releases) : n;
+}
+
+/* Compares what evlog received during a case with what actions of it should give. */
+static int check_case(
+        struct http *h, struct result *r, enum check check, const char *arg, int actions) {
+    char *seg;
+    size_t len, next;
+    if (check == CHK_NONE)
+        return 0;
+    if (ev_collect(h, &seg, &len, &next) < 0)
+        return result_fail(r, "could not collect evlog's events");
+    if (check == CHK_TEXT) {
+        size_t tlen = strlen(arg), glen;
+        char *got = seg_text(seg, len, &glen);
+        char *want = malloc(tlen * (size_t)actions + 1);
+        if (!got || !want) {
+            free(got);
+            free(want);
+            ev_consume(next);
+            return result_fail(r, "out of memory");
+        }
+        for (int i = 0; i < actions; i++)
+            memcpy(want + tlen * (size_t)i, arg, tlen);
+        want[tlen * (size_t)actions] = '\0';
+        r->unit = "chars";
+        r->got = (long)utf8_count(got, glen);
+        r->want = (long)utf8_count(want, strlen(want));
+        if (strcmp(got, want) != 0) {
+            size_t d = 0;
+            while (got[d] && got[d] == want[d])
+                d++;
+            while (d > 0 && ((unsigned char)want[d] & 0xc0) == 0x80)
+                d--;
+            char e[128], g[128];
+            excerpt(e, sizeof e, want, strlen(want), d);
+            excerpt(g, sizeof g, got, glen, d);
+            size_t ch = utf8_count(want, d), per = utf8_count(arg, tlen);
+            r->wrong = true;
+            snprintf(r->err, sizeof r->err,
+                    "received text differs from char %zu (action %zu, char %zu): expected \"%s\", "
+                    "received \"%s\"",
+                    ch + 1, ch / per + 1, ch % per + 1, e, g);
+        }
+        free(got);
+        free(want);
+    } else {
+        static const char *const units[] = {"", "motions", "clicks", "keys", "chords"};
+        r->unit = units[check];
+        r->got = seg_count(seg, len, check, arg);
+        r->want = actions;
+        if (r->got != r->want) {
+            r->wrong = true;
+            snprintf(r->err, sizeof r->err, "evlog received %ld %s for %d actions", r->got, r->unit,
+                    actions);
+        }
+    }
+    ev_consume(next);
+    if (r->wrong && !r->is_peer) {
+        r->ok = false;
+        say("%s FAILED: %s", r->name, r->err);
+        return -1;
+    }
+    if (r->wrong)
+        say("%s: %s", r->name, r->err);
+    return 0;
+}
+
+/* Flushes evlog's lines so far: what comes next belongs to the next case. */
+static int ev_sync(struct http *h) {
+    char *seg;
+    size_t len, next;
+    if (ev_collect(h, &seg, &len, &next) < 0)
+        return -1;
+    ev_consume(next);
+    return 0;
+}
+
+/* ---- cases ------------------------------------------------------------------------------ */
+
+struct dcase {
+    const char *name, *path;
+    char *body[2]; /* alternating; NULL: GET */
+    enum check check;
+    const char *arg; /* CHK_KEY/CHK_CHORD: keysym name; CHK_TEXT: the text of one action */
+    bool typing;
+    const char *peer, *peer2;
+    double target_ms;
+    bool target_received;
+};
+
+struct pcase {
+    const char *name;
+    const char *argv[2][10]; /* alternating */
+    enum check check;
+    const char *arg;
+    bool typing;
+};
+
+/* Runs warmup + runs actions of a deskd case, timing the last runs of them. */
+static int run_dcase(struct http *h, const struct dcase *c, const char *name, int warmup, int runs,
+        double *samples) {
+    struct result *r = result_new(name, false);
+    r->peer = c->peer;
+    r->peer2 = c->peer2;
+    r->target_ms = c->target_ms;
+    r->target_received = c->target_received;
+    for (int i = 0; i < warmup + runs; i++) {
+        double ms;
+        long st = http_request(h, c->path, json_hdrs, c->body[i % 2], &ms);
+        if (st != 200) {
+            if (st < 0)
+                return result_fail(r, "request failed: %s", h->err);
+            return result_fail(r, "HTTP %ld: %.160s", st, h->body ? h->body : "");
+        }
+        if (i >= warmup)
+            samples[i - warmup] = ms;
+        ev_read(0); /* keeps evlog's pipe from filling up; not timed */
+    }
+    r->n = runs;
+    percentiles(samples, runs, &r->p50, &r->p95);
+    return check_case(h, r, c->check, c->arg, warmup + runs);
+}
+
+static int run_pcase(struct http *h, const struct pcase *c, char **env, double *samples) {
+    struct result *r = result_new(c->name, true);
+    int runs = c->typing ? opt.type_runs : opt.runs;
+    char log[160];
+    snprintf(log, sizeof log, "%s/peers.log", tmpdir);
+    struct spawn_opts so = {.log = log, .out_fd = -1, .pass_fd = -1};
+    for (int i = 0; i < opt.warmup + runs; i++) {
+        double t0 = now_ms();
+        pid_t pid = spawn(c->argv[i % 2], env, &so);
+        int status = pid < 0 ? -1 : wait_exit(pid);
+        double ms = now_ms() - t0;
+        if (status != 0)
+            return result_fail(r, "exit status %d (see %s)", status, log);
+        if (i >= opt.warmup)
+            samples[i - opt.warmup] = ms;
+        ev_read(0);
+    }
+    r->n = runs;
+    percentiles(samples, runs, &r->p50, &r->p95);
+    return check_case(h, r, c->check, c->arg, opt.warmup + runs);
+}
+
+/* ---- clicks under screenshot load ------------------------------------------------------- */
+
+struct load {
+    pthread_t th;
+    const char *base;
+    atomic_bool stop;
+    atomic_int done, failed, in_flight;
+    double *ms; /* each screenshot's time; read after the join */
+    int nms;
+    char err[240];
+};
+
+static void *load_main(void *arg) {
+    struct load *l = arg;
+    struct http h;
+    struct curl_slist *hdrs = curl_slist_append(NULL, "Accept: application/json");
+    if (http_init(&h, l->base) < 0 || !hdrs) {
+        snprintf(l->err, sizeof l->err, "cannot set up the second connection");
+        atomic_fetch_add(&l->failed, 1);
+        curl_slist_free_all(hdrs);
+        return NULL;
+    }
+    while (!atomic_load(&l->stop)) {
+        double ms;
+        atomic_store(&l->in_flight, 1);
+        long st =
+                http_request(&h, "/computeruse/screenshot/compressed?format=png", hdrs, NULL, &ms);
+        atomic_store(&l->in_flight, 0);
+        if (st != 200 || !strstr(h.body ? h.body : "", "\"screenshot\"")) {
+            if (st < 0)
+                snprintf(l->err, sizeof l->err, "screenshot: %.200s", h.err);
+            else
+                snprintf(l->err, sizeof l->err, "screenshot: HTTP %ld, %.160s", st,
+                        h.body ? h.body : "");
+            atomic_fetch_add(&l->failed, 1);
+            break;
+        }
+        if (l->nms < LOAD_SHOTS)
+            l->ms[l->nms++] = ms;
+        atomic_fetch_add(&l->done, 1);
+    }
+    http_finish(&h);
+    curl_slist_free_all(hdrs);
+    return NULL;
+}
+
+static struct {
+    int shots, in_flight_clicks, clicks;
+    double shot_p50, span_ms;
+    bool ran;
+} load_info;
+
+static int run_load_case(
+        struct http *h, const struct dcase *click, const char *base, double *samples) {
+    struct result *r = result_new("deskd click during PNG screenshots", false);
+    struct load l = {.base = base};
+    r->target_ms = 2;
+    l.ms = calloc(LOAD_SHOTS, sizeof *l.ms);
+    if (!l.ms || pthread_create(&l.th, NULL, load_main, &l) != 0) {
+        free(l.ms);
+        return result_fail(r, "cannot start the screenshot thread");
+    }
+    /* Clicks start once the screenshots are flowing. */
+    for (double end = now_ms() + 30000;
+            atomic_load(&l.done) < 2 && !atomic_load(&l.failed) && now_ms() < end;)
+        nap_ms(1);
+    int shots0 = atomic_load(&l.done), overlap = 0;
+    double t0 = now_ms();
+    int total = opt.warmup + opt.runs, fail = 0;
+    for (int i = 0; i < total && !atomic_load(&l.failed); i++) {
+        double ms;
+        if (i == opt.warmup) {
+            shots0 = atomic_load(&l.done);
+            t0 = now_ms();
+        }
+        overlap += i >= opt.warmup && atomic_load(&l.in_flight);
+        long st = http_request(h, click->path, json_hdrs, click->body[i % 2], &ms);
+        if (st != 200) {
+            fail = result_fail(r, "click: %s", st < 0 ? h->err : h->body);
+            break;
+        }
+        if (i >= opt.warmup)
+            samples[i - opt.warmup] = ms;
+        ev_read(0);
+        /* Think time, not a wait for a condition: spread over many screenshots, the clicks
+         * land in every phase of one (capture, encode, base64, sending). */
+        nap_ms(LOAD_GAP_MS);
+    }
+    int shots = atomic_load(&l.done) - shots0;
+    double span = now_ms() - t0;
+    atomic_store(&l.stop, true);
+    pthread_join(l.th, NULL);
+    if (!fail && atomic_load(&l.failed))
+        fail = result_fail(r, "%s", l.err);
+    if (!fail) {
+        r->n = opt.runs;
+        percentiles(samples, opt.runs, &r->p50, &r->p95);
+        double p95;
+        load_info.ran = true;
+        load_info.shots = shots;
+        load_info.in_flight_clicks = overlap;
+        load_info.clicks = opt.runs;
+        load_info.span_ms = span;
+        if (l.nms > 0)
+            percentiles(l.ms, l.nms, &load_info.shot_p50, &p95);
+        fail = check_case(h, r, CHK_CLICK, NULL, total);
+    }
+    free(l.ms);
+    return fail;
+}
+
+/* ---- report ----------------------------------------------------------------------------- */
+
+static bool target_met(const struct result *r) {
+    return r->p50 <= r->target_ms && (!r->target_received || (!r->wrong && r->got == r->want));
+}
+
+static void report(const char *url, const char *display, long rss0, long rss1) {
+    printf("\n== %dx%d Xvfb %s, no window manager, evlog window %s focused; deskd %s; "
+           "%d warm-up then %d timed actions (typing %d); ms at the client ==\n",
+            SCREEN_W, SCREEN_H, display, WIN_GEOMETRY, url, opt.warmup, opt.runs, opt.type_runs);
+    printf("%-40s %8s %8s %5s %22s %10s  %s\n", "case", "p50", "p95", "n", "received", "vs xdotool",
+            "target (p50)");
+    for (int i = 0; i < nres; i++) {
+        const struct result *r = &res[i];
+        if (!r->ran)
+            continue;
+        if (!r->ok && !r->n) {
+            printf("%-40s FAILED: %s\n", r->name, r->err);
+            continue;
+        }
+        char recv[40] = "-", vs[16] = "-", target[48] = "";
+        if (r->want)
+            snprintf(recv, sizeof recv, "%ld/%ld %s%s", r->got, r->want, r->unit,
+                    r->wrong ? " WRONG" : "");
+        const struct result *p = r->peer ? find_result(r->peer) : NULL;
+        if (p)
+            snprintf(vs, sizeof vs, "%.1fx", p->p50 / r->p50);
+        if (r->target_ms > 0)
+            snprintf(target, sizeof target, "<= %g%s %s", r->target_ms,
+                    r->target_received ? ", all received" : "", target_met(r) ? "ok" : "MISSED");
+        printf("%-40s %8.2f %8.2f %5d %22s %10s  %s\n", r->name, r->p50, r->p95, r->n, recv, vs,
+                target);
+    }
+    printf("-- vs xdotool = xdotool p50 (spawn to exit) / deskd p50 (request to reply)\n");
+    for (int i = 0; i < nres; i++) {
+        const struct result *r = &res[i];
+        for (int k = 0; k < 2; k++) {
+            const char *pn = k ? r->peer2 : r->peer;
+            const struct result *p = pn ? find_result(pn) : NULL;
+            if (r->is_peer || !r->ok || !p)
+                continue;
+            double x = p->p50 / r->p50;
+            printf("   %s is %.1fx %s than %s (%.2f vs %.2f ms)\n", r->name, x >= 1 ? x : 1 / x,
+                    x >= 1 ? "faster" : "slower", p->name, r->p50, p->p50);
+        }
+    }
+    for (int i = 0; i < nres; i++)
+        if (res[i].wrong || (!res[i].ok && res[i].n))
+            printf("-- %s: %s\n", res[i].name, res[i].err);
+    const struct result *idle = find_result("deskd click");
+    const struct result *busy = find_result("deskd click during PNG screenshots");
+    if (load_info.ran && idle && busy)
+        printf("-- clicks under load: p50 %.2f ms vs %.2f ms idle (%+.2f ms), p95 %.2f vs %.2f; "
+               "%d PNG screenshot(s) (JSON, p50 %.1f ms each) completed during the %d timed clicks "
+               "(%.0f ms); %d of the clicks were sent while a screenshot was in flight\n",
+                busy->p50, idle->p50, busy->p50 - idle->p50, busy->p95, idle->p95, load_info.shots,
+                load_info.shot_p50, load_info.clicks, load_info.span_ms,
+                load_info.in_flight_clicks);
+    const struct result *first = find_result("deskd type 100 non-ASCII, 1st call");
+    const struct result *steady = find_result("deskd type 100 non-ASCII");
+    if (first && steady)
+        printf("-- non-ASCII typing: first call %.1f ms (binds spare keycodes), then p50 %.2f ms\n",
+                first->p50, steady->p50);
+    printf("-- deskd RSS: %ld KiB after start-up, %ld KiB at the end\n", rss0, rss1);
+    fflush(stdout);
+}
+
+/* ---- the run ---------------------------------------------------------------------------- */
+
+static int bench(void) {
+    char display[16], url[64], deskd_log[160];
+    struct http http = {0};
+    struct kid *deskd;
+    char **env = NULL;
+    int rc = -1;
+    int maxruns = opt.runs > opt.type_runs ? opt.runs : opt.type_runs;
+    double *samples = calloc((size_t)maxruns, sizeof *samples);
+    long rss0 = -1, rss1;
+
+    make_text(ascii_100, sizeof ascii_100, ascii_src, 100);
+    make_text(mixed_100, sizeof mixed_100, mixed_src, 100);
+
+    struct dcase dc[] = {
+            {"deskd position (GET, no input)", "/computeruse/mouse/position", {NULL, NULL},
+                    CHK_NONE, NULL, false, NULL, NULL, 0, false},
+            {"deskd move", "/computeruse/mouse/move",
+                    {json_body("{s:i,s:i}", "x", P0_X, "y", P0_Y),
+                            json_body("{s:i,s:i}", "x", P1_X, "y", P1_Y)},
+                    CHK_MOTION, NULL, false, "xdotool mousemove", NULL, 1, false},
+            {"deskd click", "/computeruse/mouse/click",
+                    {json_body("{s:i,s:i}", "x", P0_X, "y", P0_Y),
+                            json_body("{s:i,s:i}", "x", P1_X, "y", P1_Y)},
+                    CHK_CLICK, NULL, false, "xdotool mousemove click --delay 0 1",
+                    "xdotool mousemove click 1", 1, false},
+            {"deskd key f5", "/computeruse/keyboard/key",
+                    {json_body("{s:s}", "key", "f5"), json_body("{s:s}", "key", "f5")}, CHK_KEY,
+                    "F5", false, NULL, NULL, 0, false},
+            {"deskd hotkey ctrl+shift+t", "/computeruse/keyboard/hotkey",
+                    {json_body("{s:s}", "keys", "ctrl+shift+t"),
+                            json_body("{s:s}", "keys", "ctrl+shift+t")},
+                    CHK_CHORD, "t", false, NULL, NULL, 0, false},
+            {"deskd type 11 ASCII", "/computeruse/keyboard/type",
+                    {json_body("{s:s}", "text", ascii_11), json_body("{s:s}", "text", ascii_11)},
+                    CHK_TEXT, ascii_11, true, "xdotool type --delay 0, 11 ASCII", NULL, 0, false},
+            {"deskd type 100 ASCII", "/computeruse/keyboard/type",
+                    {json_body("{s:s}", "text", ascii_100), json_body("{s:s}", "text", ascii_100)},
+                    CHK_TEXT, ascii_100, true, "xdotool type --delay 0, 100 ASCII", NULL, 15, true},
+            {"deskd type 100 non-ASCII", "/computeruse/keyboard/type",
+                    {json_body("{s:s}", "text", mixed_100), json_body("{s:s}", "text", mixed_100)},
+                    CHK_TEXT, mixed_100, true, "xdotool type --delay 0, 100 non-ASCII", NULL, 0,
+                    false},
+    };
+    const size_t ndc = sizeof dc / sizeof dc[0];
+    char p0x[8], p0y[8], p1x[8], p1y[8];
+    snprintf(p0x, sizeof p0x, "%d", P0_X);
+    snprintf(p0y, sizeof p0y, "%d", P0_Y);
+    snprintf(p1x, sizeof p1x, "%d", P1_X);
+    snprintf(p1y, sizeof p1y, "%d", P1_Y);
+    const struct pcase pc[] = {
+            {"xdotool mousemove",
+                    {{"xdotool", "mousemove", p0x, p0y, NULL},
+                            {"xdotool", "mousemove", p1x, p1y, NULL}},
+                    CHK_MOTION, NULL, false},
+            {"xdotool mousemove click 1",
+                    {{"xdotool", "mousemove", p0x, p0y, "click", "1", NULL},
+                            {"xdotool", "mousemove", p1x, p1y, "click", "1", NULL}},
+                    CHK_CLICK, NULL, false},
+            /* click's --delay is the pause after each click, 100 ms by default */
+            {"xdotool mousemove click --delay 0 1",
+                    {{"xdotool", "mousemove", p0x, p0y, "click", "--delay", "0", "1", NULL},
+                            {"xdotool", "mousemove", p1x, p1y, "click", "--delay", "0", "1", NULL}},
+                    CHK_CLICK, NULL, false},
+            {"xdotool type --delay 0, 11 ASCII",
+                    {{"xdotool", "type", "--delay", "0", ascii_11, NULL},
+                            {"xdotool", "type", "--delay", "0", ascii_11, NULL}},
+                    CHK_TEXT, ascii_11, true},
+            {"xdotool type --delay 0, 100 ASCII",
+                    {{"xdotool", "type", "--delay", "0", ascii_100, NULL},
+                            {"xdotool", "type", "--delay", "0", ascii_100, NULL}},
+                    CHK_TEXT, ascii_100, true},
+            {"xdotool type --delay 0, 100 non-ASCII",
+                    {{"xdotool", "type", "--delay", "0", mixed_100, NULL},
+                            {"xdotool", "type", "--delay", "0", mixed_100, NULL}},
+                    CHK_TEXT, mixed_100, true},
+    };
+    for (size_t i = 0; i < ndc; i++)
+        for (int j = 0; j < 2; j++)
+            if (dc[i].path && strcmp(dc[i].path, "/computeruse/mouse/position") != 0 &&
+                    !dc[i].body[j]) {
+                say("cannot build the request bodies");
+                goto out;
+            }
+    json_hdrs = curl_slist_append(NULL, "Content-Type: application/json");
+    json_hdrs = json_hdrs ? curl_slist_append(json_hdrs, "Accept: application/json") : NULL;
+    /* No "Expect: 100-continue" round trip, whatever the body size. */
+    json_hdrs = json_hdrs ? curl_slist_append(json_hdrs, "Expect:") : NULL;
+    if (!samples || !json_hdrs)
+        goto out;
+
+    say("starting Xvfb %dx%d", SCREEN_W, SCREEN_H);
+    if (!start_xvfb(SCREEN_W, SCREEN_H, display, sizeof display) || !(env = env_build(display)) ||
+            paint_root(display) < 0)
+        goto out;
+    say("X on %s; starting evlog and deskd", display);
+    if (start_evlog(env) < 0)
+        goto out;
+    snprintf(deskd_log, sizeof deskd_log, "%s/deskd.log", tmpdir);
+    if (!(deskd = start_deskd(opt.deskd, display, env, deskd_log, url, sizeof url)))
+        goto out;
+    if (http_init(&http, url) < 0)
+        goto out;
+    /* The pointer starts outside the points; the first marker flushes evlog's start-up. */
+    double ms;
+    if (http_request(&http, "/computeruse/mouse/move", json_hdrs, dc[1].body[1], &ms) != 200 ||
+            ev_sync(&http) < 0) {
+        say("deskd does not answer a move and a key: %s", http.err[0] ? http.err : http.body);
+        goto out;
+    }
+    rss0 = rss_kib(deskd->pid);
+
+    for (size_t i = 0; i < ndc; i++) {
+        const struct dcase *c = &dc[i];
+        int runs = c->typing ? opt.type_runs : opt.runs;
+        if (c->check == CHK_TEXT && c->arg == mixed_100) {
+            say("%s, 1st call", c->name);
+            char name[48];
+            snprintf(name, sizeof name, "%s, 1st call", c->name);
+            run_dcase(&http, c, name, 0, 1, samples);
+            res[nres - 1].peer = NULL; /* a one-off, not a like-for-like comparison */
+        }
+        say("%s", c->name);
+        run_dcase(&http, c, c->name, opt.warmup, runs, samples);
+    }
+    say("deskd click during PNG screenshots");
+    run_load_case(&http, &dc[2], url, samples);
+
+    if (opt.peers && in_path("xdotool")) {
+        for (size_t i = 0; i < sizeof pc / sizeof pc[0]; i++) {
+            say("%s", pc[i].name);
+            run_pcase(&http, &pc[i], env, samples);
+        }
+    } else if (opt.peers) {
+        say("xdotool is not installed: no peer cases");
+    }
+    rss1 = rss_kib(deskd->pid);
+    bool deskd_up = kid_alive(deskd);
+    report(url, display, rss0, rss1);
+
+    rc = 0;
+    int missed = 0;
+    for (int i = 0; i < nres; i++) {
+        if (res[i].ran && !res[i].ok)
+            rc = -1;
+        if (res[i].ok && res[i].target_ms > 0 && !target_met(&res[i]))
+            missed++;
+    }
+    if (!deskd_up) {
+        say("deskd exited (status %d) during the run", deskd->status);
+        rc = -1;
+    }
+    printf("-- %s; %s\n", rc == 0 ? "every check passed" : "SOME CHECKS FAILED",
+            missed ? "some targets MISSED" : "every target met");
+    if (missed && opt.strict)
+        rc = -1;
+    if (rc < 0)
+        print_file_tail(deskd_log, 3000);
+out:
+    http_finish(&http);
+    stop_kids();
+    if (ev.fd >= 0)
+        close(ev.fd);
+    free(ev.buf);
+    env_free(env);
+    curl_slist_free_all(json_hdrs);
+    for (size_t i = 0; i < ndc; i++)
+        for (int j = 0; j < 2; j++)
+            free(dc[i].body[j]);
+    free(samples);
+    return rc;
+}
+
+static int worker(void) {
+    if (!in_path("Xvfb")) {
+        say("Xvfb is needed");
+        return 1;
+    }
+    if (!in_path(opt.deskd)) {
+        say("no deskd at %s (build it, or pass --deskd PATH)", opt.deskd);
+        return 1;
+    }
+    if (!in_path(opt.evlog)) {
+        say("no evlog at %s (build the evlog target, or pass --evlog PATH)", opt.evlog);
+        return 1;
+    }
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return 1;
+    int rc = bench();
+    curl_global_cleanup();
+    return rc < 0 ? 1 : 0;
+}
+
+/* ---- options ---------------------------------------------------------------------------- */
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: bench-input [options]\n"
+               "  --deskd PATH       deskd to run (default: the one this build made)\n"
+               "  --evlog PATH       the receiving X client (default: the one this build made)\n"
+               "  -n, --runs N       timed actions per pointer and key case (default 200)\n"
+               "  --type-runs N      timed actions per typing case (default 50)\n"
+               "  --warmup N         untimed actions before them (default 10)\n"
+               "  --timeout SEC      stop everything after SEC seconds (default 600)\n"
+               "  --no-peers         skip the xdotool cases\n"
+               "  --strict           a missed target fails the run too\n"
+               "  --keep-tmp         keep the temporary directory (logs)\n");
+}
+
+static int parse_args(int argc, char **argv) {
+    enum { O_DESKD = 256, O_EVLOG, O_TYPE, O_WARMUP, O_TIMEOUT, O_NOPEERS, O_STRICT, O_KEEP };
+    static const struct option lo[] = {{"deskd", required_argument, NULL, O_DESKD},
+            {"evlog", required_argument, NULL, O_EVLOG}, {"runs", required_argument, NULL, 'n'},
+            {"type-runs", required_argument, NULL, O_TYPE},
+            {"warmup", required_argument, NULL, O_WARMUP},
+            {"timeout", required_argument, NULL, O_TIMEOUT},
+            {"no-peers", no_argument, NULL, O_NOPEERS}, {"strict", no_argument, NULL, O_STRICT},
+            {"keep-tmp", no_argument, NULL, O_KEEP}, {"help", no_argument, NULL, 'h'},
+            {NULL, 0, NULL, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "n:h", lo, NULL)) != -1) {
+        int bad = 0;
+        switch (c) {
+        case O_DESKD:
+            opt.deskd = optarg;
+            break;
+        case O_EVLOG:
+            opt.evlog = optarg;
+            break;
+        case 'n':
+            bad = parse_int(optarg, 1, 100000, &opt.runs);
+            break;
+        case O_TYPE:
+            bad = parse_int(optarg, 1, 100000, &opt.type_runs);
+            break;
+        case O_WARMUP:
+            bad = parse_int(optarg, 0, 1000, &opt.warmup);
+            break;
+        case O_TIMEOUT:
+            bad = parse_int(optarg, 10, 86400, &opt.timeout_s);
+            break;
+        case O_NOPEERS:
+            opt.peers = false;
+            break;
+        case O_STRICT:
+            opt.strict = true;
+            break;
+        case O_KEEP:
+            opt.keep_tmp = true;
+            break;
+        case 'h':
+            usage(stdout);
+            exit(0);
+        default:
+            usage(stderr);
+            return -1;
+        }
+        if (bad) {
+            say("bad value \"%s\" for an option", optarg);
+            return -1;
+        }
+    }
+    if (optind < argc) {
+        usage(stderr);
+        return -1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    bench_name = "bench-input";
+    if (parse_args(argc, argv) < 0)
+        return 2;
+    return bench_supervise(worker, opt.timeout_s, opt.keep_tmp);
+}
