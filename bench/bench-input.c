@@ -324,7 +324,7 @@ struct result {
     bool ran, ok; /* ok: ran, and (deskd) every check passed */
     bool wrong;   /* what evlog received did not match (for a peer: reported only) */
     bool is_peer;
-    char err[240]; /* why it failed, or what was received wrong */
+    char err[320]; /* why it failed, or what was received wrong */
     double p50, p95;
     int n;                /* timed samples */
     long got, want;       /* events or characters received / expected; want 0: unchecked */
@@ -486,7 +486,7 @@ static int check_case(
                 d++;
             while (d > 0 && ((unsigned char)want[d] & 0xc0) == 0x80)
                 d--;
-            char e[128], g[128];
+            char e[64], g[64];
             excerpt(e, sizeof e, want, strlen(want), d);
             excerpt(g, sizeof g, got, glen, d);
             size_t ch = utf8_count(want, d), per = utf8_count(arg, tlen);
