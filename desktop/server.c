@@ -110,7 +110,7 @@ void reply_json(struct req *r, int status, json_t *root) {
 }
 
 void reply_error(struct req *r, int status, const char *code, const char *fmt, ...) {
-    char msg[512];
+    char msg[1024];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
