@@ -45,6 +45,16 @@ void api_keyboard_type(struct req *r);
 void api_keyboard_key(struct req *r);
 void api_keyboard_hotkey(struct req *r);
 
+/* api-process.c: the desktop processes (stack.h) and the [ext] VNC access route. */
+void api_process_start(struct req *r);
+void api_process_stop(struct req *r);
+void api_process_status_all(struct req *r);
+void api_process_status(struct req *r);
+void api_process_restart(struct req *r);
+void api_process_logs(struct req *r);
+void api_process_errors(struct req *r);
+void api_vnc(struct req *r);
+
 /* Replies 503 naming the display problem in err. */
 void reply_no_display(struct req *r, const char *err);
 

@@ -2,8 +2,8 @@
  * deskd: the computer-use daemon. Parses the configuration (flags win over
  * environment variables), connects to the X display lazily, serves the HTTP
  * API until SIGTERM or SIGINT, then lets in-flight requests finish and exits 0.
- * It does not yet start a desktop of its own: it attaches to the display named
- * by --display or DISPLAY.
+ * Unless attached (--attach), it starts and supervises the desktop on that
+ * display (stack.c), and stops all of it after the HTTP server on exit.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -18,6 +18,7 @@
 
 #include "deskd.h"
 #include "log.h"
+#include "stack.h"
 
 struct deskd deskd;
 
@@ -42,6 +43,15 @@ static const struct route routes[] = {
         {"POST", "/computeruse/keyboard/type", api_keyboard_type, false},
         {"POST", "/computeruse/keyboard/key", api_keyboard_key, false},
         {"POST", "/computeruse/keyboard/hotkey", api_keyboard_hotkey, false},
+        {"POST", "/computeruse/start", api_process_start, false},
+        {"POST", "/computeruse/stop", api_process_stop, false},
+        {"GET", "/computeruse/status", api_process_status_all, false},
+        {"GET", "/computeruse/process-status", api_process_status_all, false},
+        {"GET", "/computeruse/process/*/status", api_process_status, false},
+        {"POST", "/computeruse/process/*/restart", api_process_restart, false},
+        {"GET", "/computeruse/process/*/logs", api_process_logs, false},
+        {"GET", "/computeruse/process/*/errors", api_process_errors, false},
+        {"GET", "/computeruse/vnc", api_vnc, false},
 };
 
 static void usage(FILE *f) {
@@ -51,7 +61,17 @@ static void usage(FILE *f) {
           "  --token TOKEN        bearer token required on every route (DESK_TOKEN)\n"
           "  --insecure           allow a non-loopback address without a token\n"
           "  --display NAME       X display (DISPLAY; default :1)\n"
-          "  --attach             use the running X display (DESK_ATTACH=1; the only mode so far)\n"
+          "  --attach             use the running X display; start and stop no processes "
+          "(DESK_ATTACH=1)\n"
+          "  --no-start           start the desktop only on POST /computeruse/start "
+          "(DESK_START=0)\n"
+          "  --resolution WxH     Xvfb screen size (VNC_RESOLUTION; default 1280x720)\n"
+          "  --vnc-port PORT      x11vnc port, loopback only (VNC_PORT; default 5901)\n"
+          "  --novnc-port PORT    noVNC port (NO_VNC_PORT; default 6080)\n"
+          "  --novnc-host ADDR    noVNC listen address (DESK_NOVNC_HOST; default all)\n"
+          "  --state-dir DIR      process logs (DESK_STATE_DIR; default $HOME/.desk)\n"
+          "  --vnc-password-file FILE  VNC password, first line (or DESK_VNC_PASSWORD; "
+          "default random)\n"
           "  --log-level LEVEL    error, warn, info or debug (DESK_LOG_LEVEL; default info)\n"
           "  --version, --help\n",
             f);
@@ -111,6 +131,9 @@ int main(int argc, char **argv) {
     const char *display = env_or("DISPLAY", ":1");
     const char *level = env_or("DESK_LOG_LEVEL", "info");
     bool insecure = false;
+    struct stack_config scfg;
+    stack_config_defaults(&scfg);
+    bool attach_flag = false, no_start_flag = false;
 
     enum {
         OPT_LISTEN = 256,
@@ -119,7 +142,14 @@ int main(int argc, char **argv) {
         OPT_DISPLAY,
         OPT_ATTACH,
         OPT_LOG,
-        OPT_VERSION
+        OPT_VERSION,
+        OPT_NO_START,
+        OPT_RESOLUTION,
+        OPT_VNC_PORT,
+        OPT_NOVNC_PORT,
+        OPT_NOVNC_HOST,
+        OPT_STATE_DIR,
+        OPT_VNC_PASSWORD_FILE,
     };
     static const struct option opts[] = {
             {"listen", required_argument, NULL, OPT_LISTEN},
@@ -129,6 +159,13 @@ int main(int argc, char **argv) {
             {"attach", no_argument, NULL, OPT_ATTACH},
             {"log-level", required_argument, NULL, OPT_LOG},
             {"version", no_argument, NULL, OPT_VERSION},
+            {"no-start", no_argument, NULL, OPT_NO_START},
+            {"resolution", required_argument, NULL, OPT_RESOLUTION},
+            {"vnc-port", required_argument, NULL, OPT_VNC_PORT},
+            {"novnc-port", required_argument, NULL, OPT_NOVNC_PORT},
+            {"novnc-host", required_argument, NULL, OPT_NOVNC_HOST},
+            {"state-dir", required_argument, NULL, OPT_STATE_DIR},
+            {"vnc-password-file", required_argument, NULL, OPT_VNC_PASSWORD_FILE},
             {"help", no_argument, NULL, 'h'},
             {NULL, 0, NULL, 0},
     };
@@ -148,6 +185,28 @@ int main(int argc, char **argv) {
             display = optarg;
             break;
         case OPT_ATTACH:
+            attach_flag = true;
+            break;
+        case OPT_NO_START:
+            no_start_flag = true;
+            break;
+        case OPT_RESOLUTION:
+            scfg.resolution = optarg;
+            break;
+        case OPT_VNC_PORT:
+            scfg.vnc_port = optarg;
+            break;
+        case OPT_NOVNC_PORT:
+            scfg.novnc_port = optarg;
+            break;
+        case OPT_NOVNC_HOST:
+            scfg.novnc_host = optarg;
+            break;
+        case OPT_STATE_DIR:
+            scfg.state_dir = optarg;
+            break;
+        case OPT_VNC_PASSWORD_FILE:
+            scfg.password_file = optarg;
             break;
         case OPT_LOG:
             level = optarg;
@@ -162,6 +221,17 @@ int main(int argc, char **argv) {
             usage(stderr);
             return 2;
         }
+    }
+    if (attach_flag && no_start_flag) {
+        fprintf(stderr, "deskd: --attach and --no-start exclude each other\n");
+        return 2;
+    }
+    /* Either flag wins over DESK_ATTACH and DESK_START. */
+    if (attach_flag)
+        scfg.attach = true;
+    if (no_start_flag) {
+        scfg.attach = false;
+        scfg.autostart = false;
     }
     if (optind < argc) {
         fprintf(stderr, "deskd: unexpected argument \"%s\"\n", argv[optind]);
@@ -203,6 +273,14 @@ int main(int argc, char **argv) {
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    /* Before any thread exists: the supervisor blocks SIGCHLD for all of them. */
+    scfg.display = display;
+    char serr[512];
+    if (stack_init(&scfg, serr, sizeof serr) < 0) {
+        fprintf(stderr, "deskd: %s\n", serr);
+        return 2;
+    }
+
     xconn_global_init();
     deskd.display = display;
     deskd.xcap = xconn_new(display, "capture", shots_open, shots_close, NULL);
@@ -218,8 +296,10 @@ int main(int argc, char **argv) {
             .nroutes = sizeof routes / sizeof routes[0],
     };
     struct server *srv = server_start(&cfg);
-    if (!srv)
+    if (!srv) {
+        stack_finish();
         return 1;
+    }
     fprintf(stderr, "deskd: listening on http://%s%s%s:%d\n", strchr(host, ':') ? "[" : "", host,
             strchr(host, ':') ? "]" : "", server_port(srv));
     log_msg(LOG_INFO, "X display %s%s", display, token ? "; bearer token required" : "");
@@ -228,10 +308,12 @@ int main(int argc, char **argv) {
     sigwait(&sigs, &sig);
     log_msg(LOG_INFO, "%s: stopping", strsignal(sig));
     deskd.stopping = true;
+    stack_quiesce();
     server_stop(srv, 10000);
     xconn_destroy(deskd.xinput);
     xconn_destroy(deskd.xcap);
     shots_finish();
+    stack_finish();
     log_msg(LOG_INFO, "stopped");
     return 0;
 }

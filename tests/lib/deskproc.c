@@ -55,6 +55,9 @@ int deskd_start(struct deskd_proc *d, const char *display, const char *const *ex
             setenv("DISPLAY", display, 1);
         unsetenv("DESK_TOKEN");
         unsetenv("DESK_LISTEN");
+        /* Tests bring their own X server: deskd attaches to it, unless the test asks for
+         * the supervised desktop (--no-start, or DESK_ATTACH=0 in its environment). */
+        setenv("DESK_ATTACH", "1", 0);
         execvp(args[0], (char *const *)args);
         _exit(127);
     }

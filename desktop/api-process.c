@@ -1,0 +1,188 @@
+/*
+ * api-process: the desktop-process routes of API.md §2 and the [ext] route
+ * GET /computeruse/vnc. Everything here is HTTP and JSON around stack.c; the
+ * waiting (start returns when every process is ready) happens there.
+ *
+ * start, stop and restart ignore the request body and its content type.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "deskd.h"
+#include "stack.h"
+
+static json_t *status_map(void) {
+    struct stack_status st[STACK_N];
+    stack_snapshot(st);
+    json_t *map = json_object();
+    for (int i = 0; i < STACK_N; i++) {
+        json_object_set_new(map, st[i].name,
+                json_pack("{s:b, s:i, s:b, s:o}", "running", st[i].running, "priority",
+                        st[i].priority, "autoRestart", st[i].auto_restart, "pid",
+                        st[i].pid > 0 ? json_integer(st[i].pid) : json_null()));
+    }
+    return map;
+}
+
+static void reply_result(struct req *r, enum stack_result res, const char *msg) {
+    switch (res) {
+    case STACK_OK:
+        break;
+    case STACK_CONFLICT:
+        reply_error(r, 409, "CONFLICT", "%s", msg);
+        break;
+    case STACK_ATTACHED:
+        reply_error(r, 409, "ATTACHED", "%s", msg);
+        break;
+    case STACK_NOT_READY:
+        reply_error(r, 503, "NOT_READY", "%s", msg);
+        break;
+    case STACK_SHUTDOWN:
+        reply_error(r, 503, "SHUTTING_DOWN", "%s", msg);
+        break;
+    }
+}
+
+void api_process_start(struct req *r) {
+    char msg[1024];
+    enum stack_result res = stack_start(msg, sizeof msg);
+    if (res != STACK_OK) {
+        reply_result(r, res, msg);
+        return;
+    }
+    reply_json(r, 200,
+            json_pack("{s:s, s:o}", "message", "Computer use processes started successfully",
+                    "status", status_map()));
+}
+
+void api_process_stop(struct req *r) {
+    char msg[1024];
+    enum stack_result res = stack_stop(msg, sizeof msg);
+    if (res != STACK_OK) {
+        reply_result(r, res, msg);
+        return;
+    }
+    reply_json(r, 200,
+            json_pack("{s:s, s:o}", "message", "Computer use processes stopped successfully",
+                    "status", status_map()));
+}
+
+void api_process_status_all(struct req *r) {
+    struct stack_status st[STACK_N];
+    stack_snapshot(st);
+    int running = 0;
+    for (int i = 0; i < STACK_N; i++)
+        running += st[i].running;
+    const char *s = running == STACK_N ? "active" : running ? "partial" : "inactive";
+    reply_json(r, 200, json_pack("{s:s}", "status", s));
+}
+
+/* The process named by the path, or -1 after replying 404. */
+static int process_arg(struct req *r) {
+    int i = r->path_param ? stack_find(r->path_param) : -1;
+    if (i < 0)
+        reply_error(r, 404, "PROCESS_NOT_FOUND", "unknown process \"%s\"; valid names: %s",
+                r->path_param ? r->path_param : "", stack_names());
+    return i;
+}
+
+void api_process_status(struct req *r) {
+    int i = process_arg(r);
+    if (i < 0)
+        return;
+    struct stack_status st[STACK_N];
+    stack_snapshot(st);
+    reply_json(
+            r, 200, json_pack("{s:s, s:b}", "processName", st[i].name, "running", st[i].running));
+}
+
+void api_process_restart(struct req *r) {
+    int i = process_arg(r);
+    if (i < 0)
+        return;
+    char msg[1024];
+    enum stack_result res = stack_restart(i, msg, sizeof msg);
+    if (res != STACK_OK) {
+        reply_result(r, res, msg);
+        return;
+    }
+    char text[128];
+    snprintf(text, sizeof text, "Process %s restarted successfully", stack_name(i));
+    reply_json(r, 200, json_pack("{s:s, s:s}", "message", text, "processName", stack_name(i)));
+}
+
+static void logs(struct req *r, bool errors) {
+    int i = process_arg(r);
+    if (i < 0)
+        return;
+    size_t len = 0;
+    char *text = stack_log(i, errors, &len);
+    json_t *s = text ? json_stringn(text, len) : NULL;
+    free(text);
+    if (!s) {
+        reply_error(r, 500, "INTERNAL", "out of memory while reading the log of %s", stack_name(i));
+        return;
+    }
+    reply_json(r, 200,
+            json_pack("{s:s, s:o}", "processName", stack_name(i), errors ? "errors" : "logs", s));
+}
+
+void api_process_logs(struct req *r) {
+    logs(r, false);
+}
+
+void api_process_errors(struct req *r) {
+    logs(r, true);
+}
+
+/*
+ * The host part of the Host header when it is a plain name or address (so it
+ * can go into a URL as it is); otherwise NULL.
+ */
+static const char *request_host(const struct req *r, char *buf, size_t len) {
+    const char *h = req_header(r, "Host");
+    if (!h || !*h)
+        return NULL;
+    size_t n;
+    if (h[0] == '[') {
+        const char *close = strchr(h, ']');
+        if (!close)
+            return NULL;
+        n = (size_t)(close - h) + 1;
+        if (strspn(h + 1, "0123456789abcdefABCDEF:.") != n - 2)
+            return NULL;
+    } else {
+        n = strcspn(h, ":");
+        if (strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") != n)
+            return NULL;
+    }
+    if (n == 0 || n >= len)
+        return NULL;
+    memcpy(buf, h, n);
+    buf[n] = '\0';
+    return buf;
+}
+
+void api_vnc(struct req *r) {
+    char password[32], hostbuf[256];
+    int port = 0;
+    const char *listen_host = NULL;
+    if (!stack_vnc(password, sizeof password, &port, &listen_host)) {
+        reply_error(r, 409, "ATTACHED",
+                "deskd is attached to an existing display (--attach); it does not run VNC");
+        return;
+    }
+    /* The page is on the host the client reached deskd by, unless noVNC listens on one address. */
+    const char *host = listen_host && *listen_host && strcmp(listen_host, "0.0.0.0") != 0 &&
+                                       strcmp(listen_host, "::") != 0
+                               ? listen_host
+                               : request_host(r, hostbuf, sizeof hostbuf);
+    char url[512];
+    bool v6 = host && host[0] != '[' && strchr(host, ':');
+    snprintf(url, sizeof url, "http://%s%s%s:%d/vnc.html", v6 ? "[" : "", host ? host : "127.0.0.1",
+            v6 ? "]" : "", port);
+    reply_json(r, 200, json_pack("{s:s, s:s}", "url", url, "password", password));
+    explicit_bzero(password, sizeof password);
+}

@@ -1,0 +1,95 @@
+'use strict';
+/*
+ * takeover: a person taking over the desktop in a browser, as test-takeover
+ * drives it. Opens deskd's noVNC page in headless Chromium (the system's,
+ * never a downloaded one) with a fresh profile, types the VNC password into
+ * noVNC's dialog, waits until the canvas shows the desktop, then clicks at a
+ * framebuffer position and types a key.
+ *
+ * usage: node takeover.js URL PASSWORD X Y KEYS
+ * Prints one JSON line: {"width","height","nonBlack","samples":[[x,y,r,g,b]...],"clicked":[x,y]}
+ * then waits for a line on stdin (the test saw the events) before closing
+ * the browser, so nothing is cut off in flight. Exits 1 with a message on error.
+ */
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const readline = require('readline');
+const { chromium } = require('playwright-core');
+
+const TIMEOUT = 20000;
+
+async function main() {
+  const [url, password, xs, ys, keys] = process.argv.slice(2);
+  const x = Number(xs);
+  const y = Number(ys);
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'desk-chromium-'));
+  let context;
+  try {
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: process.env.DESK_CHROMIUM || '/usr/bin/chromium',
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      viewport: { width: 1700, height: 1000 },
+      timeout: TIMEOUT,
+    });
+    const page = context.pages()[0] || await context.newPage();
+    page.setDefaultTimeout(TIMEOUT);
+    // resize=off: the canvas is the framebuffer, pixel for pixel.
+    await page.goto(`${url}?autoconnect=true&resize=off&reconnect=false`);
+    await page.waitForSelector('#noVNC_password_input', { state: 'visible' });
+    await page.fill('#noVNC_password_input', password);
+    await page.click('#noVNC_credentials_button');
+
+    // Connected and drawn: the canvas has the screen's size and is not black.
+    const handle = await page.waitForFunction(() => {
+      const c = document.querySelector('#noVNC_container canvas');
+      if (!c || c.width < 64 || c.height < 64) return null;
+      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      let nonBlack = 0;
+      for (let i = 0; i < d.length; i += 4) if (d[i] + d[i + 1] + d[i + 2] > 48) nonBlack++;
+      if (nonBlack < (c.width * c.height) / 4) return null;
+      const samples = [];
+      for (let gy = 0; gy < 9; gy++) {
+        for (let gx = 0; gx < 16; gx++) {
+          const sx = Math.floor((gx + 0.5) * c.width / 16);
+          const sy = Math.floor((gy + 0.5) * c.height / 9);
+          const o = (sy * c.width + sx) * 4;
+          samples.push([sx, sy, d[o], d[o + 1], d[o + 2]]);
+        }
+      }
+      return { width: c.width, height: c.height, nonBlack, samples };
+    }, null, { polling: 100 });
+    const result = await handle.jsonValue();
+
+    // A click where the test's X client is, in page coordinates.
+    const box = await page.evaluate(() => {
+      const c = document.querySelector('#noVNC_container canvas');
+      const r = c.getBoundingClientRect();
+      return { left: r.left, top: r.top, w: r.width, h: r.height, cw: c.width, ch: c.height };
+    });
+    const px = box.left + (x + 0.5) * box.w / box.cw;
+    const py = box.top + (y + 0.5) * box.h / box.ch;
+    await page.mouse.click(px, py);
+    await page.keyboard.type(keys);
+    result.clicked = [x, y];
+    process.stdout.write(JSON.stringify(result) + '\n');
+
+    // Keep the connection until the test has seen the events (or gives up).
+    await new Promise((resolve) => {
+      const rl = readline.createInterface({ input: process.stdin });
+      const timer = setTimeout(resolve, TIMEOUT);
+      rl.once('line', () => { clearTimeout(timer); resolve(); });
+      rl.once('close', () => { clearTimeout(timer); resolve(); });
+    });
+  } finally {
+    if (context) await context.close();
+    fs.rmSync(profile, { recursive: true, force: true });
+  }
+}
+
+main().then(() => process.exit(0), (err) => {
+  process.stderr.write(`takeover: ${err && err.stack ? err.stack : err}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,234 @@
+/*
+ * Human takeover: deskd brings the desktop up by itself (its default), and a
+ * headless Chromium (Debian's chromium, driven by playwright-core through
+ * takeover.js) opens the noVNC page, enters the VNC password that
+ * GET /computeruse/vnc gave, and shows the desktop: the canvas matches deskd's
+ * own screenshot at 144 points. A click and a key typed in the browser reach
+ * the tests' X client evlog on the desktop.
+ */
+#define _GNU_SOURCE
+#include <X11/Xlib.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "deskproc.h"
+#include "evproc.h"
+#include "shot.h"
+#include "stack-util.h"
+
+struct node {
+    pid_t pid;
+    int in, out;
+    char buf[1 << 16];
+    size_t len;
+};
+
+static int node_start(struct node *n, const char *const *argv) {
+    int pin[2], pout[2];
+    if (pipe2(pin, O_CLOEXEC) < 0 || pipe2(pout, O_CLOEXEC) < 0)
+        return -1;
+    n->pid = fork();
+    if (n->pid < 0)
+        return -1;
+    if (n->pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        dup2(pin[0], 0);
+        dup2(pout[1], 1);
+        execvp(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    close(pin[0]);
+    close(pout[1]);
+    n->in = pin[1];
+    n->out = pout[0];
+    n->len = 0;
+    return 0;
+}
+
+/* The next line of node's stdout; NULL on timeout or end. */
+static char *node_line(struct node *n, int timeout_ms) {
+    int64_t t0 = su_ms();
+    for (;;) {
+        char *nl = memchr(n->buf, '\n', n->len);
+        if (nl) {
+            *nl = '\0';
+            char *line = strdup(n->buf);
+            size_t used = (size_t)(nl - n->buf) + 1;
+            memmove(n->buf, nl + 1, n->len - used);
+            n->len -= used;
+            return line;
+        }
+        int left = timeout_ms - (int)(su_ms() - t0);
+        struct pollfd p = {.fd = n->out, .events = POLLIN};
+        if (left <= 0 || poll(&p, 1, left) <= 0 || n->len >= sizeof n->buf - 1)
+            return NULL;
+        ssize_t r = read(n->out, n->buf + n->len, sizeof n->buf - 1 - n->len);
+        if (r <= 0)
+            return NULL;
+        n->len += (size_t)r;
+    }
+}
+
+/* Closes its stdin and waits for it; returns its exit status (-1 if killed after timeout_ms). */
+static int node_finish(struct node *n, int timeout_ms) {
+    ssize_t w = write(n->in, "done\n", 5);
+    (void)w;
+    close(n->in);
+    close(n->out);
+    int64_t t0 = su_ms();
+    int status = 0;
+    while (waitpid(n->pid, &status, WNOHANG) == 0) {
+        if (su_ms() - t0 > timeout_ms) {
+            kill(n->pid, SIGKILL);
+            waitpid(n->pid, NULL, 0);
+            return -1;
+        }
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int main(void) {
+    check_timeout(240);
+    static const char *const tools[] = {
+            "Xvfb", "xfce4-session", "dbus-run-session", "x11vnc", "websockify", "node"};
+    for (int i = 0; i < 6; i++)
+        check_require_tool(tools[i]);
+    const char *chromium = getenv("DESK_CHROMIUM") ? getenv("DESK_CHROMIUM") : "/usr/bin/chromium";
+    if (access(chromium, X_OK) != 0) {
+        printf("skipped: %s is not installed\n", chromium);
+        return 77;
+    }
+    char script[1024], module[1024];
+    snprintf(script, sizeof script, "%s/tests/integration/takeover.js", DESK_SOURCE_DIR);
+    snprintf(module, sizeof module,
+            "%s/tests/integration/node_modules/playwright-core/package.json", DESK_SOURCE_DIR);
+    if (access(module, R_OK) != 0) {
+        printf("skipped: playwright-core is not installed (npm ci --prefix tests/integration)\n");
+        return 77;
+    }
+
+    int display = su_free_display(), vnc = su_free_port(), novnc = su_free_port();
+    char dpy[16], vnc_s[16], novnc_s[16], top[256], state[300], home[300];
+    snprintf(dpy, sizeof dpy, ":%d", display);
+    snprintf(vnc_s, sizeof vnc_s, "%d", vnc);
+    snprintf(novnc_s, sizeof novnc_s, "%d", novnc);
+    if (su_tmpdir(top, sizeof top, "takeover") < 0)
+        return 1;
+    snprintf(state, sizeof state, "%s/state", top);
+    snprintf(home, sizeof home, "%s/home", top);
+    mkdir(home, 0700);
+    /* The supervised desktop, not attached to an X server (the test kit's default). */
+    setenv("DESK_ATTACH", "0", 1);
+    setenv("HOME", home, 1);
+
+    /* No --no-start: the desktop comes up by itself. */
+    struct deskd_proc d;
+    const char *args[] = {"--token", SU_TOKEN, "--display", dpy, "--vnc-port", vnc_s,
+            "--novnc-port", novnc_s, "--state-dir", state, "--resolution", "1024x768", NULL};
+    int64_t t0 = su_ms();
+    if (deskd_start(&d, dpy, args) < 0)
+        return 1;
+    long ms = su_wait_status(&d, "active", 90000);
+    CHECK(ms >= 0, "the desktop came up by itself");
+    printf("deskd started -> status active: %lld ms\n", (long long)(su_ms() - t0));
+
+    json_t *j = NULL;
+    CHECK_INT(su_call(&d, "GET", "/computeruse/vnc", NULL, NULL, &j), 200);
+    char url[256] = "", password[32] = "";
+    snprintf(url, sizeof url, "%s", json_string_value(json_object_get(j, "url")));
+    snprintf(password, sizeof password, "%s", json_string_value(json_object_get(j, "password")));
+    json_decref(j);
+
+    struct evproc ev;
+    if (evproc_start(&ev, dpy, 200, 150, 300, 200, "takeover") < 0) {
+        CHECK(0, "evlog started");
+        deskd_stop(&d);
+        return check_finish();
+    }
+    int cx = 0, cy = 0;
+    Display *x = XOpenDisplay(dpy);
+    if (x) {
+        Window child;
+        XTranslateCoordinates(x, ev.window, DefaultRootWindow(x), 150, 100, &cx, &cy, &child);
+        XCloseDisplay(x);
+    }
+
+    char cxs[16], cys[16];
+    snprintf(cxs, sizeof cxs, "%d", cx);
+    snprintf(cys, sizeof cys, "%d", cy);
+    const char *argv[] = {"node", script, url, password, cxs, cys, "q", NULL};
+    struct node n;
+    t0 = su_ms();
+    CHECK_INT(node_start(&n, argv), 0);
+    char *line = node_line(&n, 90000);
+    CHECK(line != NULL, "the browser reported the canvas");
+    printf("browser connected and drew the desktop in %lld ms\n", (long long)(su_ms() - t0));
+    json_t *res = line ? json_loads(line, 0, NULL) : NULL;
+    free(line);
+    CHECK(res != NULL, "its report is JSON");
+
+    if (res) {
+        CHECK_INT(json_integer_value(json_object_get(res, "width")), 1024);
+        CHECK_INT(json_integer_value(json_object_get(res, "height")), 768);
+        /* The canvas shows what deskd's screenshot shows (VNC may encode lossily). */
+        struct image img;
+        char err[400];
+        CHECK_INT(su_screenshot(&d, &img, err, sizeof err), 200);
+        json_t *samples = json_object_get(res, "samples");
+        size_t k, total = json_array_size(samples), match = 0;
+        json_t *smp;
+        json_array_foreach(samples, k, smp) {
+            int sx = (int)json_integer_value(json_array_get(smp, 0));
+            int sy = (int)json_integer_value(json_array_get(smp, 1));
+            if (img.rgb && sx < img.width && sy < img.height) {
+                const uint8_t *p = image_px(&img, sx, sy);
+                int diff = 0;
+                for (int c = 0; c < 3; c++)
+                    diff += abs((int)json_integer_value(json_array_get(smp, 2 + (size_t)c)) - p[c]);
+                match += diff <= 90;
+            }
+        }
+        image_free(&img);
+        printf("canvas vs screenshot: %zu of %zu samples match\n", match, total);
+        CHECK(total == 144 && match * 100 >= total * 85, "%zu of %zu samples match", match, total);
+    }
+    json_decref(res);
+
+    /* What the browser did reached the X client. */
+    char want[64];
+    snprintf(want, sizeof want, "press 1 %d %d ", cx, cy);
+    bool pressed = false, key = false;
+    char *l;
+    while (!(pressed && key) && (l = evproc_line(&ev, 15000))) {
+        pressed |= strncmp(l, want, strlen(want)) == 0;
+        key |= strncmp(l, "key q ", 6) == 0;
+        free(l);
+    }
+    CHECK(pressed, "evlog saw the browser's click at %d,%d", cx, cy);
+    CHECK(key, "evlog saw the key typed in the browser");
+    CHECK_INT(node_finish(&n, 30000), 0);
+    evproc_stop(&ev);
+
+    pid_t owner = d.pid;
+    CHECK_INT(deskd_stop(&d), 0);
+    pid_t left[8];
+    CHECK_INT(su_marked(owner, left, 8), 0);
+    if (check_failed)
+        deskd_dump_log(&d);
+    else
+        su_rm_rf(top);
+    return check_finish();
+}

@@ -1,0 +1,266 @@
+/*
+ * vnc: x11vnc and websockify command lines, the password file and the
+ * readiness checks. The checks use plain non-blocking sockets and poll, so a
+ * peer that accepts and then says nothing costs at most timeout_ms.
+ */
+#define _GNU_SOURCE
+#include "vnc.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Writes prefix and v into the store and returns that text. */
+static const char *keep(struct vnc_argv *out, size_t *used, const char *prefix, int v) {
+    char *p = out->store + *used;
+    size_t room = sizeof out->store - *used;
+    int n = snprintf(p, room, "%s%d", prefix, v);
+    *used += n >= 0 && (size_t)n < room ? (size_t)n + 1 : room;
+    return p;
+}
+
+void vnc_x11vnc_argv(const struct vnc_config *c, struct vnc_argv *out) {
+    size_t used = 0;
+    int n = 0;
+    const char **a = out->argv;
+    a[n++] = "x11vnc";
+    a[n++] = "-display";
+    a[n++] = c->display;
+    a[n++] = "-rfbport";
+    a[n++] = keep(out, &used, "", c->vnc_port);
+    /* noVNC connects locally; nothing else needs the raw VNC port. */
+    a[n++] = "-localhost";
+    a[n++] = "-forever";
+    a[n++] = "-shared";
+    a[n++] = "-passwdfile";
+    /* "rm:": x11vnc deletes the file once it has read the password. */
+    char *pf = out->store + used;
+    snprintf(pf, sizeof out->store - used, "rm:%s", c->passwd_file);
+    used += strlen(pf) + 1;
+    a[n++] = pf;
+    /* Keysyms from a browser map to keycodes through the XKB keymap. */
+    a[n++] = "-xkb";
+    a[n++] = "-noxrecord";
+    a[n] = NULL;
+}
+
+void vnc_novnc_argv(const struct vnc_config *c, struct vnc_argv *out) {
+    size_t used = 0;
+    int n = 0;
+    const char **a = out->argv;
+    a[n++] = "websockify";
+    a[n++] = "--web";
+    a[n++] = c->web_dir;
+    if (c->novnc_host && *c->novnc_host) {
+        char *p = out->store + used;
+        bool v6 = strchr(c->novnc_host, ':') != NULL;
+        snprintf(p, sizeof out->store - used, v6 ? "[%s]:%d" : "%s:%d", c->novnc_host,
+                c->novnc_port);
+        used += strlen(p) + 1;
+        a[n++] = p;
+    } else {
+        a[n++] = keep(out, &used, "", c->novnc_port);
+    }
+    a[n++] = keep(out, &used, "127.0.0.1:", c->vnc_port);
+    a[n] = NULL;
+}
+
+int vnc_password_generate(char out[VNC_PASSWORD_MAX + 1]) {
+    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    const unsigned na = sizeof alphabet - 1; /* 62 */
+    int n = 0;
+    while (n < VNC_PASSWORD_MAX) {
+        unsigned char buf[32];
+        ssize_t r = getrandom(buf, sizeof buf, 0);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        /* Bytes from 248 up would favour the first letters: drop them. */
+        for (ssize_t i = 0; i < r && n < VNC_PASSWORD_MAX; i++) {
+            if (buf[i] < 248)
+                out[n++] = alphabet[buf[i] % na];
+        }
+    }
+    out[n] = '\0';
+    return 0;
+}
+
+int vnc_password_check(const char *pw, char *err, size_t errlen) {
+    size_t n = strlen(pw);
+    if (n == 0 || n > VNC_PASSWORD_MAX) {
+        snprintf(err, errlen, "the VNC password must have 1 to %d characters (VNC uses no more)",
+                VNC_PASSWORD_MAX);
+        return -EINVAL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (pw[i] <= ' ' || pw[i] > '~') {
+            snprintf(err, errlen,
+                    "the VNC password may hold printable ASCII characters only, no spaces");
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+int vnc_password_write(const char *path, const char *pw) {
+    if (unlink(path) < 0 && errno != ENOENT)
+        return -errno;
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -errno;
+    char line[VNC_PASSWORD_MAX + 2];
+    int n = snprintf(line, sizeof line, "%s\n", pw);
+    ssize_t w = write(fd, line, (size_t)n);
+    int e = w == n ? 0 : (w < 0 ? -errno : -EIO);
+    explicit_bzero(line, sizeof line);
+    if (close(fd) < 0 && e == 0)
+        e = -errno;
+    if (e < 0)
+        unlink(path);
+    return e;
+}
+
+static int64_t now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Connects to host:port within the deadline. Returns the fd, -1 (refused), -2 (timed out). */
+static int connect_to(const char *host, int port, int64_t deadline) {
+    struct addrinfo hints = {
+            .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV};
+    struct addrinfo *ai = NULL;
+    char ps[16];
+    snprintf(ps, sizeof ps, "%d", port);
+    if (getaddrinfo(host, ps, &hints, &ai) != 0 || !ai)
+        return -1;
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        freeaddrinfo(ai);
+        return -1;
+    }
+    int rc = connect(fd, ai->ai_addr, ai->ai_addrlen);
+    freeaddrinfo(ai);
+    if (rc == 0)
+        return fd;
+    if (errno != EINPROGRESS) {
+        close(fd);
+        return -1;
+    }
+    struct pollfd p = {.fd = fd, .events = POLLOUT};
+    int left = (int)(deadline - now_ms());
+    if (left < 0 || poll(&p, 1, left) <= 0) {
+        close(fd);
+        return -2;
+    }
+    int soerr = 0;
+    socklen_t sl = sizeof soerr;
+    getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
+    if (soerr) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Reads until want bytes or the deadline; returns the count. */
+static size_t read_some(int fd, char *buf, size_t want, int64_t deadline) {
+    size_t got = 0;
+    while (got < want) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        int left = (int)(deadline - now_ms());
+        if (left <= 0 || poll(&p, 1, left) <= 0)
+            break;
+        ssize_t r = read(fd, buf + got, want - got);
+        if (r < 0 && (errno == EINTR || errno == EAGAIN))
+            continue;
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    return got;
+}
+
+int vnc_probe_rfb(int port, int timeout_ms, char *err, size_t errlen) {
+    int64_t deadline = now_ms() + timeout_ms;
+    int fd = connect_to("127.0.0.1", port, deadline);
+    if (fd < 0)
+        return 0;
+    char banner[12];
+    size_t got = read_some(fd, banner, sizeof banner, deadline);
+    close(fd);
+    if (got < 4)
+        return 0;
+    if (memcmp(banner, "RFB ", 4) != 0) {
+        snprintf(err, errlen, "port %d answers, but not with an RFB banner", port);
+        return -EPROTO;
+    }
+    return 1;
+}
+
+static const char *probe_host(const char *host) {
+    if (!host || !*host || strcmp(host, "0.0.0.0") == 0)
+        return "127.0.0.1";
+    if (strcmp(host, "::") == 0)
+        return "::1";
+    return host;
+}
+
+int vnc_probe_http(const char *host, int port, int timeout_ms, char *err, size_t errlen) {
+    int64_t deadline = now_ms() + timeout_ms;
+    int fd = connect_to(probe_host(host), port, deadline);
+    if (fd < 0)
+        return 0;
+    static const char req[] = "GET /vnc.html HTTP/1.0\r\nHost: localhost\r\n\r\n";
+    ssize_t w = send(fd, req, sizeof req - 1, MSG_NOSIGNAL);
+    char head[16] = {0};
+    size_t got = w == (ssize_t)(sizeof req - 1) ? read_some(fd, head, 12, deadline) : 0;
+    close(fd);
+    if (got < 12)
+        return 0;
+    if (memcmp(head, "HTTP/1.", 7) != 0) {
+        snprintf(err, errlen, "port %d answers, but not with HTTP", port);
+        return -EPROTO;
+    }
+    if (memcmp(head + 9, "404", 3) == 0) {
+        snprintf(err, errlen, "port %d answers 404 for /vnc.html: noVNC's web files are missing",
+                port);
+        return -ENOENT;
+    }
+    return 1;
+}
+
+int vnc_port_busy(const char *host, int port) {
+    const char *h = host && *host ? host : "0.0.0.0";
+    struct addrinfo hints = {
+            .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV};
+    struct addrinfo *ai = NULL;
+    char ps[16];
+    snprintf(ps, sizeof ps, "%d", port);
+    if (getaddrinfo(h, ps, &hints, &ai) != 0 || !ai)
+        return 0;
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int busy = 0;
+    if (fd >= 0) {
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        busy = bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno == EADDRINUSE;
+        close(fd);
+    }
+    freeaddrinfo(ai);
+    return busy;
+}
