@@ -1,0 +1,774 @@
+/*
+ * desk: the command-line tool on libdesk. One table of commands; each entry names its
+ * arguments, its options and the function that runs it. Options may come anywhere after
+ * `desk` (before or after the command); a lone argument that looks like a negative number
+ * is an argument, not an option, so `desk move -5 10` works.
+ *
+ * Output is a short human line by default and, with --json, the API's own JSON shape.
+ * On failure it prints "desk: COMMAND: <the server's message>" on stderr and exits 1;
+ * a usage error exits 2. It does not retry or wait for anything the server does not.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "desk/desk.h"
+
+#define EXIT_FAIL  1
+#define EXIT_USAGE 2
+#define MAX_POS    16
+#define STDIN_MAX  (1 << 20)
+
+enum opt_id {
+    O_URL,
+    O_TOKEN,
+    O_JSON,
+    O_TIMEOUT,
+    O_HELP,
+    O_OUTPUT,
+    O_FORMAT,
+    O_QUALITY,
+    O_SCALE,
+    O_REGION,
+    O_CURSOR,
+    O_BUTTON,
+    O_DOUBLE,
+    O_DELAY,
+    O_ERRORS,
+    O_COUNT
+};
+
+#define BIT(o)      (1u << (o))
+#define COMMON_OPTS (BIT(O_URL) | BIT(O_TOKEN) | BIT(O_JSON) | BIT(O_TIMEOUT) | BIT(O_HELP))
+
+static const struct opt {
+    const char *name;
+    char short_name;
+    const char *arg; /* NULL for a flag */
+    const char *help;
+} opts[O_COUNT] = {
+        [O_URL] = {"url", 0, "URL", "deskd's address (DESK_URL; default " DESK_DEFAULT_URL ")"},
+        [O_TOKEN] = {"token", 0, "TOKEN", "bearer token (DESK_TOKEN)"},
+        [O_JSON] = {"json", 0, NULL, "print the API's JSON instead of text"},
+        [O_TIMEOUT] = {"timeout", 0, "MS", "give up after MS milliseconds (default 60000)"},
+        [O_HELP] = {"help", 'h', NULL, "show this help"},
+        [O_OUTPUT] = {"output", 'o', "FILE", "write the image to FILE ('-' or none: stdout)"},
+        [O_FORMAT] = {"format", 0, "F", "png, jpeg or webp (compressed route)"},
+        [O_QUALITY] = {"quality", 0, "Q", "1-100 for jpeg and webp (compressed route)"},
+        [O_SCALE] = {"scale", 0, "S", "0.1-1.0 (compressed route)"},
+        [O_REGION] = {"region", 0, "X,Y,W,H", "capture this rectangle only"},
+        [O_CURSOR] = {"cursor", 0, NULL, "draw the pointer into the image"},
+        [O_BUTTON] = {"button", 0, "B", "left (default), middle or right"},
+        [O_DOUBLE] = {"double", 0, NULL, "double click"},
+        [O_DELAY] = {"delay", 0, "MS", "wait MS milliseconds after each character"},
+        [O_ERRORS] = {"errors", 0, NULL, "show the stderr log instead of stdout's"},
+};
+
+struct ctx {
+    const struct cmd *cmd;
+    desk_client *c;
+    bool json;
+    const char *pos[MAX_POS];
+    int npos;
+    const char *val[O_COUNT];
+    bool set[O_COUNT];
+};
+
+struct cmd {
+    const char *name;
+    const char *args; /* positional arguments, for the usage line */
+    int min_args, max_args;
+    unsigned opts; /* besides the common ones */
+    const char *summary;
+    int (*run)(struct ctx *x);
+};
+
+/* ---- helpers ---- */
+
+static int usage_error(const struct ctx *x, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
+
+static int usage_error(const struct ctx *x, const char *fmt, ...) {
+    va_list ap;
+    fprintf(stderr, "desk: %s%s", x->cmd ? x->cmd->name : "", x->cmd ? ": " : "");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, " (see desk %s%s--help)\n", x->cmd ? x->cmd->name : "", x->cmd ? " " : "");
+    return EXIT_USAGE;
+}
+
+/* Reports a failed call with the server's (or the library's) sentence. */
+static int failed(const struct ctx *x, enum desk_status st) {
+    const char *msg = desk_last_error(x->c);
+    fprintf(stderr, "desk: %s: %s", x->cmd->name, *msg ? msg : desk_strerror(st));
+    long http = desk_last_http_status(x->c);
+    const char *code = desk_last_error_code(x->c);
+    if (http >= 300)
+        fprintf(stderr, " (HTTP %ld%s%s)", http, *code ? " " : "", code);
+    else
+        fprintf(stderr, " (%s)", desk_status_name(st));
+    fputc('\n', stderr);
+    return EXIT_FAIL;
+}
+
+static bool parse_int(const char *s, long min, long max, int *out) {
+    if (!s || !*s || isspace((unsigned char)*s))
+        return false;
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (*end || errno || v < min || v > max)
+        return false;
+    *out = (int)v;
+    return true;
+}
+
+static int int_arg(const struct ctx *x, const char *what, const char *s, int *out) {
+    if (!parse_int(s, INT_MIN, INT_MAX, out))
+        return usage_error(x, "%s must be an integer, got \"%s\"", what, s);
+    return 0;
+}
+
+/* Prints a JSON value on stdout and frees it. */
+static int print_json(json_t *v) {
+    if (!v) {
+        fputs("desk: out of memory\n", stderr);
+        return EXIT_FAIL;
+    }
+    char *s = json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_decref(v);
+    if (!s)
+        return EXIT_FAIL;
+    puts(s);
+    free(s);
+    return 0;
+}
+
+static int print_point(const struct ctx *x, struct desk_point p) {
+    if (x->json)
+        return print_json(json_pack("{s:i, s:i}", "x", p.x, "y", p.y));
+    printf("%d %d\n", p.x, p.y);
+    return 0;
+}
+
+static int button_opt(const struct ctx *x, enum desk_button *b) {
+    static const char *const names[] = {"left", "middle", "right"};
+    *b = DESK_BUTTON_LEFT;
+    if (!x->set[O_BUTTON])
+        return 0;
+    for (int i = 0; i < 3; i++) {
+        if (strcmp(x->val[O_BUTTON], names[i]) == 0) {
+            *b = (enum desk_button)i;
+            return 0;
+        }
+    }
+    return usage_error(x, "--button must be left, middle or right, got \"%s\"", x->val[O_BUTTON]);
+}
+
+static char *base64(const unsigned char *d, size_t n) {
+    static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char *out = malloc((n + 2) / 3 * 4 + 1), *o = out;
+    for (size_t i = 0; out && i < n; i += 3) {
+        unsigned v = (unsigned)d[i] << 16 | (i + 1 < n ? (unsigned)d[i + 1] << 8 : 0) |
+                     (i + 2 < n ? d[i + 2] : 0);
+        *o++ = al[v >> 18 & 63];
+        *o++ = al[v >> 12 & 63];
+        *o++ = i + 1 < n ? al[v >> 6 & 63] : '=';
+        *o++ = i + 2 < n ? al[v & 63] : '=';
+    }
+    if (out)
+        *o = '\0';
+    return out;
+}
+
+/* ---- commands ---- */
+
+static int cmd_health(struct ctx *x) {
+    char *version = NULL;
+    enum desk_status st = desk_health(x->c, &version);
+    if (st != DESK_OK)
+        return failed(x, st);
+    int rc = 0;
+    if (x->json)
+        rc = print_json(json_pack("{s:s, s:s}", "status", "ok", "version", version));
+    else
+        printf("ok %s\n", version);
+    desk_free(version);
+    return rc;
+}
+
+static int parse_region(const char *s, struct desk_rect *r) {
+    char extra;
+    return sscanf(s, "%d,%d,%d,%d%c", &r->x, &r->y, &r->width, &r->height, &extra) == 4 ? 0 : -1;
+}
+
+static int write_all(FILE *f, const unsigned char *d, size_t n) {
+    return fwrite(d, 1, n, f) == n ? 0 : -1;
+}
+
+static int cmd_screenshot(struct ctx *x) {
+    struct desk_compress opt = {0};
+    struct desk_rect region;
+    bool compressed = x->set[O_FORMAT] || x->set[O_QUALITY] || x->set[O_SCALE];
+    if (x->set[O_FORMAT]) {
+        const char *f = x->val[O_FORMAT];
+        if (strcasecmp(f, "png") == 0)
+            opt.format = DESK_IMAGE_PNG;
+        else if (strcasecmp(f, "jpeg") == 0 || strcasecmp(f, "jpg") == 0)
+            opt.format = DESK_IMAGE_JPEG;
+        else if (strcasecmp(f, "webp") == 0)
+            opt.format = DESK_IMAGE_WEBP;
+        else
+            return usage_error(x, "--format must be png, jpeg or webp, got \"%s\"", f);
+    }
+    if (x->set[O_QUALITY] && int_arg(x, "--quality", x->val[O_QUALITY], &opt.quality))
+        return EXIT_USAGE;
+    if (x->set[O_SCALE]) {
+        char *end;
+        opt.scale = strtod(x->val[O_SCALE], &end);
+        if (end == x->val[O_SCALE] || *end || !isfinite(opt.scale))
+            return usage_error(x, "--scale must be a number, got \"%s\"", x->val[O_SCALE]);
+    }
+    if (x->set[O_REGION] && parse_region(x->val[O_REGION], &region) < 0)
+        return usage_error(x, "--region must be X,Y,W,H, got \"%s\"", x->val[O_REGION]);
+    opt.show_cursor = x->set[O_CURSOR];
+    const char *file = x->set[O_OUTPUT] ? x->val[O_OUTPUT] : NULL;
+    bool to_stdout = (!file && !x->json) || (file && strcmp(file, "-") == 0);
+    if (to_stdout && x->json)
+        return usage_error(x, "--json and -o - would both write to stdout; give -o a file");
+    if (to_stdout && isatty(1))
+        return usage_error(x, "will not write an image to a terminal; use -o FILE");
+
+    struct desk_image *img = NULL;
+    enum desk_status st;
+    const struct desk_rect *rp = x->set[O_REGION] ? &region : NULL;
+    if (compressed)
+        st = rp ? desk_screenshot_region_compressed(x->c, rp, &opt, &img)
+                : desk_screenshot_compressed(x->c, &opt, &img);
+    else
+        st = rp ? desk_screenshot_region(x->c, rp, opt.show_cursor, &img)
+                : desk_screenshot(x->c, opt.show_cursor, &img);
+    if (st != DESK_OK)
+        return failed(x, st);
+
+    int rc = 0;
+    if (to_stdout) {
+        if (write_all(stdout, img->data, img->size) < 0 || fflush(stdout) != 0) {
+            fprintf(stderr, "desk: screenshot: cannot write to stdout: %s\n", strerror(errno));
+            rc = EXIT_FAIL;
+        }
+    } else if (file) {
+        FILE *f = fopen(file, "wb");
+        bool ok = f && write_all(f, img->data, img->size) == 0;
+        if (f && fclose(f) != 0)
+            ok = false;
+        if (!ok) {
+            fprintf(stderr, "desk: screenshot: cannot write %s: %s\n", file, strerror(errno));
+            rc = EXIT_FAIL;
+        }
+    }
+    if (rc == 0 && x->json) {
+        json_t *o = json_pack("{s:i, s:i, s:s, s:I, s:{s:i, s:i, s:i, s:i}}", "width", img->width,
+                "height", img->height, "format", desk_image_format_name(img->format), "sizeBytes",
+                (json_int_t)img->size, "region", "x", img->region.x, "y", img->region.y, "width",
+                img->region.width, "height", img->region.height);
+        if (o && img->has_cursor)
+            json_object_set_new(o, "cursorPosition",
+                    json_pack("{s:i, s:i}", "x", img->cursor.x, "y", img->cursor.y));
+        if (o && file)
+            json_object_set_new(o, "file", json_string(file));
+        /* Without a file the JSON carries the image, as the API's own JSON form does. */
+        char *b64 = (o && !file) ? base64(img->data, img->size) : NULL;
+        if (b64)
+            json_object_set_new(o, "screenshot", json_string(b64));
+        free(b64);
+        rc = print_json(o);
+    } else if (rc == 0 && file && !to_stdout) {
+        printf("%s: %dx%d %s, %zu bytes", file, img->width, img->height,
+                desk_image_format_name(img->format), img->size);
+        if (img->has_cursor)
+            printf(", cursor %d,%d", img->cursor.x, img->cursor.y);
+        putchar('\n');
+    }
+    desk_image_free(img);
+    return rc;
+}
+
+static int cmd_position(struct ctx *x) {
+    struct desk_point p;
+    enum desk_status st = desk_mouse_position(x->c, &p);
+    return st == DESK_OK ? print_point(x, p) : failed(x, st);
+}
+
+static int cmd_move(struct ctx *x) {
+    int px, py;
+    if (int_arg(x, "X", x->pos[0], &px) || int_arg(x, "Y", x->pos[1], &py))
+        return EXIT_USAGE;
+    struct desk_point p;
+    enum desk_status st = desk_mouse_move(x->c, px, py, &p);
+    return st == DESK_OK ? print_point(x, p) : failed(x, st);
+}
+
+static int cmd_click(struct ctx *x) {
+    int px, py;
+    enum desk_button b;
+    if (int_arg(x, "X", x->pos[0], &px) || int_arg(x, "Y", x->pos[1], &py) || button_opt(x, &b))
+        return EXIT_USAGE;
+    struct desk_point p;
+    enum desk_status st = desk_mouse_click(x->c, px, py, b, x->set[O_DOUBLE], &p);
+    return st == DESK_OK ? print_point(x, p) : failed(x, st);
+}
+
+static int cmd_drag(struct ctx *x) {
+    int v[4];
+    static const char *const names[] = {"X1", "Y1", "X2", "Y2"};
+    for (int i = 0; i < 4; i++) {
+        if (int_arg(x, names[i], x->pos[i], &v[i]))
+            return EXIT_USAGE;
+    }
+    enum desk_button b;
+    if (button_opt(x, &b))
+        return EXIT_USAGE;
+    struct desk_point p;
+    enum desk_status st = desk_mouse_drag(x->c, v[0], v[1], v[2], v[3], b, &p);
+    return st == DESK_OK ? print_point(x, p) : failed(x, st);
+}
+
+static int cmd_scroll(struct ctx *x) {
+    static const char *const dirs[] = {"up", "down", "left", "right"};
+    int px, py, amount = 1, d = -1;
+    if (int_arg(x, "X", x->pos[0], &px) || int_arg(x, "Y", x->pos[1], &py))
+        return EXIT_USAGE;
+    for (int i = 0; i < 4; i++) {
+        if (strcmp(x->pos[2], dirs[i]) == 0)
+            d = i;
+    }
+    if (d < 0)
+        return usage_error(
+                x, "the direction must be up, down, left or right, got \"%s\"", x->pos[2]);
+    if (x->npos > 3 && int_arg(x, "N", x->pos[3], &amount))
+        return EXIT_USAGE;
+    enum desk_status st = desk_mouse_scroll(x->c, px, py, (enum desk_scroll)d, amount);
+    if (st != DESK_OK)
+        return failed(x, st);
+    return x->json ? print_json(json_pack("{s:b}", "success", 1)) : 0;
+}
+
+/* All of stdin, capped; NULL with a message on failure. */
+static char *read_stdin(void) {
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        size_t n = fread(buf + len, 1, cap - len - 1, stdin);
+        len += n;
+        if (n == 0)
+            break;
+        if (len + 1 == cap) {
+            if (cap >= STDIN_MAX) {
+                fprintf(stderr, "desk: type: stdin is longer than %d bytes\n", STDIN_MAX);
+                free(buf);
+                return NULL;
+            }
+            char *nb = realloc(buf, cap * 2);
+            if (!nb)
+                free(buf);
+            buf = nb;
+            cap *= 2;
+        }
+    }
+    if (buf)
+        buf[len] = '\0';
+    return buf;
+}
+
+static int cmd_type(struct ctx *x) {
+    int delay = 0;
+    if (x->set[O_DELAY] && int_arg(x, "--delay", x->val[O_DELAY], &delay))
+        return EXIT_USAGE;
+    char *in = NULL;
+    if (strcmp(x->pos[0], "-") == 0 && !(in = read_stdin()))
+        return EXIT_FAIL;
+    enum desk_status st = desk_keyboard_type(x->c, in ? in : x->pos[0], delay);
+    free(in);
+    if (st != DESK_OK)
+        return failed(x, st);
+    return x->json ? print_json(json_object()) : 0;
+}
+
+static int cmd_key(struct ctx *x) {
+    enum desk_status st = desk_keyboard_key(x->c, x->pos[0], x->pos + 1, (size_t)(x->npos - 1));
+    if (st != DESK_OK)
+        return failed(x, st);
+    return x->json ? print_json(json_object()) : 0;
+}
+
+static int cmd_hotkey(struct ctx *x) {
+    enum desk_status st = desk_keyboard_hotkey(x->c, x->pos[0]);
+    if (st != DESK_OK)
+        return failed(x, st);
+    return x->json ? print_json(json_object()) : 0;
+}
+
+static json_t *display_json(const struct desk_display *d) {
+    return json_pack("{s:i, s:i, s:i, s:i, s:i, s:b}", "id", d->id, "x", d->x, "y", d->y, "width",
+            d->width, "height", d->height, "isActive", d->active);
+}
+
+static int cmd_displays(struct ctx *x) {
+    struct desk_display_info *info = NULL;
+    enum desk_status st = desk_display_info(x->c, &info);
+    if (st != DESK_OK)
+        return failed(x, st);
+    int rc = 0;
+    if (x->json) {
+        json_t *list = json_array();
+        for (size_t i = 0; list && i < info->count; i++)
+            json_array_append_new(list, display_json(&info->displays[i]));
+        rc = print_json(json_pack("{s:o, s:o, s:i}", "displays", list, "primary_display",
+                display_json(&info->primary), "total_displays", info->total));
+    } else {
+        for (size_t i = 0; i < info->count; i++) {
+            const struct desk_display *d = &info->displays[i];
+            printf("%d %d,%d %dx%d%s\n", d->id, d->x, d->y, d->width, d->height,
+                    d->id == info->primary.id ? " primary" : "");
+        }
+    }
+    desk_display_info_free(info);
+    return rc;
+}
+
+static int cmd_windows(struct ctx *x) {
+    struct desk_window_list *wl = NULL;
+    enum desk_status st = desk_display_windows(x->c, &wl);
+    if (st != DESK_OK)
+        return failed(x, st);
+    int rc = 0;
+    if (x->json) {
+        json_t *list = json_array();
+        for (size_t i = 0; list && i < wl->count; i++) {
+            const struct desk_window *w = &wl->windows[i];
+            json_array_append_new(list,
+                    json_pack("{s:I, s:s, s:i, s:i, s:i, s:i, s:b, s:I}", "id", (json_int_t)w->id,
+                            "title", w->title, "x", w->x, "y", w->y, "width", w->width, "height",
+                            w->height, "isActive", w->active, "pid", (json_int_t)w->pid));
+        }
+        rc = print_json(json_pack("{s:o, s:I}", "windows", list, "count", (json_int_t)wl->count));
+    } else {
+        for (size_t i = 0; i < wl->count; i++) {
+            const struct desk_window *w = &wl->windows[i];
+            printf("0x%08lx %d,%d %dx%d pid %ld%s %s\n", w->id, w->x, w->y, w->width, w->height,
+                    w->pid, w->active ? " active" : "", w->title);
+        }
+    }
+    desk_window_list_free(wl);
+    return rc;
+}
+
+static int print_processes(const struct ctx *x, const struct desk_processes *ps) {
+    if (x->json) {
+        json_t *map = json_object();
+        for (size_t i = 0; map && i < ps->count; i++) {
+            const struct desk_process *p = &ps->procs[i];
+            json_object_set_new(map, p->name,
+                    json_pack("{s:b, s:i, s:b, s:o}", "running", p->running, "priority",
+                            p->priority, "autoRestart", p->auto_restart, "pid",
+                            p->pid >= 0 ? json_integer(p->pid) : json_null()));
+        }
+        return print_json(json_pack("{s:s, s:o}", "message", ps->message, "status", map));
+    }
+    puts(ps->message);
+    for (size_t i = 0; i < ps->count; i++) {
+        const struct desk_process *p = &ps->procs[i];
+        printf("%-8s %s", p->name, p->running ? "running" : "stopped");
+        if (p->pid >= 0)
+            printf(" pid %ld", p->pid);
+        printf(" priority %d%s\n", p->priority, p->auto_restart ? " auto-restart" : "");
+    }
+    return 0;
+}
+
+static int start_stop(struct ctx *x, bool start) {
+    struct desk_processes *ps = NULL;
+    enum desk_status st =
+            start ? desk_computeruse_start(x->c, &ps) : desk_computeruse_stop(x->c, &ps);
+    if (st != DESK_OK)
+        return failed(x, st);
+    int rc = print_processes(x, ps);
+    desk_processes_free(ps);
+    return rc;
+}
+
+static int cmd_start(struct ctx *x) {
+    return start_stop(x, true);
+}
+
+static int cmd_stop(struct ctx *x) {
+    return start_stop(x, false);
+}
+
+static int cmd_status(struct ctx *x) {
+    enum desk_status st;
+    if (x->npos == 1) {
+        bool running = false;
+        st = desk_process_status(x->c, x->pos[0], &running);
+        if (st != DESK_OK)
+            return failed(x, st);
+        if (x->json)
+            return print_json(
+                    json_pack("{s:s, s:b}", "processName", x->pos[0], "running", running));
+        printf("%s %s\n", x->pos[0], running ? "running" : "stopped");
+        return 0;
+    }
+    enum desk_desktop_state state;
+    st = desk_computeruse_status(x->c, &state);
+    if (st != DESK_OK)
+        return failed(x, st);
+    if (x->json)
+        return print_json(json_pack("{s:s}", "status", desk_desktop_state_name(state)));
+    puts(desk_desktop_state_name(state));
+    return 0;
+}
+
+static int cmd_logs(struct ctx *x) {
+    char *text = NULL;
+    bool err = x->set[O_ERRORS];
+    enum desk_status st = err ? desk_process_errors(x->c, x->pos[0], &text)
+                              : desk_process_logs(x->c, x->pos[0], &text);
+    if (st != DESK_OK)
+        return failed(x, st);
+    int rc = 0;
+    if (x->json) {
+        rc = print_json(
+                json_pack("{s:s, s:s}", "processName", x->pos[0], err ? "errors" : "logs", text));
+    } else {
+        size_t n = strlen(text);
+        fputs(text, stdout);
+        if (n && text[n - 1] != '\n')
+            putchar('\n');
+    }
+    desk_free(text);
+    return rc;
+}
+
+static int cmd_restart(struct ctx *x) {
+    char *msg = NULL;
+    enum desk_status st = desk_process_restart(x->c, x->pos[0], &msg);
+    if (st != DESK_OK)
+        return failed(x, st);
+    int rc = 0;
+    if (x->json)
+        rc = print_json(json_pack("{s:s, s:s}", "message", msg, "processName", x->pos[0]));
+    else
+        puts(msg);
+    desk_free(msg);
+    return rc;
+}
+
+static int cmd_vnc(struct ctx *x) {
+    struct desk_vnc *v = NULL;
+    enum desk_status st = desk_vnc(x->c, &v);
+    if (st != DESK_OK)
+        return failed(x, st);
+    int rc = 0;
+    if (x->json)
+        rc = print_json(json_pack("{s:s, s:s}", "url", v->url, "password", v->password));
+    else
+        printf("url %s\npassword %s\n", v->url, v->password);
+    desk_vnc_free(v);
+    return rc;
+}
+
+static const struct cmd cmds[] = {
+        {"screenshot", "", 0, 0,
+                BIT(O_OUTPUT) | BIT(O_FORMAT) | BIT(O_QUALITY) | BIT(O_SCALE) | BIT(O_REGION) |
+                        BIT(O_CURSOR),
+                "take a screenshot (PNG, or the --format asked)", cmd_screenshot},
+        {"position", "", 0, 0, 0, "print the pointer's position", cmd_position},
+        {"move", "X Y", 2, 2, 0, "move the pointer", cmd_move},
+        {"click", "X Y", 2, 2, BIT(O_BUTTON) | BIT(O_DOUBLE), "click at X,Y", cmd_click},
+        {"drag", "X1 Y1 X2 Y2", 4, 4, BIT(O_BUTTON), "press at X1,Y1, release at X2,Y2", cmd_drag},
+        {"scroll", "X Y up|down|left|right [N]", 3, 4, 0, "scroll N steps (default 1) at X,Y",
+                cmd_scroll},
+        {"type", "TEXT", 1, 1, BIT(O_DELAY), "type TEXT ('-' reads it from stdin)", cmd_type},
+        {"key", "KEY [MOD...]", 1, MAX_POS, 0, "tap KEY with modifiers (ctrl alt shift cmd) held",
+                cmd_key},
+        {"hotkey", "COMBO", 1, 1, 0, "press a chord such as ctrl+shift+t", cmd_hotkey},
+        {"displays", "", 0, 0, 0, "list the monitors", cmd_displays},
+        {"windows", "", 0, 0, 0, "list the top-level windows", cmd_windows},
+        {"start", "", 0, 0, 0, "start the desktop processes", cmd_start},
+        {"stop", "", 0, 0, 0, "stop the desktop processes", cmd_stop},
+        {"status", "[NAME]", 0, 1, 0, "the desktop's state, or whether process NAME runs",
+                cmd_status},
+        {"logs", "NAME", 1, 1, BIT(O_ERRORS), "print a desktop process's log", cmd_logs},
+        {"restart", "NAME", 1, 1, 0, "restart a desktop process", cmd_restart},
+        {"vnc", "", 0, 0, 0, "print the noVNC address and password", cmd_vnc},
+        {"health", "", 0, 0, 0, "check that deskd answers; print its version", cmd_health},
+};
+
+#define NCMDS (sizeof cmds / sizeof cmds[0])
+
+static void print_opts(FILE *f, unsigned mask) {
+    for (int i = 0; i < O_COUNT; i++) {
+        if (!(mask & BIT(i)))
+            continue;
+        char left[64];
+        snprintf(left, sizeof left, "%s%c%s--%s%s%s", opts[i].short_name ? "-" : "",
+                opts[i].short_name ? opts[i].short_name : ' ', opts[i].short_name ? ", " : " ",
+                opts[i].name, opts[i].arg ? " " : "", opts[i].arg ? opts[i].arg : "");
+        fprintf(f, "  %-24s %s\n", opts[i].short_name ? left : left + 2, opts[i].help);
+    }
+}
+
+static void usage_main(FILE *f) {
+    fputs("usage: desk [--url URL] [--token TOKEN] [--json] COMMAND [ARGS...]\n\n"
+          "Drives a desktop through deskd's computer-use API.\n\ncommands:\n",
+            f);
+    for (size_t i = 0; i < NCMDS; i++) {
+        char left[64];
+        snprintf(left, sizeof left, "%s %s", cmds[i].name, cmds[i].args);
+        fprintf(f, "  %-34s %s\n", left, cmds[i].summary);
+    }
+    fputs("\noptions of every command:\n", f);
+    print_opts(f, COMMON_OPTS);
+    fputs("\n`desk COMMAND --help` shows a command's options. Exit status: 0 on success, 1 when\n"
+          "the request failed (the reason on stderr), 2 on a usage error.\n",
+            f);
+}
+
+static void usage_cmd(FILE *f, const struct cmd *c) {
+    fprintf(f, "usage: desk %s%s%s [options]\n\n%s.\n\noptions:\n", c->name, *c->args ? " " : "",
+            c->args, c->summary);
+    print_opts(f, c->opts);
+    print_opts(f, COMMON_OPTS);
+}
+
+/* "-5", "-1.5": a negative number is an argument, not an option. */
+static bool is_number(const char *s) {
+    if (*s == '-')
+        s++;
+    return isdigit((unsigned char)*s);
+}
+
+static const struct opt *find_opt(const char *arg, enum opt_id *id, const char **inline_val) {
+    *inline_val = NULL;
+    for (int i = 0; i < O_COUNT; i++) {
+        if (arg[1] != '-') {
+            if (opts[i].short_name && arg[1] == opts[i].short_name && !arg[2]) {
+                *id = (enum opt_id)i;
+                return &opts[i];
+            }
+            continue;
+        }
+        size_t n = strcspn(arg + 2, "=");
+        if (strlen(opts[i].name) == n && strncmp(arg + 2, opts[i].name, n) == 0) {
+            *id = (enum opt_id)i;
+            if (arg[2 + n] == '=')
+                *inline_val = arg + 3 + n;
+            return &opts[i];
+        }
+    }
+    return NULL;
+}
+
+static const struct cmd *find_cmd(const char *name) {
+    for (size_t i = 0; i < NCMDS; i++) {
+        if (strcmp(cmds[i].name, name) == 0)
+            return &cmds[i];
+    }
+    return NULL;
+}
+
+/* Splits argv into the command, its positional arguments and the options. */
+static int parse_args(int argc, char **argv, struct ctx *x) {
+    bool only_pos = false;
+    const char *name = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!only_pos && strcmp(a, "--") == 0) {
+            only_pos = true;
+            continue;
+        }
+        if (only_pos || a[0] != '-' || !a[1] || is_number(a)) {
+            if (!name) {
+                name = a;
+                if (!(x->cmd = find_cmd(a)))
+                    return usage_error(x, "unknown command \"%s\"", a);
+            } else if (x->npos < MAX_POS) {
+                x->pos[x->npos++] = a;
+            } else {
+                return usage_error(x, "too many arguments");
+            }
+            continue;
+        }
+        enum opt_id id;
+        const char *v;
+        const struct opt *o = find_opt(a, &id, &v);
+        if (!o)
+            return usage_error(x, "unknown option \"%s\"", a);
+        if (o->arg && !v) {
+            if (i + 1 >= argc)
+                return usage_error(x, "%s needs a value (%s)", a, o->arg);
+            v = argv[++i];
+        } else if (!o->arg && v) {
+            return usage_error(x, "--%s takes no value", o->name);
+        }
+        x->set[id] = true;
+        x->val[id] = v;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    struct ctx x = {0};
+    if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
+        printf("desk %s (libdesk %s)\n", DESK_VERSION_STRING, desk_version_string());
+        return 0;
+    }
+    int rc = parse_args(argc, argv, &x);
+    if (rc)
+        return rc;
+    if (!x.cmd) {
+        usage_main(x.set[O_HELP] ? stdout : stderr);
+        return x.set[O_HELP] ? 0 : EXIT_USAGE;
+    }
+    if (x.set[O_HELP]) {
+        usage_cmd(stdout, x.cmd);
+        return 0;
+    }
+    for (int i = 0; i < O_COUNT; i++) {
+        if (x.set[i] && !(BIT(i) & (COMMON_OPTS | x.cmd->opts)))
+            return usage_error(&x, "--%s is not an option of %s", opts[i].name, x.cmd->name);
+    }
+    if (x.npos < x.cmd->min_args || x.npos > x.cmd->max_args)
+        return usage_error(&x, "expects %s%s", *x.cmd->args ? x.cmd->args : "no arguments",
+                x.npos < x.cmd->min_args ? "" : ", got more");
+
+    const char *url = x.set[O_URL] ? x.val[O_URL] : getenv("DESK_URL");
+    const char *token = x.set[O_TOKEN] ? x.val[O_TOKEN] : getenv("DESK_TOKEN");
+    int timeout = 60000;
+    if (x.set[O_TIMEOUT] && !parse_int(x.val[O_TIMEOUT], 1, INT_MAX, &timeout))
+        return usage_error(&x, "--timeout must be a positive number of milliseconds");
+    x.json = x.set[O_JSON];
+    x.c = desk_client_new(url && *url ? url : NULL);
+    if (!x.c) {
+        fputs("desk: out of memory\n", stderr);
+        return EXIT_FAIL;
+    }
+    enum desk_status st = desk_last_status(x.c);
+    if (st == DESK_OK)
+        st = desk_client_set_token(x.c, token);
+    if (st == DESK_OK)
+        st = desk_client_set_timeouts(x.c, timeout < 5000 ? timeout : 5000, timeout);
+    rc = st == DESK_OK ? x.cmd->run(&x) : failed(&x, st);
+    desk_client_free(x.c);
+    return rc;
+}

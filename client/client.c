@@ -1,0 +1,864 @@
+/*
+ * client: the libdesk handle and one function per API route, over one libcurl easy handle
+ * that lives as long as the desk_client, so its connection is kept alive between calls.
+ * Each call builds its URL and headers, runs one transfer into a capped buffer, turns a
+ * non-2xx reply into the server's error, and hands a 2xx body to a parser in wire.c.
+ *
+ * It does not retry, follow redirects, print, or read the environment; it does not check
+ * ranges the server checks (coordinates, quality, scale) so that the server's sentence, not
+ * a second copy of its rules, is what the caller sees.
+ */
+#include <curl/curl.h>
+#include <jansson.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "desk/desk.h"
+#include "wire.h"
+
+#define URL_MAX          2048
+#define NAME_MAX_LEN     128
+#define KEEP_BUFFER_MAX  (1u << 20) /* a receive buffer above this is freed after the call */
+#define DEFAULT_MAX      ((size_t)256 << 20)
+#define DEFAULT_CONNECT  5000L
+#define DEFAULT_TOTAL    60000L
+#define HEADER_VALUE_MAX 128
+
+struct rxbuf {
+    unsigned char *p;
+    size_t len, cap;
+    bool over_cap; /* the write stopped because the reply was larger than the cap */
+    bool no_mem;
+};
+
+struct desk_client {
+    CURL *curl;
+    char url[URL_MAX]; /* normalised base, no trailing '/' */
+    size_t url_len;
+    bool url_bad;
+    char *auth; /* "Authorization: Bearer ..." or NULL */
+    size_t max_reply;
+    bool binary;
+    long connections;
+    struct rxbuf rx;
+    struct desk_err err;
+    char curl_msg[CURL_ERROR_SIZE];
+};
+
+/* One request: what the route functions hand to perform(). */
+struct call {
+    const char *method; /* "GET" or "POST" */
+    const char *path;   /* from "/", query included */
+    const char *body;   /* POST body (JSON), NULL for none */
+    const char *accept; /* NULL: application/json */
+};
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc = CURLE_FAILED_INIT;
+
+static void init_curl(void) {
+    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud) {
+    struct desk_client *c = ud;
+    struct rxbuf *b = &c->rx;
+    size_t n = size * nmemb;
+    if (n > c->max_reply - b->len) {
+        b->over_cap = true;
+        return 0;
+    }
+    if (b->len + n + 1 > b->cap) {
+        /* The first chunk sizes the buffer from Content-Length when there is one. */
+        curl_off_t cl = -1;
+        curl_easy_getinfo(c->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
+        size_t want = b->cap ? b->cap * 2 : 16384;
+        if (cl > 0 && (uint64_t)cl <= c->max_reply && (size_t)cl + 1 > want)
+            want = (size_t)cl + 1;
+        if (want < b->len + n + 1)
+            want = b->len + n + 1;
+        unsigned char *np = realloc(b->p, want);
+        if (!np) {
+            b->no_mem = true;
+            return 0;
+        }
+        b->p = np;
+        b->cap = want;
+    }
+    memcpy(b->p + b->len, ptr, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+    return n;
+}
+
+/* ---- the handle ---- */
+
+/* Checks base with libcurl's URL parser: http or https, a host, no query or fragment. */
+static bool url_valid(const char *base, char *why, size_t whylen) {
+    CURLU *u = curl_url();
+    if (!u) {
+        snprintf(why, whylen, "out of memory");
+        return false;
+    }
+    char *scheme = NULL, *host = NULL, *query = NULL, *frag = NULL;
+    bool ok = false;
+    if (curl_url_set(u, CURLUPART_URL, base, 0) != CURLUE_OK)
+        snprintf(why, whylen, "\"%.200s\" is not a URL (expected http://HOST:PORT)", base);
+    else if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+             (strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") != 0))
+        snprintf(why, whylen, "\"%.200s\" is not an http:// or https:// URL", base);
+    else if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !*host)
+        snprintf(why, whylen, "\"%.200s\" has no host", base);
+    else if (curl_url_get(u, CURLUPART_QUERY, &query, 0) == CURLUE_OK ||
+             curl_url_get(u, CURLUPART_FRAGMENT, &frag, 0) == CURLUE_OK)
+        snprintf(why, whylen, "\"%.200s\" must not have a query or fragment", base);
+    else
+        ok = true;
+    curl_free(scheme);
+    curl_free(host);
+    curl_free(query);
+    curl_free(frag);
+    curl_url_cleanup(u);
+    return ok;
+}
+
+desk_client *desk_client_new(const char *base_url) {
+    pthread_once(&curl_once, init_curl);
+    if (curl_init_rc != CURLE_OK)
+        return NULL;
+    desk_client *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->curl = curl_easy_init();
+    if (!c->curl) {
+        free(c);
+        return NULL;
+    }
+    c->max_reply = DEFAULT_MAX;
+    c->binary = true;
+    wire_ok(&c->err);
+
+    if (!base_url)
+        base_url = DESK_DEFAULT_URL;
+    size_t n = strlen(base_url);
+    while (n > 0 && base_url[n - 1] == '/')
+        n--;
+    char why[sizeof c->err.msg];
+    if (n >= URL_MAX - 512) {
+        /* Room is kept for the longest route and query appended to it. */
+        snprintf(why, sizeof why, "the URL is longer than %d bytes", URL_MAX - 512);
+        c->url_bad = true;
+    } else {
+        memcpy(c->url, base_url, n);
+        c->url[n] = '\0';
+        c->url_len = n;
+        c->url_bad = !url_valid(c->url, why, sizeof why);
+    }
+    if (c->url_bad)
+        wire_fail(&c->err, DESK_ERR_URL, "bad server URL: %s", why);
+
+    CURL *h = c->curl;
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    /* "" turns proxies off, http_proxy in the environment included: the caller decides. */
+    curl_easy_setopt(h, CURLOPT_PROXY, "");
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, c);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->curl_msg);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, "libdesk/" DESK_VERSION_STRING);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, DEFAULT_CONNECT);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, DEFAULT_TOTAL);
+    curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->max_reply);
+    return c;
+}
+
+void desk_client_free(desk_client *c) {
+    if (!c)
+        return;
+    curl_easy_cleanup(c->curl);
+    free(c->auth);
+    free(c->rx.p);
+    free(c);
+}
+
+const char *desk_client_url(const desk_client *c) {
+    return c ? c->url : NULL;
+}
+
+/* Every entry point starts here: a handle with a bad URL keeps failing with that. */
+static bool begin(desk_client *c) {
+    if (!c)
+        return false;
+    if (c->url_bad) {
+        c->err.http = 0;
+        c->err.code[0] = '\0';
+        c->err.status = DESK_ERR_URL;
+        return false;
+    }
+    wire_ok(&c->err);
+    return true;
+}
+
+static enum desk_status invalid(desk_client *c, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
+
+static enum desk_status invalid(desk_client *c, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->err.msg, sizeof c->err.msg, fmt, ap);
+    va_end(ap);
+    c->err.status = DESK_ERR_INVALID_ARG;
+    return DESK_ERR_INVALID_ARG;
+}
+
+#define BEGIN(c)                                                                                   \
+    do {                                                                                           \
+        if (!begin(c))                                                                             \
+            return (c) ? (c)->err.status : DESK_ERR_INVALID_ARG;                                   \
+    } while (0)
+
+enum desk_status desk_client_set_token(desk_client *c, const char *token) {
+    BEGIN(c);
+    char *auth = NULL;
+    if (token && *token) {
+        /* A line break would let the token forge headers; nothing legitimate has one. */
+        if (strpbrk(token, "\r\n"))
+            return invalid(c, "the token must not contain a line break");
+        size_t n = strlen(token) + 32;
+        auth = malloc(n);
+        if (!auth)
+            return wire_fail(&c->err, DESK_ERR_NOMEM, "out of memory");
+        snprintf(auth, n, "Authorization: Bearer %s", token);
+    }
+    free(c->auth);
+    c->auth = auth;
+    return DESK_OK;
+}
+
+enum desk_status desk_client_set_timeouts(desk_client *c, long connect_ms, long total_ms) {
+    BEGIN(c);
+    if (connect_ms < 0 || total_ms < 0)
+        return invalid(c, "timeouts must be 0 (no limit) or positive, got %ld and %ld", connect_ms,
+                total_ms);
+    curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
+    curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, total_ms);
+    return DESK_OK;
+}
+
+enum desk_status desk_client_set_max_reply(desk_client *c, size_t bytes) {
+    BEGIN(c);
+    if (bytes < 1024 || bytes > (size_t)INT64_MAX)
+        return invalid(c, "the reply cap must be at least 1024 bytes, got %zu", bytes);
+    c->max_reply = bytes;
+    curl_easy_setopt(c->curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)bytes);
+    return DESK_OK;
+}
+
+enum desk_status desk_client_set_binary_screenshots(desk_client *c, bool binary) {
+    BEGIN(c);
+    c->binary = binary;
+    return DESK_OK;
+}
+
+long desk_client_connections(const desk_client *c) {
+    return c ? c->connections : 0;
+}
+
+enum desk_status desk_last_status(const desk_client *c) {
+    return c ? c->err.status : DESK_ERR_INVALID_ARG;
+}
+
+long desk_last_http_status(const desk_client *c) {
+    return c ? c->err.http : 0;
+}
+
+const char *desk_last_error(const desk_client *c) {
+    return c ? c->err.msg : "no client handle (NULL)";
+}
+
+const char *desk_last_error_code(const desk_client *c) {
+    return c ? c->err.code : "";
+}
+
+/* ---- one HTTP exchange ---- */
+
+static enum desk_status transport_error(desk_client *c, const struct call *rq, CURLcode rc) {
+    enum desk_status st;
+    switch (rc) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_CONNECT:
+        st = DESK_ERR_CONNECT;
+        break;
+    case CURLE_OPERATION_TIMEDOUT:
+        st = DESK_ERR_TIMEOUT;
+        break;
+    case CURLE_OUT_OF_MEMORY:
+        st = DESK_ERR_NOMEM;
+        break;
+    case CURLE_FILESIZE_EXCEEDED:
+        st = DESK_ERR_TOO_LARGE;
+        break;
+    case CURLE_WRITE_ERROR:
+        st = c->rx.over_cap ? DESK_ERR_TOO_LARGE
+             : c->rx.no_mem ? DESK_ERR_NOMEM
+                            : DESK_ERR_TRANSPORT;
+        break;
+    case CURLE_WEIRD_SERVER_REPLY:
+    case CURLE_UNSUPPORTED_PROTOCOL: /* the URL was checked: this is an HTTP/0.9 answer */
+        st = DESK_ERR_PROTOCOL;
+        break;
+    default:
+        st = DESK_ERR_TRANSPORT;
+        break;
+    }
+    if (st == DESK_ERR_TOO_LARGE)
+        return wire_fail(&c->err, st, "%s %s%s: the reply is larger than the cap of %zu bytes",
+                rq->method, c->url, rq->path, c->max_reply);
+    const char *why = c->curl_msg[0] ? c->curl_msg : curl_easy_strerror(rc);
+    return wire_fail(&c->err, st, "%s %s%s: %s", rq->method, c->url, rq->path, why);
+}
+
+/*
+ * Runs the exchange. On DESK_OK the 2xx body is in c->rx (NUL-terminated) and
+ * c->err.http is set; otherwise c->err says why.
+ */
+static enum desk_status perform(desk_client *c, const struct call *rq) {
+    CURL *h = c->curl;
+    char url[URL_MAX];
+    if ((size_t)snprintf(url, sizeof url, "%s%s", c->url, rq->path) >= sizeof url)
+        return invalid(c, "the request URL is longer than %d bytes", URL_MAX);
+
+    char accept[64];
+    snprintf(accept, sizeof accept, "Accept: %s", rq->accept ? rq->accept : "application/json");
+    struct curl_slist *hl = NULL, *t;
+    /* "Expect:" turns off 100-continue: the server reads bodies at once. */
+    const char *lines[] = {accept, rq->body ? "Content-Type: application/json" : NULL,
+            rq->body ? "Expect:" : NULL, c->auth};
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+        if (!lines[i])
+            continue;
+        if (!(t = curl_slist_append(hl, lines[i]))) {
+            curl_slist_free_all(hl);
+            return wire_fail(&c->err, DESK_ERR_NOMEM, "out of memory");
+        }
+        hl = t;
+    }
+
+    c->rx.len = 0;
+    c->rx.over_cap = c->rx.no_mem = false;
+    c->curl_msg[0] = '\0';
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
+    if (rq->body) {
+        curl_easy_setopt(h, CURLOPT_POST, 1L);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, rq->body);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(rq->body));
+    } else {
+        curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    }
+    CURLcode rc = curl_easy_perform(h);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+    curl_slist_free_all(hl);
+
+    long fresh = 0;
+    curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &fresh);
+    c->connections += fresh;
+    if (rc != CURLE_OK)
+        return transport_error(c, rq, rc);
+
+    long http = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &http);
+    c->err.http = http;
+    if (!c->rx.p) {
+        /* An empty 2xx body: give the parsers an empty string rather than NULL. */
+        c->rx.p = malloc(1);
+        if (!c->rx.p)
+            return wire_fail(&c->err, DESK_ERR_NOMEM, "out of memory");
+        c->rx.cap = 1;
+        c->rx.p[0] = '\0';
+    }
+    if (http < 200 || http > 299)
+        return wire_error_reply(http, (const char *)c->rx.p, c->rx.len, &c->err);
+    return DESK_OK;
+}
+
+/* Drops a large receive buffer after a call, so that one big reply is not held forever. */
+static void trim(desk_client *c) {
+    if (c->rx.cap > KEEP_BUFFER_MAX) {
+        free(c->rx.p);
+        c->rx.p = NULL;
+        c->rx.cap = c->rx.len = 0;
+    }
+}
+
+/* Names the request in a protocol error: "malformed reply to GET /x: <field problem>". */
+static enum desk_status finish(desk_client *c, const struct call *rq, enum desk_status st) {
+    if (st == DESK_ERR_PROTOCOL && c->err.http) {
+        char prefix[160];
+        snprintf(prefix, sizeof prefix, "malformed reply to %s %.100s: ", rq->method, rq->path);
+        wire_prefix(&c->err, prefix);
+    }
+    trim(c);
+    return st;
+}
+
+/* Runs rq and, on a 2xx, evaluates parse_expr, which reads the reply as body and len. */
+#define CALL_JSON(c, rq, parse_expr)                                                               \
+    do {                                                                                           \
+        enum desk_status st_ = perform((c), (rq));                                                 \
+        const char *body = (const char *)(c)->rx.p;                                                \
+        size_t len = (c)->rx.len;                                                                  \
+        (void)body;                                                                                \
+        (void)len;                                                                                 \
+        if (st_ == DESK_OK)                                                                        \
+            st_ = (parse_expr);                                                                    \
+        return finish((c), (rq), st_);                                                             \
+    } while (0)
+
+/*
+ * Serialises a JSON body; steals root. NULL (with the error set) when it cannot be built;
+ * what names the caller's text in it, NULL when there is none.
+ */
+static char *json_body(desk_client *c, json_t *root, const char *what) {
+    char *text = root ? json_dumps(root, JSON_COMPACT) : NULL;
+    json_decref(root);
+    if (!text) {
+        /* With caller text in it, invalid UTF-8 is the likelier cause; without, memory. */
+        if (what)
+            invalid(c, "%s is not valid UTF-8 (or memory ran out)", what);
+        else
+            wire_fail(&c->err, DESK_ERR_NOMEM, "out of memory building the request");
+    }
+    return text;
+}
+
+static enum desk_status post_json(desk_client *c, const char *path, json_t *root, const char *what,
+        enum desk_status (*parse)(const char *, size_t, struct desk_err *, struct desk_point *),
+        struct desk_point *pos) {
+    char *text = json_body(c, root, what);
+    if (!text)
+        return c->err.status;
+    struct call rq = {"POST", path, text, NULL};
+    struct desk_point p;
+    enum desk_status st = perform(c, &rq);
+    if (st == DESK_OK)
+        st = parse ? parse((const char *)c->rx.p, c->rx.len, &c->err, &p)
+                   : wire_object((const char *)c->rx.p, c->rx.len, &c->err);
+    if (st == DESK_OK && parse && pos)
+        *pos = p;
+    free(text);
+    return finish(c, &rq, st);
+}
+
+/* ---- health ---- */
+
+enum desk_status desk_health(desk_client *c, char **version) {
+    if (version)
+        *version = NULL;
+    BEGIN(c);
+    struct call rq = {"GET", "/healthz", NULL, NULL};
+    CALL_JSON(c, &rq, wire_health(body, len, &c->err, version));
+}
+
+/* ---- screenshots ---- */
+
+static const char *const mime_of[] = {[DESK_IMAGE_PNG] = "image/png",
+        [DESK_IMAGE_JPEG] = "image/jpeg",
+        [DESK_IMAGE_WEBP] = "image/webp"};
+
+/* A decimal that ignores the locale: LC_NUMERIC may say ',' and the server wants '.'. */
+static void fixed6(double v, char *out, size_t outlen) {
+    bool neg = v < 0;
+    long long micro = llround(fabs(v) * 1e6);
+    snprintf(out, outlen, "%s%lld.%06lld", neg ? "-" : "", micro / 1000000, micro % 1000000);
+}
+
+static const char *header(desk_client *c, const char *name, char *buf) {
+    struct curl_header *hv = NULL;
+    if (curl_easy_header(c->curl, name, 0, CURLH_HEADER, -1, &hv) != CURLHE_OK || !hv)
+        return NULL;
+    snprintf(buf, HEADER_VALUE_MAX, "%s", hv->value);
+    return buf;
+}
+
+static enum desk_status shot(desk_client *c, const char *route, const struct desk_rect *region,
+        const struct desk_compress *opt, bool show_cursor, struct desk_image **out) {
+    if (!out)
+        return invalid(c, "out must not be NULL");
+    *out = NULL;
+    const struct desk_compress none = {0};
+    if (!opt)
+        opt = &none;
+    if ((unsigned)opt->format > DESK_IMAGE_WEBP)
+        return invalid(c, "unknown image format %d", (int)opt->format);
+    if (isnan(opt->scale) || isinf(opt->scale))
+        return invalid(c, "scale must be a finite number");
+
+    char path[512];
+    size_t n = (size_t)snprintf(
+            path, sizeof path, "%s?showCursor=%s", route, show_cursor ? "true" : "false");
+    if (region)
+        n += (size_t)snprintf(path + n, sizeof path - n, "&x=%d&y=%d&width=%d&height=%d", region->x,
+                region->y, region->width, region->height);
+    if (opt != &none) {
+        n += (size_t)snprintf(
+                path + n, sizeof path - n, "&format=%s", desk_image_format_name(opt->format));
+        if (opt->quality)
+            n += (size_t)snprintf(path + n, sizeof path - n, "&quality=%d", opt->quality);
+        if (opt->scale != 0) {
+            char s[48];
+            fixed6(opt->scale, s, sizeof s);
+            n += (size_t)snprintf(path + n, sizeof path - n, "&scale=%s", s);
+        }
+    }
+    struct call rq = {"GET", path, NULL, c->binary ? mime_of[opt->format] : NULL};
+    enum desk_status st = perform(c, &rq);
+    if (st != DESK_OK)
+        return finish(c, &rq, st);
+
+    char ct[HEADER_VALUE_MAX], w[HEADER_VALUE_MAX], h[HEADER_VALUE_MAX], reg[HEADER_VALUE_MAX],
+            cx[HEADER_VALUE_MAX], cy[HEADER_VALUE_MAX];
+    const char *ctype = header(c, "Content-Type", ct);
+    /* A server without deskd's binary form (Daytona's) answers JSON whatever we accept. */
+    if (!ctype || strncasecmp(ctype, "application/json", 16) == 0) {
+        st = wire_image_json((const char *)c->rx.p, c->rx.len, &c->err, out);
+        return finish(c, &rq, st);
+    }
+    struct wire_shot_headers hs = {ctype, header(c, "X-Desk-Width", w),
+            header(c, "X-Desk-Height", h), header(c, "X-Desk-Region", reg),
+            header(c, "X-Desk-Cursor-X", cx), header(c, "X-Desk-Cursor-Y", cy)};
+    st = wire_image_binary(c->rx.p, c->rx.len, &hs, &c->err, out);
+    if (st == DESK_OK) {
+        /* The image owns the receive buffer now; the next call starts a fresh one. */
+        c->rx.p = NULL;
+        c->rx.cap = c->rx.len = 0;
+    }
+    return finish(c, &rq, st);
+}
+
+enum desk_status desk_screenshot(desk_client *c, bool show_cursor, struct desk_image **out) {
+    if (out)
+        *out = NULL;
+    BEGIN(c);
+    return shot(c, "/computeruse/screenshot", NULL, NULL, show_cursor, out);
+}
+
+enum desk_status desk_screenshot_region(
+        desk_client *c, const struct desk_rect *region, bool show_cursor, struct desk_image **out) {
+    if (out)
+        *out = NULL;
+    BEGIN(c);
+    if (!region)
+        return invalid(c, "region must not be NULL");
+    return shot(c, "/computeruse/screenshot/region", region, NULL, show_cursor, out);
+}
+
+enum desk_status desk_screenshot_compressed(
+        desk_client *c, const struct desk_compress *opt, struct desk_image **out) {
+    if (out)
+        *out = NULL;
+    BEGIN(c);
+    const struct desk_compress def = {0};
+    return shot(c, "/computeruse/screenshot/compressed", NULL, opt ? opt : &def,
+            opt && opt->show_cursor, out);
+}
+
+enum desk_status desk_screenshot_region_compressed(desk_client *c, const struct desk_rect *region,
+        const struct desk_compress *opt, struct desk_image **out) {
+    if (out)
+        *out = NULL;
+    BEGIN(c);
+    if (!region)
+        return invalid(c, "region must not be NULL");
+    const struct desk_compress def = {0};
+    return shot(c, "/computeruse/screenshot/region/compressed", region, opt ? opt : &def,
+            opt && opt->show_cursor, out);
+}
+
+/* ---- mouse ---- */
+
+static const char *button_name(enum desk_button b) {
+    switch (b) {
+    case DESK_BUTTON_LEFT:
+        return "left";
+    case DESK_BUTTON_MIDDLE:
+        return "middle";
+    case DESK_BUTTON_RIGHT:
+        return "right";
+    }
+    return NULL;
+}
+
+enum desk_status desk_mouse_position(desk_client *c, struct desk_point *out) {
+    BEGIN(c);
+    if (!out)
+        return invalid(c, "out must not be NULL");
+    struct call rq = {"GET", "/computeruse/mouse/position", NULL, NULL};
+    CALL_JSON(c, &rq, wire_point(body, len, &c->err, out));
+}
+
+enum desk_status desk_mouse_move(desk_client *c, int x, int y, struct desk_point *pos) {
+    BEGIN(c);
+    return post_json(c, "/computeruse/mouse/move", json_pack("{s:i, s:i}", "x", x, "y", y), NULL,
+            wire_point, pos);
+}
+
+enum desk_status desk_mouse_click(desk_client *c, int x, int y, enum desk_button button,
+        bool double_click, struct desk_point *pos) {
+    BEGIN(c);
+    const char *b = button_name(button);
+    if (!b)
+        return invalid(c, "unknown button %d", (int)button);
+    return post_json(c, "/computeruse/mouse/click",
+            json_pack("{s:i, s:i, s:s, s:b}", "x", x, "y", y, "button", b, "double", double_click),
+            NULL, wire_point, pos);
+}
+
+enum desk_status desk_mouse_drag(desk_client *c, int x1, int y1, int x2, int y2,
+        enum desk_button button, struct desk_point *pos) {
+    BEGIN(c);
+    const char *b = button_name(button);
+    if (!b)
+        return invalid(c, "unknown button %d", (int)button);
+    return post_json(c, "/computeruse/mouse/drag",
+            json_pack("{s:i, s:i, s:i, s:i, s:s}", "startX", x1, "startY", y1, "endX", x2, "endY",
+                    y2, "button", b),
+            NULL, wire_point, pos);
+}
+
+enum desk_status desk_mouse_scroll(
+        desk_client *c, int x, int y, enum desk_scroll direction, int amount) {
+    BEGIN(c);
+    static const char *const dirs[] = {"up", "down", "left", "right"};
+    if ((unsigned)direction >= sizeof dirs / sizeof dirs[0])
+        return invalid(c, "unknown scroll direction %d", (int)direction);
+    char *text = json_body(c,
+            json_pack("{s:i, s:i, s:s, s:i}", "x", x, "y", y, "direction", dirs[direction],
+                    "amount", amount),
+            NULL);
+    if (!text)
+        return c->err.status;
+    struct call rq = {"POST", "/computeruse/mouse/scroll", text, NULL};
+    enum desk_status st = perform(c, &rq);
+    if (st == DESK_OK)
+        st = wire_success((const char *)c->rx.p, c->rx.len, &c->err);
+    free(text);
+    return finish(c, &rq, st);
+}
+
+/* ---- keyboard ---- */
+
+enum desk_status desk_keyboard_type(desk_client *c, const char *text, int delay_ms) {
+    BEGIN(c);
+    if (!text)
+        return invalid(c, "text must not be NULL");
+    json_t *root = json_pack("{s:s, s:i}", "text", text, "delay", delay_ms);
+    return post_json(c, "/computeruse/keyboard/type", root, "text", NULL, NULL);
+}
+
+enum desk_status desk_keyboard_key(
+        desk_client *c, const char *key, const char *const *modifiers, size_t nmods) {
+    BEGIN(c);
+    if (!key)
+        return invalid(c, "key must not be NULL");
+    if (nmods && !modifiers)
+        return invalid(c, "modifiers must not be NULL when nmods is %zu", nmods);
+    json_t *mods = json_array();
+    for (size_t i = 0; mods && i < nmods; i++) {
+        if (!modifiers[i]) {
+            json_decref(mods);
+            return invalid(c, "modifiers[%zu] is NULL", i);
+        }
+        if (json_array_append_new(mods, json_string(modifiers[i])) < 0) {
+            json_decref(mods);
+            return invalid(c, "modifiers[%zu] is not valid UTF-8", i);
+        }
+    }
+    /* "O" takes a reference of its own, so mods is released here on every path. */
+    json_t *root = mods ? json_pack("{s:s, s:O}", "key", key, "modifiers", mods) : NULL;
+    json_decref(mods);
+    return post_json(c, "/computeruse/keyboard/key", root, "key", NULL, NULL);
+}
+
+enum desk_status desk_keyboard_hotkey(desk_client *c, const char *keys) {
+    BEGIN(c);
+    if (!keys)
+        return invalid(c, "keys must not be NULL");
+    return post_json(c, "/computeruse/keyboard/hotkey", json_pack("{s:s}", "keys", keys), "keys",
+            NULL, NULL);
+}
+
+/* ---- displays and windows ---- */
+
+enum desk_status desk_display_info(desk_client *c, struct desk_display_info **out) {
+    if (out)
+        *out = NULL;
+    BEGIN(c);
+    if (!out)
+        return invalid(c, "out must not be NULL");
+    struct call rq = {"GET", "/computeruse/display/info", NULL, NULL};
+    CALL_JSON(c, &rq, wire_display_info(body, len, &c->err, out));
+}
+
+enum desk_status desk_display_windows(desk_client *c, struct desk_window_list **out) {
+    if (out)
+        *out = NULL;
+    BEGIN(c);
+    if (!out)
+        return invalid(c, "out must not be NULL");
+    struct call rq = {"GET", "/computeruse/display/windows", NULL, NULL};
+    CALL_JSON(c, &rq, wire_windows(body, len, &c->err, out));
+}
+
+/* ---- desktop processes ---- */
+
+static enum desk_status start_stop(desk_client *c, const char *path, struct desk_processes **out) {
+    struct desk_processes *tmp = NULL;
+    if (out)
+        *out = NULL;
+    struct call rq = {"POST", path, "{}", NULL};
+    enum desk_status st = perform(c, &rq);
+    if (st == DESK_OK)
+        st = wire_processes((const char *)c->rx.p, c->rx.len, &c->err, &tmp);
+    if (out)
+        *out = tmp;
+    else
+        desk_processes_free(tmp);
+    return finish(c, &rq, st);
+}
+
+enum desk_status desk_computeruse_start(desk_client *c, struct desk_processes **out) {
+    if (out)
+        *out = NULL;
+    BEGIN(c);
+    return start_stop(c, "/computeruse/start", out);
+}
+
+enum desk_status desk_computeruse_stop(desk_client *c, struct desk_processes **out) {
+    if (out)
+        *out = NULL;
+    BEGIN(c);
+    return start_stop(c, "/computeruse/stop", out);
+}
+
+enum desk_status desk_computeruse_status(desk_client *c, enum desk_desktop_state *out) {
+    BEGIN(c);
+    if (!out)
+        return invalid(c, "out must not be NULL");
+    struct call rq = {"GET", "/computeruse/status", NULL, NULL};
+    CALL_JSON(c, &rq, wire_state(body, len, &c->err, out));
+}
+
+enum desk_status desk_computeruse_process_status(desk_client *c, enum desk_desktop_state *out) {
+    BEGIN(c);
+    if (!out)
+        return invalid(c, "out must not be NULL");
+    struct call rq = {"GET", "/computeruse/process-status", NULL, NULL};
+    CALL_JSON(c, &rq, wire_state(body, len, &c->err, out));
+}
+
+/* "/computeruse/process/<name percent-encoded>/<what>"; false (error set) on a bad name. */
+static bool process_path(
+        desk_client *c, const char *name, const char *what, char *path, size_t pathlen) {
+    if (!name || !*name) {
+        invalid(c, "the process name must not be NULL or empty");
+        return false;
+    }
+    if (strlen(name) > NAME_MAX_LEN) {
+        invalid(c, "the process name is longer than %d bytes", NAME_MAX_LEN);
+        return false;
+    }
+    static const char hex[] = "0123456789ABCDEF";
+    char enc[NAME_MAX_LEN * 3 + 1];
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+        /* RFC 3986 unreserved characters go as they are; everything else is escaped. */
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                strchr("-._~", *p)) {
+            enc[o++] = (char)*p;
+        } else {
+            enc[o++] = '%';
+            enc[o++] = hex[*p >> 4];
+            enc[o++] = hex[*p & 15];
+        }
+    }
+    enc[o] = '\0';
+    snprintf(path, pathlen, "/computeruse/process/%s/%s", enc, what);
+    return true;
+}
+
+enum desk_status desk_process_status(desk_client *c, const char *name, bool *running) {
+    BEGIN(c);
+    char path[512];
+    if (!running)
+        return invalid(c, "running must not be NULL");
+    if (!process_path(c, name, "status", path, sizeof path))
+        return c->err.status;
+    struct call rq = {"GET", path, NULL, NULL};
+    CALL_JSON(c, &rq, wire_running(body, len, &c->err, running));
+}
+
+enum desk_status desk_process_restart(desk_client *c, const char *name, char **message) {
+    if (message)
+        *message = NULL;
+    BEGIN(c);
+    char path[512];
+    if (!process_path(c, name, "restart", path, sizeof path))
+        return c->err.status;
+    struct call rq = {"POST", path, "{}", NULL};
+    char *msg = NULL;
+    enum desk_status st = perform(c, &rq);
+    if (st == DESK_OK)
+        st = wire_text((const char *)c->rx.p, c->rx.len, "message", &c->err, &msg);
+    if (message)
+        *message = msg;
+    else
+        free(msg);
+    return finish(c, &rq, st);
+}
+
+static enum desk_status process_text(
+        desk_client *c, const char *name, const char *what, char **out) {
+    if (!out)
+        return invalid(c, "the output pointer must not be NULL");
+    char path[512];
+    if (!process_path(c, name, what, path, sizeof path))
+        return c->err.status;
+    struct call rq = {"GET", path, NULL, NULL};
+    CALL_JSON(c, &rq, wire_text(body, len, what, &c->err, out));
+}
+
+enum desk_status desk_process_logs(desk_client *c, const char *name, char **logs) {
+    if (logs)
+        *logs = NULL;
+    BEGIN(c);
+    return process_text(c, name, "logs", logs);
+}
+
+enum desk_status desk_process_errors(desk_client *c, const char *name, char **errors) {
+    if (errors)
+        *errors = NULL;
+    BEGIN(c);
+    return process_text(c, name, "errors", errors);
+}
+
+/* ---- [ext] takeover ---- */
+
+enum desk_status desk_vnc(desk_client *c, struct desk_vnc **out) {
+    if (out)
+        *out = NULL;
+    BEGIN(c);
+    if (!out)
+        return invalid(c, "out must not be NULL");
+    struct call rq = {"GET", "/computeruse/vnc", NULL, NULL};
+    CALL_JSON(c, &rq, wire_vnc(body, len, &c->err, out));
+}

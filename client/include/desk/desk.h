@@ -1,0 +1,353 @@
+/*
+ * libdesk: the C client of deskd's computer-use API (the HTTP/JSON contract in API.md,
+ * wire-compatible with Daytona's sandbox computer-use toolbox). One function per route.
+ *
+ * Conventions, true of every function below unless its comment says otherwise:
+ *
+ * - A client handle (desk_client) is made once and reused: it keeps its HTTP connection
+ *   alive between calls. One handle is used by one thread at a time; separate handles are
+ *   independent and may be used from different threads at once.
+ * - Every call returns DESK_OK or an error status, and records the outcome on the handle:
+ *   desk_last_error() gives a sentence (the server's own when it sent one),
+ *   desk_last_http_status() the HTTP status, desk_last_error_code() the server's code.
+ * - A NULL client is accepted and gives DESK_ERR_INVALID_ARG (nowhere to record more).
+ * - What a function returns through T **out belongs to the caller, who frees it with the
+ *   matching desk_*_free (each accepts NULL). On failure *out is set to NULL. Strings read
+ *   from the handle are borrowed until the next call on it.
+ * - The library never prints, never exits and never reads the environment (no proxy from
+ *   http_proxy either: requests go straight to the URL given).
+ */
+#ifndef DESK_DESK_H
+#define DESK_DESK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The version of this header. DESK_VERSION_NUM is 0xMMmmpp, for #if comparisons. */
+#define DESK_VERSION_MAJOR  0
+#define DESK_VERSION_MINOR  1
+#define DESK_VERSION_PATCH  0
+#define DESK_VERSION_STRING "0.1.0"
+#define DESK_VERSION_NUM                                                                           \
+    ((DESK_VERSION_MAJOR << 16) | (DESK_VERSION_MINOR << 8) | DESK_VERSION_PATCH)
+
+#if defined(__GNUC__)
+#define DESK_EXPORT __attribute__((visibility("default")))
+#else
+#define DESK_EXPORT
+#endif
+
+/*
+ * One status for the whole API. Append-only: values never change meaning or number.
+ * 0 is success; client-side failures come first, then one status per HTTP error class.
+ */
+enum desk_status {
+    DESK_OK = 0,
+    DESK_ERR_INVALID_ARG = 1,     /* the caller passed an argument the client refuses */
+    DESK_ERR_NOMEM = 2,           /* out of memory */
+    DESK_ERR_URL = 3,             /* the base URL is not an http:// or https:// URL */
+    DESK_ERR_CONNECT = 4,         /* no connection: refused, unreachable, name not resolved */
+    DESK_ERR_TIMEOUT = 5,         /* the connect or total timeout expired */
+    DESK_ERR_TRANSPORT = 6,       /* the connection failed mid-way (reset, TLS, truncated) */
+    DESK_ERR_PROTOCOL = 7,        /* the reply is not JSON, or not the shape API.md promises */
+    DESK_ERR_TOO_LARGE = 8,       /* the reply is over the handle's size cap */
+    DESK_ERR_BAD_REQUEST = 9,     /* HTTP 400: the server rejected a parameter */
+    DESK_ERR_UNAUTHORIZED = 10,   /* HTTP 401: missing or wrong token */
+    DESK_ERR_NOT_FOUND = 11,      /* HTTP 404: unknown route or object (process name) */
+    DESK_ERR_METHOD = 12,         /* HTTP 405 */
+    DESK_ERR_CONFLICT = 13,       /* HTTP 409: not possible in the desktop's current state */
+    DESK_ERR_BODY_TOO_LARGE = 14, /* HTTP 413: the request body is over the server's cap */
+    DESK_ERR_UNAVAILABLE = 15,    /* HTTP 503: the desktop (X display) is not running */
+    DESK_ERR_SERVER = 16,         /* HTTP 500: an internal fault in the server */
+    DESK_ERR_HTTP = 17,           /* any other non-2xx HTTP status */
+};
+
+/* A short English sentence for a status; never NULL ("unknown status" for unknown values). */
+DESK_EXPORT const char *desk_strerror(enum desk_status status);
+/* The enumerator's name, e.g. "DESK_ERR_CONNECT"; never NULL ("DESK_UNKNOWN" when unknown). */
+DESK_EXPORT const char *desk_status_name(enum desk_status status);
+/* The library's version as DESK_VERSION_NUM and as a string, to compare with the header's. */
+DESK_EXPORT unsigned desk_version(void);
+DESK_EXPORT const char *desk_version_string(void);
+
+/* ---- the client handle ------------------------------------------------------------------ */
+
+typedef struct desk_client desk_client;
+
+#define DESK_DEFAULT_URL "http://127.0.0.1:2280"
+
+/*
+ * Makes a handle for the deskd at base_url ("http://HOST:PORT", optionally with a path
+ * prefix; NULL means DESK_DEFAULT_URL). Nothing is sent yet. Returns NULL only when memory
+ * runs out or libcurl cannot initialise. A URL that is not http(s) still gives a handle,
+ * hiredis-style: its desk_last_status() is DESK_ERR_URL and every call on it fails with
+ * DESK_ERR_URL. Defaults: no token, connect timeout 5 s, total timeout 60 s, reply cap 256 MiB,
+ * binary screenshots.
+ */
+DESK_EXPORT desk_client *desk_client_new(const char *base_url);
+/* Closes the connection and frees the handle. NULL is accepted. */
+DESK_EXPORT void desk_client_free(desk_client *c);
+/* The normalised base URL (no trailing '/'); borrowed for the handle's life. NULL for NULL. */
+DESK_EXPORT const char *desk_client_url(const desk_client *c);
+
+/* The bearer token sent on every request; NULL or "" sends none. The string is copied. */
+DESK_EXPORT enum desk_status desk_client_set_token(desk_client *c, const char *token);
+/*
+ * Timeouts in milliseconds: connect_ms for establishing a connection, total_ms for a whole
+ * call. 0 means no limit; negative values are DESK_ERR_INVALID_ARG.
+ */
+DESK_EXPORT enum desk_status desk_client_set_timeouts(
+        desk_client *c, long connect_ms, long total_ms);
+/* Largest reply body accepted, in bytes (at least 1024); larger ones fail DESK_ERR_TOO_LARGE. */
+DESK_EXPORT enum desk_status desk_client_set_max_reply(desk_client *c, size_t bytes);
+/*
+ * true (the default): screenshots are fetched as image bytes (deskd's [ext] binary form,
+ * Accept: image/...). false: they are fetched in the JSON form with base64 and decoded here,
+ * as Daytona's own server answers. Both give the same struct desk_image.
+ */
+DESK_EXPORT enum desk_status desk_client_set_binary_screenshots(desk_client *c, bool binary);
+/* How many TCP connections the handle has opened so far (1 while keep-alive holds). */
+DESK_EXPORT long desk_client_connections(const desk_client *c);
+
+/* ---- the last call's outcome ------------------------------------------------------------ */
+
+/* The status of the last call (DESK_ERR_INVALID_ARG for NULL). */
+DESK_EXPORT enum desk_status desk_last_status(const desk_client *c);
+/* The HTTP status of the last call's reply, 0 when none arrived. */
+DESK_EXPORT long desk_last_http_status(const desk_client *c);
+/*
+ * The last call's error sentence: the server's "error" text for HTTP errors, else the
+ * client's own; "" after success. Never NULL; borrowed until the next call on c.
+ */
+DESK_EXPORT const char *desk_last_error(const desk_client *c);
+/* The server's machine-readable "code" (e.g. "INVALID_PARAMETER"), "" when none. Never NULL. */
+DESK_EXPORT const char *desk_last_error_code(const desk_client *c);
+
+/* Frees a string the library returned (logs, versions). NULL is accepted. */
+DESK_EXPORT void desk_free(void *p);
+
+/* ---- common types ----------------------------------------------------------------------- */
+
+struct desk_point {
+    int x, y;
+};
+
+struct desk_rect {
+    int x, y, width, height;
+};
+
+/* ---- health ----------------------------------------------------------------------------- */
+
+/*
+ * GET /healthz: needs no token and no desktop. On success *version (when version is not
+ * NULL) is the server's version string, freed with desk_free.
+ */
+DESK_EXPORT enum desk_status desk_health(desk_client *c, char **version);
+
+/* ---- screenshots ------------------------------------------------------------------------ */
+
+enum desk_image_format {
+    DESK_IMAGE_PNG = 0,
+    DESK_IMAGE_JPEG = 1,
+    DESK_IMAGE_WEBP = 2,
+};
+
+/* "png", "jpeg", "webp"; NULL for an unknown value. */
+DESK_EXPORT const char *desk_image_format_name(enum desk_image_format format);
+
+/* Options of the compressed routes. Zeroed means PNG, server-default quality, no scaling. */
+struct desk_compress {
+    enum desk_image_format format;
+    int quality;      /* 1..100; 0 = the server's default (85) */
+    double scale;     /* 0.1..1.0; 0 = 1.0 */
+    bool show_cursor; /* draw the pointer and report its position */
+};
+
+/* A screenshot: the encoded image bytes (PNG, JPEG or WebP file contents, not base64). */
+struct desk_image {
+    unsigned char *data;
+    size_t size;
+    enum desk_image_format format;
+    int width, height;        /* of the image (after scaling) */
+    struct desk_rect region;  /* the captured screen rectangle */
+    bool has_cursor;          /* whether the server reported the pointer's position */
+    struct desk_point cursor; /* in the image's space: relative to the region, then scaled */
+};
+
+/*
+ * GET /computeruse/screenshot: the full screen as PNG. The pointer's position is always
+ * reported; show_cursor also draws it. On success *out is a new image.
+ */
+DESK_EXPORT enum desk_status desk_screenshot(
+        desk_client *c, bool show_cursor, struct desk_image **out);
+/* GET /computeruse/screenshot/region: region must not be NULL (width, height 1..8192). */
+DESK_EXPORT enum desk_status desk_screenshot_region(
+        desk_client *c, const struct desk_rect *region, bool show_cursor, struct desk_image **out);
+/* GET /computeruse/screenshot/compressed; opt NULL means all defaults (PNG). */
+DESK_EXPORT enum desk_status desk_screenshot_compressed(
+        desk_client *c, const struct desk_compress *opt, struct desk_image **out);
+/* GET /computeruse/screenshot/region/compressed; region must not be NULL, opt may be. */
+DESK_EXPORT enum desk_status desk_screenshot_region_compressed(desk_client *c,
+        const struct desk_rect *region, const struct desk_compress *opt, struct desk_image **out);
+/* Frees an image and its bytes. NULL is accepted. */
+DESK_EXPORT void desk_image_free(struct desk_image *img);
+
+/* ---- mouse ------------------------------------------------------------------------------ */
+
+enum desk_button {
+    DESK_BUTTON_LEFT = 0,
+    DESK_BUTTON_MIDDLE = 1,
+    DESK_BUTTON_RIGHT = 2,
+};
+
+enum desk_scroll {
+    DESK_SCROLL_UP = 0,
+    DESK_SCROLL_DOWN = 1,
+    DESK_SCROLL_LEFT = 2,  /* [ext] */
+    DESK_SCROLL_RIGHT = 3, /* [ext] */
+};
+
+/* GET /computeruse/mouse/position. out must not be NULL. */
+DESK_EXPORT enum desk_status desk_mouse_position(desk_client *c, struct desk_point *out);
+/* POST /computeruse/mouse/move; *pos (when pos is not NULL) is where the pointer ended up. */
+DESK_EXPORT enum desk_status desk_mouse_move(desk_client *c, int x, int y, struct desk_point *pos);
+/* POST /computeruse/mouse/click; double_click is a real double click. pos may be NULL. */
+DESK_EXPORT enum desk_status desk_mouse_click(desk_client *c, int x, int y, enum desk_button button,
+        bool double_click, struct desk_point *pos);
+/*
+ * POST /computeruse/mouse/drag: press at (x1, y1), move, release at (x2, y2). pos (may be
+ * NULL) is where the pointer ended up.
+ */
+DESK_EXPORT enum desk_status desk_mouse_drag(desk_client *c, int x1, int y1, int x2, int y2,
+        enum desk_button button, struct desk_point *pos);
+/* POST /computeruse/mouse/scroll; amount >= 0 (0 means 1). */
+DESK_EXPORT enum desk_status desk_mouse_scroll(
+        desk_client *c, int x, int y, enum desk_scroll direction, int amount);
+
+/* ---- keyboard --------------------------------------------------------------------------- */
+
+/*
+ * POST /computeruse/keyboard/type: types UTF-8 text (must not be NULL) whatever the layout;
+ * delay_ms >= 0 is waited after each character.
+ */
+DESK_EXPORT enum desk_status desk_keyboard_type(desk_client *c, const char *text, int delay_ms);
+/*
+ * POST /computeruse/keyboard/key: taps key (must not be NULL) with nmods modifiers held
+ * ("ctrl", "alt", "shift", "cmd"); modifiers may be NULL when nmods is 0.
+ */
+DESK_EXPORT enum desk_status desk_keyboard_key(
+        desk_client *c, const char *key, const char *const *modifiers, size_t nmods);
+/* POST /computeruse/keyboard/hotkey: one chord such as "ctrl+shift+t" (must not be NULL). */
+DESK_EXPORT enum desk_status desk_keyboard_hotkey(desk_client *c, const char *keys);
+
+/* ---- displays and windows --------------------------------------------------------------- */
+
+struct desk_display {
+    int id; /* 0 is the primary */
+    int x, y, width, height;
+    bool active;
+};
+
+struct desk_display_info {
+    struct desk_display *displays;
+    size_t count;
+    struct desk_display primary;
+    int total; /* total_displays as the server sent it */
+};
+
+/* GET /computeruse/display/info. On success *out is new; free with desk_display_info_free. */
+DESK_EXPORT enum desk_status desk_display_info(desk_client *c, struct desk_display_info **out);
+DESK_EXPORT void desk_display_info_free(struct desk_display_info *info);
+
+struct desk_window {
+    unsigned long id;        /* the X window id */
+    char *title;             /* UTF-8, never NULL */
+    int x, y, width, height; /* frame geometry in root coordinates */
+    bool active;
+    long pid; /* 0 when unknown */
+};
+
+struct desk_window_list {
+    struct desk_window *windows;
+    size_t count;
+};
+
+/* GET /computeruse/display/windows. On success *out is new; free with desk_window_list_free. */
+DESK_EXPORT enum desk_status desk_display_windows(desk_client *c, struct desk_window_list **out);
+DESK_EXPORT void desk_window_list_free(struct desk_window_list *list);
+
+/* ---- desktop processes ------------------------------------------------------------------ */
+
+enum desk_desktop_state {
+    DESK_DESKTOP_INACTIVE = 0, /* no desktop process runs */
+    DESK_DESKTOP_PARTIAL = 1,  /* some run */
+    DESK_DESKTOP_ACTIVE = 2,   /* all run */
+};
+
+/* "inactive", "partial", "active"; NULL for an unknown value. */
+DESK_EXPORT const char *desk_desktop_state_name(enum desk_desktop_state state);
+
+struct desk_process {
+    char *name; /* "xvfb", "xfce4", "x11vnc", "novnc"; never NULL */
+    bool running;
+    int priority;
+    bool auto_restart;
+    long pid; /* -1 when the server sent null */
+};
+
+/* What start and stop answer: a message and each process's state, in the server's order. */
+struct desk_processes {
+    char *message; /* never NULL */
+    struct desk_process *procs;
+    size_t count;
+};
+
+/*
+ * POST /computeruse/start: starts the desktop processes and returns once each is ready.
+ * *out (when out is not NULL) is new; free with desk_processes_free. Give this call a long
+ * total timeout (desk_client_set_timeouts): starting a desktop takes seconds.
+ */
+DESK_EXPORT enum desk_status desk_computeruse_start(desk_client *c, struct desk_processes **out);
+/* POST /computeruse/stop: stops them in reverse order. out as for start. */
+DESK_EXPORT enum desk_status desk_computeruse_stop(desk_client *c, struct desk_processes **out);
+DESK_EXPORT void desk_processes_free(struct desk_processes *p);
+/* GET /computeruse/status. out must not be NULL. */
+DESK_EXPORT enum desk_status desk_computeruse_status(desk_client *c, enum desk_desktop_state *out);
+/* GET /computeruse/process-status (the SDKs' name for the same answer). out must not be NULL. */
+DESK_EXPORT enum desk_status desk_computeruse_process_status(
+        desk_client *c, enum desk_desktop_state *out);
+
+/*
+ * The routes under /computeruse/process/{name}/: name must not be NULL or empty (it is
+ * percent-encoded, at most 128 bytes). An unknown name is DESK_ERR_NOT_FOUND with the
+ * server's list of valid names in desk_last_error().
+ */
+/* GET .../status; running must not be NULL. */
+DESK_EXPORT enum desk_status desk_process_status(desk_client *c, const char *name, bool *running);
+/* POST .../restart; *message (when message is not NULL) is freed with desk_free. */
+DESK_EXPORT enum desk_status desk_process_restart(desk_client *c, const char *name, char **message);
+/* GET .../logs: the process's stdout log. logs must not be NULL; *logs is freed with desk_free. */
+DESK_EXPORT enum desk_status desk_process_logs(desk_client *c, const char *name, char **logs);
+/* GET .../errors: the process's stderr log; as for desk_process_logs. */
+DESK_EXPORT enum desk_status desk_process_errors(desk_client *c, const char *name, char **errors);
+
+/* ---- [ext] takeover --------------------------------------------------------------------- */
+
+struct desk_vnc {
+    char *url;      /* the noVNC page; never NULL */
+    char *password; /* never NULL */
+};
+
+/* GET /computeruse/vnc. On success *out is new; free with desk_vnc_free. */
+DESK_EXPORT enum desk_status desk_vnc(desk_client *c, struct desk_vnc **out);
+DESK_EXPORT void desk_vnc_free(struct desk_vnc *v);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,77 @@
+/*
+ * result: the free functions of libdesk's result structs and the names of its small enums.
+ * Every free accepts NULL and a half-built struct (lists count only finished elements), so
+ * the parsers in wire.c can use them on their error paths. Nothing here allocates.
+ */
+#include <stdlib.h>
+
+#include "desk/desk.h"
+
+void desk_free(void *p) {
+    free(p);
+}
+
+void desk_image_free(struct desk_image *img) {
+    if (!img)
+        return;
+    free(img->data);
+    free(img);
+}
+
+void desk_display_info_free(struct desk_display_info *info) {
+    if (!info)
+        return;
+    free(info->displays);
+    free(info);
+}
+
+void desk_window_list_free(struct desk_window_list *list) {
+    if (!list)
+        return;
+    for (size_t i = 0; i < list->count; i++)
+        free(list->windows[i].title);
+    free(list->windows);
+    free(list);
+}
+
+void desk_processes_free(struct desk_processes *p) {
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->count; i++)
+        free(p->procs[i].name);
+    free(p->procs);
+    free(p->message);
+    free(p);
+}
+
+void desk_vnc_free(struct desk_vnc *v) {
+    if (!v)
+        return;
+    free(v->url);
+    free(v->password);
+    free(v);
+}
+
+const char *desk_image_format_name(enum desk_image_format format) {
+    switch (format) {
+    case DESK_IMAGE_PNG:
+        return "png";
+    case DESK_IMAGE_JPEG:
+        return "jpeg";
+    case DESK_IMAGE_WEBP:
+        return "webp";
+    }
+    return NULL;
+}
+
+const char *desk_desktop_state_name(enum desk_desktop_state state) {
+    switch (state) {
+    case DESK_DESKTOP_INACTIVE:
+        return "inactive";
+    case DESK_DESKTOP_PARTIAL:
+        return "partial";
+    case DESK_DESKTOP_ACTIVE:
+        return "active";
+    }
+    return NULL;
+}

@@ -1,0 +1,751 @@
+/*
+ * wire: the reply side of the contract. Each parser loads one body with jansson, checks
+ * every field it hands on (integers are JSON integers within int, strings are strings,
+ * lists are lists) and builds the caller's struct only once everything checked, so a
+ * malformed reply yields DESK_ERR_PROTOCOL with the offending field named and nothing
+ * half-built. Unknown members are ignored, as the contract allows.
+ *
+ * It does not do HTTP, and it does not validate what a server may reasonably choose
+ * (window titles, log text, coordinates outside the screen).
+ */
+#include "wire.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+void wire_ok(struct desk_err *e) {
+    e->status = DESK_OK;
+    e->http = 0;
+    e->code[0] = '\0';
+    e->msg[0] = '\0';
+}
+
+enum desk_status wire_fail(struct desk_err *e, enum desk_status status, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    va_end(ap);
+    e->status = status;
+    return status;
+}
+
+void wire_prefix(struct desk_err *e, const char *prefix) {
+    size_t cap = sizeof e->msg - 1, pn = strlen(prefix), mn = strlen(e->msg);
+    if (pn > cap)
+        pn = cap;
+    if (mn > cap - pn)
+        mn = cap - pn;
+    memmove(e->msg + pn, e->msg, mn);
+    memcpy(e->msg, prefix, pn);
+    e->msg[pn + mn] = '\0';
+}
+
+enum desk_status wire_http_status(long http) {
+    switch (http) {
+    case 400:
+        return DESK_ERR_BAD_REQUEST;
+    case 401:
+        return DESK_ERR_UNAUTHORIZED;
+    case 404:
+        return DESK_ERR_NOT_FOUND;
+    case 405:
+        return DESK_ERR_METHOD;
+    case 409:
+        return DESK_ERR_CONFLICT;
+    case 413:
+        return DESK_ERR_BODY_TOO_LARGE;
+    case 500:
+        return DESK_ERR_SERVER;
+    case 503:
+        return DESK_ERR_UNAVAILABLE;
+    default:
+        return DESK_ERR_HTTP;
+    }
+}
+
+/* The first bytes of a body, printable, for messages about replies that are not JSON. */
+static void snippet(const char *body, size_t len, char *out, size_t outlen) {
+    size_t n = 0;
+    for (size_t i = 0; i < len && n + 4 < outlen && i < 60; i++) {
+        unsigned char ch = (unsigned char)body[i];
+        out[n++] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : '.';
+    }
+    if (len > 60 && n + 4 < outlen) {
+        memcpy(out + n, "...", 3);
+        n += 3;
+    }
+    out[n] = '\0';
+}
+
+enum desk_status wire_error_reply(long http, const char *body, size_t len, struct desk_err *e) {
+    e->http = http;
+    e->code[0] = '\0';
+    enum desk_status st = wire_http_status(http);
+    json_t *root = len ? json_loadb(body, len, 0, NULL) : NULL;
+    const char *msg = json_string_value(json_object_get(root, "error"));
+    const char *code = json_string_value(json_object_get(root, "code"));
+    if (code)
+        snprintf(e->code, sizeof e->code, "%s", code);
+    if (msg && *msg) {
+        wire_fail(e, st, "%s", msg);
+    } else {
+        char snip[80];
+        snippet(body, len, snip, sizeof snip);
+        if (len)
+            wire_fail(e, st, "the server answered HTTP %ld without an error message: \"%s\"", http,
+                    snip);
+        else
+            wire_fail(e, st, "the server answered HTTP %ld with an empty body", http);
+    }
+    json_decref(root);
+    return st;
+}
+
+/* Loads a body that must be a JSON object. */
+static json_t *load_object(const char *body, size_t len, struct desk_err *e) {
+    json_error_t jerr;
+    json_t *root = json_loadb(body, len, JSON_DECODE_ANY, &jerr);
+    if (!root) {
+        char snip[80];
+        snippet(body, len, snip, sizeof snip);
+        wire_fail(e, DESK_ERR_PROTOCOL, "the reply is not JSON (%s): \"%s\"", jerr.text, snip);
+        return NULL;
+    }
+    if (!json_is_object(root)) {
+        json_decref(root);
+        wire_fail(e, DESK_ERR_PROTOCOL, "the reply is JSON but not an object");
+        return NULL;
+    }
+    return root;
+}
+
+static enum desk_status get_int(const json_t *obj, const char *key, int *out, struct desk_err *e) {
+    const json_t *v = json_object_get(obj, key);
+    if (!json_is_integer(v))
+        return wire_fail(e, DESK_ERR_PROTOCOL, "\"%s\" is %s, not an integer", key,
+                v ? "of another type" : "missing");
+    json_int_t n = json_integer_value(v);
+    if (n < INT_MIN || n > INT_MAX)
+        return wire_fail(e, DESK_ERR_PROTOCOL, "\"%s\" is out of range: %lld", key, (long long)n);
+    *out = (int)n;
+    return DESK_OK;
+}
+
+static enum desk_status get_bool(
+        const json_t *obj, const char *key, bool *out, struct desk_err *e) {
+    const json_t *v = json_object_get(obj, key);
+    if (!json_is_boolean(v))
+        return wire_fail(e, DESK_ERR_PROTOCOL, "\"%s\" is %s, not a boolean", key,
+                v ? "of another type" : "missing");
+    *out = json_is_true(v);
+    return DESK_OK;
+}
+
+static enum desk_status get_string(
+        const json_t *obj, const char *key, const char **out, struct desk_err *e) {
+    const json_t *v = json_object_get(obj, key);
+    if (!json_is_string(v))
+        return wire_fail(e, DESK_ERR_PROTOCOL, "\"%s\" is %s, not a string", key,
+                v ? "of another type" : "missing");
+    *out = json_string_value(v);
+    return DESK_OK;
+}
+
+/* An object member that must itself be an object; the key names it in the message. */
+static const json_t *get_object(const json_t *obj, const char *key, struct desk_err *e) {
+    const json_t *v = json_object_get(obj, key);
+    if (!json_is_object(v))
+        wire_fail(e, DESK_ERR_PROTOCOL, "\"%s\" is %s, not an object", key,
+                v ? "of another type" : "missing");
+    return json_is_object(v) ? v : NULL;
+}
+
+static const json_t *get_array(const json_t *obj, const char *key, struct desk_err *e) {
+    const json_t *v = json_object_get(obj, key);
+    if (!json_is_array(v))
+        wire_fail(e, DESK_ERR_PROTOCOL, "\"%s\" is %s, not a list", key,
+                v ? "of another type" : "missing");
+    return json_is_array(v) ? v : NULL;
+}
+
+/* Adds "in <where>" to a message about a nested field, keeping the field's own text. */
+static enum desk_status nested(struct desk_err *e, const char *where) {
+    char inner[sizeof e->msg];
+    snprintf(inner, sizeof inner, "%s", e->msg);
+    return wire_fail(e, e->status, "%s, in %s", inner, where);
+}
+
+static char *dup_string(const char *s, struct desk_err *e) {
+    char *d = strdup(s);
+    if (!d)
+        wire_fail(e, DESK_ERR_NOMEM, "out of memory");
+    return d;
+}
+
+enum desk_status wire_health(const char *body, size_t len, struct desk_err *e, char **version) {
+    json_t *root = load_object(body, len, e);
+    if (!root)
+        return e->status;
+    const char *st = NULL, *ver = NULL;
+    enum desk_status rc = get_string(root, "status", &st, e);
+    if (rc == DESK_OK)
+        rc = get_string(root, "version", &ver, e);
+    if (rc == DESK_OK && strcmp(st, "ok") != 0)
+        rc = wire_fail(e, DESK_ERR_PROTOCOL, "\"status\" is \"%.64s\", not \"ok\"", st);
+    if (rc == DESK_OK && version && !(*version = dup_string(ver, e)))
+        rc = e->status;
+    json_decref(root);
+    return rc;
+}
+
+enum desk_status wire_point(
+        const char *body, size_t len, struct desk_err *e, struct desk_point *out) {
+    json_t *root = load_object(body, len, e);
+    if (!root)
+        return e->status;
+    struct desk_point p;
+    enum desk_status rc = get_int(root, "x", &p.x, e);
+    if (rc == DESK_OK)
+        rc = get_int(root, "y", &p.y, e);
+    if (rc == DESK_OK)
+        *out = p;
+    json_decref(root);
+    return rc;
+}
+
+enum desk_status wire_success(const char *body, size_t len, struct desk_err *e) {
+    json_t *root = load_object(body, len, e);
+    if (!root)
+        return e->status;
+    bool ok = false;
+    enum desk_status rc = get_bool(root, "success", &ok, e);
+    if (rc == DESK_OK && !ok)
+        rc = wire_fail(e, DESK_ERR_PROTOCOL, "\"success\" is false in a 200 reply");
+    json_decref(root);
+    return rc;
+}
+
+enum desk_status wire_object(const char *body, size_t len, struct desk_err *e) {
+    json_t *root = load_object(body, len, e);
+    json_decref(root);
+    return root ? DESK_OK : e->status;
+}
+
+static enum desk_status display_from(const json_t *o, struct desk_display *d, struct desk_err *e) {
+    if (!json_is_object(o))
+        return wire_fail(e, DESK_ERR_PROTOCOL, "a display is not an object");
+    enum desk_status rc = get_int(o, "id", &d->id, e);
+    if (rc == DESK_OK)
+        rc = get_int(o, "x", &d->x, e);
+    if (rc == DESK_OK)
+        rc = get_int(o, "y", &d->y, e);
+    if (rc == DESK_OK)
+        rc = get_int(o, "width", &d->width, e);
+    if (rc == DESK_OK)
+        rc = get_int(o, "height", &d->height, e);
+    if (rc == DESK_OK)
+        rc = get_bool(o, "isActive", &d->active, e);
+    return rc;
+}
+
+enum desk_status wire_display_info(
+        const char *body, size_t len, struct desk_err *e, struct desk_display_info **out) {
+    *out = NULL;
+    json_t *root = load_object(body, len, e);
+    if (!root)
+        return e->status;
+    struct desk_display_info *info = calloc(1, sizeof *info);
+    const json_t *list = get_array(root, "displays", e);
+    enum desk_status rc = !info   ? wire_fail(e, DESK_ERR_NOMEM, "out of memory")
+                          : !list ? e->status
+                                  : DESK_OK;
+    size_t n = json_array_size(list);
+    if (rc == DESK_OK && n && !(info->displays = calloc(n, sizeof *info->displays)))
+        rc = wire_fail(e, DESK_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; rc == DESK_OK && i < n; i++) {
+        rc = display_from(json_array_get(list, i), &info->displays[i], e);
+        if (rc != DESK_OK) {
+            char where[32];
+            snprintf(where, sizeof where, "displays[%zu]", i);
+            nested(e, where);
+        }
+    }
+    if (rc == DESK_OK) {
+        info->count = n;
+        const json_t *prim = get_object(root, "primary_display", e);
+        rc = prim ? display_from(prim, &info->primary, e) : e->status;
+        if (prim && rc != DESK_OK)
+            nested(e, "primary_display");
+    }
+    if (rc == DESK_OK)
+        rc = get_int(root, "total_displays", &info->total, e);
+    json_decref(root);
+    if (rc != DESK_OK) {
+        desk_display_info_free(info);
+        return rc;
+    }
+    *out = info;
+    return DESK_OK;
+}
+
+static enum desk_status window_from(const json_t *o, struct desk_window *w, struct desk_err *e) {
+    if (!json_is_object(o))
+        return wire_fail(e, DESK_ERR_PROTOCOL, "a window is not an object");
+    const json_t *id = json_object_get(o, "id");
+    const json_t *pid = json_object_get(o, "pid");
+    const char *title = NULL;
+    /* X ids are 29-bit and pids positive: anything negative is not what the contract says. */
+    if (!json_is_integer(id) || json_integer_value(id) < 0)
+        return wire_fail(e, DESK_ERR_PROTOCOL, "\"id\" is not a non-negative integer");
+    if (pid && !json_is_null(pid) && (!json_is_integer(pid) || json_integer_value(pid) < 0))
+        return wire_fail(e, DESK_ERR_PROTOCOL, "\"pid\" is not a non-negative integer");
+    enum desk_status rc = get_string(o, "title", &title, e);
+    if (rc == DESK_OK)
+        rc = get_int(o, "x", &w->x, e);
+    if (rc == DESK_OK)
+        rc = get_int(o, "y", &w->y, e);
+    if (rc == DESK_OK)
+        rc = get_int(o, "width", &w->width, e);
+    if (rc == DESK_OK)
+        rc = get_int(o, "height", &w->height, e);
+    if (rc == DESK_OK)
+        rc = get_bool(o, "isActive", &w->active, e);
+    if (rc != DESK_OK)
+        return rc;
+    w->id = (unsigned long)json_integer_value(id);
+    w->pid = json_is_integer(pid) ? (long)json_integer_value(pid) : 0;
+    w->title = dup_string(title, e);
+    return w->title ? DESK_OK : e->status;
+}
+
+enum desk_status wire_windows(
+        const char *body, size_t len, struct desk_err *e, struct desk_window_list **out) {
+    *out = NULL;
+    json_t *root = load_object(body, len, e);
+    if (!root)
+        return e->status;
+    struct desk_window_list *wl = calloc(1, sizeof *wl);
+    const json_t *list = get_array(root, "windows", e);
+    enum desk_status rc = !wl     ? wire_fail(e, DESK_ERR_NOMEM, "out of memory")
+                          : !list ? e->status
+                                  : DESK_OK;
+    size_t n = json_array_size(list);
+    if (rc == DESK_OK && n && !(wl->windows = calloc(n, sizeof *wl->windows)))
+        rc = wire_fail(e, DESK_ERR_NOMEM, "out of memory");
+    /* count grows with each window built, so that freeing a half-built list is exact. */
+    for (size_t i = 0; rc == DESK_OK && i < n; i++) {
+        rc = window_from(json_array_get(list, i), &wl->windows[i], e);
+        if (rc == DESK_OK) {
+            wl->count++;
+        } else {
+            char where[32];
+            snprintf(where, sizeof where, "windows[%zu]", i);
+            nested(e, where);
+        }
+    }
+    int count = 0;
+    if (rc == DESK_OK)
+        rc = get_int(root, "count", &count, e);
+    if (rc == DESK_OK && (count < 0 || (size_t)count != n))
+        rc = wire_fail(
+                e, DESK_ERR_PROTOCOL, "\"count\" is %d but the list has %zu windows", count, n);
+    json_decref(root);
+    if (rc != DESK_OK) {
+        desk_window_list_free(wl);
+        return rc;
+    }
+    *out = wl;
+    return DESK_OK;
+}
+
+static enum desk_status process_from(
+        const char *name, const json_t *o, struct desk_process *p, struct desk_err *e) {
+    if (!json_is_object(o))
+        return wire_fail(e, DESK_ERR_PROTOCOL, "the status of \"%.64s\" is not an object", name);
+    const json_t *pid = json_object_get(o, "pid");
+    enum desk_status rc = get_bool(o, "running", &p->running, e);
+    if (rc == DESK_OK)
+        rc = get_int(o, "priority", &p->priority, e);
+    if (rc == DESK_OK)
+        rc = get_bool(o, "autoRestart", &p->auto_restart, e);
+    if (rc == DESK_OK && !json_is_null(pid) &&
+            (!json_is_integer(pid) || json_integer_value(pid) <= 0))
+        rc = wire_fail(e, DESK_ERR_PROTOCOL, "\"pid\" is %s, not a positive integer or null",
+                pid ? "of another type" : "missing");
+    if (rc != DESK_OK) {
+        char where[96];
+        snprintf(where, sizeof where, "status.%.64s", name);
+        return nested(e, where);
+    }
+    p->pid = json_is_integer(pid) ? (long)json_integer_value(pid) : -1;
+    p->name = dup_string(name, e);
+    return p->name ? DESK_OK : e->status;
+}
+
+enum desk_status wire_processes(
+        const char *body, size_t len, struct desk_err *e, struct desk_processes **out) {
+    *out = NULL;
+    json_t *root = load_object(body, len, e);
+    if (!root)
+        return e->status;
+    struct desk_processes *ps = calloc(1, sizeof *ps);
+    const char *message = NULL;
+    enum desk_status rc = ps ? get_string(root, "message", &message, e)
+                             : wire_fail(e, DESK_ERR_NOMEM, "out of memory");
+    const json_t *map = rc == DESK_OK ? get_object(root, "status", e) : NULL;
+    if (rc == DESK_OK && !map)
+        rc = e->status;
+    size_t n = json_object_size(map);
+    if (rc == DESK_OK && !(ps->message = dup_string(message, e)))
+        rc = e->status;
+    if (rc == DESK_OK && n && !(ps->procs = calloc(n, sizeof *ps->procs)))
+        rc = wire_fail(e, DESK_ERR_NOMEM, "out of memory");
+    /* jansson keeps members in the order received: the server's start order. */
+    const char *key;
+    json_t *val;
+    json_object_foreach((json_t *)map, key, val) {
+        if (rc != DESK_OK)
+            break;
+        rc = process_from(key, val, &ps->procs[ps->count], e);
+        if (rc == DESK_OK)
+            ps->count++;
+    }
+    json_decref(root);
+    if (rc != DESK_OK) {
+        desk_processes_free(ps);
+        return rc;
+    }
+    *out = ps;
+    return DESK_OK;
+}
+
+enum desk_status wire_state(
+        const char *body, size_t len, struct desk_err *e, enum desk_desktop_state *out) {
+    json_t *root = load_object(body, len, e);
+    if (!root)
+        return e->status;
+    const char *s = NULL;
+    enum desk_status rc = get_string(root, "status", &s, e);
+    if (rc == DESK_OK) {
+        if (strcmp(s, "active") == 0)
+            *out = DESK_DESKTOP_ACTIVE;
+        else if (strcmp(s, "partial") == 0)
+            *out = DESK_DESKTOP_PARTIAL;
+        else if (strcmp(s, "inactive") == 0)
+            *out = DESK_DESKTOP_INACTIVE;
+        else
+            rc = wire_fail(e, DESK_ERR_PROTOCOL,
+                    "\"status\" is \"%.64s\", not active, partial or inactive", s);
+    }
+    json_decref(root);
+    return rc;
+}
+
+enum desk_status wire_running(const char *body, size_t len, struct desk_err *e, bool *running) {
+    json_t *root = load_object(body, len, e);
+    if (!root)
+        return e->status;
+    const char *name = NULL;
+    bool r = false;
+    enum desk_status rc = get_string(root, "processName", &name, e);
+    if (rc == DESK_OK)
+        rc = get_bool(root, "running", &r, e);
+    if (rc == DESK_OK)
+        *running = r;
+    json_decref(root);
+    return rc;
+}
+
+enum desk_status wire_text(
+        const char *body, size_t len, const char *key, struct desk_err *e, char **out) {
+    *out = NULL;
+    json_t *root = load_object(body, len, e);
+    if (!root)
+        return e->status;
+    const char *s = NULL;
+    enum desk_status rc = get_string(root, key, &s, e);
+    if (rc == DESK_OK) {
+        /* Logs are text, but a NUL inside would cut them short silently: keep the length. */
+        size_t n = json_string_length(json_object_get(root, key));
+        char *d = malloc(n + 1);
+        if (d) {
+            memcpy(d, s, n);
+            d[n] = '\0';
+            *out = d;
+        } else {
+            rc = wire_fail(e, DESK_ERR_NOMEM, "out of memory for a %zu-byte \"%s\"", n, key);
+        }
+    }
+    json_decref(root);
+    return rc;
+}
+
+enum desk_status wire_vnc(const char *body, size_t len, struct desk_err *e, struct desk_vnc **out) {
+    *out = NULL;
+    json_t *root = load_object(body, len, e);
+    if (!root)
+        return e->status;
+    const char *url = NULL, *password = NULL;
+    enum desk_status rc = get_string(root, "url", &url, e);
+    if (rc == DESK_OK)
+        rc = get_string(root, "password", &password, e);
+    struct desk_vnc *v = rc == DESK_OK ? calloc(1, sizeof *v) : NULL;
+    if (rc == DESK_OK && !v)
+        rc = wire_fail(e, DESK_ERR_NOMEM, "out of memory");
+    if (rc == DESK_OK &&
+            (!(v->url = dup_string(url, e)) || !(v->password = dup_string(password, e))))
+        rc = e->status;
+    json_decref(root);
+    if (rc != DESK_OK) {
+        desk_vnc_free(v);
+        return rc;
+    }
+    *out = v;
+    return DESK_OK;
+}
+
+/* ---- screenshots ---- */
+
+/* Whether the bytes start the way the format's files start: garbage is caught here. */
+static bool signature_ok(enum desk_image_format f, const unsigned char *d, size_t n) {
+    switch (f) {
+    case DESK_IMAGE_PNG:
+        return n >= 8 && memcmp(d, "\x89PNG\r\n\x1a\n", 8) == 0;
+    case DESK_IMAGE_JPEG:
+        return n >= 3 && d[0] == 0xff && d[1] == 0xd8 && d[2] == 0xff;
+    case DESK_IMAGE_WEBP:
+        return n >= 12 && memcmp(d, "RIFF", 4) == 0 && memcmp(d + 8, "WEBP", 4) == 0;
+    }
+    return false;
+}
+
+static int format_from_name(const char *s, enum desk_image_format *out) {
+    if (strcasecmp(s, "png") == 0)
+        *out = DESK_IMAGE_PNG;
+    else if (strcasecmp(s, "jpeg") == 0 || strcasecmp(s, "jpg") == 0)
+        *out = DESK_IMAGE_JPEG;
+    else if (strcasecmp(s, "webp") == 0)
+        *out = DESK_IMAGE_WEBP;
+    else
+        return -1;
+    return 0;
+}
+
+static enum desk_status check_image(const struct desk_image *img, struct desk_err *e) {
+    if (img->width <= 0 || img->height <= 0)
+        return wire_fail(e, DESK_ERR_PROTOCOL, "the image size %dx%d is not positive", img->width,
+                img->height);
+    if (img->region.width <= 0 || img->region.height <= 0)
+        return wire_fail(e, DESK_ERR_PROTOCOL, "the region size %dx%d is not positive",
+                img->region.width, img->region.height);
+    if (!signature_ok(img->format, img->data, img->size))
+        return wire_fail(e, DESK_ERR_PROTOCOL, "the %zu image bytes are not a %s file", img->size,
+                desk_image_format_name(img->format));
+    return DESK_OK;
+}
+
+enum desk_status wire_image_json(
+        const char *body, size_t len, struct desk_err *e, struct desk_image **out) {
+    *out = NULL;
+    json_t *root = load_object(body, len, e);
+    if (!root)
+        return e->status;
+    struct desk_image img = {0};
+    const char *b64 = NULL, *fmt = NULL;
+    const json_t *region = NULL, *cursor = json_object_get(root, "cursorPosition");
+    int size_bytes = 0;
+    enum desk_status rc = get_string(root, "screenshot", &b64, e);
+    if (rc == DESK_OK)
+        rc = get_int(root, "width", &img.width, e);
+    if (rc == DESK_OK)
+        rc = get_int(root, "height", &img.height, e);
+    if (rc == DESK_OK)
+        rc = get_string(root, "format", &fmt, e);
+    if (rc == DESK_OK && format_from_name(fmt, &img.format) < 0)
+        rc = wire_fail(e, DESK_ERR_PROTOCOL, "\"format\" is \"%.32s\", not png, jpeg or webp", fmt);
+    if (rc == DESK_OK)
+        rc = get_int(root, "sizeBytes", &size_bytes, e);
+    if (rc == DESK_OK && !(region = get_object(root, "region", e)))
+        rc = e->status;
+    if (rc == DESK_OK) {
+        if (get_int(region, "x", &img.region.x, e) || get_int(region, "y", &img.region.y, e) ||
+                get_int(region, "width", &img.region.width, e) ||
+                get_int(region, "height", &img.region.height, e))
+            rc = nested(e, "region");
+    }
+    if (rc == DESK_OK && cursor && !json_is_null(cursor)) {
+        if (!json_is_object(cursor))
+            rc = wire_fail(e, DESK_ERR_PROTOCOL, "\"cursorPosition\" is not an object");
+        else if (get_int(cursor, "x", &img.cursor.x, e) || get_int(cursor, "y", &img.cursor.y, e))
+            rc = nested(e, "cursorPosition");
+        img.has_cursor = rc == DESK_OK;
+    }
+    if (rc == DESK_OK) {
+        int b = wire_base64_decode(
+                b64, json_string_length(json_object_get(root, "screenshot")), &img.data, &img.size);
+        if (b == -ENOMEM)
+            rc = wire_fail(e, DESK_ERR_NOMEM, "out of memory decoding the screenshot");
+        else if (b < 0)
+            rc = wire_fail(e, DESK_ERR_PROTOCOL, "\"screenshot\" is not valid base64");
+    }
+    if (rc == DESK_OK && (size_t)size_bytes != img.size)
+        rc = wire_fail(e, DESK_ERR_PROTOCOL, "\"sizeBytes\" is %d but the image has %zu bytes",
+                size_bytes, img.size);
+    if (rc == DESK_OK)
+        rc = check_image(&img, e);
+    struct desk_image *res = rc == DESK_OK ? malloc(sizeof *res) : NULL;
+    if (rc == DESK_OK && !res)
+        rc = wire_fail(e, DESK_ERR_NOMEM, "out of memory");
+    json_decref(root);
+    if (rc != DESK_OK) {
+        free(img.data);
+        return rc;
+    }
+    *res = img;
+    *out = res;
+    return DESK_OK;
+}
+
+/* A header that must be one decimal integer, nothing around it. */
+static int header_int(const char *s, int *out) {
+    if (!s)
+        return -1;
+    const char *p = s + (*s == '-');
+    if (*p < '0' || *p > '9')
+        return -1;
+    errno = 0;
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*end || errno || v < INT_MIN || v > INT_MAX)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+/* "x,y,w,h": four integers separated by single commas. */
+static int header_region(const char *s, struct desk_rect *r) {
+    int v[4];
+    char part[24];
+    for (int i = 0; i < 4; i++) {
+        if (!s)
+            return -1;
+        size_t n = strcspn(s, ",");
+        if (n == 0 || n >= sizeof part || (i < 3) != (s[n] == ','))
+            return -1;
+        memcpy(part, s, n);
+        part[n] = '\0';
+        if (header_int(part, &v[i]) < 0)
+            return -1;
+        s = i < 3 ? s + n + 1 : NULL;
+    }
+    *r = (struct desk_rect){v[0], v[1], v[2], v[3]};
+    return 0;
+}
+
+static int format_from_mime(const char *ct, enum desk_image_format *out) {
+    static const struct {
+        const char *mime;
+        enum desk_image_format f;
+    } types[] = {{"image/png", DESK_IMAGE_PNG}, {"image/jpeg", DESK_IMAGE_JPEG},
+            {"image/webp", DESK_IMAGE_WEBP}};
+    if (!ct)
+        return -1;
+    size_t n = strcspn(ct, "; \t");
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+        if (n == strlen(types[i].mime) && strncasecmp(ct, types[i].mime, n) == 0) {
+            *out = types[i].f;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+enum desk_status wire_image_binary(unsigned char *data, size_t size,
+        const struct wire_shot_headers *h, struct desk_err *e, struct desk_image **out) {
+    *out = NULL;
+    struct desk_image img = {.data = data, .size = size};
+    if (format_from_mime(h->content_type, &img.format) < 0)
+        return wire_fail(e, DESK_ERR_PROTOCOL,
+                "the reply's Content-Type \"%.64s\" is not image/png, image/jpeg or image/webp",
+                h->content_type ? h->content_type : "");
+    if (header_int(h->width, &img.width) < 0 || header_int(h->height, &img.height) < 0)
+        return wire_fail(e, DESK_ERR_PROTOCOL,
+                "X-Desk-Width and X-Desk-Height must be integers, got \"%.32s\" and \"%.32s\"",
+                h->width ? h->width : "(none)", h->height ? h->height : "(none)");
+    if (header_region(h->region, &img.region) < 0)
+        return wire_fail(e, DESK_ERR_PROTOCOL, "X-Desk-Region must be \"x,y,w,h\", got \"%.64s\"",
+                h->region ? h->region : "(none)");
+    if (h->cursor_x || h->cursor_y) {
+        if (header_int(h->cursor_x, &img.cursor.x) < 0 ||
+                header_int(h->cursor_y, &img.cursor.y) < 0)
+            return wire_fail(e, DESK_ERR_PROTOCOL,
+                    "X-Desk-Cursor-X and X-Desk-Cursor-Y must both be integers");
+        img.has_cursor = true;
+    }
+    enum desk_status rc = check_image(&img, e);
+    if (rc != DESK_OK)
+        return rc;
+    struct desk_image *res = malloc(sizeof *res);
+    if (!res)
+        return wire_fail(e, DESK_ERR_NOMEM, "out of memory");
+    *res = img;
+    *out = res;
+    return DESK_OK;
+}
+
+static int b64_value(unsigned char ch) {
+    if (ch >= 'A' && ch <= 'Z')
+        return ch - 'A';
+    if (ch >= 'a' && ch <= 'z')
+        return ch - 'a' + 26;
+    if (ch >= '0' && ch <= '9')
+        return ch - '0' + 52;
+    if (ch == '+')
+        return 62;
+    if (ch == '/')
+        return 63;
+    return -1;
+}
+
+int wire_base64_decode(const char *in, size_t len, unsigned char **out, size_t *outlen) {
+    *out = NULL;
+    *outlen = 0;
+    if (len % 4)
+        return -EINVAL;
+    size_t pad = 0;
+    if (len && in[len - 1] == '=')
+        pad = (len >= 2 && in[len - 2] == '=') ? 2 : 1;
+    size_t n = len / 4 * 3 - pad;
+    /* One spare byte so that an empty image is still a valid allocation. */
+    unsigned char *buf = malloc(n + 1);
+    if (!buf)
+        return -ENOMEM;
+    size_t o = 0;
+    for (size_t i = 0; i < len; i += 4) {
+        bool last = i + 4 == len;
+        int v[4];
+        for (int k = 0; k < 4; k++) {
+            unsigned char ch = (unsigned char)in[i + k];
+            /* '=' only as the final one or two characters of the text. */
+            v[k] = (ch == '=' && last && k >= 4 - (int)pad) ? 0 : b64_value(ch);
+            if (v[k] < 0) {
+                free(buf);
+                return -EINVAL;
+            }
+        }
+        unsigned triple =
+                (unsigned)v[0] << 18 | (unsigned)v[1] << 12 | (unsigned)v[2] << 6 | (unsigned)v[3];
+        size_t take = last ? 3 - pad : 3;
+        for (size_t k = 0; k < take; k++)
+            buf[o++] = (unsigned char)(triple >> (16 - 8 * k));
+    }
+    *out = buf;
+    *outlen = o;
+    return 0;
+}

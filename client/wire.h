@@ -1,0 +1,89 @@
+/*
+ * wire (libdesk, internal): turns deskd's replies (status, headers, body) into libdesk's
+ * result structs, and the error value every failure fills. Knows JSON and the contract in
+ * API.md; knows nothing of HTTP transport, so the unit tests feed it literal strings.
+ */
+#ifndef DESK_CLIENT_WIRE_H
+#define DESK_CLIENT_WIRE_H
+
+#include <stddef.h>
+
+#include "desk/desk.h"
+
+/* The outcome of a call: fixed size, so that the error path never allocates. */
+struct desk_err {
+    enum desk_status status;
+    long http;     /* HTTP status of the reply, 0 when none */
+    char code[48]; /* the server's "code", "" when none */
+    char msg[512]; /* "" on success */
+};
+
+/* Clears e to success. */
+void wire_ok(struct desk_err *e);
+/* Sets e to status with a printf-style message and returns status. */
+enum desk_status wire_fail(struct desk_err *e, enum desk_status status, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+/* Puts prefix before e->msg, truncating the end when the two do not fit. */
+void wire_prefix(struct desk_err *e, const char *prefix);
+/* The status for a non-2xx HTTP status. */
+enum desk_status wire_http_status(long http);
+/*
+ * Fills e from a non-2xx reply: the status from the HTTP status, the message and code from a
+ * {"error","code"} body, or a sentence naming the HTTP status when the body is not that.
+ * body need not be NUL-terminated. Returns e->status.
+ */
+enum desk_status wire_error_reply(long http, const char *body, size_t len, struct desk_err *e);
+
+/*
+ * Parsers of 2xx bodies. Each returns DESK_OK, or DESK_ERR_PROTOCOL (the body is not JSON
+ * or lacks a field: e->msg names it) or DESK_ERR_NOMEM. On failure nothing is returned
+ * through the out pointers and nothing leaks. body need not be NUL-terminated.
+ */
+enum desk_status wire_health(const char *body, size_t len, struct desk_err *e, char **version);
+/* {"x","y"} (move, click, drag and position answers). */
+enum desk_status wire_point(
+        const char *body, size_t len, struct desk_err *e, struct desk_point *out);
+/* {"success": true} (scroll). */
+enum desk_status wire_success(const char *body, size_t len, struct desk_err *e);
+/* Any JSON object, such as the keyboard routes' {}. */
+enum desk_status wire_object(const char *body, size_t len, struct desk_err *e);
+enum desk_status wire_display_info(
+        const char *body, size_t len, struct desk_err *e, struct desk_display_info **out);
+enum desk_status wire_windows(
+        const char *body, size_t len, struct desk_err *e, struct desk_window_list **out);
+/* {"message", "status": {NAME: ProcessStatus}} (start and stop). */
+enum desk_status wire_processes(
+        const char *body, size_t len, struct desk_err *e, struct desk_processes **out);
+/* {"status": "active"|"partial"|"inactive"}. */
+enum desk_status wire_state(
+        const char *body, size_t len, struct desk_err *e, enum desk_desktop_state *out);
+/* {"processName", "running": bool}. */
+enum desk_status wire_running(const char *body, size_t len, struct desk_err *e, bool *running);
+/* The string member key of an object ("logs", "errors", "message"); *out is malloc'd. */
+enum desk_status wire_text(
+        const char *body, size_t len, const char *key, struct desk_err *e, char **out);
+enum desk_status wire_vnc(const char *body, size_t len, struct desk_err *e, struct desk_vnc **out);
+
+/* A screenshot in the JSON form: base64 decoded here. */
+enum desk_status wire_image_json(
+        const char *body, size_t len, struct desk_err *e, struct desk_image **out);
+
+/* The headers of a binary screenshot, as received (NULL when absent). */
+struct wire_shot_headers {
+    const char *content_type;
+    const char *width, *height;
+    const char *region;
+    const char *cursor_x, *cursor_y;
+};
+
+/*
+ * A screenshot in the binary form. On success the image takes ownership of data (malloc'd,
+ * size bytes); on failure data is left to the caller.
+ */
+enum desk_status wire_image_binary(unsigned char *data, size_t size,
+        const struct wire_shot_headers *h, struct desk_err *e, struct desk_image **out);
+
+/* Standard base64 with padding, no whitespace. Returns 0, or -1 on bad input or no memory. */
+int wire_base64_decode(const char *in, size_t len, unsigned char **out, size_t *outlen);
+
+#endif
