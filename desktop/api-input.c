@@ -60,6 +60,13 @@ static void order_leave(void) {
 static struct input *input_begin(struct req *r) {
     char err[256];
     order_enter();
+    /* A request that waited in the queue for a client that has given up must not run later,
+     * against a screen its client no longer expects. */
+    if (req_client_gone(r)) {
+        order_leave();
+        reply_error(r, 503, "CANCELLED", "the client went away while the request waited its turn");
+        return NULL;
+    }
     if (!xconn_lock(deskd.xinput, err, sizeof err)) {
         order_leave();
         reply_no_display(r, err);
@@ -94,11 +101,6 @@ static void reply_xy(struct req *r, int x, int y) {
     reply_json(r, 200, json_pack("{s:i, s:i}", "x", x, "y", y));
 }
 
-/* X takes 16-bit coordinates: clamp what we send, as X would clamp to the screen. */
-static int clamp16(int v) {
-    return v < -32768 ? -32768 : v > 32767 ? 32767 : v;
-}
-
 #define BAD_INPUT(r, err)                                                                          \
     do {                                                                                           \
         reply_error(r, 400, "INVALID_PARAMETER", "%s", err);                                       \
@@ -122,8 +124,6 @@ static int read_xy(
     if (body_int(body, kx, true, -COORD_MAX, COORD_MAX, x, err, errlen) < 0 ||
             body_int(body, ky, true, -COORD_MAX, COORD_MAX, y, err, errlen) < 0)
         return -EINVAL;
-    *x = clamp16(*x);
-    *y = clamp16(*y);
     return 0;
 }
 

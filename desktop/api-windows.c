@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "deskd.h"
+#include "proc.h"
 #include "xtrap.h"
 
 #define MAX_WINDOWS 1024
@@ -46,7 +47,8 @@ static char *window_title(Display *dpy, Window w, Atom net_wm_name, Atom utf8) {
     if (XGetWindowProperty(dpy, w, net_wm_name, 0, 4096, False, utf8, &actual, &format, &n, &after,
                 &data) == Success &&
             data && actual == utf8 && format == 8) {
-        char *s = strndup((char *)data, n);
+        /* Clients put any bytes there; JSON needs UTF-8. */
+        char *s = proc_utf8_clean((char *)data, n, NULL);
         XFree(data);
         return s;
     }
@@ -59,7 +61,7 @@ static char *window_title(Display *dpy, Window w, Atom net_wm_name, Atom utf8) {
         char **list = NULL;
         int count = 0;
         if (Xutf8TextPropertyToTextList(dpy, &tp, &list, &count) >= Success && count > 0 && list)
-            title = strdup(list[0]);
+            title = proc_utf8_clean(list[0], strlen(list[0]), NULL);
         if (list)
             XFreeStringList(list);
         XFree(tp.value);

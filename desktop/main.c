@@ -175,9 +175,19 @@ int main(int argc, char **argv) {
         case OPT_LISTEN:
             listen = optarg;
             break;
-        case OPT_TOKEN:
-            token = optarg;
+        case OPT_TOKEN: {
+            /* Keep a copy and blank the argument, so that ps and /proc/PID/cmdline stop
+             * showing it (DESK_TOKEN in the environment is the better way to pass it). */
+            static char token_copy[1024];
+            if (strlen(optarg) >= sizeof token_copy) {
+                fprintf(stderr, "deskd: --token must be shorter than %zu bytes\n",
+                        sizeof token_copy);
+                return 2;
+            }
+            token = strcpy(token_copy, optarg);
+            memset(optarg, 'x', strlen(optarg));
             break;
+        }
         case OPT_INSECURE:
             insecure = true;
             break;

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "proc.h"
 
 struct server {
     struct MHD_Daemon *mhd;
@@ -110,12 +111,16 @@ void reply_json(struct req *r, int status, json_t *root) {
 }
 
 void reply_error(struct req *r, int status, const char *code, const char *fmt, ...) {
-    char msg[1024];
+    char raw[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    vsnprintf(raw, sizeof raw, fmt, ap);
     va_end(ap);
-    json_t *root = json_pack("{s:s, s:s}", "error", msg, "code", code);
+    /* Sentences quote request data, which may be invalid UTF-8 (or cut mid-character);
+     * JSON strings must not be, or the intended 4xx would turn into a 500. */
+    char *msg = proc_utf8_clean(raw, strlen(raw), NULL);
+    json_t *root = msg ? json_pack("{s:s, s:s}", "error", msg, "code", code) : NULL;
+    free(msg);
     char *text = root ? json_dumps(root, JSON_COMPACT) : NULL;
     json_decref(root);
     if (!text) {

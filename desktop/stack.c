@@ -932,6 +932,7 @@ static void setup_services(void) {
         rt->also = also[i];
         rt->package = pkgs[i];
         rt->out_rd = rt->err_rd = -1;
+        rt->out.fd = rt->err.fd = -1; /* not 0: a log never opened must not close stdin */
         snprintf(rt->marker, sizeof rt->marker, "DESK_SERVICE=%s:%s", S.stack_id, names[i]);
         snprintf(rt->out_path, sizeof rt->out_path, "%s/logs/%s.out.log", S.state_dir, names[i]);
         snprintf(rt->err_path, sizeof rt->err_path, "%s/logs/%s.err.log", S.state_dir, names[i]);
@@ -1418,10 +1419,6 @@ char *stack_log(int i, bool errors, size_t *len) {
         return strdup("");
     }
     return proc_log_read(errors ? S.rt[i].err_path : S.rt[i].out_path, 2 * LOG_CAP, len);
-}
-
-bool stack_managed(void) {
-    return S.managed;
 }
 
 bool stack_vnc(char *password, size_t len, int *novnc_port, const char **novnc_host) {

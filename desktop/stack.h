@@ -81,7 +81,6 @@ const char *stack_name(int i);
 const char *stack_names(void);
 /* Its stdout (errors: stderr) log as UTF-8; malloc'd; "" if it never ran; NULL on OOM. */
 char *stack_log(int i, bool errors, size_t *len);
-bool stack_managed(void);
 /* The VNC password and the noVNC port and host; false when attached. */
 bool stack_vnc(char *password, size_t len, int *novnc_port, const char **novnc_host);
 

@@ -169,14 +169,6 @@ void svc_init(struct svc_sup *s, const struct svc_def *defs, int n, const struct
         s->svcs[i].def = &defs[i];
 }
 
-int svc_find(const struct svc_sup *s, const char *name) {
-    for (int i = 0; i < s->n; i++) {
-        if (strcmp(s->svcs[i].def->name, name) == 0)
-            return i;
-    }
-    return -1;
-}
-
 static void fail(struct svc_sup *s, int i, int64_t t, const char *why) {
     struct svc *v = &s->svcs[i];
     /* A service that was up for a while failed once, not once more. */

@@ -131,8 +131,6 @@ struct svc_sup {
 /* defs must be sorted by priority and outlive s; n <= SVC_MAX. */
 void svc_init(struct svc_sup *s, const struct svc_def *defs, int n, const struct svc_policy *policy,
         const struct svc_ops *ops);
-/* Index of the service called name, or -1. */
-int svc_find(const struct svc_sup *s, const char *name);
 
 /* Wants the services in mask and what they need; clears their backoff. */
 void svc_start(struct svc_sup *s, unsigned mask);
