@@ -26,7 +26,9 @@ void check_timeout(unsigned seconds) {
 
 int check_finish(void) {
     printf("%d passed, %d failed\n", check_passed, check_failed);
-    return check_failed ? 1 : 0;
+    if (check_passed == 0 && check_failed == 0)
+        printf("no check ran: that is a failure\n");
+    return check_failed || check_passed == 0 ? 1 : 0;
 }
 
 void check_require_tool(const char *name) {

@@ -18,7 +18,7 @@ static int json_int(json_t *o, const char *key, int *out) {
     return 0;
 }
 
-int shot_get(const char *base, const char *path_and_query, struct shot *s) {
+int shot_try(const char *base, const char *path_and_query, struct shot *s) {
     memset(s, 0, sizeof *s);
     char url[512];
     snprintf(url, sizeof url, "%s%s", base, path_and_query);
@@ -79,6 +79,13 @@ int shot_get(const char *base, const char *path_and_query, struct shot *s) {
 out:
     json_decref(root);
     http_resp_free(&r);
+    return rc;
+}
+
+int shot_get(const char *base, const char *path_and_query, struct shot *s) {
+    int rc = shot_try(base, path_and_query, s);
+    CHECK(s->status == 200, "%s: status %ld, expected 200: %s", path_and_query, s->status,
+            s->error);
     return rc;
 }
 

@@ -20,8 +20,13 @@ struct shot {
     char error[512]; /* the error sentence of a non-200 answer */
 };
 
-/* GET base + path_and_query; checks every field. Returns 0 on 200 with a decodable image. */
+/*
+ * GET base + path_and_query; checks every field. Returns 0 on 200 with a decodable image.
+ * shot_get also counts a failed check unless the status is 200; shot_try is for the
+ * callers that expect an error (s->status and s->error tell which).
+ */
 int shot_get(const char *base, const char *path_and_query, struct shot *s);
+int shot_try(const char *base, const char *path_and_query, struct shot *s);
 void shot_free(struct shot *s);
 
 /* Paints the root window of dpy with the tests' pattern (a root background pixmap). */

@@ -60,8 +60,10 @@ static bool log_has(const struct deskd_proc *d, const char *needle, int timeout_
 static void test_health_and_token(const char *display) {
     struct deskd_proc d;
     const char *args[] = {"--token", "s3cret", NULL};
-    if (deskd_start(&d, display, args) < 0)
+    if (deskd_start(&d, display, args) < 0) {
+        CHECK(false, "deskd did not start");
         return;
+    }
     char url[256];
     struct http_resp r;
     snprintf(url, sizeof url, "%s/healthz", d.url);
@@ -87,6 +89,16 @@ static void test_health_and_token(const char *display) {
     CHECK(log_has(&d, "GET /computeruse/display/info 401", 2000), "401 logged");
     CHECK(log_has(&d, "GET /computeruse/display/info 200", 2000), "200 logged");
     CHECK(!log_has(&d, "s3cret", 0), "the token never reaches the log");
+    char path[64], cmdline[4096] = "";
+    snprintf(path, sizeof path, "/proc/%d/cmdline", (int)d.pid);
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(cmdline, 1, sizeof cmdline - 1, f) : 0;
+    if (f)
+        fclose(f);
+    for (size_t i = 0; i < n; i++)
+        cmdline[i] = cmdline[i] ? cmdline[i] : ' ';
+    CHECK(n > 0 && strstr(cmdline, "--token") && !strstr(cmdline, "s3cret"),
+            "the token is blanked in the process listing: %s", cmdline);
     CHECK_INT(deskd_stop(&d), 0);
 }
 
@@ -121,8 +133,10 @@ static int connect_to(int port) {
 static void test_graceful_stop_and_body_cap(const char *display) {
     struct deskd_proc d;
     const char *args[] = {"--log-level", "debug", NULL};
-    if (deskd_start(&d, display, args) < 0)
+    if (deskd_start(&d, display, args) < 0) {
+        CHECK(false, "deskd did not start");
         return;
+    }
 
     /* Too large a body: 413, not a crash and not a buffer without bound. */
     size_t big = 2 * 1024 * 1024;

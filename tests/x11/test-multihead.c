@@ -35,7 +35,9 @@ int main(void) {
         return 1;
     }
     struct deskd_proc d;
-    if (deskd_start(&d, nested.name, NULL) == 0) {
+    int started = deskd_start(&d, nested.name, NULL);
+    CHECK(started == 0, "deskd started");
+    if (started == 0) {
         char url[256];
         struct http_resp r;
         snprintf(url, sizeof url, "%s/computeruse/display/info", d.url);

@@ -137,14 +137,22 @@ int main(void) {
     Window c = XCreateSimpleWindow(dpy, root, 700, 50, 150, 80, 0, 0, 0xffffff);
     XStoreName(dpy, c, "Caf\xe9 latin1");
     XMapWindow(dpy, c);
+    /* And one whose _NET_WM_NAME is not UTF-8 at all: listed all the same. */
+    Window bad = XCreateSimpleWindow(dpy, root, 700, 300, 150, 80, 0, 0, 0xffffff);
+    XChangeProperty(dpy, bad, XInternAtom(dpy, "_NET_WM_NAME", False),
+            XInternAtom(dpy, "UTF8_STRING", False), 8, PropModeReplace,
+            (const unsigned char *)"bad\xff", 4);
+    XMapWindow(dpy, bad);
     XSync(dpy, False);
-    WAIT_FOR(managed(a.window) && managed(b.window) && managed(c), 10000);
+    WAIT_FOR(managed(a.window) && managed(b.window) && managed(c) && managed(bad), 10000);
     activate(b.window);
     WAIT_FOR(window_prop(root, "_NET_ACTIVE_WINDOW") == b.window, 10000);
     CHECK(window_prop(root, "_NET_ACTIVE_WINDOW") == b.window, "second window active");
 
     struct deskd_proc d;
-    if (deskd_start(&d, xs.name, NULL) == 0) {
+    int started = deskd_start(&d, xs.name, NULL);
+    CHECK(started == 0, "deskd started");
+    if (started == 0) {
         char url[256];
         struct http_resp r;
         snprintf(url, sizeof url, "%s/computeruse/display/windows", d.url);
@@ -152,10 +160,14 @@ int main(void) {
         CHECK_INT(r.status, 200);
         json_t *root_json = http_json(&r);
         json_t *list = json_object_get(root_json, "windows");
-        CHECK(json_array_size(list) >= 3, "at least our three windows: %s", r.body);
+        CHECK(json_array_size(list) >= 4, "at least our four windows: %s", r.body);
         CHECK_INT(json_integer_value(json_object_get(root_json, "count")), json_array_size(list));
 
         json_t *wa = find(list, a.window), *wb = find(list, b.window), *wc = find(list, c);
+        json_t *wbad = find(list, bad);
+        CHECK(wbad != NULL, "a window with a title that is not UTF-8 is listed");
+        if (wbad)
+            CHECK_STR(json_string_value(json_object_get(wbad, "title")), "bad\xef\xbf\xbd");
         CHECK(wa && wb && wc, "our windows are listed by their X ids: %s", r.body);
         if (wa && wb && wc) {
             CHECK_STR(json_string_value(json_object_get(wa, "title")), title_a);
