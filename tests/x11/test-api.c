@@ -97,8 +97,10 @@ static void test_health_and_token(const char *display) {
         fclose(f);
     for (size_t i = 0; i < n; i++)
         cmdline[i] = cmdline[i] ? cmdline[i] : ' ';
-    CHECK(n > 0 && strstr(cmdline, "--token") && !strstr(cmdline, "s3cret"),
-            "the token is blanked in the process listing: %s", cmdline);
+    /* Under valgrind, /proc shows valgrind's own argv, which deskd cannot reach. */
+    if (!getenv("DESK_TEST_VALGRIND"))
+        CHECK(n > 0 && strstr(cmdline, "--token") && !strstr(cmdline, "s3cret"),
+                "the token is blanked in the process listing: %s", cmdline);
     CHECK_INT(deskd_stop(&d), 0);
 }
 
