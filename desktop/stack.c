@@ -865,8 +865,18 @@ static int setup_dirs(const struct stack_config *c, char *err, size_t errlen) {
         snprintf(err, errlen, "cannot make the state directory %s: %s", S.state_dir, strerror(-rc));
         return -1;
     }
-    /* Logs are the password's neighbours: keep the directory private. */
-    chmod(S.state_dir, 0700);
+    /* Everything deskd writes lives below this directory: it must be ours, a real
+     * directory (not a link someone planted) and private, so that nobody else can put
+     * links inside for deskd to write through. */
+    struct stat st;
+    if (lstat(S.state_dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+            chmod(S.state_dir, 0700) < 0) {
+        snprintf(err, errlen,
+                "the state directory %s must be a directory owned by uid %u (not a link); "
+                "choose another with --state-dir",
+                S.state_dir, (unsigned)geteuid());
+        return -1;
+    }
     for (size_t k = 0; k < sizeof hidden_autostart / sizeof hidden_autostart[0]; k++) {
         char path[PATH_MAX], text[256];
         snprintf(path, sizeof path, "%s/%s.desktop", autostart, hidden_autostart[k]);

@@ -121,6 +121,26 @@ static void test_loopback_rule(const char *display) {
     CHECK(log_has(&d, "--log-level must be", 0), "names --log-level");
 }
 
+/* A state directory that is a link (someone else's, say) is refused, not written through. */
+static void test_state_dir_link(const char *display) {
+    char dir[] = "/tmp/desk-test-state-XXXXXX", link[64];
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    snprintf(link, sizeof link, "%s.link", dir);
+    CHECK(symlink(dir, link) == 0, "symlink");
+    struct deskd_proc d;
+    const char *args[] = {"--no-start", "--state-dir", link, NULL};
+    CHECK(deskd_start(&d, display, args) < 0, "a linked state directory is refused");
+    CHECK(log_has(&d, "must be a directory owned by uid", 0), "says why");
+    const char *ok[] = {"--no-start", "--state-dir", dir, NULL};
+    CHECK(deskd_start(&d, display, ok) == 0, "the real directory is accepted");
+    if (d.pid > 0)
+        CHECK_INT(deskd_stop(&d), 0);
+    unlink(link);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK(system(cmd) == 0, "clean up");
+}
+
 static int connect_to(int port) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
@@ -194,6 +214,7 @@ int main(void) {
         return 1;
     test_health_and_token(xs.name);
     test_loopback_rule(xs.name);
+    test_state_dir_link(xs.name);
     test_graceful_stop_and_body_cap(xs.name);
     xserver_stop(&xs);
     return check_finish();
