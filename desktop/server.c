@@ -354,9 +354,13 @@ static int open_listener(const char *host, int port, int *bound_port) {
         return -1;
     }
     freeaddrinfo(ai);
-    struct sockaddr_storage ss;
+    struct sockaddr_storage ss = {0};
     socklen_t len = sizeof ss;
-    getsockname(fd, (struct sockaddr *)&ss, &len);
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0) {
+        log_msg(LOG_ERROR, "cannot read the listening address: %s", strerror(errno));
+        close(fd);
+        return -1;
+    }
     *bound_port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
                                                  : ((struct sockaddr_in *)&ss)->sin_port);
     return fd;
