@@ -11,7 +11,10 @@
  * read up to it, so waiting is on evlog's output, never on a timer. A deskd case whose
  * events do not match fails the run; a peer's mismatch is reported only.
  *
- * One case clicks while a second thread, with its own connection, takes full-screen PNG
+ * Every request to deskd goes through libdesk: one kept-alive handle for the cases and the
+ * markers, and one of its own for the thread of the load case.
+ *
+ * One case clicks while a second thread, with its own handle, takes full-screen PNG
  * screenshots in a loop: input must not wait behind an encode.
  *
  * It fails when something cannot run, deskd answers wrongly or an X client receives the
@@ -21,11 +24,9 @@
 #define _GNU_SOURCE
 #include <X11/Xlib.h>
 #include <X11/Xutil.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <jansson.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -130,16 +131,6 @@ static void excerpt(char *out, size_t cap, const char *s, size_t len, size_t off
             out[o++] = (char)ch;
     }
     out[o] = '\0';
-}
-
-static char *json_body(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    json_t *v = json_vpack_ex(NULL, 0, fmt, ap);
-    va_end(ap);
-    char *s = v ? json_dumps(v, JSON_COMPACT) : NULL;
-    json_decref(v);
-    return s;
 }
 
 /* ---- the root window's picture ---------------------------------------------------------- */
@@ -367,16 +358,13 @@ static const struct result *find_result(const char *name) {
 
 /* ---- checking what evlog received ------------------------------------------------------- */
 
-static struct curl_slist *json_hdrs;
-
 /* Taps the marker key through deskd and waits for evlog to show it. The lines before it are
  * what the case produced: *seg (NUL-terminated in place), of *seglen bytes; *next is where
  * the buffer is consumed up to afterwards. */
-static int ev_collect(struct http *h, char **seg, size_t *seglen, size_t *next) {
-    double ms;
-    long st = http_request(h, "/computeruse/keyboard/key", json_hdrs, "{\"key\":\"f1\"}", &ms);
-    if (st != 200) {
-        say("the F1 marker key failed: %s", st < 0 ? h->err : h->body);
+static int ev_collect(desk_client *cl, char **seg, size_t *seglen, size_t *next) {
+    if (desk_keyboard_key(cl, "f1", NULL, 0) != DESK_OK) {
+        char why[400];
+        say("the F1 marker key failed: %s", bench_desk_error(cl, why, sizeof why));
         return -1;
     }
     long at = ev_wait("key F1 ", MARKER_MS, next);
@@ -457,12 +445,12 @@ static long seg_count(char *seg, size_t len, enum check check, const char *key) 
 
 /* Compares what evlog received during a case with what actions of it should give. */
 static int check_case(
-        struct http *h, struct result *r, enum check check, const char *arg, int actions) {
+        desk_client *cl, struct result *r, enum check check, const char *arg, int actions) {
     char *seg;
     size_t len, next;
     if (check == CHK_NONE)
         return 0;
-    if (ev_collect(h, &seg, &len, &next) < 0)
+    if (ev_collect(cl, &seg, &len, &next) < 0)
         return result_fail(r, "could not collect evlog's events");
     if (check == CHK_TEXT) {
         size_t tlen = strlen(arg), glen;
@@ -521,10 +509,10 @@ static int check_case(
 }
 
 /* Flushes evlog's lines so far: what comes next belongs to the next case. */
-static int ev_sync(struct http *h) {
+static int ev_sync(desk_client *cl) {
     char *seg;
     size_t len, next;
-    if (ev_collect(h, &seg, &len, &next) < 0)
+    if (ev_collect(cl, &seg, &len, &next) < 0)
         return -1;
     ev_consume(next);
     return 0;
@@ -532,9 +520,13 @@ static int ev_sync(struct http *h) {
 
 /* ---- cases ------------------------------------------------------------------------------ */
 
+/* The libdesk call of a deskd case. */
+enum action { ACT_POSITION, ACT_MOVE, ACT_CLICK, ACT_KEY, ACT_HOTKEY, ACT_TYPE };
+
 struct dcase {
-    const char *name, *path;
-    char *body[2]; /* alternating; NULL: GET */
+    const char *name;
+    enum action action;
+    const char *send; /* ACT_KEY: the key; ACT_HOTKEY: the chord; ACT_TYPE: the text */
     enum check check;
     const char *arg; /* CHK_KEY/CHK_CHORD: keysym name; CHK_TEXT: the text of one action */
     bool typing;
@@ -551,8 +543,29 @@ struct pcase {
     bool typing;
 };
 
+/* Action i of a deskd case; the pointer ones alternate between the two points. */
+static enum desk_status dcase_do(desk_client *cl, const struct dcase *c, int i) {
+    struct desk_point pos;
+    int x = i % 2 ? P1_X : P0_X, y = i % 2 ? P1_Y : P0_Y;
+    switch (c->action) {
+    case ACT_POSITION:
+        return desk_mouse_position(cl, &pos);
+    case ACT_MOVE:
+        return desk_mouse_move(cl, x, y, NULL);
+    case ACT_CLICK:
+        return desk_mouse_click(cl, x, y, DESK_BUTTON_LEFT, false, NULL);
+    case ACT_KEY:
+        return desk_keyboard_key(cl, c->send, NULL, 0);
+    case ACT_HOTKEY:
+        return desk_keyboard_hotkey(cl, c->send);
+    case ACT_TYPE:
+        break;
+    }
+    return desk_keyboard_type(cl, c->send, 0);
+}
+
 /* Runs warmup + runs actions of a deskd case, timing the last runs of them. */
-static int run_dcase(struct http *h, const struct dcase *c, const char *name, int warmup, int runs,
+static int run_dcase(desk_client *cl, const struct dcase *c, const char *name, int warmup, int runs,
         double *samples) {
     struct result *r = result_new(name, false);
     r->peer = c->peer;
@@ -560,12 +573,12 @@ static int run_dcase(struct http *h, const struct dcase *c, const char *name, in
     r->target_ms = c->target_ms;
     r->target_received = c->target_received;
     for (int i = 0; i < warmup + runs; i++) {
-        double ms;
-        long st = http_request(h, c->path, json_hdrs, c->body[i % 2], &ms);
-        if (st != 200) {
-            if (st < 0)
-                return result_fail(r, "request failed: %s", h->err);
-            return result_fail(r, "HTTP %ld: %.160s", st, h->body ? h->body : "");
+        double t0 = now_ms();
+        enum desk_status st = dcase_do(cl, c, i);
+        double ms = now_ms() - t0;
+        if (st != DESK_OK) {
+            char why[400];
+            return result_fail(r, "%.300s", bench_desk_error(cl, why, sizeof why));
         }
         if (i >= warmup)
             samples[i - warmup] = ms;
@@ -573,10 +586,10 @@ static int run_dcase(struct http *h, const struct dcase *c, const char *name, in
     }
     r->n = runs;
     percentiles(samples, runs, &r->p50, &r->p95);
-    return check_case(h, r, c->check, c->arg, warmup + runs);
+    return check_case(cl, r, c->check, c->arg, warmup + runs);
 }
 
-static int run_pcase(struct http *h, const struct pcase *c, char **env, double *samples) {
+static int run_pcase(desk_client *cl, const struct pcase *c, char **env, double *samples) {
     struct result *r = result_new(c->name, true);
     int runs = c->typing ? opt.type_runs : opt.runs;
     char log[160];
@@ -595,7 +608,7 @@ static int run_pcase(struct http *h, const struct pcase *c, char **env, double *
     }
     r->n = runs;
     percentiles(samples, runs, &r->p50, &r->p95);
-    return check_case(h, r, c->check, c->arg, opt.warmup + runs);
+    return check_case(cl, r, c->check, c->arg, opt.warmup + runs);
 }
 
 /* ---- clicks under screenshot load ------------------------------------------------------- */
@@ -607,51 +620,55 @@ struct load {
     atomic_int done, failed, in_flight;
     double *ms; /* each screenshot's time; read after the join */
     int nms;
+    long conns; /* connections the thread's handle opened; read after the join */
     char err[240];
 };
 
+/* The screenshot thread, on a libdesk handle of its own, in the JSON form. */
 static void *load_main(void *arg) {
     struct load *l = arg;
-    struct http h;
-    struct curl_slist *hdrs = curl_slist_append(NULL, "Accept: application/json");
-    if (http_init(&h, l->base) < 0 || !hdrs) {
-        snprintf(l->err, sizeof l->err, "cannot set up the second connection");
+    const struct desk_compress png = {.format = DESK_IMAGE_PNG};
+    desk_client *cl = bench_client(l->base);
+    if (!cl || desk_client_set_binary_screenshots(cl, false) != DESK_OK) {
+        snprintf(l->err, sizeof l->err, "cannot set up the second libdesk handle");
         atomic_fetch_add(&l->failed, 1);
-        curl_slist_free_all(hdrs);
+        desk_client_free(cl);
         return NULL;
     }
     while (!atomic_load(&l->stop)) {
-        double ms;
+        struct desk_image *img;
         atomic_store(&l->in_flight, 1);
-        long st =
-                http_request(&h, "/computeruse/screenshot/compressed?format=png", hdrs, NULL, &ms);
+        double t0 = now_ms();
+        enum desk_status st = desk_screenshot_compressed(cl, &png, &img);
+        double ms = now_ms() - t0;
         atomic_store(&l->in_flight, 0);
-        if (st != 200 || !strstr(h.body ? h.body : "", "\"screenshot\"")) {
-            if (st < 0)
-                snprintf(l->err, sizeof l->err, "screenshot: %.200s", h.err);
-            else
-                snprintf(l->err, sizeof l->err, "screenshot: HTTP %ld, %.160s", st,
-                        h.body ? h.body : "");
+        if (st != DESK_OK || img->format != DESK_IMAGE_PNG) {
+            char why[400];
+            snprintf(l->err, sizeof l->err, "screenshot: %.200s",
+                    st != DESK_OK ? bench_desk_error(cl, why, sizeof why) : "not a PNG image");
+            desk_image_free(img);
             atomic_fetch_add(&l->failed, 1);
             break;
         }
+        desk_image_free(img);
         if (l->nms < LOAD_SHOTS)
             l->ms[l->nms++] = ms;
         atomic_fetch_add(&l->done, 1);
     }
-    http_finish(&h);
-    curl_slist_free_all(hdrs);
+    l->conns = desk_client_connections(cl);
+    desk_client_free(cl);
     return NULL;
 }
 
 static struct {
     int shots, in_flight_clicks, clicks;
+    long conns;
     double shot_p50, span_ms;
     bool ran;
 } load_info;
 
 static int run_load_case(
-        struct http *h, const struct dcase *click, const char *base, double *samples) {
+        desk_client *cl, const struct dcase *click, const char *base, double *samples) {
     struct result *r = result_new("deskd click during PNG screenshots", false);
     struct load l = {.base = base};
     r->target_ms = 2;
@@ -668,15 +685,17 @@ static int run_load_case(
     double t0 = now_ms();
     int total = opt.warmup + opt.runs, fail = 0;
     for (int i = 0; i < total && !atomic_load(&l.failed); i++) {
-        double ms;
         if (i == opt.warmup) {
             shots0 = atomic_load(&l.done);
             t0 = now_ms();
         }
         overlap += i >= opt.warmup && atomic_load(&l.in_flight);
-        long st = http_request(h, click->path, json_hdrs, click->body[i % 2], &ms);
-        if (st != 200) {
-            fail = result_fail(r, "click: %s", st < 0 ? h->err : h->body);
+        double t1 = now_ms();
+        enum desk_status st = dcase_do(cl, click, i);
+        double ms = now_ms() - t1;
+        if (st != DESK_OK) {
+            char why[400];
+            fail = result_fail(r, "click: %.280s", bench_desk_error(cl, why, sizeof why));
             break;
         }
         if (i >= opt.warmup)
@@ -701,9 +720,10 @@ static int run_load_case(
         load_info.in_flight_clicks = overlap;
         load_info.clicks = opt.runs;
         load_info.span_ms = span;
+        load_info.conns = l.conns;
         if (l.nms > 0)
             percentiles(l.ms, l.nms, &load_info.shot_p50, &p95);
-        fail = check_case(h, r, CHK_CLICK, NULL, total);
+        fail = check_case(cl, r, CHK_CLICK, NULL, total);
     }
     free(l.ms);
     return fail;
@@ -715,7 +735,7 @@ static bool target_met(const struct result *r) {
     return r->p50 <= r->target_ms && (!r->target_received || (!r->wrong && r->got == r->want));
 }
 
-static void report(const char *url, const char *display, long rss0, long rss1) {
+static void report(const char *url, const char *display, long rss0, long rss1, long conns) {
     printf("\n== %dx%d Xvfb %s, no window manager, evlog window %s focused; deskd %s; "
            "%d warm-up then %d timed actions (typing %d); ms at the client ==\n",
             SCREEN_W, SCREEN_H, display, WIN_GEOMETRY, url, opt.warmup, opt.runs, opt.type_runs);
@@ -773,6 +793,11 @@ static void report(const char *url, const char *display, long rss0, long rss1) {
         printf("-- non-ASCII typing: first call %.1f ms (binds spare keycodes), then p50 %.2f ms\n",
                 first->p50, steady->p50);
     printf("-- deskd RSS: %ld KiB after start-up, %ld KiB at the end\n", rss0, rss1);
+    printf("-- libdesk connections opened: %ld by the main handle", conns);
+    if (load_info.ran)
+        printf(", %ld by the screenshot thread's", load_info.conns);
+    printf(" (%s)\n",
+            conns == 1 && (!load_info.ran || load_info.conns == 1) ? "kept alive" : "reconnected");
     fflush(stdout);
 }
 
@@ -780,7 +805,7 @@ static void report(const char *url, const char *display, long rss0, long rss1) {
 
 static int bench(void) {
     char display[16], url[64], deskd_log[160];
-    struct http http = {0};
+    desk_client *cl = NULL;
     struct kid *deskd;
     char **env = NULL;
     int rc = -1;
@@ -791,35 +816,22 @@ static int bench(void) {
     make_text(ascii_100, sizeof ascii_100, ascii_src, 100);
     make_text(mixed_100, sizeof mixed_100, mixed_src, 100);
 
-    struct dcase dc[] = {
-            {"deskd position (GET, no input)", "/computeruse/mouse/position", {NULL, NULL},
-                    CHK_NONE, NULL, false, NULL, NULL, 0, false},
-            {"deskd move", "/computeruse/mouse/move",
-                    {json_body("{s:i,s:i}", "x", P0_X, "y", P0_Y),
-                            json_body("{s:i,s:i}", "x", P1_X, "y", P1_Y)},
-                    CHK_MOTION, NULL, false, "xdotool mousemove", NULL, 1, false},
-            {"deskd click", "/computeruse/mouse/click",
-                    {json_body("{s:i,s:i}", "x", P0_X, "y", P0_Y),
-                            json_body("{s:i,s:i}", "x", P1_X, "y", P1_Y)},
-                    CHK_CLICK, NULL, false, "xdotool mousemove click --delay 0 1",
-                    "xdotool mousemove click 1", 1, false},
-            {"deskd key f5", "/computeruse/keyboard/key",
-                    {json_body("{s:s}", "key", "f5"), json_body("{s:s}", "key", "f5")}, CHK_KEY,
-                    "F5", false, NULL, NULL, 0, false},
-            {"deskd hotkey ctrl+shift+t", "/computeruse/keyboard/hotkey",
-                    {json_body("{s:s}", "keys", "ctrl+shift+t"),
-                            json_body("{s:s}", "keys", "ctrl+shift+t")},
-                    CHK_CHORD, "t", false, NULL, NULL, 0, false},
-            {"deskd type 11 ASCII", "/computeruse/keyboard/type",
-                    {json_body("{s:s}", "text", ascii_11), json_body("{s:s}", "text", ascii_11)},
-                    CHK_TEXT, ascii_11, true, "xdotool type --delay 0, 11 ASCII", NULL, 0, false},
-            {"deskd type 100 ASCII", "/computeruse/keyboard/type",
-                    {json_body("{s:s}", "text", ascii_100), json_body("{s:s}", "text", ascii_100)},
-                    CHK_TEXT, ascii_100, true, "xdotool type --delay 0, 100 ASCII", NULL, 15, true},
-            {"deskd type 100 non-ASCII", "/computeruse/keyboard/type",
-                    {json_body("{s:s}", "text", mixed_100), json_body("{s:s}", "text", mixed_100)},
-                    CHK_TEXT, mixed_100, true, "xdotool type --delay 0, 100 non-ASCII", NULL, 0,
+    const struct dcase dc[] = {
+            {"deskd position (GET, no input)", ACT_POSITION, NULL, CHK_NONE, NULL, false, NULL,
+                    NULL, 0, false},
+            {"deskd move", ACT_MOVE, NULL, CHK_MOTION, NULL, false, "xdotool mousemove", NULL, 1,
                     false},
+            {"deskd click", ACT_CLICK, NULL, CHK_CLICK, NULL, false,
+                    "xdotool mousemove click --delay 0 1", "xdotool mousemove click 1", 1, false},
+            {"deskd key f5", ACT_KEY, "f5", CHK_KEY, "F5", false, NULL, NULL, 0, false},
+            {"deskd hotkey ctrl+shift+t", ACT_HOTKEY, "ctrl+shift+t", CHK_CHORD, "t", false, NULL,
+                    NULL, 0, false},
+            {"deskd type 11 ASCII", ACT_TYPE, ascii_11, CHK_TEXT, ascii_11, true,
+                    "xdotool type --delay 0, 11 ASCII", NULL, 0, false},
+            {"deskd type 100 ASCII", ACT_TYPE, ascii_100, CHK_TEXT, ascii_100, true,
+                    "xdotool type --delay 0, 100 ASCII", NULL, 15, true},
+            {"deskd type 100 non-ASCII", ACT_TYPE, mixed_100, CHK_TEXT, mixed_100, true,
+                    "xdotool type --delay 0, 100 non-ASCII", NULL, 0, false},
     };
     const size_t ndc = sizeof dc / sizeof dc[0];
     char p0x[8], p0y[8], p1x[8], p1y[8];
@@ -854,18 +866,7 @@ static int bench(void) {
                             {"xdotool", "type", "--delay", "0", mixed_100, NULL}},
                     CHK_TEXT, mixed_100, true},
     };
-    for (size_t i = 0; i < ndc; i++)
-        for (int j = 0; j < 2; j++)
-            if (dc[i].path && strcmp(dc[i].path, "/computeruse/mouse/position") != 0 &&
-                    !dc[i].body[j]) {
-                say("cannot build the request bodies");
-                goto out;
-            }
-    json_hdrs = curl_slist_append(NULL, "Content-Type: application/json");
-    json_hdrs = json_hdrs ? curl_slist_append(json_hdrs, "Accept: application/json") : NULL;
-    /* No "Expect: 100-continue" round trip, whatever the body size. */
-    json_hdrs = json_hdrs ? curl_slist_append(json_hdrs, "Expect:") : NULL;
-    if (!samples || !json_hdrs)
+    if (!samples)
         goto out;
 
     say("starting Xvfb %dx%d", SCREEN_W, SCREEN_H);
@@ -878,13 +879,12 @@ static int bench(void) {
     snprintf(deskd_log, sizeof deskd_log, "%s/deskd.log", tmpdir);
     if (!(deskd = start_deskd(opt.deskd, display, env, deskd_log, url, sizeof url)))
         goto out;
-    if (http_init(&http, url) < 0)
+    if (!(cl = bench_client(url)))
         goto out;
     /* The pointer starts outside the points; the first marker flushes evlog's start-up. */
-    double ms;
-    if (http_request(&http, "/computeruse/mouse/move", json_hdrs, dc[1].body[1], &ms) != 200 ||
-            ev_sync(&http) < 0) {
-        say("deskd does not answer a move and a key: %s", http.err[0] ? http.err : http.body);
+    if (dcase_do(cl, &dc[1], 1) != DESK_OK || ev_sync(cl) < 0) {
+        char why[400];
+        say("deskd does not answer a move and a key: %s", bench_desk_error(cl, why, sizeof why));
         goto out;
     }
     rss0 = rss_kib(deskd->pid);
@@ -896,26 +896,26 @@ static int bench(void) {
             say("%s, 1st call", c->name);
             char name[48];
             snprintf(name, sizeof name, "%s, 1st call", c->name);
-            run_dcase(&http, c, name, 0, 1, samples);
+            run_dcase(cl, c, name, 0, 1, samples);
             res[nres - 1].peer = NULL; /* a one-off, not a like-for-like comparison */
         }
         say("%s", c->name);
-        run_dcase(&http, c, c->name, opt.warmup, runs, samples);
+        run_dcase(cl, c, c->name, opt.warmup, runs, samples);
     }
     say("deskd click during PNG screenshots");
-    run_load_case(&http, &dc[2], url, samples);
+    run_load_case(cl, &dc[2], url, samples);
 
     if (opt.peers && in_path("xdotool")) {
         for (size_t i = 0; i < sizeof pc / sizeof pc[0]; i++) {
             say("%s", pc[i].name);
-            run_pcase(&http, &pc[i], env, samples);
+            run_pcase(cl, &pc[i], env, samples);
         }
     } else if (opt.peers) {
         say("xdotool is not installed: no peer cases");
     }
     rss1 = rss_kib(deskd->pid);
     bool deskd_up = kid_alive(deskd);
-    report(url, display, rss0, rss1);
+    report(url, display, rss0, rss1, desk_client_connections(cl));
 
     rc = 0;
     int missed = 0;
@@ -936,16 +936,12 @@ static int bench(void) {
     if (rc < 0)
         print_file_tail(deskd_log, 3000);
 out:
-    http_finish(&http);
+    desk_client_free(cl);
     stop_kids();
     if (ev.fd >= 0)
         close(ev.fd);
     free(ev.buf);
     env_free(env);
-    curl_slist_free_all(json_hdrs);
-    for (size_t i = 0; i < ndc; i++)
-        for (int j = 0; j < 2; j++)
-            free(dc[i].body[j]);
     free(samples);
     return rc;
 }
@@ -963,11 +959,7 @@ static int worker(void) {
         say("no evlog at %s (build the evlog target, or pass --evlog PATH)", opt.evlog);
         return 1;
     }
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-        return 1;
-    int rc = bench();
-    curl_global_cleanup();
-    return rc < 0 ? 1 : 0;
+    return bench() < 0 ? 1 : 0;
 }
 
 /* ---- options ---------------------------------------------------------------------------- */

@@ -6,6 +6,9 @@
  * the encoders see a real desktop and not a flat colour. Prints p50/p95 per case and
  * peer p50 / deskd p50.
  *
+ * Every request to deskd goes through libdesk, on one kept-alive handle per screen size that
+ * is switched between the JSON and the binary form of screenshots.
+ *
  * It is a benchmark, not a test: it fails only when something cannot run or deskd answers
  * wrongly, never because a number is slow.
  *
@@ -16,16 +19,14 @@
  * reaped.
  */
 #define _GNU_SOURCE
-#include <curl/curl.h>
 #include <getopt.h>
-#include <jansson.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -185,34 +186,6 @@ static int desk_deskd(struct desk *d) {
     return d->deskd ? 0 : -1;
 }
 
-/* ---- HTTP ------------------------------------------------------------------------------- */
-
-enum form { JSON, BIN_PNG, BIN_JPEG, BIN_WEBP };
-
-/* The Accept header of each form, made once in bench_size. */
-static struct curl_slist *accept_hdr[4];
-
-static int accept_init(void) {
-    static const char *const acc[] = {"Accept: application/json", "Accept: image/png",
-            "Accept: image/jpeg", "Accept: image/webp"};
-    for (int i = 0; i < 4; i++)
-        if (!accept_hdr[i] && !(accept_hdr[i] = curl_slist_append(NULL, acc[i])))
-            return -1;
-    return 0;
-}
-
-static void accept_free(void) {
-    for (int i = 0; i < 4; i++) {
-        curl_slist_free_all(accept_hdr[i]);
-        accept_hdr[i] = NULL;
-    }
-}
-
-/* One GET on the kept-alive connection; returns the HTTP status, or -1 (message in err). */
-static long http_get(struct http *h, const char *path, enum form form, double *ms) {
-    return http_request(h, path, accept_hdr[form], NULL, ms);
-}
-
 /* ---- cases ------------------------------------------------------------------------------ */
 
 struct result {
@@ -220,7 +193,7 @@ struct result {
     bool ran, ok;
     char err[200];
     double p50, p95;
-    long image_bytes, body_bytes;
+    long image_bytes;
     int width, height;
     const char *key;  /* which peer it compares with, or NULL */
     const char *tool; /* peers: "scrot" / "import"; deskd: NULL */
@@ -242,78 +215,43 @@ static void result_stats(struct result *r, double *samples, int n) {
     percentiles(samples, n, &r->p50, &r->p95);
 }
 
-static int b64val(int c) {
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    return c == '+' ? 62 : c == '/' ? 63 : -1;
-}
-
-/* Decodes the first whole quads of s, enough to see a file signature. */
-static size_t b64_head(const char *s, size_t slen, uint8_t *out, size_t max) {
-    size_t n = 0;
-    for (size_t i = 0; i + 4 <= slen && n + 3 <= max; i += 4) {
-        int v[4];
-        for (int j = 0; j < 4; j++)
-            if ((v[j] = b64val((unsigned char)s[i + j])) < 0)
-                return n;
-        uint32_t q =
-                (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];
-        out[n++] = (uint8_t)(q >> 16);
-        out[n++] = (uint8_t)(q >> 8);
-        out[n++] = (uint8_t)q;
-    }
-    return n;
-}
-
-static bool magic_ok(const char *fmt, const uint8_t *p, size_t n) {
-    if (strcmp(fmt, "png") == 0)
+static bool magic_ok(enum desk_image_format fmt, const uint8_t *p, size_t n) {
+    if (fmt == DESK_IMAGE_PNG)
         return n >= 8 && memcmp(p, "\x89PNG\r\n\x1a\n", 8) == 0;
-    if (strcmp(fmt, "jpeg") == 0)
+    if (fmt == DESK_IMAGE_JPEG)
         return n >= 3 && memcmp(p, "\xff\xd8\xff", 3) == 0;
     return n >= 12 && memcmp(p, "RIFF", 4) == 0 && memcmp(p + 8, "WEBP", 4) == 0;
 }
 
+/* The routes, each a libdesk call. */
+enum route { SHOT, COMPRESSED, REGION_COMPRESSED };
+
 struct dcase {
     const char *name;
-    const char *path; /* the region placeholders are filled in by the table itself */
-    enum form form;
-    const char *fmt; /* expected image format */
-    int region;      /* 1: REG_W x REG_H, not the screen */
-    double scale;
-    const char *key; /* peer key, NULL: no like-for-like peer */
+    enum route route;
+    bool binary;                /* deskd's binary form (Accept: image/...), else JSON/base64 */
+    enum desk_image_format fmt; /* asked for, and expected back */
+    int quality;                /* 0: the server's default (not sent) */
+    double scale;               /* 1: not sent */
+    const char *key;            /* peer key, NULL: no like-for-like peer */
     double target_ms;
 };
 
-#define REGION_Q "x=" STR(REG_X) "&y=" STR(REG_Y) "&width=" STR(REG_W) "&height=" STR(REG_H)
-#define STR_(x)  #x
-#define STR(x)   STR_(x)
+#define STR_(x) #x
+#define STR(x)  STR_(x)
 
 static const struct dcase dcases[] = {
-        {"/screenshot (png) JSON", "/computeruse/screenshot", JSON, "png", 0, 1, "png", 30},
-        {"png JSON", "/computeruse/screenshot/compressed?format=png", JSON, "png", 0, 1, "png", 30},
-        {"png binary", "/computeruse/screenshot/compressed?format=png", BIN_PNG, "png", 0, 1, "png",
+        {"/screenshot (png) JSON", SHOT, false, DESK_IMAGE_PNG, 0, 1, "png", 30},
+        {"png JSON", COMPRESSED, false, DESK_IMAGE_PNG, 0, 1, "png", 30},
+        {"png binary", COMPRESSED, true, DESK_IMAGE_PNG, 0, 1, "png", 0},
+        {"jpeg q75 JSON", COMPRESSED, false, DESK_IMAGE_JPEG, 75, 1, "jpg", 8},
+        {"jpeg q75 binary", COMPRESSED, true, DESK_IMAGE_JPEG, 75, 1, "jpg", 0},
+        {"webp q80 JSON", COMPRESSED, false, DESK_IMAGE_WEBP, 80, 1, NULL, 60},
+        {"webp q80 binary", COMPRESSED, true, DESK_IMAGE_WEBP, 80, 1, NULL, 0},
+        {"jpeg q75 scale 0.5 JSON", COMPRESSED, false, DESK_IMAGE_JPEG, 75, 0.5, NULL, 0},
+        {"region 400x300 png JSON", REGION_COMPRESSED, false, DESK_IMAGE_PNG, 0, 1, "rpng", 0},
+        {"region 400x300 jpeg q75 JSON", REGION_COMPRESSED, false, DESK_IMAGE_JPEG, 75, 1, "rjpg",
                 0},
-        {"jpeg q75 JSON", "/computeruse/screenshot/compressed?format=jpeg&quality=75", JSON, "jpeg",
-                0, 1, "jpg", 8},
-        {"jpeg q75 binary", "/computeruse/screenshot/compressed?format=jpeg&quality=75", BIN_JPEG,
-                "jpeg", 0, 1, "jpg", 0},
-        {"webp q80 JSON", "/computeruse/screenshot/compressed?format=webp&quality=80", JSON, "webp",
-                0, 1, NULL, 60},
-        {"webp q80 binary", "/computeruse/screenshot/compressed?format=webp&quality=80", BIN_WEBP,
-                "webp", 0, 1, NULL, 0},
-        {"jpeg q75 scale 0.5 JSON",
-                "/computeruse/screenshot/compressed?format=jpeg&quality=75&scale=0.5", JSON, "jpeg",
-                0, 0.5, NULL, 0},
-        {"region 400x300 png JSON",
-                "/computeruse/screenshot/region/compressed?" REGION_Q "&format=png", JSON, "png", 1,
-                1, "rpng", 0},
-        {"region 400x300 jpeg q75 JSON",
-                "/computeruse/screenshot/region/compressed?" REGION_Q "&format=jpeg&quality=75",
-                JSON, "jpeg", 1, 1, "rjpg", 0},
 };
 
 struct pcase {
@@ -338,61 +276,48 @@ static const struct pcase pcases[] = {
 #define NDCASES (sizeof dcases / sizeof dcases[0])
 #define NPCASES (sizeof pcases / sizeof pcases[0])
 
-/* Checks the last reply of a case: status, form, format signature, size, dimensions. */
-static int check_reply(struct http *h, const struct dcase *c, int ew, int eh, struct result *r) {
-    uint8_t head[16];
-    size_t nhead;
-    r->body_bytes = (long)h->len;
-    if (c->form != JSON) {
-        char *ctype = NULL;
-        char want[32];
-        snprintf(want, sizeof want, "image/%s", c->fmt);
-        curl_easy_getinfo(h->h, CURLINFO_CONTENT_TYPE, &ctype);
-        if (!ctype || strncasecmp(ctype, want, strlen(want)) != 0)
-            return result_fail(r, "Content-Type %s, expected %s", ctype ? ctype : "(none)", want);
-        if (!magic_ok(c->fmt, (const uint8_t *)h->body, h->len))
-            return result_fail(r, "body is not a %s file", c->fmt);
-        if (h->xw != ew || h->xh != eh)
-            return result_fail(
-                    r, "X-Desk-Width/Height %dx%d, expected %dx%d", h->xw, h->xh, ew, eh);
-        r->image_bytes = (long)h->len;
-        r->width = h->xw;
-        r->height = h->xh;
-        return 0;
+/* One screenshot of case c through libdesk, in the form the handle is set to. */
+static enum desk_status take(desk_client *cl, const struct dcase *c, struct desk_image **img) {
+    static const struct desk_rect region = {REG_X, REG_Y, REG_W, REG_H};
+    const struct desk_compress q = {
+            .format = c->fmt, .quality = c->quality, .scale = c->scale < 1 ? c->scale : 0};
+    switch (c->route) {
+    case SHOT:
+        return desk_screenshot(cl, false, img);
+    case REGION_COMPRESSED:
+        return desk_screenshot_region_compressed(cl, &region, &q, img);
+    case COMPRESSED:
+        break;
     }
-    json_error_t jerr;
-    json_t *root = json_loadb(h->body, h->len, 0, &jerr);
-    json_int_t size, w, hh;
-    const char *shot;
-    size_t slen;
-    if (!root)
-        return result_fail(r, "reply is not JSON: %s", jerr.text);
-    if (json_unpack_ex(root, &jerr, 0, "{s:s%, s:I, s:I, s:I}", "screenshot", &shot, &slen,
-                "sizeBytes", &size, "width", &w, "height", &hh) < 0) {
-        result_fail(r, "unexpected JSON: %s", jerr.text);
-        goto out;
-    }
-    size_t decoded = slen / 4 * 3 - (slen >= 1 && shot[slen - 1] == '=') -
-                     (slen >= 2 && shot[slen - 2] == '=');
-    nhead = b64_head(shot, slen, head, sizeof head);
-    if (slen % 4 || (json_int_t)decoded != size)
-        result_fail(r, "base64 of %zu chars does not hold sizeBytes=%lld", slen, (long long)size);
-    else if (!magic_ok(c->fmt, head, nhead))
-        result_fail(r, "\"screenshot\" is not a %s file", c->fmt);
-    else if (w != ew || hh != eh)
-        result_fail(
-                r, "width/height %lldx%lld, expected %dx%d", (long long)w, (long long)hh, ew, eh);
-    r->image_bytes = (long)size;
-    r->width = (int)w;
-    r->height = (int)hh;
-out:
-    json_decref(root);
-    return r->ok ? 0 : -1;
+    return desk_screenshot_compressed(cl, &q, img);
 }
 
-static int run_deskd_case(struct http *h, const struct dcase *c, const struct desk *d,
+/* Checks the last image of a case: format, file signature, dimensions. libdesk has already
+ * checked every reply of it (the Content-Type, or the JSON fields with sizeBytes against the
+ * decoded base64, and a positive size). */
+static int check_image(
+        const struct desk_image *img, const struct dcase *c, int ew, int eh, struct result *r) {
+    const char *want = desk_image_format_name(c->fmt);
+    if (img->format != c->fmt)
+        return result_fail(r, "a %s image, expected %s",
+                desk_image_format_name(img->format) ? desk_image_format_name(img->format) : "?",
+                want);
+    if (!magic_ok(c->fmt, img->data, img->size))
+        return result_fail(r, "the image is not a %s file", want);
+    if (img->width != ew || img->height != eh)
+        return result_fail(r, "image %dx%d, expected %dx%d", img->width, img->height, ew, eh);
+    r->image_bytes = (long)img->size;
+    r->width = img->width;
+    r->height = img->height;
+    return 0;
+}
+
+static int run_deskd_case(desk_client *cl, const struct dcase *c, const struct desk *d,
         struct result *r, double *samples) {
-    int ew = c->region ? REG_W : d->w, eh = c->region ? REG_H : d->h;
+    int ew = c->route == REGION_COMPRESSED ? REG_W : d->w;
+    int eh = c->route == REGION_COMPRESSED ? REG_H : d->h;
+    struct desk_image *img = NULL;
+    char why[400];
     if (c->scale < 1) {
         ew = (int)floor(ew * c->scale);
         eh = (int)floor(eh * c->scale);
@@ -401,19 +326,22 @@ static int run_deskd_case(struct http *h, const struct dcase *c, const struct de
     r->ran = r->ok = true;
     r->key = c->key;
     r->target_ms = d->w == 1920 && d->h == 1080 ? c->target_ms : 0;
+    if (desk_client_set_binary_screenshots(cl, c->binary) != DESK_OK)
+        return result_fail(r, "%.190s", bench_desk_error(cl, why, sizeof why));
     for (int i = 0; i < opt.warmup + opt.runs; i++) {
-        double ms;
-        long st = http_get(h, c->path, c->form, &ms);
-        if (st != 200) {
-            if (st < 0)
-                return result_fail(r, "request failed: %s", h->err);
-            return result_fail(r, "HTTP %ld: %.120s", st, h->body ? h->body : "");
-        }
+        desk_image_free(img);
+        double t0 = now_ms();
+        enum desk_status st = take(cl, c, &img);
+        double ms = now_ms() - t0;
+        if (st != DESK_OK)
+            return result_fail(r, "%.190s", bench_desk_error(cl, why, sizeof why));
         if (i >= opt.warmup)
             samples[i - opt.warmup] = ms;
     }
     result_stats(r, samples, opt.runs);
-    return check_reply(h, c, ew, eh, r);
+    int rc = check_image(img, c, ew, eh, r);
+    desk_image_free(img);
+    return rc;
 }
 
 static int run_peer_case(
@@ -443,24 +371,26 @@ static int run_peer_case(
     }
     if (stat(file, &st) < 0 || st.st_size == 0)
         return result_fail(r, "wrote no %s", c->file);
-    r->image_bytes = r->body_bytes = (long)st.st_size;
+    r->image_bytes = (long)st.st_size;
     result_stats(r, samples, opt.runs);
     return 0;
 }
 
 /* Waits until the picture stops changing: three JPEG sizes in a row within 1 %. */
-static int wait_settled(struct http *h) {
-    const char *path = "/computeruse/screenshot/compressed?format=jpeg&quality=75";
+static int wait_settled(desk_client *cl) {
+    const struct desk_compress q = {.format = DESK_IMAGE_JPEG, .quality = 75};
     double last[3] = {0};
     int n = 0;
     for (double end = now_ms() + 30000; now_ms() < end; nap_ms(250)) {
-        double ms;
-        long st = http_get(h, path, BIN_JPEG, &ms);
-        if (st != 200) {
-            say("deskd answered the settle probe with %ld: %.200s", st, st < 0 ? h->err : h->body);
+        struct desk_image *img;
+        char why[400];
+        if (desk_client_set_binary_screenshots(cl, true) != DESK_OK ||
+                desk_screenshot_compressed(cl, &q, &img) != DESK_OK) {
+            say("deskd failed the settle probe: %s", bench_desk_error(cl, why, sizeof why));
             return -1;
         }
-        last[n++ % 3] = (double)h->len;
+        last[n++ % 3] = (double)img->size;
+        desk_image_free(img);
         if (n >= 3) {
             double lo = fmin(last[0], fmin(last[1], last[2]));
             double hi = fmax(last[0], fmax(last[1], last[2]));
@@ -537,11 +467,12 @@ static const struct result *find_named(const struct result *res, int n, const ch
     return NULL;
 }
 
-static void report(const struct desk *d, const struct result *res, int n, long rss0, long rss1) {
+static void report(
+        const struct desk *d, const struct result *res, int n, long rss0, long rss1, long conns) {
     printf("\n== %dx%d: %s; deskd %s; %d timed requests after %d warm-up; ms at the client ==\n",
             d->w, d->h, d->kind, d->url, opt.runs, opt.warmup);
-    printf("%-36s %8s %8s %9s %9s %9s %9s %9s  %s\n", "case", "p50", "p95", "image B", "body B",
-            "WxH", "vs scrot", "vs import", "target (p50)");
+    printf("%-36s %8s %8s %9s %9s %9s %9s  %s\n", "case", "p50", "p95", "image B", "WxH",
+            "vs scrot", "vs import", "target (p50)");
     for (int i = 0; i < n; i++) {
         const struct result *r = &res[i];
         if (!r->ran)
@@ -558,8 +489,8 @@ static void report(const struct desk *d, const struct result *res, int n, long r
         if (r->target_ms > 0)
             snprintf(target, sizeof target, "<= %.0f %s", r->target_ms,
                     r->p50 <= r->target_ms ? "ok" : "MISSED");
-        printf("%-36s %8.1f %8.1f %9ld %9ld %9s %9s %9s  %s\n", r->name, r->p50, r->p95,
-                r->image_bytes, r->body_bytes, dims, vs[0], vs[1], target);
+        printf("%-36s %8.1f %8.1f %9ld %9s %9s %9s  %s\n", r->name, r->p50, r->p95, r->image_bytes,
+                dims, vs[0], vs[1], target);
     }
 
     printf("-- ratio = peer p50 / deskd p50, same format and quality (region: scrot -a)\n");
@@ -582,7 +513,9 @@ static void report(const struct desk *d, const struct result *res, int n, long r
             printf(" %s %.2f (%.1f vs %.1f ms)%s", pairs[i][0], b->p50 / j->p50, b->p50, j->p50,
                     i + 1 < sizeof pairs / sizeof pairs[0] ? "," : "");
     }
-    printf("\n-- deskd RSS: %ld KiB after start-up, %ld KiB at the end\n", rss0, rss1);
+    printf("\n-- deskd RSS: %ld KiB after start-up, %ld KiB at the end; libdesk opened %ld "
+           "connection(s) for all the requests\n",
+            rss0, rss1, conns);
     fflush(stdout);
 }
 
@@ -590,7 +523,7 @@ static void report(const struct desk *d, const struct result *res, int n, long r
 
 static int bench_size(int w, int h) {
     struct desk d = {.w = w, .h = h};
-    struct http http = {0};
+    desk_client *cl = NULL;
     struct result res[MAX_RESULTS] = {0};
     double *samples = calloc((size_t)opt.runs, sizeof *samples);
     int n = 0, rc = -1;
@@ -605,7 +538,7 @@ static int bench_size(int w, int h) {
     say("%dx%d: X on %s; starting %s", w, h, d.display, xfce ? "xfce4" : "plain X clients");
     if ((xfce ? start_xfce(&d) : start_plain(&d)) < 0 || desk_deskd(&d) < 0)
         goto out;
-    if (accept_init() < 0 || http_init(&http, d.url) < 0 || wait_settled(&http) < 0)
+    if (!(cl = bench_client(d.url)) || wait_settled(cl) < 0)
         goto out;
     double t_idle = now_ms();
     wait_idle(d.deskd->pid);
@@ -614,7 +547,7 @@ static int bench_size(int w, int h) {
 
     for (size_t i = 0; i < NDCASES; i++) {
         say("%dx%d: deskd %s", w, h, dcases[i].name);
-        run_deskd_case(&http, &dcases[i], &d, &res[n++], samples);
+        run_deskd_case(cl, &dcases[i], &d, &res[n++], samples);
     }
     for (size_t i = 0; opt.peers && i < NPCASES; i++) {
         if (!in_path(pcases[i].tool)) {
@@ -626,7 +559,7 @@ static int bench_size(int w, int h) {
     }
     rss1 = rss_kib(d.deskd->pid);
     bool deskd_up = kid_alive(d.deskd);
-    report(&d, res, n, rss0, rss1);
+    report(&d, res, n, rss0, rss1, desk_client_connections(cl));
 
     rc = 0;
     for (int i = 0; i < n; i++)
@@ -639,8 +572,7 @@ static int bench_size(int w, int h) {
     if (rc < 0)
         print_file_tail(d.deskd_log, 3000);
 out:
-    http_finish(&http);
-    accept_free();
+    desk_client_free(cl);
     stop_kids();
     env_free(d.env);
     free(samples);
@@ -657,11 +589,8 @@ static int worker(void) {
         say("no deskd at %s (build it, or pass --deskd PATH)", opt.deskd);
         return 1;
     }
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-        return 1;
     for (int i = 0; i < opt.nsizes && rc == 0; i++)
         rc = bench_size(opt.w[i], opt.h[i]);
-    curl_global_cleanup();
     return rc < 0 ? 1 : 0;
 }
 

@@ -1,7 +1,7 @@
 /*
  * bench-util: the pieces the benchmarks share (see bench-util.h): messages, clocks and
- * percentiles, children that carry the run's marker, Xvfb and deskd start-up, one kept-alive
- * libcurl connection, and the supervisor that enforces the overall timeout and kills
+ * percentiles, children that carry the run's marker, Xvfb and deskd start-up, libdesk handles
+ * and their errors, and the supervisor that enforces the overall timeout and kills
  * everything of the run on every exit.
  */
 #define _GNU_SOURCE
@@ -19,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -115,7 +114,7 @@ pid_t spawn(const char *const *argv, char **env, const struct spawn_opts *so) {
         posix_spawn_file_actions_adddup2(&fa, 2, 1);
     if (so->pass_fd >= 0)
         posix_spawn_file_actions_adddup2(&fa, so->pass_fd, 3);
-    /* libcurl's socket and our pipes must not leak into children. */
+    /* libdesk's sockets and our pipes must not leak into children. */
     posix_spawn_file_actions_addclosefrom_np(&fa, so->pass_fd >= 0 ? 4 : 3);
 
     /* The supervisor blocks signals and the worker may ignore some: children start clean. */
@@ -488,96 +487,31 @@ struct kid *start_deskd(const char *deskd, const char *display, char **env, cons
     return NULL;
 }
 
-/* ---- HTTP ------------------------------------------------------------------------------- */
+/* ---- deskd through libdesk ------------------------------------------------------------ */
 
-static size_t on_body(char *data, size_t size, size_t nmemb, void *userp) {
-    struct http *h = userp;
-    size_t n = size * nmemb;
-    if (h->len + n + 1 > h->cap) {
-        size_t cap = h->cap ? h->cap : 1u << 20;
-        while (cap < h->len + n + 1)
-            cap *= 2;
-        char *p = cap <= BODY_CAP ? realloc(h->body, cap) : NULL;
-        if (!p)
-            return 0;
-        h->body = p;
-        h->cap = cap;
+desk_client *bench_client(const char *url) {
+    desk_client *c = desk_client_new(url);
+    if (!c) {
+        say("cannot make a libdesk handle (out of memory, or libcurl failed to initialise)");
+        return NULL;
     }
-    memcpy(h->body + h->len, data, n);
-    h->len += n;
-    h->body[h->len] = '\0';
-    return n;
-}
-
-static void header_int(const char *line, size_t n, const char *name, int *out) {
-    size_t k = strlen(name);
-    char num[32];
-    if (n > k && n - k < sizeof num && strncasecmp(line, name, k) == 0) {
-        memcpy(num, line + k, n - k);
-        num[n - k] = '\0';
-        *out = atoi(num);
+    if (desk_last_status(c) != DESK_OK || desk_client_set_timeouts(c, 5000, 30000) != DESK_OK) {
+        char why[400];
+        say("libdesk refuses %s: %s", url, bench_desk_error(c, why, sizeof why));
+        desk_client_free(c);
+        return NULL;
     }
+    return c;
 }
 
-static size_t on_header(char *data, size_t size, size_t nmemb, void *userp) {
-    struct http *h = userp;
-    size_t n = size * nmemb;
-    header_int(data, n, "X-Desk-Width:", &h->xw);
-    header_int(data, n, "X-Desk-Height:", &h->xh);
-    return n;
-}
-
-int http_init(struct http *h, const char *base) {
-    memset(h, 0, sizeof *h);
-    h->base = base;
-    if (!(h->h = curl_easy_init()))
-        return -1;
-    curl_easy_setopt(h->h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h->h, CURLOPT_WRITEDATA, h);
-    curl_easy_setopt(h->h, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(h->h, CURLOPT_HEADERDATA, h);
-    curl_easy_setopt(h->h, CURLOPT_ERRORBUFFER, h->err);
-    curl_easy_setopt(h->h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h->h, CURLOPT_TCP_NODELAY, 1L);
-    curl_easy_setopt(h->h, CURLOPT_TIMEOUT, 30L);
-    return 0;
-}
-
-void http_finish(struct http *h) {
-    if (h->h)
-        curl_easy_cleanup(h->h);
-    free(h->body);
-    memset(h, 0, sizeof *h);
-}
-
-long http_request(struct http *h, const char *path, const struct curl_slist *headers,
-        const char *body, double *ms) {
-    char url[512];
-    long status = -1;
-    snprintf(url, sizeof url, "%s%s", h->base, path);
-    curl_easy_setopt(h->h, CURLOPT_URL, url);
-    curl_easy_setopt(h->h, CURLOPT_HTTPHEADER, headers);
-    if (body) {
-        curl_easy_setopt(h->h, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(h->h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-    } else {
-        curl_easy_setopt(h->h, CURLOPT_HTTPGET, 1L);
-    }
-    h->len = 0;
-    h->xw = h->xh = -1;
-    h->err[0] = '\0';
-    if (h->body)
-        h->body[0] = '\0';
-    double t0 = now_ms();
-    CURLcode rc = curl_easy_perform(h->h);
-    *ms = now_ms() - t0;
-    if (rc != CURLE_OK) {
-        if (!h->err[0])
-            snprintf(h->err, sizeof h->err, "%s", curl_easy_strerror(rc));
-        return -1;
-    }
-    curl_easy_getinfo(h->h, CURLINFO_RESPONSE_CODE, &status);
-    return status;
+const char *bench_desk_error(const desk_client *c, char *buf, size_t len) {
+    long http = desk_last_http_status(c);
+    const char *name = desk_status_name(desk_last_status(c));
+    if (http)
+        snprintf(buf, len, "%s (HTTP %ld): %s", name, http, desk_last_error(c));
+    else
+        snprintf(buf, len, "%s: %s", name, desk_last_error(c));
+    return buf;
 }
 
 /* ---- supervisor ------------------------------------------------------------------------- */

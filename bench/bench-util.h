@@ -2,19 +2,18 @@
  * bench-util: what the benchmarks share. Messages, clocks and percentiles; children started
  * with posix_spawn, each carrying the run's marker in its environment so that a supervisor
  * can find and kill whatever is left; Xvfb on a free display (-displayfd), deskd on a free
- * port; one kept-alive libcurl connection; the supervisor itself (overall timeout, signals,
- * clean-up of processes and of the temporary directory).
+ * port; libdesk client handles made the same way and their errors as one line; the supervisor
+ * itself (overall timeout, signals, clean-up of processes and of the temporary directory).
  */
 #ifndef DESK_BENCH_UTIL_H
 #define DESK_BENCH_UTIL_H
 
-#include <curl/curl.h>
+#include <desk/desk.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
 #define MARKER_NAME "DESK_BENCH_RUN"
-#define BODY_CAP    (256u << 20) /* far above a base64 1920x1080 PNG */
 #define MAX_KIDS    16
 
 extern const char *bench_name; /* prefix of every message, e.g. "bench-screenshot" */
@@ -89,24 +88,14 @@ struct kid *start_xvfb(int w, int h, char *display, size_t dlen);
 struct kid *start_deskd(const char *deskd, const char *display, char **env, const char *log,
         char *url, size_t urllen);
 
-/* ---- HTTP ---- */
+/* ---- deskd through libdesk ---- */
 
-struct http {
-    CURL *h;
-    const char *base;
-    char *body; /* the last reply's body, NUL-terminated */
-    size_t len, cap;
-    int xw, xh; /* X-Desk-Width/Height of the last reply, -1 if absent */
-    char err[CURL_ERROR_SIZE];
-};
-
-int http_init(struct http *h, const char *base);
-void http_finish(struct http *h);
-/* One request on the kept-alive connection: a GET, or a POST when body is not NULL. Returns
- * the HTTP status, or -1 (message in err); *ms is the time from the request to the last byte
- * of the reply. */
-long http_request(struct http *h, const char *path, const struct curl_slist *headers,
-        const char *body, double *ms);
+/* A libdesk handle for the deskd at url, with the benchmarks' timeouts (connect 5 s, a whole
+ * call 30 s); it keeps its connection alive between calls and is used by one thread. NULL,
+ * with a message, when it cannot be made. */
+desk_client *bench_client(const char *url);
+/* The last call's failure on c as one line, in buf: "DESK_ERR_... (HTTP n): sentence". */
+const char *bench_desk_error(const desk_client *c, char *buf, size_t len);
 
 /* ---- supervisor ---- */
 
