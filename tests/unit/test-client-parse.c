@@ -352,6 +352,20 @@ static void test_image_json(void) {
     CHECK(img && !img->has_cursor, "no cursor");
     desk_image_free(img);
 
+    /* The base64 is cut out of the text before parsing; a nested "screenshot" key met first
+     * must not be taken for it, nor an escaped one. */
+    const char *nested = "{\"meta\":{\"screenshot\":\"QUJD\"}, \"screenshot\" : \"" PNG_B64
+                         "\",\"sizeBytes\":12,\"width\":1,\"height\":1,\"format\":\"png\","
+                         "\"region\":{\"x\":0,\"y\":0,\"width\":1,\"height\":1}}";
+    CHECK_INT(wire_image_json(LIT(nested), &e, &img), DESK_OK);
+    CHECK(img && img->size == 12 && memcmp(img->data, "\x89PNG", 4) == 0,
+            "the top-level screenshot is decoded, not the nested one");
+    desk_image_free(img);
+    const char *escaped = "{\"screenshot\":\"" PNG_B64 "\\u0041\",\"sizeBytes\":12,"
+                          "\"width\":1,\"height\":1,\"format\":\"png\","
+                          "\"region\":{\"x\":0,\"y\":0,\"width\":1,\"height\":1}}";
+    CHECK_PROTO(wire_image_json(LIT(escaped), &e, &img), "base64");
+
     static const struct {
         const char *json, *needle;
     } bad[] = {
