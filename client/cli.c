@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "desk/desk.h"
+#include "desk/wire.h"
 #include "util.h"
 
 #define EXIT_FAIL  1
@@ -206,14 +207,10 @@ static int cmd_screenshot(struct ctx *x) {
     bool compressed = x->set[O_FORMAT] || x->set[O_QUALITY] || x->set[O_SCALE];
     if (x->set[O_FORMAT]) {
         const char *f = x->val[O_FORMAT];
-        if (strcasecmp(f, "png") == 0)
-            opt.format = DESK_IMAGE_PNG;
-        else if (strcasecmp(f, "jpeg") == 0 || strcasecmp(f, "jpg") == 0)
-            opt.format = DESK_IMAGE_JPEG;
-        else if (strcasecmp(f, "webp") == 0)
-            opt.format = DESK_IMAGE_WEBP;
-        else
+        int fi = desk_wire_format_parse(f);
+        if (fi < 0)
             return usage_error(x, "--format must be png, jpeg or webp, got \"%s\"", f);
+        opt.format = (enum desk_image_format)fi;
     }
     if (x->set[O_QUALITY] && int_arg(x, "--quality", x->val[O_QUALITY], &opt.quality))
         return EXIT_USAGE;

@@ -548,14 +548,10 @@ static bool signature_ok(enum desk_image_format f, const unsigned char *d, size_
 }
 
 static int format_from_name(const char *s, enum desk_image_format *out) {
-    if (strcasecmp(s, "png") == 0)
-        *out = DESK_IMAGE_PNG;
-    else if (strcasecmp(s, "jpeg") == 0 || strcasecmp(s, "jpg") == 0)
-        *out = DESK_IMAGE_JPEG;
-    else if (strcasecmp(s, "webp") == 0)
-        *out = DESK_IMAGE_WEBP;
-    else
+    int f = desk_wire_format_parse(s);
+    if (f < 0)
         return -1;
+    *out = (enum desk_image_format)f;
     return 0;
 }
 
@@ -718,21 +714,11 @@ static int header_region(const char *s, struct desk_rect *r) {
 }
 
 static int format_from_mime(const char *ct, enum desk_image_format *out) {
-    static const struct {
-        const char *mime;
-        enum desk_image_format f;
-    } types[] = {{"image/png", DESK_IMAGE_PNG}, {"image/jpeg", DESK_IMAGE_JPEG},
-            {"image/webp", DESK_IMAGE_WEBP}};
-    if (!ct)
+    int f = ct ? desk_wire_format_of_mime(ct, strcspn(ct, "; \t")) : -1;
+    if (f < 0)
         return -1;
-    size_t n = strcspn(ct, "; \t");
-    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
-        if (n == strlen(types[i].mime) && strncasecmp(ct, types[i].mime, n) == 0) {
-            *out = types[i].f;
-            return 0;
-        }
-    }
-    return -1;
+    *out = (enum desk_image_format)f;
+    return 0;
 }
 
 enum desk_status wire_image_binary(unsigned char *data, size_t size,

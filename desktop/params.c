@@ -33,11 +33,7 @@ int param_bool(const char *s, bool *out) {
 }
 
 /* The first media type of Accept that deskd can serve decides; image types select binary. */
-static int parse_accept(const char *accept, bool *binary, enum img_format *fmt) {
-    static const struct {
-        const char *mime;
-        enum img_format fmt;
-    } types[] = {{"image/png", IMG_PNG}, {"image/jpeg", IMG_JPEG}, {"image/webp", IMG_WEBP}};
+static void parse_accept(const char *accept, bool *binary, enum img_format *fmt) {
     *binary = false;
     for (const char *p = accept; p && *p;) {
         p += strspn(p, " \t,");
@@ -46,30 +42,16 @@ static int parse_accept(const char *accept, bool *binary, enum img_format *fmt) 
         while (tn > 0 && (p[tn - 1] == ' ' || p[tn - 1] == '\t'))
             tn--;
         if (tn == strlen("application/json") && strncasecmp(p, "application/json", tn) == 0)
-            return 0;
-        for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
-            if (tn == strlen(types[i].mime) && strncasecmp(p, types[i].mime, tn) == 0) {
-                *binary = true;
-                *fmt = types[i].fmt;
-                return 0;
-            }
+            return;
+        int f = desk_wire_format_of_mime(p, tn);
+        if (f >= 0) {
+            *binary = true;
+            *fmt = (enum img_format)f;
+            return;
         }
         p += n;
         p += strcspn(p, ","); /* skip parameters such as ;q=0.9 */
     }
-    return 0;
-}
-
-static int parse_format(const char *s, enum img_format *out) {
-    if (strcasecmp(s, "png") == 0)
-        *out = IMG_PNG;
-    else if (strcasecmp(s, "jpeg") == 0 || strcasecmp(s, "jpg") == 0)
-        *out = IMG_JPEG;
-    else if (strcasecmp(s, "webp") == 0)
-        *out = IMG_WEBP;
-    else
-        return -EINVAL;
-    return 0;
 }
 
 #define FAIL(...)                                                                                  \
@@ -124,8 +106,11 @@ int shot_parse(struct shot_req *sr, bool region, bool compressed, arg_fn get, co
     if (compressed) {
         const char *v;
         fv = get(ctx, "format");
-        if (fv && parse_format(fv, &sr->format) < 0)
+        int f = desk_wire_format_parse(fv);
+        if (fv && f < 0)
             FAIL("format must be png, jpeg (or jpg) or webp, got \"%.64s\"", fv);
+        if (f >= 0)
+            sr->format = (enum img_format)f;
         if ((v = get(ctx, "quality")) && util_parse_int(v, 1, 100, &sr->quality) < 0)
             FAIL("quality must be an integer from 1 to 100, got \"%.64s\"", v);
         if ((v = get(ctx, "scale")) &&
