@@ -210,12 +210,95 @@ static void check_screenshot(json_t *report, const char *png_path) {
     image_free(&img);
 }
 
+/* deskd's sentences, asked directly, for the same requests the SDK makes. */
+struct sentences {
+    char *not_found, *bad_region, *bad_click, *attached;
+};
+
+static void ask_sentences(const struct deskd_proc *d, struct sentences *s) {
+    s->not_found = sentence(d, "GET", "/computeruse/process/foo/status", NULL, 404);
+    s->bad_region = sentence(d, "GET",
+            "/computeruse/screenshot/region?height=10&width=0&y=0&x=0&showCursor=false", NULL, 400);
+    s->bad_click = sentence(d, "POST", "/computeruse/mouse/click",
+            "{\"x\":1.5,\"y\":2,\"button\":\"left\",\"double\":false}", 400);
+    s->attached = sentence(d, "POST", "/computeruse/process/xvfb/restart", NULL, 409);
+    /* Sentences that name what they are about, so equal messages mean something. */
+    CHECK(s->not_found && strstr(s->not_found, "\"foo\""), "404 sentence: %s", s->not_found);
+    CHECK(s->bad_region && strstr(s->bad_region, "width"), "400 sentence: %s", s->bad_region);
+    CHECK(s->bad_click && strstr(s->bad_click, "x "), "400 sentence: %s", s->bad_click);
+}
+
+static void free_sentences(struct sentences *s) {
+    free(s->not_found);
+    free(s->bad_region);
+    free(s->bad_click);
+    free(s->attached);
+}
+
+/* Runs sdk.js against deskd; its report, or NULL (a failed check says why). */
+static json_t *run_sdk(const struct deskd_proc *d, const char *png) {
+    char script[1024], mx[16], my[16];
+    snprintf(script, sizeof script, "%s/tests/integration/sdk.js", DESK_SOURCE_DIR);
+    snprintf(mx, sizeof mx, "%d", MOVE_X);
+    snprintf(my, sizeof my, "%d", MOVE_Y);
+    const char *argv[] = {"node", script, d->url, SU_TOKEN, png, mx, my, NULL};
+    int64_t t0 = su_ms();
+    int status = -1;
+    char *out = run_capture(argv, 60000, &status);
+    printf("sdk.js ran in %lld ms\n", (long long)(su_ms() - t0));
+    CHECK(out != NULL, "sdk.js finished within 60 s");
+    CHECK_INT(status, 0);
+    json_error_t jerr;
+    json_t *report = out ? json_loads(out, JSON_DISABLE_EOF_CHECK, &jerr) : NULL;
+    CHECK(report != NULL, "sdk.js printed a JSON report: %s", out ? out : "(nothing)");
+    if (report)
+        printf("sdk.js report: %s", out);
+    free(out);
+    return report;
+}
+
+static void check_errors(json_t *report, const struct sentences *s) {
+    static const char *const nf[] = {"DaytonaNotFoundError", "DaytonaError", NULL};
+    check_rejected(report, "processNotFound", "DaytonaProcessNotFoundError", nf, 404, s->not_found);
+    json_t *e = json_object_get(json_object_get(report, "processNotFound"), "error");
+    CHECK_STR(json_string_value(json_object_get(e, "code")), "PROCESS_NOT_FOUND");
+    CHECK_STR(json_string_value(json_object_get(e, "source")), "DAYTONA_DAEMON");
+
+    static const char *const br[] = {"DaytonaBadRequestError", "DaytonaError", NULL};
+    check_rejected(report, "badRegion", "DaytonaValidationError", br, 400, s->bad_region);
+    check_rejected(report, "badClick", "DaytonaValidationError", br, 400, s->bad_click);
+    static const char *const cf[] = {"DaytonaError", NULL};
+    check_rejected(report, "restartAttached", "DaytonaConflictError", cf, 409, s->attached);
+}
+
+static void check_successes(json_t *report, const char *png, Display *dpy) {
+    check_screenshot(report, png);
+
+    json_t *mv = value_of(report, "move"), *pos = value_of(report, "position");
+    CHECK_INT(json_integer_value(json_object_get(mv, "x")), MOVE_X);
+    CHECK_INT(json_integer_value(json_object_get(mv, "y")), MOVE_Y);
+    CHECK_INT(json_integer_value(json_object_get(pos, "x")), MOVE_X);
+    CHECK_INT(json_integer_value(json_object_get(pos, "y")), MOVE_Y);
+    /* And X agrees: the pointer really is there. */
+    Window root_ret, child;
+    int rx = -1, ry = -1, wx, wy;
+    unsigned mask;
+    XQueryPointer(dpy, DefaultRootWindow(dpy), &root_ret, &child, &rx, &ry, &wx, &wy, &mask);
+    CHECK_INT(rx, MOVE_X);
+    CHECK_INT(ry, MOVE_Y);
+
+    /* Attached: deskd supervises nothing, so no process runs and the desktop is inactive. */
+    json_t *xv = value_of(report, "xvfb");
+    CHECK_STR(json_string_value(json_object_get(xv, "processName")), "xvfb");
+    CHECK(json_is_false(json_object_get(xv, "running")), "xvfb: running is false");
+    CHECK_STR(json_string_value(json_object_get(value_of(report, "status"), "status")), "inactive");
+}
+
 int main(void) {
-    check_timeout(120);
+    check_timeout(100); /* under the ctest TIMEOUT of 120, so the watchdog speaks first */
     check_require_tool("Xvfb");
     /* Not skips: CI installs node and runs npm ci (scripts/test), so their absence is a defect. */
-    char script[1024], module[1024];
-    snprintf(script, sizeof script, "%s/tests/integration/sdk.js", DESK_SOURCE_DIR);
+    char module[1024];
     snprintf(module, sizeof module, "%s/tests/integration/node_modules/@daytonaio/sdk/package.json",
             DESK_SOURCE_DIR);
     bool have_node = on_path("node"), have_sdk = access(module, R_OK) == 0;
@@ -249,78 +332,19 @@ int main(void) {
         return check_finish();
     }
 
-    /* deskd's sentences, asked directly, for the same requests the SDK makes. */
-    char *not_found = sentence(&d, "GET", "/computeruse/process/foo/status", NULL, 404);
-    char *bad_region = sentence(&d, "GET",
-            "/computeruse/screenshot/region?height=10&width=0&y=0&x=0&showCursor=false", NULL, 400);
-    char *bad_click = sentence(&d, "POST", "/computeruse/mouse/click",
-            "{\"x\":1.5,\"y\":2,\"button\":\"left\",\"double\":false}", 400);
-    char *attached = sentence(&d, "POST", "/computeruse/process/xvfb/restart", NULL, 409);
-    /* Sentences that name what they are about, so equal messages mean something. */
-    CHECK(not_found && strstr(not_found, "\"foo\""), "404 sentence: %s", not_found);
-    CHECK(bad_region && strstr(bad_region, "width"), "400 sentence: %s", bad_region);
-    CHECK(bad_click && strstr(bad_click, "x "), "400 sentence: %s", bad_click);
-
-    char top[256], png[300], mx[16], my[16];
+    struct sentences s;
+    ask_sentences(&d, &s);
+    char top[256], png[300];
     CHECK_INT(su_tmpdir(top, sizeof top, "sdk"), 0);
     snprintf(png, sizeof png, "%s/screenshot.png", top);
-    snprintf(mx, sizeof mx, "%d", MOVE_X);
-    snprintf(my, sizeof my, "%d", MOVE_Y);
-    const char *argv[] = {"node", script, d.url, SU_TOKEN, png, mx, my, NULL};
-    int64_t t0 = su_ms();
-    int status = -1;
-    char *out = run_capture(argv, 60000, &status);
-    printf("sdk.js ran in %lld ms\n", (long long)(su_ms() - t0));
-    CHECK(out != NULL, "sdk.js finished within 60 s");
-    CHECK_INT(status, 0);
-    json_error_t jerr;
-    json_t *report = out ? json_loads(out, JSON_DISABLE_EOF_CHECK, &jerr) : NULL;
-    CHECK(report != NULL, "sdk.js printed a JSON report: %s", out ? out : "(nothing)");
+    json_t *report = run_sdk(&d, png);
     if (report) {
-        printf("sdk.js report: %s", out);
         CHECK_STR(json_string_value(json_object_get(report, "sdkVersion")), "0.218.0");
-
-        static const char *const nf[] = {"DaytonaNotFoundError", "DaytonaError", NULL};
-        check_rejected(
-                report, "processNotFound", "DaytonaProcessNotFoundError", nf, 404, not_found);
-        json_t *e = json_object_get(json_object_get(report, "processNotFound"), "error");
-        CHECK_STR(json_string_value(json_object_get(e, "code")), "PROCESS_NOT_FOUND");
-        CHECK_STR(json_string_value(json_object_get(e, "source")), "DAYTONA_DAEMON");
-
-        static const char *const br[] = {"DaytonaBadRequestError", "DaytonaError", NULL};
-        check_rejected(report, "badRegion", "DaytonaValidationError", br, 400, bad_region);
-        check_rejected(report, "badClick", "DaytonaValidationError", br, 400, bad_click);
-        static const char *const cf[] = {"DaytonaError", NULL};
-        check_rejected(report, "restartAttached", "DaytonaConflictError", cf, 409, attached);
-
-        check_screenshot(report, png);
-
-        json_t *mv = value_of(report, "move"), *pos = value_of(report, "position");
-        CHECK_INT(json_integer_value(json_object_get(mv, "x")), MOVE_X);
-        CHECK_INT(json_integer_value(json_object_get(mv, "y")), MOVE_Y);
-        CHECK_INT(json_integer_value(json_object_get(pos, "x")), MOVE_X);
-        CHECK_INT(json_integer_value(json_object_get(pos, "y")), MOVE_Y);
-        /* And X agrees: the pointer really is there. */
-        Window root_ret, child;
-        int rx = -1, ry = -1, wx, wy;
-        unsigned mask;
-        XQueryPointer(dpy, DefaultRootWindow(dpy), &root_ret, &child, &rx, &ry, &wx, &wy, &mask);
-        CHECK_INT(rx, MOVE_X);
-        CHECK_INT(ry, MOVE_Y);
-
-        /* Attached: deskd supervises nothing, so no process runs and the desktop is inactive. */
-        json_t *xv = value_of(report, "xvfb");
-        CHECK_STR(json_string_value(json_object_get(xv, "processName")), "xvfb");
-        CHECK(json_is_false(json_object_get(xv, "running")), "xvfb: running is false");
-        CHECK_STR(json_string_value(json_object_get(value_of(report, "status"), "status")),
-                "inactive");
+        check_errors(report, &s);
+        check_successes(report, png, dpy);
     }
     json_decref(report);
-    free(out);
-    free(not_found);
-    free(bad_region);
-    free(bad_click);
-    free(attached);
+    free_sentences(&s);
 
     CHECK_INT(deskd_stop(&d), 0);
     XCloseDisplay(dpy);
