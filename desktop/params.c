@@ -14,22 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
-int param_int(const char *s, long min, long max, int *out) {
-    if (!s || !*s)
-        return -EINVAL;
-    const char *p = s;
-    if (*p == '-' || *p == '+')
-        p++;
-    if (*p < '0' || *p > '9')
-        return -EINVAL;
-    errno = 0;
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (*end || errno == ERANGE || v < min || v > max)
-        return -EINVAL;
-    *out = (int)v;
-    return 0;
-}
+#include "util.h"
 
 int param_bool(const char *s, bool *out) {
     static const char *const yes[] = {"1", "t", "T", "TRUE", "true", "True"};
@@ -45,18 +30,6 @@ int param_bool(const char *s, bool *out) {
         }
     }
     return -EINVAL;
-}
-
-int param_double(const char *s, double *out) {
-    if (!s || !*s || strchr(" \t\n", *s))
-        return -EINVAL;
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (*end || errno == ERANGE || !isfinite(v))
-        return -EINVAL;
-    *out = v;
-    return 0;
 }
 
 /* The first media type of Accept that deskd can serve decides; image types select binary. */
@@ -109,7 +82,7 @@ static int region_int(
         const char *name, const char *v, long min, long max, int *out, char *err, size_t errlen) {
     if (!v)
         FAIL("%s is required: an integer from %ld to %ld", name, min, max);
-    if (param_int(v, min, max, out) < 0)
+    if (util_parse_int(v, min, max, out) < 0)
         FAIL("%s must be an integer from %ld to %ld, got \"%.64s\"", name, min, max, v);
     return 0;
 }
@@ -153,10 +126,10 @@ int shot_parse(struct shot_req *sr, bool region, bool compressed, arg_fn get, co
         fv = get(ctx, "format");
         if (fv && parse_format(fv, &sr->format) < 0)
             FAIL("format must be png, jpeg (or jpg) or webp, got \"%.64s\"", fv);
-        if ((v = get(ctx, "quality")) && param_int(v, 1, 100, &sr->quality) < 0)
+        if ((v = get(ctx, "quality")) && util_parse_int(v, 1, 100, &sr->quality) < 0)
             FAIL("quality must be an integer from 1 to 100, got \"%.64s\"", v);
         if ((v = get(ctx, "scale")) &&
-                (param_double(v, &sr->scale) < 0 || sr->scale < 0.1 || sr->scale > 1.0))
+                (util_parse_double(v, &sr->scale) < 0 || sr->scale < 0.1 || sr->scale > 1.0))
             FAIL("scale must be a number from 0.1 to 1.0, got \"%.64s\"", v);
     }
 
