@@ -36,6 +36,7 @@ extern const struct route api_display_routes[];
 extern const struct route api_windows_routes[];
 extern const struct route api_input_routes[];
 extern const struct route api_process_routes[];
+extern const struct route api_ready_routes[];
 /* Every table, ended by NULL: what the server dispatches over. */
 extern const struct route *const deskd_routes[];
 

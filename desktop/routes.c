@@ -16,6 +16,7 @@ static const struct route health_routes[] = {
 
 const struct route *const deskd_routes[] = {
         health_routes,
+        api_ready_routes,
         api_screenshot_routes,
         api_display_routes,
         api_windows_routes,
