@@ -2,6 +2,7 @@
 # the container engine and the options this machine needs, so no one has to
 # know them.
 #   ctr ARGS...        the engine (podman, else docker) with its global options
+#   ctr_kube ARGS...   `podman kube ARGS` with the limits below
 #   ctr_run_opts       options every `run` needs here (ctr_build_opts: `build`)
 #   DESK_IMAGE         the image name (localhost/desk:latest)
 # podman as root on a hybrid cgroup layout (cgroup v1 with a unified
@@ -48,6 +49,19 @@ ctr_nproc() {
         n=16384
     fi
     echo "$n"
+}
+
+# `kube play` takes no --ulimit: the same limits go in a containers.conf of
+# its own (CONTAINERS_CONF replaces the system's for that call only).
+ctr_kube() {
+    local conf rc
+    conf=$(mktemp)
+    printf '[containers]\ndefault_ulimits = ["nofile=%s:%s", "nproc=%s:%s"]\n' \
+        "$(ctr_nofile)" "$(ctr_nofile)" "$(ctr_nproc)" "$(ctr_nproc)" >"$conf"
+    CONTAINERS_CONF=$conf ctr kube "$@"
+    rc=$?
+    rm -f "$conf"
+    return $rc
 }
 
 ctr_build_opts=(--ulimit "nofile=$(ctr_nofile):$(ctr_nofile)")

@@ -4,8 +4,9 @@
 #   - three desktops side by side, each in its own container: /readyz 200
 #     with no token; a screenshot needs the token (401 without) and is the
 #     1280x720 desktop; a click through the API reaches an X client inside
-#     (xev logs the ButtonPress at the clicked root coordinates); they run as
-#     uid 1000 and the token is on no command line.
+#     (xev logs the ButtonPress at the clicked root coordinates); the image's
+#     HEALTHCHECK passes; they run as uid 1000 and the token is on no command
+#     line.
 #   - SIGTERM (podman stop): the container exits 0, in under 8 s.
 #   - deploy/kubernetes/desk.yaml under `podman kube play`: the pod becomes
 #     ready, takes the token from the Secret, answers a screenshot, has a
@@ -41,7 +42,9 @@ until_ok() {
     shift
     until "$@"; do
         [ "$(date +%s)" -ge "$end" ] && return 1
+        sleep 0.1 # the poll interval of a condition, not a wait for time to pass
     done
+    return 0
 }
 
 prefix=desk-test-$$
@@ -50,8 +53,13 @@ cleanup() {
     for c in $(ctr ps -aq --filter "name=^$prefix-" 2>/dev/null); do
         ctr rm -f -t 0 "$c" >/dev/null 2>&1
     done
-    [ -n "$kube" ] && ctr kube down "$kube" >/dev/null 2>&1
-    [ -n "$kube" ] && rm -f "$kube"
+    if [ -n "$kube" ]; then
+        ctr_kube down "$kube" >/dev/null 2>&1
+    fi
+    # What kube play makes and kube down (podman 4.3) leaves.
+    ctr secret rm desk-token >/dev/null 2>&1
+    ctr volume rm -f desk-token desk-home desk-state desk-tmp >/dev/null 2>&1
+    return 0
 }
 trap cleanup EXIT
 
@@ -96,10 +104,15 @@ check_desktop() {
     check "$name: a PNG" test "$(head -c 8 "$tmp/shot.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a
     check "$name: 1280x720" test "$(header X-Desk-Width)x$(header X-Desk-Height)" = 1280x720
     check_click "$name" "$url" "$token"
+    check "$name: the image's HEALTHCHECK passes" ctr healthcheck run "$name"
     check "$name: runs as uid 1000" test "$(ctr exec "$name" id -u)" = 1000
-    check "$name: the token is on no command line" \
-        bash -c "! ctr exec $name sh -c 'cat /proc/[0-9]*/cmdline' | tr '\\0' ' ' | grep -q '$token'"
+    check "$name: the token is on no command line" no_token_in_cmdlines "$name" "$token"
 }
+
+no_token_in_cmdlines() {
+    ! ctr exec "$1" sh -c 'cat /proc/[0-9]*/cmdline' | tr '\0' ' ' | grep -qF "$2"
+}
+read_only_root() { ! ctr exec "$1" touch /usr/desk-write-test 2>/dev/null; }
 
 # xev inside the container logs the ButtonPress of a click sent through the API.
 xev_window() { # the geometry of xev's window, "x y w h", from the windows route
@@ -108,8 +121,8 @@ xev_window() { # the geometry of xev's window, "x y w h", from the windows route
 }
 check_click() {
     local name=$1 url=$2 token=$3 geo cx cy
-    ctr exec -d "$name" sh -c 'exec xev -event button >/tmp/xev.log 2>&1'
-    check "$name: xev's window is mapped" until_ok 30 xev_window "$url" "$token"
+    ctr exec -d "$name" sh -c 'exec xev -event button >/tmp/xev.log 2>&1' >/dev/null
+    check "$name: xev's window is mapped" until_ok 30 xev_window "$url" "$token" >/dev/null
     geo=$(xev_window "$url" "$token") || return
     read -r x y w h <<<"$geo"
     cx=$((x + w / 2)) cy=$((y + h / 2))
@@ -144,25 +157,37 @@ done
 
 # ---- the Kubernetes manifest ----
 kube=$tmp/desk.yaml
+# What an earlier run may have left (the manifest's names are fixed).
+ctr_kube down "$root/deploy/kubernetes/desk.yaml" >/dev/null 2>&1
+cleanup
 token=kube-token-$$
-sed "s/change-me-to-a-long-random-token/$token/" "$root/deploy/kubernetes/desk.yaml" >"$kube"
-check "kube play" ctr kube play "$kube" >"$tmp/kube.log" 2>&1 || cat "$tmp/kube.log" >&2
-pod_ctr=$(ctr ps -q --filter label=app=desk --filter name=desk-pod-desk | head -n 1)
-[ -z "$pod_ctr" ] && pod_ctr=$(ctr ps --format '{{.Names}}' | grep -m1 '^desk-pod.*-desk$')
+sed "s/^  token: .*/  token: $(printf %s "$token" | base64)/" "$root/deploy/kubernetes/desk.yaml" >"$kube"
+t0=$(ms)
+check "kube play" ctr_kube play "$kube" >"$tmp/kube.log" 2>&1 || cat "$tmp/kube.log" >&2
+pod_ctr=$(ctr ps --format '{{.Names}}' | grep -m1 '^desk-pod-[0-9]*-desk$')
 check "the pod's desk container runs" test -n "$pod_ctr"
 if [ -n "$pod_ctr" ]; then
-    url=$(api_of "$(ctr inspect --format '{{.Pod}}' "$pod_ctr" | xargs -r ctr pod inspect \
-        --format '{{.InfraContainerID}}')")
+    infra=$(ctr pod inspect --format '{{.InfraContainerID}}' "$(ctr inspect --format '{{.Pod}}' "$pod_ctr")")
+    url=$(api_of "$infra")
     check "the pod has an address" test -n "$url"
     check "pod: /readyz 200 within 90 s" until_ok 90 ready "$url"
+    echo "pod: ready $(($(ms) - t0)) ms after kube play started"
+    # The Secret reaches deskd as a file. podman 4.3 writes a Secret's data
+    # without decoding its base64 (Kubernetes decodes it): the token is the
+    # file's content, which must be one of the two.
+    got=$(ctr exec "$pod_ctr" cat /run/secrets/desk/token)
+    check "pod: the Secret's token is mounted" \
+        test "$got" = "$token" -o "$got" = "$(printf %s "$token" | base64)"
     check "pod: screenshot with the Secret's token" \
-        test "$(http_code "$url/computeruse/screenshot" "$token")" = 200
+        test "$(http_code "$url/computeruse/screenshot" "$got")" = 200
     check "pod: without it, 401" test "$(http_code "$url/computeruse/screenshot")" = 401
-    check "pod: root filesystem is read-only" \
-        bash -c "! ctr exec $pod_ctr touch /usr/desk-write-test 2>/dev/null"
+    check "pod: root filesystem is read-only" read_only_root "$pod_ctr"
     check "pod: runs as uid 1000" test "$(ctr exec "$pod_ctr" id -u)" = 1000
+    t0=$(ms)
 fi
-check "kube down" ctr kube down "$kube" >/dev/null
+check "kube down" ctr_kube down "$kube" >/dev/null
+[ -n "${pod_ctr:-}" ] && echo "pod: down after $(($(ms) - t0)) ms"
+check "kube down removed the pod" test -z "$(ctr pod ps -q --filter name=desk-pod-0)"
 kube=""
 
 echo "$passed passed, $failed failed"
