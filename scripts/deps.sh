@@ -12,7 +12,7 @@ test=(xserver-xephyr x11-xserver-utils x11-xkb-utils xdotool valgrind curl scrot
 # The container tier: podman builds and runs the image (runc where crun cannot
 # run: hybrid cgroups) and mmdebstrap makes the Debian base where no image
 # registry answers.
-test+=(podman runc mmdebstrap)
+test+=(podman runc catatonit mmdebstrap)
 # The browser test's node and npm: Debian's packages only when none is installed
 # (NodeSource's nodejs ships its own npm and conflicts with Debian's npm).
 command -v node >/dev/null 2>&1 || test+=(nodejs)
