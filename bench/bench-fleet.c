@@ -59,6 +59,16 @@ static int run_id;
 
 /* ---- starting desktops ---- */
 
+/* The decimal number at s (after blanks), or -1 when there is none. */
+static long long num(const char *s, char **end) {
+    char *e;
+    errno = 0;
+    long long v = strtoll(s, &e, 10);
+    if (end)
+        *end = e;
+    return e == s || errno ? -1 : v;
+}
+
 /* The cgroup v1 (or v2) directory of pid for a controller, under /sys/fs/cgroup. */
 static bool cgroup_dir(pid_t pid, const char *controller, char *out, size_t len) {
     char path[64], line[512];
@@ -116,18 +126,19 @@ static int start_container(struct desktop *d, int i) {
     const char *insp[] = {engine, "inspect", "--format",
             "{{.State.Pid}} {{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", d->name,
             NULL};
-    char ip[48] = "";
-    int pid = 0;
-    if (run_capture(insp, environ, out, sizeof out) != 0 || sscanf(out, "%d %47s", &pid, ip) != 2)
+    char *ip = NULL;
+    long long pid = run_capture(insp, environ, out, sizeof out) == 0 ? num(out, &ip) : -1;
+    if (pid <= 0 || *ip != ' ' || !ip[1])
         return -1;
-    d->pid = pid;
-    snprintf(d->url, sizeof d->url, "http://%s:2280", ip);
+    ip[1 + strcspn(ip + 1, " \n")] = 0;
+    d->pid = (pid_t)pid;
+    snprintf(d->url, sizeof d->url, "http://%.48s:2280", ip + 1);
     char dir[256];
-    if (cgroup_dir(pid, "cpuacct", dir, sizeof dir))
+    if (cgroup_dir(d->pid, "cpuacct", dir, sizeof dir))
         snprintf(d->cpu_path, sizeof d->cpu_path, "%.230s/cpuacct.usage", dir);
-    else if (cgroup_dir(pid, "cpu", dir, sizeof dir))
+    else if (cgroup_dir(d->pid, "cpu", dir, sizeof dir))
         snprintf(d->cpu_path, sizeof d->cpu_path, "%.230s/cpu.stat", dir);
-    cgroup_dir(pid, "memory", d->mem_dir, sizeof d->mem_dir);
+    cgroup_dir(d->pid, "memory", d->mem_dir, sizeof d->mem_dir);
     return 0;
 }
 
@@ -248,12 +259,12 @@ static long long read_ll(const char *path, const char *key) {
     long long v = -1;
     while (fgets(line, sizeof line, f)) {
         if (!key) {
-            v = atoll(line);
+            v = num(line, NULL);
             break;
         }
         size_t kl = strlen(key);
         if (strncmp(line, key, kl) == 0 && line[kl] == ' ') {
-            v = atoll(line + kl + 1);
+            v = num(line + kl + 1, NULL);
             break;
         }
     }
@@ -270,18 +281,18 @@ static int desktop_pids(const struct desktop *d, pid_t *out, int max) {
     DIR *dir = opendir("/proc");
     struct dirent *e;
     while (dir && (e = readdir(dir)) && n < max) {
-        int pid = atoi(e->d_name);
+        long long pid = num(e->d_name, NULL);
         if (pid <= 0)
             continue;
         char path[64], buf[8192];
-        snprintf(path, sizeof path, "/proc/%d/environ", pid);
+        snprintf(path, sizeof path, "/proc/%lld/environ", pid);
         int fd = open(path, O_RDONLY);
         ssize_t len = fd >= 0 ? read(fd, buf, sizeof buf) : -1;
         if (fd >= 0)
             close(fd);
         for (ssize_t i = 0; i + nl <= len; i += (ssize_t)strnlen(buf + i, (size_t)(len - i)) + 1) {
             if (memcmp(buf + i, needle, (size_t)nl) == 0) {
-                out[n++] = pid;
+                out[n++] = (pid_t)pid;
                 break;
             }
         }
@@ -310,10 +321,13 @@ static double cpu_ns(const struct desktop *d) {
         size_t len = fread(buf, 1, sizeof buf - 1, f);
         fclose(f);
         buf[len] = 0;
+        /* utime and stime: fields 14 and 15, the 12th and 13th after the ")" of comm. */
         char *p = strrchr(buf, ')');
-        unsigned long ut = 0, st = 0;
-        if (p &&
-                sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) == 2)
+        for (int k = 0; p && k < 12; k++)
+            p = strchr(p + 1, ' ');
+        char *e = NULL;
+        long long ut = p ? num(p + 1, &e) : -1, st = ut >= 0 ? num(e, NULL) : -1;
+        if (ut >= 0 && st >= 0)
             ticks += (double)(ut + st);
     }
     return ticks * 1e9 / (double)sysconf(_SC_CLK_TCK);
@@ -412,8 +426,11 @@ static int measure(struct step *st) {
     double *all_shot = calloc((size_t)cap * ndesks, sizeof(double));
     double *all_click = calloc((size_t)cap * ndesks, sizeof(double));
     pthread_t th[MAX_DESKTOPS];
-    if (!all_shot || !all_click)
+    if (!all_shot || !all_click) {
+        free(all_shot);
+        free(all_click);
         return -1;
+    }
     for (int i = 0; i < ndesks; i++) {
         struct desktop *d = &desks[i];
         d->shot_ms = all_shot + (size_t)i * cap;
@@ -423,13 +440,14 @@ static int measure(struct step *st) {
     }
     double c0 = total_cpu_ns(), t0 = now_ms();
     drive_end_ms = t0 + opt.drive_s * 1000.0;
-    for (int i = 0; i < ndesks; i++)
-        pthread_create(&th[i], NULL, drive, &desks[i]);
+    int started = 0;
+    while (started < ndesks && pthread_create(&th[started], NULL, drive, &desks[started]) == 0)
+        started++;
     double mem = 0;
     nap_ms(opt.drive_s * 1000 / 2);
     for (int i = 0; i < ndesks; i++)
         mem += mem_bytes(&desks[i]);
-    for (int i = 0; i < ndesks; i++)
+    for (int i = 0; i < started; i++)
         pthread_join(th[i], NULL);
     double c1 = total_cpu_ns(), t1 = now_ms();
     st->busy_cpu = (c1 - c0) / 1e6 / (t1 - t0) * 100.0 / ndesks;
@@ -516,10 +534,10 @@ static int worker(void) {
 static int parse_steps(const char *s) {
     opt.nsteps = 0;
     for (const char *p = s; *p && opt.nsteps < 32;) {
-        int v = atoi(p);
+        long long v = num(p, NULL);
         if (v < 1 || v > MAX_DESKTOPS)
             return -1;
-        opt.steps[opt.nsteps++] = v;
+        opt.steps[opt.nsteps++] = (int)v;
         p += strcspn(p, ",");
         p += *p == ',';
     }

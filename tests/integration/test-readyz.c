@@ -76,6 +76,8 @@ static void check_not_ready(json_t *j, const char *status, const bool running[4]
     }
 }
 
+static void attached_loses_display(const struct deskd_proc *d, struct xserver *xs);
+
 static void test_attached(void) {
     struct xserver xs;
     if (xserver_start_xvfb(&xs, 640, 480) < 0) {
@@ -101,24 +103,31 @@ static void test_attached(void) {
     http_get(url, &r);
     CHECK_INT(r.status, 401);
     http_resp_free(&r);
+    attached_loses_display(&d, &xs);
+    CHECK_INT(deskd_stop(&d), 0);
+}
 
-    xserver_stop(&xs);
-    long ms = wait_readyz(&d, 503, 10000, &j);
+/* The X server goes: degraded; one comes back on the display: ready. */
+static void attached_loses_display(const struct deskd_proc *d, struct xserver *xs) {
+    json_t *j = NULL;
+    xserver_stop(xs);
+    long ms = wait_readyz(d, 503, 10000, &j);
     CHECK(ms >= 0, "503 once the X server is gone");
     static const bool none[4] = {false, false, false, false};
     check_not_ready(j, "degraded", none);
     json_decref(j);
 
     /* An X server back on the same display: ready again. */
-    const char *argv[] = {"Xvfb", xs.name, "-screen", "0", "640x480x24", "-nolisten", "tcp", NULL};
+    const char *argv[] = {"Xvfb", xs->name, "-screen", "0", "640x480x24", "-nolisten", "tcp", NULL};
     struct xserver xs2;
     CHECK_INT(xserver_start(&xs2, argv, NULL), 0);
-    ms = wait_readyz(&d, 200, 10000, &j);
+    ms = wait_readyz(d, 200, 10000, &j);
     CHECK(ms >= 0, "200 once an X server is back (last: %s)", status_of(j));
     json_decref(j);
-    CHECK_INT(deskd_stop(&d), 0);
     xserver_stop(&xs2);
 }
+
+static void managed_kill_xfce4(const struct deskd_proc *dp);
 
 static void test_managed(const char *top) {
     int display = su_free_display(), vnc = su_free_port(), novnc = su_free_port();
@@ -149,7 +158,21 @@ static void test_managed(const char *top) {
     CHECK_STR(status_of(j), "ready");
     json_decref(j);
 
-    /* xfce4 dies: the desktop is degraded until the supervisor has it back. */
+    managed_kill_xfce4(&d);
+
+    CHECK_INT(su_call(&d, "POST", "/computeruse/stop", NULL, NULL, NULL), 200);
+    CHECK_INT(readyz(&d, &j), 503);
+    check_not_ready(j, "starting", none);
+    json_decref(j);
+    CHECK_INT(deskd_stop(&d), 0);
+    if (check_failed)
+        deskd_dump_log(&d);
+}
+
+/* xfce4 dies: the desktop is degraded until the supervisor has it back. */
+static void managed_kill_xfce4(const struct deskd_proc *dp) {
+    const struct deskd_proc d = *dp;
+    json_t *j = NULL;
     pid_t pid = su_pid_of(&d, "xfce4");
     CHECK(pid > 0, "xfce4 has a pid");
     if (pid > 0)
@@ -163,14 +186,6 @@ static void test_managed(const char *top) {
     CHECK(ms >= 0, "ready again (last: %s)", status_of(j));
     printf("readyz: 200 again %ld ms after xfce4 was seen down\n", ms);
     json_decref(j);
-
-    CHECK_INT(su_call(&d, "POST", "/computeruse/stop", NULL, NULL, NULL), 200);
-    CHECK_INT(readyz(&d, &j), 503);
-    check_not_ready(j, "starting", none);
-    json_decref(j);
-    CHECK_INT(deskd_stop(&d), 0);
-    if (check_failed)
-        deskd_dump_log(&d);
 }
 
 int main(void) {
