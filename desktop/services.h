@@ -52,7 +52,8 @@ struct service {
     const char *also;    /* another executable it needs, or NULL */
     const char *package; /* the Debian package(s) that have them */
     void (*argv)(const struct service_env *e, struct service_argv *out);
-    /* Before each start: refuses (negative errno, err says why) when it cannot work. May be NULL. */
+    /* Before each start: refuses (negative errno, err says why) when it cannot work. May be NULL.
+     */
     int (*prepare)(const struct service_env *e, char *err, size_t errlen);
     /* 1 ready, 0 not yet, negative: never (err says why). Bounded in time; blocks. */
     int (*probe)(const struct service_env *e, struct probe_state *st, char *err, size_t errlen);

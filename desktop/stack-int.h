@@ -4,7 +4,12 @@
  * share. Not for other modules: they use stack.h.
  *
  * Locking: stk.lock guards sup, op*, quiescing, quitting and announced; it
- * is never held while a probe runs. Per-service logs, probe states, job
+ * is never held while a probe runs, but it is while a service is forked.
+ * status_lock guards status[], the copy of the services' states that the
+ * status routes read: stack_publish refreshes it under stk.lock before that
+ * lock is released, so a reader never waits for a fork or a tick, and an
+ * operation that saw the desktop ready answers after the copy shows it.
+ * Lock order: stk.lock, then status_lock, then the job layer's. Per-service logs, probe states, job
  * handles and command lines belong to the supervisor thread. The rest is
  * written once in stack_init, before any thread runs, and only read after.
  */
@@ -59,6 +64,8 @@ struct stack_state {
     struct svc_def defs[SVC_MAX];
     struct svc_sup sup;
     struct stack_proc procs[SVC_MAX];
+    pthread_mutex_t status_lock;
+    struct stack_status status[STACK_MAX];
     enum stack_op op;
     unsigned op_gen, preempted_gen;
     int op_target;
@@ -67,6 +74,8 @@ struct stack_state {
 extern struct stack_state stk;
 
 int64_t stack_mono_ms(void);
+/* Copies the services' states into status[]. Under stk.lock. */
+void stack_publish(void);
 /* Checks c and fills stk's display, size, ports and noVNC host. 0, or -1 with a sentence. */
 int stack_config_check(const struct stack_config *c, char *err, size_t errlen);
 /* Prepares the services' environments, logs and marks, starts the supervisor thread. */

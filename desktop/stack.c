@@ -44,6 +44,7 @@ int64_t stack_mono_ms(void) {
 int stack_init(const struct stack_config *c, char *err, size_t errlen) {
     stk.t_init = stack_mono_ms();
     pthread_mutex_init(&stk.lock, NULL);
+    pthread_mutex_init(&stk.status_lock, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -333,19 +334,26 @@ enum stack_result stack_restart(int i, char *msg, size_t len) {
 
 /* ---- what the routes read ---- */
 
+void stack_publish(void) {
+    pthread_mutex_lock(&stk.status_lock);
+    for (int i = 0; i < services_n; i++) {
+        const struct svc *v = &stk.sup.svcs[i];
+        stk.status[i] = (struct stack_status){
+                services[i].name, v->def->priority, v->state == SVC_READY, true, v->pid};
+    }
+    pthread_mutex_unlock(&stk.status_lock);
+}
+
 int stack_snapshot(struct stack_status out[STACK_MAX]) {
     if (!stk.managed) {
         for (int i = 0; i < services_n; i++)
             out[i] = (struct stack_status){services[i].name, services[i].priority, false, false, 0};
         return services_n;
     }
-    pthread_mutex_lock(&stk.lock);
-    for (int i = 0; i < services_n; i++) {
-        const struct svc *v = &stk.sup.svcs[i];
-        out[i] = (struct stack_status){
-                services[i].name, v->def->priority, v->state == SVC_READY, true, v->pid};
-    }
-    pthread_mutex_unlock(&stk.lock);
+    /* Not stk.lock: the supervisor holds that while it forks. */
+    pthread_mutex_lock(&stk.status_lock);
+    memcpy(out, stk.status, (size_t)services_n * sizeof out[0]);
+    pthread_mutex_unlock(&stk.status_lock);
     return services_n;
 }
 

@@ -205,6 +205,7 @@ static void service_exited(void *data, int id, int status) {
     pthread_mutex_lock(&stk.lock);
     if (stk.procs[i].job == id)
         svc_exited(&stk.sup, stk.sup.svcs[i].pid, status);
+    stack_publish();
     pthread_cond_broadcast(&stk.changed);
     pthread_mutex_unlock(&stk.lock);
 }
@@ -221,6 +222,7 @@ static int64_t tick(void *ctx) {
         pid_t pids[SVC_MAX];
         for (int i = 0; i < services_n; i++)
             pids[i] = stk.sup.svcs[i].pid;
+        stack_publish();
         pthread_cond_broadcast(&stk.changed);
         pthread_mutex_unlock(&stk.lock);
         int rc[SVC_MAX];
@@ -238,6 +240,7 @@ static int64_t tick(void *ctx) {
         }
         next = svc_tick(&stk.sup);
     }
+    stack_publish();
     pthread_cond_broadcast(&stk.changed);
     pthread_mutex_unlock(&stk.lock);
     return next;
@@ -289,6 +292,7 @@ int supervisor_init(bool autostart, char *err, size_t errlen) {
     svc_init(&stk.sup, stk.defs, services_n, &svc_default_policy, &ops);
     if (autostart)
         svc_start(&stk.sup, services_all());
+    stack_publish();
     struct jobs_hooks hooks = {.tick = tick};
     if (jobs_init(&hooks, err, errlen) < 0)
         return -1;
