@@ -32,8 +32,6 @@
 #include <time.h>
 #include <unistd.h>
 
-extern char **environ;
-
 enum job_state {
     JOB_FREE,
     JOB_QUEUED,   /* a request thread waits for the fork */

@@ -177,6 +177,41 @@ static bool painted(xcb_connection_t *c, xcb_window_t root, struct box r, int sw
     return diff > 60 && psd > 3 && bm[0] + bm[1] + bm[2] > 24;
 }
 
+/* The mapped dock windows (panels) of the screen, clipped to it: up to max into docks. */
+static int find_docks(xcb_connection_t *c, xcb_window_t root, xcb_atom_t list, xcb_atom_t type,
+        xcb_atom_t dock, struct box *docks, int max, int sw, int sh) {
+    uint32_t wins[512];
+    int n = prop32(c, root, list, XCB_ATOM_WINDOW, wins, 512);
+    int nd = 0;
+    for (int k = 0; k < n && nd < max; k++) {
+        uint32_t types[16];
+        int nt = prop32(c, wins[k], type, XCB_ATOM_ATOM, types, 16);
+        bool is_dock = false;
+        for (int t = 0; t < nt; t++)
+            is_dock |= types[t] == dock;
+        if (!is_dock)
+            continue;
+        xcb_get_window_attributes_reply_t *a =
+                xcb_get_window_attributes_reply(c, xcb_get_window_attributes(c, wins[k]), NULL);
+        bool viewable = a && a->map_state == XCB_MAP_STATE_VIEWABLE;
+        free(a);
+        xcb_get_geometry_reply_t *g =
+                viewable ? xcb_get_geometry_reply(c, xcb_get_geometry(c, wins[k]), NULL) : NULL;
+        xcb_translate_coordinates_reply_t *tr =
+                g ? xcb_translate_coordinates_reply(
+                            c, xcb_translate_coordinates(c, wins[k], root, 0, 0), NULL)
+                  : NULL;
+        if (g && tr) {
+            struct box b = {tr->dst_x, tr->dst_y, g->width, g->height};
+            if (clip(&b, sw, sh) && b.w * b.h >= 100)
+                docks[nd++] = b;
+        }
+        free(g);
+        free(tr);
+    }
+    return nd;
+}
+
 /*
  * 1 when the desktop is usable: a window manager runs (its EWMH check window
  * names itself), a panel (a dock window) is mapped, and every mapped panel and
@@ -211,37 +246,8 @@ int probe_xfce(const char *display, int num, struct probe_state *st) {
     if (prop32(c, root, check, XCB_ATOM_WINDOW, &wm, 1) != 1 ||
             prop32(c, wm, check, XCB_ATOM_WINDOW, &wm2, 1) != 1 || wm != wm2)
         goto out;
-    /* The dock windows on the screen. */
-    uint32_t wins[512];
-    int n = prop32(c, root, list, XCB_ATOM_WINDOW, wins, 512);
     struct box docks[8];
-    int nd = 0;
-    for (int k = 0; k < n; k++) {
-        uint32_t types[16];
-        int nt = prop32(c, wins[k], type, XCB_ATOM_ATOM, types, 16);
-        bool is_dock = false;
-        for (int t = 0; t < nt; t++)
-            is_dock |= types[t] == dock;
-        if (!is_dock)
-            continue;
-        xcb_get_window_attributes_reply_t *a =
-                xcb_get_window_attributes_reply(c, xcb_get_window_attributes(c, wins[k]), NULL);
-        bool viewable = a && a->map_state == XCB_MAP_STATE_VIEWABLE;
-        free(a);
-        xcb_get_geometry_reply_t *g =
-                viewable ? xcb_get_geometry_reply(c, xcb_get_geometry(c, wins[k]), NULL) : NULL;
-        xcb_translate_coordinates_reply_t *tr =
-                g ? xcb_translate_coordinates_reply(
-                            c, xcb_translate_coordinates(c, wins[k], root, 0, 0), NULL)
-                  : NULL;
-        if (g && tr) {
-            struct box b = {tr->dst_x, tr->dst_y, g->width, g->height};
-            if (clip(&b, sw, sh) && b.w * b.h >= 100 && nd < 8)
-                docks[nd++] = b;
-        }
-        free(g);
-        free(tr);
-    }
+    int nd = find_docks(c, root, list, type, dock, docks, 8, sw, sh);
     if (nd == 0)
         goto out;
     int64_t t = mono_ms();

@@ -27,7 +27,7 @@
 #include "svc.h"
 #include "vnc.h"
 
-#define STACK_LOG_CAP (512 * 1024)
+#define STACK_LOG_CAP ((size_t)512 * 1024)
 #define NOVNC_WEB     "/usr/share/novnc"
 
 enum stack_op { OP_NONE, OP_START, OP_STOP, OP_RESTART };

@@ -62,8 +62,9 @@ int stack_init(const struct stack_config *c, char *err, size_t errlen) {
             statedir_init(&stk.dir, c->state_dir, err, errlen) < 0 ||
             statedir_password(c->vnc_password, c->password_file, stk.password, err, errlen) < 0)
         return -1;
+    const char *path = getenv("PATH");
     snprintf(stk.path_env, sizeof stk.path_env, "%s",
-            getenv("PATH") && *getenv("PATH") ? getenv("PATH") : "/usr/local/bin:/usr/bin:/bin");
+            path && *path ? path : "/usr/local/bin:/usr/bin:/bin");
     unsigned rnd = 0;
     if (getentropy(&rnd, sizeof rnd) < 0)
         rnd = (unsigned)stack_mono_ms();

@@ -80,7 +80,7 @@ void statedir_sweep_orphans(void) {
         char mark[96];
         if (proc_environ_get(pids[k], "DESK_SERVICE", mark, sizeof mark) < 0)
             continue;
-        int owner = atoi(mark);
+        int owner = (int)strtol(mark, NULL, 10);
         if (owner <= 0 || owner == getpid() || running(owner))
             continue;
         if (kill(pids[k], SIGKILL) == 0)

@@ -30,11 +30,15 @@
 #include "log.h"
 #include "stack-int.h"
 
-extern char **environ;
-
 static void service_exited(void *data, int id, int status);
 
-/* The environment of service i: ours without deskd's own settings, plus the desktop's. */
+static void free_env(char **env) {
+    for (size_t k = 0; env && env[k]; k++)
+        free(env[k]);
+    free(env);
+}
+
+/* The environment of a service: ours without deskd's own settings, plus the desktop's. */
 static char **make_env(const char *marker) {
     static const char *const drop[] = {"DESK_", "DISPLAY=", "DBUS_SESSION_BUS_ADDRESS=",
             "SESSION_MANAGER=", "XDG_CONFIG_DIRS=", "XAUTHORITY=", "WAYLAND_DISPLAY="};
@@ -56,16 +60,13 @@ static char **make_env(const char *marker) {
     if (asprintf(&env[k++], "DISPLAY=%s", stk.display) < 0 ||
             asprintf(&env[k++], "%s", marker) < 0 ||
             asprintf(&env[k++], "XDG_CONFIG_DIRS=%s:%s", stk.dir.xdg_dir,
-                    dirs && *dirs ? dirs : "/etc/xdg") < 0)
+                    dirs && *dirs ? dirs : "/etc/xdg") < 0) {
+        env[k - 1] = NULL; /* what the failed asprintf left there is undefined */
+        free_env(env);
         return NULL;
+    }
     env[k] = NULL;
     return env;
-}
-
-static void free_env(char **env) {
-    for (size_t k = 0; env && env[k]; k++)
-        free(env[k]);
-    free(env);
 }
 
 /* Runs on the supervisor thread, under stk.lock, from svc_tick. */

@@ -292,11 +292,13 @@ static int zombies(void) {
         size_t r = fread(st, 1, sizeof st - 1, f);
         fclose(f);
         st[r] = '\0';
+        /* "pid (comm) S ppid ...": the state and the parent follow the last ')'. */
         const char *paren = strrchr(st, ')');
-        char state;
-        int ppid;
-        if (paren && sscanf(paren + 1, " %c %d", &state, &ppid) == 2 && ppid == getpid() &&
-                state == 'Z')
+        if (!paren || strlen(paren) < 5)
+            continue;
+        char state = paren[2];
+        long ppid = strtol(paren + 4, NULL, 10);
+        if (ppid == getpid() && state == 'Z')
             n++;
     }
     if (d)
