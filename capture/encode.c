@@ -42,27 +42,12 @@ struct encoder {
 #define PNG_FILTER_CHOICE PNG_FILTER_SUB
 
 const char *img_format_name(enum img_format fmt) {
-    switch (fmt) {
-    case IMG_PNG:
-        return "png";
-    case IMG_JPEG:
-        return "jpeg";
-    case IMG_WEBP:
-        return "webp";
-    }
-    return "unknown";
+    return (int)fmt >= 0 && (int)fmt < DESK_WIRE_NFORMATS ? desk_wire_format_names[fmt] : "unknown";
 }
 
 const char *img_format_mime(enum img_format fmt) {
-    switch (fmt) {
-    case IMG_PNG:
-        return "image/png";
-    case IMG_JPEG:
-        return "image/jpeg";
-    case IMG_WEBP:
-        return "image/webp";
-    }
-    return "application/octet-stream";
+    return (int)fmt >= 0 && (int)fmt < DESK_WIRE_NFORMATS ? desk_wire_format_mimes[fmt]
+                                                          : "application/octet-stream";
 }
 
 struct encoder *encoder_new(void) {
@@ -83,7 +68,7 @@ void encoder_destroy(struct encoder *e) {
 static int out_reserve(struct encoder *e, size_t need) {
     if (need <= e->cap)
         return 0;
-    size_t cap = e->cap ? e->cap : 64 * 1024;
+    size_t cap = e->cap ? e->cap : (size_t)64 * 1024;
     while (cap < need) {
         if (cap > SIZE_MAX / 2)
             return -ENOMEM;

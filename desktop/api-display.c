@@ -54,9 +54,9 @@ static json_t *display_json(int id, const struct mon *m) {
             m->width, "height", m->height, "isActive", 1);
 }
 
-void api_display_info(struct req *r) {
+static void api_display_info(struct req *r) {
     char err[256];
-    Display *dpy = xconn_lock(deskd.xcap, err, sizeof err);
+    Display *dpy = xconn_lock(req_deskd(r)->xcap, err, sizeof err);
     if (!dpy) {
         reply_no_display(r, err);
         return;
@@ -75,8 +75,8 @@ void api_display_info(struct req *r) {
         mons = rr;
         n = 1;
     }
-    bool dead = xconn_dead(deskd.xcap);
-    xconn_unlock(deskd.xcap);
+    bool dead = xconn_dead(req_deskd(r)->xcap);
+    xconn_unlock(req_deskd(r)->xcap);
     if (dead) {
         reply_no_display(r, "the X display went away during the query");
         return;
@@ -100,3 +100,8 @@ void api_display_info(struct req *r) {
             display_json(0, &mons[primary]), "total_displays", n);
     reply_json(r, 200, root);
 }
+
+const struct route api_display_routes[] = {
+        {"GET", "/computeruse/display/info", api_display_info, 0},
+        {NULL, NULL, NULL, 0},
+};

@@ -64,10 +64,10 @@ static struct input *input_begin(struct req *r) {
      * against a screen its client no longer expects. */
     if (req_client_gone(r)) {
         order_leave();
-        reply_error(r, 503, "CANCELLED", "the client went away while the request waited its turn");
+        reply_error(r, ERR_CANCELLED, "the client went away while the request waited its turn");
         return NULL;
     }
-    if (!xconn_lock(deskd.xinput, err, sizeof err)) {
+    if (!xconn_lock(req_deskd(r)->xinput, err, sizeof err)) {
         order_leave();
         reply_no_display(r, err);
         return NULL;
@@ -75,26 +75,26 @@ static struct input *input_begin(struct req *r) {
     return input_obj;
 }
 
-static void input_end(void) {
-    xconn_unlock(deskd.xinput);
+static void input_end(struct req *r) {
+    xconn_unlock(req_deskd(r)->xinput);
     order_leave();
 }
 
 /* Replies for a failed action; called with the connection still locked. */
 static void reply_failure(struct req *r, struct input *in, int rc, const char *what) {
-    bool dead = xconn_dead(deskd.xinput);
+    bool dead = xconn_dead(req_deskd(r)->xinput);
     if (!dead)
         input_release_all(in);
     if (dead || rc == -EIO)
         reply_no_display(r, dead ? "the X display went away" : "the X server refused the input");
     else if (rc == -ENOSPC)
-        reply_error(r, 503, "NO_SPARE_KEYCODE",
+        reply_error(r, ERR_NO_SPARE_KEYCODE,
                 "%s needs a character the keyboard map lacks and no spare keycode is free", what);
     else if (rc == -ECANCELED)
         reply_error(
-                r, 503, "CANCELLED", "%s stopped: the client went away or deskd is stopping", what);
+                r, ERR_CANCELLED, "%s stopped: the client went away or deskd is stopping", what);
     else
-        reply_error(r, 500, "INPUT_FAILED", "%s failed: %s", what, strerror(-rc));
+        reply_error(r, ERR_INPUT_FAILED, "%s failed: %s", what, strerror(-rc));
 }
 
 static void reply_xy(struct req *r, int x, int y) {
@@ -103,11 +103,11 @@ static void reply_xy(struct req *r, int x, int y) {
 
 #define BAD_INPUT(r, err)                                                                          \
     do {                                                                                           \
-        reply_error(r, 400, "INVALID_PARAMETER", "%s", err);                                       \
-        goto out;                                                                                  \
+        reply_error(r, ERR_INVALID_PARAMETER, "%s", err);                                          \
+        return;                                                                                    \
     } while (0)
 
-void api_mouse_position(struct req *r) {
+static void api_mouse_position(struct req *r) {
     struct input *in = input_begin(r);
     if (!in)
         return;
@@ -116,7 +116,7 @@ void api_mouse_position(struct req *r) {
         reply_failure(r, in, rc, "reading the pointer");
     else
         reply_xy(r, x, y);
-    input_end();
+    input_end(r);
 }
 
 static int read_xy(
@@ -134,17 +134,15 @@ static int read_button(json_t *body, int *button, char *err, size_t errlen) {
     return keys_parse_button(name, button, err, errlen);
 }
 
-void api_mouse_move(struct req *r) {
+static void api_mouse_move(struct req *r) {
     char err[256];
     int x, y;
-    json_t *body = req_json_body(r);
-    if (!body)
-        return;
+    json_t *body = r->json;
     if (read_xy(body, "x", "y", &x, &y, err, sizeof err) < 0)
         BAD_INPUT(r, err);
     struct input *in = input_begin(r);
     if (!in)
-        goto out;
+        return;
     int rc = input_move(in, x, y);
     if (rc == 0)
         rc = input_pointer(in, &x, &y);
@@ -152,25 +150,21 @@ void api_mouse_move(struct req *r) {
         reply_failure(r, in, rc, "the move");
     else
         reply_xy(r, x, y);
-    input_end();
-out:
-    json_decref(body);
+    input_end(r);
 }
 
-void api_mouse_click(struct req *r) {
+static void api_mouse_click(struct req *r) {
     char err[256];
     int x, y, button;
     bool dbl = false;
-    json_t *body = req_json_body(r);
-    if (!body)
-        return;
+    json_t *body = r->json;
     if (read_xy(body, "x", "y", &x, &y, err, sizeof err) < 0 ||
             read_button(body, &button, err, sizeof err) < 0 ||
             body_bool(body, "double", &dbl, err, sizeof err) < 0)
         BAD_INPUT(r, err);
     struct input *in = input_begin(r);
     if (!in)
-        goto out;
+        return;
     int rc = input_click(in, x, y, button, dbl);
     if (rc == 0)
         rc = input_pointer(in, &x, &y);
@@ -178,24 +172,20 @@ void api_mouse_click(struct req *r) {
         reply_failure(r, in, rc, "the click");
     else
         reply_xy(r, x, y);
-    input_end();
-out:
-    json_decref(body);
+    input_end(r);
 }
 
-void api_mouse_drag(struct req *r) {
+static void api_mouse_drag(struct req *r) {
     char err[256];
     int x1, y1, x2, y2, button, x, y;
-    json_t *body = req_json_body(r);
-    if (!body)
-        return;
+    json_t *body = r->json;
     if (read_xy(body, "startX", "startY", &x1, &y1, err, sizeof err) < 0 ||
             read_xy(body, "endX", "endY", &x2, &y2, err, sizeof err) < 0 ||
             read_button(body, &button, err, sizeof err) < 0)
         BAD_INPUT(r, err);
     struct input *in = input_begin(r);
     if (!in)
-        goto out;
+        return;
     int rc = input_drag(in, x1, y1, x2, y2, button);
     if (rc == 0)
         rc = input_pointer(in, &x, &y);
@@ -206,18 +196,14 @@ void api_mouse_drag(struct req *r) {
                 json_pack("{s:i, s:i, s:{s:i, s:i}, s:{s:i, s:i}}", "x", x, "y", y, "from", "x", x1,
                         "y", y1, "to", "x", x2, "y", y2));
     }
-    input_end();
-out:
-    json_decref(body);
+    input_end(r);
 }
 
-void api_mouse_scroll(struct req *r) {
+static void api_mouse_scroll(struct req *r) {
     char err[256];
     int x, y, button, amount = 1;
     const char *dir = NULL;
-    json_t *body = req_json_body(r);
-    if (!body)
-        return;
+    json_t *body = r->json;
     if (read_xy(body, "x", "y", &x, &y, err, sizeof err) < 0 ||
             body_string(body, "direction", true, &dir, NULL, err, sizeof err) < 0 ||
             keys_parse_direction(dir, &button, err, sizeof err) < 0 ||
@@ -227,37 +213,33 @@ void api_mouse_scroll(struct req *r) {
         amount = 1; /* Daytona's rule: 0 means one click */
     struct input *in = input_begin(r);
     if (!in)
-        goto out;
+        return;
     int rc = input_scroll(in, x, y, button, amount);
     if (rc < 0)
         reply_failure(r, in, rc, "the scroll");
     else
         reply_json(r, 200, json_pack("{s:b}", "success", 1));
-    input_end();
-out:
-    json_decref(body);
+    input_end(r);
 }
 
 /* input_type's cancel hook: the client hung up, or deskd is stopping. */
 static int type_cancelled(void *arg) {
-    return deskd.stopping || req_client_gone(arg);
+    return req_deskd(arg)->stopping || req_client_gone(arg);
 }
 
-void api_keyboard_type(struct req *r) {
+static void api_keyboard_type(struct req *r) {
     char err[256];
     const char *text = NULL;
     size_t len = 0;
     int delay = 0;
-    json_t *body = req_json_body(r);
-    if (!body)
-        return;
+    json_t *body = r->json;
     if (body_string(body, "text", true, &text, &len, err, sizeof err) < 0 ||
             body_int(body, "delay", false, 0, TYPE_DELAY_MAX, &delay, err, sizeof err) < 0 ||
             keys_check_text(text, len, err, sizeof err) < 0)
         BAD_INPUT(r, err);
     struct input *in = input_begin(r);
     if (!in)
-        goto out;
+        return;
     input_set_cancel(in, type_cancelled, r);
     int rc = input_type(in, text, len, delay);
     input_set_cancel(in, NULL, NULL);
@@ -265,9 +247,7 @@ void api_keyboard_type(struct req *r) {
         reply_failure(r, in, rc, "typing");
     else
         reply_json(r, 200, json_object());
-    input_end();
-out:
-    json_decref(body);
+    input_end(r);
 }
 
 static void press_combo(struct req *r, const struct key_combo *combo, const char *what) {
@@ -279,18 +259,16 @@ static void press_combo(struct req *r, const struct key_combo *combo, const char
         reply_failure(r, in, rc, what);
     else
         reply_json(r, 200, json_object());
-    input_end();
+    input_end(r);
 }
 
-void api_keyboard_key(struct req *r) {
+static void api_keyboard_key(struct req *r) {
     char err[512];
     const char *key = NULL;
     const char *mods[MODS_MAX];
     size_t nmods = 0;
     struct key_combo combo;
-    json_t *body = req_json_body(r);
-    if (!body)
-        return;
+    json_t *body = r->json;
     if (body_string(body, "key", true, &key, NULL, err, sizeof err) < 0)
         BAD_INPUT(r, err);
     json_t *list = json_object_get(body, "modifiers");
@@ -309,21 +287,27 @@ void api_keyboard_key(struct req *r) {
     if (keys_parse_press(key, mods, nmods, &combo, err, sizeof err) < 0)
         BAD_INPUT(r, err);
     press_combo(r, &combo, "the key press");
-out:
-    json_decref(body);
 }
 
-void api_keyboard_hotkey(struct req *r) {
+static void api_keyboard_hotkey(struct req *r) {
     char err[512];
     const char *keys = NULL;
     struct key_combo combo;
-    json_t *body = req_json_body(r);
-    if (!body)
-        return;
+    json_t *body = r->json;
     if (body_string(body, "keys", true, &keys, NULL, err, sizeof err) < 0 ||
             keys_parse_hotkey(keys, &combo, err, sizeof err) < 0)
         BAD_INPUT(r, err);
     press_combo(r, &combo, "the hotkey");
-out:
-    json_decref(body);
 }
+
+const struct route api_input_routes[] = {
+        {"GET", "/computeruse/mouse/position", api_mouse_position, 0},
+        {"POST", "/computeruse/mouse/move", api_mouse_move, ROUTE_JSON},
+        {"POST", "/computeruse/mouse/click", api_mouse_click, ROUTE_JSON},
+        {"POST", "/computeruse/mouse/drag", api_mouse_drag, ROUTE_JSON},
+        {"POST", "/computeruse/mouse/scroll", api_mouse_scroll, ROUTE_JSON},
+        {"POST", "/computeruse/keyboard/type", api_keyboard_type, ROUTE_JSON},
+        {"POST", "/computeruse/keyboard/key", api_keyboard_key, ROUTE_JSON},
+        {"POST", "/computeruse/keyboard/hotkey", api_keyboard_hotkey, ROUTE_JSON},
+        {NULL, NULL, NULL, 0},
+};

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "deskd.h"
-#include "proc.h"
+#include "util.h"
 #include "xtrap.h"
 
 #define MAX_WINDOWS 1024
@@ -48,7 +48,7 @@ static char *window_title(Display *dpy, Window w, Atom net_wm_name, Atom utf8) {
                 &data) == Success &&
             data && actual == utf8 && format == 8) {
         /* Clients put any bytes there; JSON needs UTF-8. */
-        char *s = proc_utf8_clean((char *)data, n, NULL);
+        char *s = util_utf8_clean((char *)data, n, NULL);
         XFree(data);
         return s;
     }
@@ -61,7 +61,7 @@ static char *window_title(Display *dpy, Window w, Atom net_wm_name, Atom utf8) {
         char **list = NULL;
         int count = 0;
         if (Xutf8TextPropertyToTextList(dpy, &tp, &list, &count) >= Success && count > 0 && list)
-            title = proc_utf8_clean(list[0], strlen(list[0]), NULL);
+            title = util_utf8_clean(list[0], strlen(list[0]), NULL);
         if (list)
             XFreeStringList(list);
         XFree(tp.value);
@@ -126,9 +126,9 @@ static json_t *window_json(Display *dpy, Window w, Window root, Window active, A
     return o;
 }
 
-void api_display_windows(struct req *r) {
+static void api_display_windows(struct req *r) {
     char err[256];
-    Display *dpy = xconn_lock(deskd.xcap, err, sizeof err);
+    Display *dpy = xconn_lock(req_deskd(r)->xcap, err, sizeof err);
     if (!dpy) {
         reply_no_display(r, err);
         return;
@@ -157,8 +157,8 @@ void api_display_windows(struct req *r) {
         XFree(list);
     if (act)
         XFree(act);
-    bool dead = xconn_dead(deskd.xcap);
-    xconn_unlock(deskd.xcap);
+    bool dead = xconn_dead(req_deskd(r)->xcap);
+    xconn_unlock(req_deskd(r)->xcap);
     if (dead) {
         json_decref(windows);
         reply_no_display(r, "the X display went away during the query");
@@ -167,3 +167,8 @@ void api_display_windows(struct req *r) {
     size_t count = json_array_size(windows);
     reply_json(r, 200, json_pack("{s:o, s:I}", "windows", windows, "count", (json_int_t)count));
 }
+
+const struct route api_windows_routes[] = {
+        {"GET", "/computeruse/display/windows", api_display_windows, 0},
+        {NULL, NULL, NULL, 0},
+};

@@ -32,6 +32,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util.h"
+
 enum job_state {
     JOB_FREE,
     JOB_QUEUED,   /* a request thread waits for the fork */
@@ -71,12 +73,6 @@ static struct {
     struct job jobs[JOBS_MAX];
     int next_id;
 } J = {.sig_fd = -1, .wake_fd = -1};
-
-static int64_t mono_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* The job with handle id, or NULL (also once released). Under the lock. */
 static struct job *find(int id) {
@@ -270,7 +266,7 @@ int jobs_stop(int id) {
     }
     if (j->state == JOB_RUNNING && j->kill_at == 0) {
         proc_kill(j->pid, j->marker[0] ? j->marker : NULL, j->stop_signal);
-        j->kill_at = mono_ms() + j->stop_grace_ms;
+        j->kill_at = util_mono_ms() + j->stop_grace_ms;
         jobs_wake(); /* the thread's next timeout must include kill_at */
     }
     pthread_mutex_unlock(&J.lock);
@@ -294,7 +290,7 @@ pid_t jobs_pid(int id) {
 }
 
 int jobs_wait(int id, int timeout_ms, int *status) {
-    int64_t deadline = timeout_ms < 0 ? INT64_MAX : mono_ms() + timeout_ms;
+    int64_t deadline = timeout_ms < 0 ? INT64_MAX : util_mono_ms() + timeout_ms;
     pthread_mutex_lock(&J.lock);
     int rc = 0;
     for (;;) {
@@ -308,13 +304,12 @@ int jobs_wait(int id, int timeout_ms, int *status) {
                 *status = j->status;
             break;
         }
-        int64_t t = mono_ms();
-        if (t >= deadline) {
+        int64_t left = util_ms_left(deadline);
+        if (left == 0) {
             rc = -ETIMEDOUT;
             break;
         }
-        int64_t until = deadline - t > 1000 ? t + 1000 : deadline;
-        struct timespec ts = {.tv_sec = until / 1000, .tv_nsec = (long)(until % 1000) * 1000000L};
+        struct timespec ts = util_abstime(CLOCK_MONOTONIC, left > 1000 ? 1000 : left);
         pthread_cond_timedwait(&J.changed, &J.lock, &ts);
     }
     pthread_mutex_unlock(&J.lock);
@@ -445,7 +440,7 @@ static void wait_events(int64_t next) {
         }
     }
     pthread_mutex_unlock(&J.lock);
-    int64_t wait = next == INT64_MAX ? 1000 : next - mono_ms();
+    int64_t wait = next == INT64_MAX ? 1000 : next - util_mono_ms();
     int timeout = wait < 0 ? 0 : wait > 1000 ? 1000 : (int)wait;
     if (poll(fds, (nfds_t)nf, timeout) <= 0)
         return;
@@ -469,7 +464,7 @@ static void *loop(void *arg) {
     (void)arg;
     for (;;) {
         reap();
-        int64_t next = housekeep(mono_ms());
+        int64_t next = housekeep(util_mono_ms());
         pthread_mutex_lock(&J.lock);
         bool quit = J.quitting;
         pthread_mutex_unlock(&J.lock);

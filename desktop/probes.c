@@ -27,12 +27,7 @@
 #include <xcb/xcb.h>
 
 #include "log.h"
-
-static int64_t mono_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#include "util.h"
 
 /*
  * Sends the X connection setup on display num's socket and reads the answer.
@@ -57,10 +52,10 @@ int probe_x11(int num, int timeout_ms, char *err, size_t errlen) {
     }
     unsigned char head[8 + 256];
     size_t got = 0;
-    int64_t deadline = mono_ms() + timeout_ms;
+    int64_t deadline = util_mono_ms() + timeout_ms;
     while (got < sizeof head) {
         struct pollfd p = {.fd = fd, .events = POLLIN};
-        int left = (int)(deadline - mono_ms());
+        int left = (int)(deadline - util_mono_ms());
         if (left <= 0 || poll(&p, 1, left) <= 0)
             break;
         ssize_t r = read(fd, head + got, sizeof head - got);
@@ -250,7 +245,7 @@ int probe_xfce(const char *display, int num, struct probe_state *st) {
     int nd = find_docks(c, root, list, type, dock, docks, 8, sw, sh);
     if (nd == 0)
         goto out;
-    int64_t t = mono_ms();
+    int64_t t = util_mono_ms();
     if (!st->panel_mapped_at)
         st->panel_mapped_at = t;
     bool all = true;

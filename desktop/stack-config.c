@@ -15,42 +15,18 @@
 #include <sys/socket.h>
 
 #include "stack-int.h"
-
-static int parse_int(const char *s, long min, long max, int *out) {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || errno || v < min || v > max)
-        return -EINVAL;
-    *out = (int)v;
-    return 0;
-}
-
-static const char *env_or(const char *name, const char *def) {
-    const char *v = getenv(name);
-    return v && *v ? v : def;
-}
-
-static bool env_true(const char *name) {
-    const char *v = getenv(name);
-    return v && (strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0 || strcasecmp(v, "yes") == 0);
-}
-
-static bool env_false(const char *name) {
-    const char *v = getenv(name);
-    return v && (strcmp(v, "0") == 0 || strcasecmp(v, "false") == 0 || strcasecmp(v, "no") == 0);
-}
+#include "util.h"
 
 void stack_config_defaults(struct stack_config *c) {
     memset(c, 0, sizeof *c);
-    c->resolution = env_or("VNC_RESOLUTION", "1280x720");
-    c->vnc_port = env_or("VNC_PORT", "5901");
-    c->novnc_port = env_or("NO_VNC_PORT", "6080");
-    c->novnc_host = env_or("DESK_NOVNC_HOST", "");
-    c->state_dir = env_or("DESK_STATE_DIR", NULL);
-    c->vnc_password = env_or("DESK_VNC_PASSWORD", NULL);
-    c->attach = env_true("DESK_ATTACH");
-    c->autostart = !env_false("DESK_START");
+    c->resolution = util_env_or("VNC_RESOLUTION", "1280x720");
+    c->vnc_port = util_env_or("VNC_PORT", "5901");
+    c->novnc_port = util_env_or("NO_VNC_PORT", "6080");
+    c->novnc_host = util_env_or("DESK_NOVNC_HOST", "");
+    c->state_dir = util_env_or("DESK_STATE_DIR", NULL);
+    c->vnc_password = util_env_or("DESK_VNC_PASSWORD", NULL);
+    c->attach = util_env_true("DESK_ATTACH");
+    c->autostart = !util_env_false("DESK_START");
 }
 
 int stack_config_check(const struct stack_config *c, char *err, size_t errlen) {
@@ -75,15 +51,16 @@ int stack_config_check(const struct stack_config *c, char *err, size_t errlen) {
     }
     memcpy(wbuf, c->resolution, (size_t)(x - c->resolution));
     wbuf[x - c->resolution] = '\0';
-    if (parse_int(wbuf, 16, 8192, &stk.width) < 0 || parse_int(x + 1, 16, 8192, &stk.height) < 0) {
+    if (util_parse_int(wbuf, 16, 8192, &stk.width) < 0 ||
+            util_parse_int(x + 1, 16, 8192, &stk.height) < 0) {
         snprintf(err, errlen,
                 "--resolution (VNC_RESOLUTION) must be WxH with sides from 16 to 8192, not \"%s\"",
                 c->resolution);
         return -1;
     }
     int vport, nport;
-    if (parse_int(c->vnc_port, 1, 65535, &vport) < 0 ||
-            parse_int(c->novnc_port, 1, 65535, &nport) < 0 || vport == nport) {
+    if (util_parse_int(c->vnc_port, 1, 65535, &vport) < 0 ||
+            util_parse_int(c->novnc_port, 1, 65535, &nport) < 0 || vport == nport) {
         snprintf(err, errlen,
                 "--vnc-port (VNC_PORT) and --novnc-port (NO_VNC_PORT) must be two different ports "
                 "from 1 to 65535, not \"%s\" and \"%s\"",

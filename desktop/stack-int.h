@@ -73,7 +73,6 @@ struct stack_state {
 
 extern struct stack_state stk;
 
-int64_t stack_mono_ms(void);
 /* Copies the services' states into status[]. Under stk.lock. */
 void stack_publish(void);
 /* Checks c and fills stk's display, size, ports and noVNC host. 0, or -1 with a sentence. */

@@ -26,6 +26,7 @@
 #include "jobs.h"
 #include "log.h"
 #include "stack-int.h"
+#include "util.h"
 
 #define START_TIMEOUT_MS   90000
 #define STOP_TIMEOUT_MS    60000
@@ -35,14 +36,8 @@
 
 struct stack_state stk;
 
-int64_t stack_mono_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int stack_init(const struct stack_config *c, char *err, size_t errlen) {
-    stk.t_init = stack_mono_ms();
+    stk.t_init = util_mono_ms();
     pthread_mutex_init(&stk.lock, NULL);
     pthread_mutex_init(&stk.status_lock, NULL);
     pthread_condattr_t ca;
@@ -62,12 +57,11 @@ int stack_init(const struct stack_config *c, char *err, size_t errlen) {
             statedir_init(&stk.dir, c->state_dir, err, errlen) < 0 ||
             statedir_password(c->vnc_password, c->password_file, stk.password, err, errlen) < 0)
         return -1;
-    const char *path = getenv("PATH");
     snprintf(stk.path_env, sizeof stk.path_env, "%s",
-            path && *path ? path : "/usr/local/bin:/usr/bin:/bin");
+            util_env_or("PATH", "/usr/local/bin:/usr/bin:/bin"));
     unsigned rnd = 0;
     if (getentropy(&rnd, sizeof rnd) < 0)
-        rnd = (unsigned)stack_mono_ms();
+        rnd = (unsigned)util_mono_ms();
     snprintf(stk.stack_id, sizeof stk.stack_id, "%d.%08x", (int)getpid(), rnd);
     statedir_sweep_orphans();
     if (supervisor_init(c->autostart, err, errlen) < 0)
@@ -114,11 +108,10 @@ static const char *op_name(enum stack_op op) {
 
 /* Waits for a change until deadline (monotonic ms). Under the lock. */
 static void wait_change(int64_t deadline) {
-    int64_t t = stack_mono_ms();
-    if (t >= deadline)
+    int64_t left = util_ms_left(deadline);
+    if (left == 0)
         return;
-    int64_t until = deadline - t > 1000 ? t + 1000 : deadline;
-    struct timespec ts = {.tv_sec = until / 1000, .tv_nsec = (long)(until % 1000) * 1000000L};
+    struct timespec ts = util_abstime(CLOCK_MONOTONIC, left > 1000 ? 1000 : left);
     pthread_cond_timedwait(&stk.changed, &stk.lock, &ts);
 }
 
@@ -208,13 +201,13 @@ static bool conflicts(const struct op *o, char *msg, size_t len) {
 static void begin(struct op *o) {
     if (o->kind == OP_START) {
         o->want = services_all();
-        o->deadline = stack_mono_ms() + START_TIMEOUT_MS;
+        o->deadline = util_mono_ms() + START_TIMEOUT_MS;
         if (stk.op == OP_START)
             return;
         stk.op_gen++;
         svc_start(&stk.sup, o->want);
     } else if (o->kind == OP_STOP) {
-        o->deadline = stack_mono_ms() + STOP_TIMEOUT_MS;
+        o->deadline = util_mono_ms() + STOP_TIMEOUT_MS;
         if (stk.op == OP_STOP)
             return;
         if (stk.op != OP_NONE)
@@ -223,7 +216,7 @@ static void begin(struct op *o) {
         svc_stop_all(&stk.sup);
     } else {
         int i = o->target;
-        o->deadline = stack_mono_ms() + RESTART_TIMEOUT_MS;
+        o->deadline = util_mono_ms() + RESTART_TIMEOUT_MS;
         o->starts = stk.sup.svcs[i].starts;
         stk.op_target = i;
         stk.op_gen++;
@@ -268,7 +261,7 @@ static bool finished(const struct op *o, enum stack_result *res, char *msg, size
         *res = STACK_SHUTDOWN;
         return true;
     }
-    bool late = stack_mono_ms() >= o->deadline;
+    bool late = util_mono_ms() >= o->deadline;
     if (o->kind == OP_STOP && late) {
         snprintf(msg, len, "the desktop did not stop within %d s", STOP_TIMEOUT_MS / 1000);
         *res = STACK_NOT_READY;

@@ -29,6 +29,7 @@
 #include "jobs.h"
 #include "log.h"
 #include "stack-int.h"
+#include "util.h"
 
 static void service_exited(void *data, int id, int status);
 
@@ -139,7 +140,7 @@ static bool op_alive(void *ctx, int i, pid_t pgid) {
 
 static int64_t op_now(void *ctx) {
     (void)ctx;
-    return stack_mono_ms();
+    return util_mono_ms();
 }
 
 static const char *novnc_shown_host(void) {
@@ -162,7 +163,7 @@ static void op_event(void *ctx, int i, enum svc_event ev, const char *text) {
                     "deskd: desktop ready on %s (%dx%d) %.1f s after deskd started; noVNC at "
                     "http://%s:%d/vnc.html (password: GET /computeruse/vnc)\n",
                     stk.display, stk.width, stk.height,
-                    (double)(stack_mono_ms() - stk.t_init) / 1000.0, novnc_shown_host(),
+                    (double)(util_mono_ms() - stk.t_init) / 1000.0, novnc_shown_host(),
                     stk.vnc.novnc_port);
         }
         break;

@@ -19,6 +19,7 @@
 #include "check.h"
 #include "deskproc.h"
 #include "stack-util.h"
+#include "util.h"
 
 #define MAX_LATENCY_US 50000
 
@@ -69,12 +70,6 @@ static long get_status(CURL *c, const char *url, struct body *b) {
     return st;
 }
 
-static int64_t now_us(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* Asks for the status until op is done; checks every answer and returns the slowest (us). */
 static int64_t hammer(struct deskd_proc *d, const char *path, const char *what) {
     struct op o = {.d = d, .path = path};
@@ -89,9 +84,9 @@ static int64_t hammer(struct deskd_proc *d, const char *path, const char *what) 
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     struct body b;
     while (!__atomic_load_n(&o.done, __ATOMIC_ACQUIRE)) {
-        int64_t t0 = now_us();
+        int64_t t0 = util_mono_ns() / 1000;
         long st = get_status(c, url, &b);
-        int64_t took = now_us() - t0;
+        int64_t took = util_mono_ns() / 1000 - t0;
         if (st != 200 || !strstr(b.text, "\"status\""))
             bad++;
         else if (!strstr(b.text, "\"active\""))

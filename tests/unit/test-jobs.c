@@ -21,12 +21,7 @@
 #include "check.h"
 #include "jobs.h"
 #include "proc.h"
-
-static int64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#include "util.h"
 
 /* What an exit callback saw. */
 struct seen {
@@ -49,7 +44,7 @@ static void on_exit_cb(void *data, int id, int status) {
     s->calls++;
     s->status = status;
     s->id = id;
-    s->at = now_ms();
+    s->at = util_mono_ms();
     s->on_thread = jobs_on_thread();
     pthread_cond_broadcast(&s->cond);
     pthread_mutex_unlock(&s->lock);
@@ -57,14 +52,7 @@ static void on_exit_cb(void *data, int id, int status) {
 
 /* Waits until the callback ran, at most ms; true when it did. */
 static bool seen_wait(struct seen *s, int ms) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    struct timespec ts = util_abstime(CLOCK_REALTIME, ms);
     pthread_mutex_lock(&s->lock);
     while (s->calls == 0 && pthread_cond_timedwait(&s->cond, &s->lock, &ts) != ETIMEDOUT)
         ;
@@ -120,10 +108,10 @@ static void *request_stop(void *arg) {
     int id;
     if (start_sh("exec sleep 30", NULL, NULL, NULL, 5000, &id) < 0)
         return NULL;
-    int64_t t0 = now_ms();
+    int64_t t0 = util_mono_ms();
     CHECK_INT(jobs_stop(id), 0);
     r->rc = jobs_wait(id, 10000, &r->status);
-    CHECK(now_ms() - t0 < 3000, "a job that obeys SIGTERM ends before its grace");
+    CHECK(util_mono_ms() - t0 < 3000, "a job that obeys SIGTERM ends before its grace");
     jobs_release(id);
     return NULL;
 }
@@ -154,7 +142,7 @@ static void test_threads(void) {
 
 /* Waits until path's text holds want, at most ms. */
 static bool log_has(const char *path, const char *want, int ms) {
-    int64_t end = now_ms() + ms;
+    int64_t end = util_mono_ms() + ms;
     for (;;) {
         size_t len;
         char *t = proc_log_read(path, 1 << 20, &len);
@@ -162,7 +150,7 @@ static bool log_has(const char *path, const char *want, int ms) {
         free(t);
         if (ok)
             return true;
-        if (now_ms() >= end)
+        if (util_mono_ms() >= end)
             return false;
         /* The log is written by the supervisor thread: nothing to wait on here but the file. */
         struct timespec ts = {0, 5 * 1000000L};
@@ -184,7 +172,7 @@ static void test_deaf(const char *dir) {
         return;
     /* Only once the trap is set: a TERM before it would end the shell. */
     CHECK(log_has(path, "ignoring", 10000), "the job said it ignores SIGTERM");
-    int64_t t0 = now_ms();
+    int64_t t0 = util_mono_ms();
     CHECK_INT(jobs_stop(id), 0);
     CHECK(seen_wait(&s, 10000), "the owner heard of the deaf job's end");
     int64_t took = s.at - t0;
@@ -218,7 +206,7 @@ struct orphan_req {
 
 static void *request_and_leave(void *arg) {
     struct orphan_req *o = arg;
-    o->started = now_ms();
+    o->started = util_mono_ms();
     if (start_sh("sleep 0.5; exit 7", o->seen, NULL, NULL, 0, &o->id) == 0)
         jobs_release(o->id); /* the owner does not wait: only its callback hears */
     return NULL;
@@ -323,8 +311,8 @@ int main(void) {
      * Every job reported its exit, and the supervisor thread reaps the
      * orphans it adopted (the deaf shell's sleeps) as their SIGCHLD comes.
      */
-    int64_t end = now_ms() + 5000;
-    while (zombies() > 0 && now_ms() < end)
+    int64_t end = util_mono_ms() + 5000;
+    while (zombies() > 0 && util_mono_ms() < end)
         nanosleep(&(struct timespec){0, 5 * 1000000L}, NULL);
     CHECK_INT(zombies(), 0);
     jobs_finish();
