@@ -17,7 +17,10 @@
  * Exit callbacks and the tick hook run on the supervisor thread with no lock
  * of this module held; they may call any jobs_* function but jobs_wait (it
  * would wait for itself) and jobs_finish. Lock order: a caller's lock, then
- * this module's; this module never calls out while holding its own.
+ * this module's; this module never calls out while holding its own. A thread
+ * other than the supervisor's must not call jobs_start while it holds a lock
+ * that the tick hook or an exit callback takes: jobs_start waits for the
+ * supervisor thread, which would wait for that lock.
  *
  * Each job is a process group of its own (the child calls setsid): stop and
  * signal reach the whole group, and anything that left it but carries the
