@@ -524,14 +524,39 @@ void jobs_finish(void) {
         pthread_join(J.thread, NULL);
         J.running = false;
     }
-    /* Nobody reaps after us: what still runs is killed and collected here. */
+    /*
+     * Nobody reaps after us: what still runs is killed and collected here,
+     * for 2 s at most (a process in uninterruptible sleep is left to init).
+     */
+    int running = 0;
     for (int k = 0; k < JOBS_MAX; k++) {
         struct job *j = &J.jobs[k];
         if (j->state == JOB_RUNNING) {
             proc_kill(j->pid, j->marker[0] ? j->marker : NULL, SIGKILL);
-            while (waitpid(j->pid, NULL, 0) < 0 && errno == EINTR)
-                ;
+            running++;
         }
+    }
+    int64_t end = util_mono_ms() + 2000;
+    while (running > 0 && util_mono_ms() < end) {
+        int status;
+        pid_t p = waitpid(-1, &status, WNOHANG);
+        if (p < 0 && errno != EINTR)
+            break;
+        for (int k = 0; k < JOBS_MAX && p > 0; k++) {
+            if (J.jobs[k].state == JOB_RUNNING && J.jobs[k].pid == p) {
+                J.jobs[k].state = JOB_EXITED;
+                running--;
+            }
+        }
+        if (p == 0) {
+            /* The thread is gone; its signalfd still says when a child exits. */
+            struct pollfd pf = {.fd = J.sig_fd, .events = POLLIN};
+            poll(&pf, 1, (int)util_ms_left(end));
+            drain(J.sig_fd);
+        }
+    }
+    for (int k = 0; k < JOBS_MAX; k++) {
+        struct job *j = &J.jobs[k];
         if (j->state != JOB_FREE)
             close_pipes(j);
         j->state = JOB_FREE;
