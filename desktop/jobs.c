@@ -36,7 +36,7 @@
 
 enum job_state {
     JOB_FREE,
-    JOB_QUEUED,   /* a request thread waits for the fork */
+    JOB_QUEUED,   /* a request thread waits for the fork (or, failed, to free it) */
     JOB_RUNNING,  /* forked; not reaped yet */
     JOB_EXITED,   /* reaped; its exit not reported yet */
     JOB_REPORTED, /* its callback ran */
@@ -191,6 +191,9 @@ static void serve(struct job *j) {
     snprintf(j->start_err, j->start_errlen, "%s", err);
     j->spec = NULL;
     j->start_rc = rc;
+    /* Running from now on: reap() must know its pid before the requester wakes. */
+    if (rc == 0)
+        j->state = JOB_RUNNING;
     pthread_cond_broadcast(&J.changed);
 }
 
@@ -230,12 +233,10 @@ int jobs_start(const struct job_spec *spec, int *id, char *err, size_t errlen) {
             pthread_cond_wait(&J.changed, &J.lock);
     }
     int rc = j->start_rc;
-    if (rc < 0) {
+    if (rc < 0)
         j->state = JOB_FREE;
-    } else {
-        j->state = JOB_RUNNING;
+    else
         *id = j->id;
-    }
     pthread_mutex_unlock(&J.lock);
     if (rc == 0)
         jobs_wake(); /* its pipes join the poll set */
