@@ -9,9 +9,11 @@
  * status routes read: stack_publish refreshes it under stk.lock before that
  * lock is released, so a reader never waits for a fork or a tick, and an
  * operation that saw the desktop ready answers after the copy shows it.
- * Lock order: stk.lock, then status_lock, then the job layer's. Per-service logs, probe states, job
- * handles and command lines belong to the supervisor thread. The rest is
- * written once in stack_init, before any thread runs, and only read after.
+ * Lock order: stk.lock, then status_lock, then the job layer's.
+ *
+ * Per-service logs, probe states, job handles and command lines belong to
+ * the supervisor thread. The rest is written once in stack_init, before any
+ * thread runs, and only read after.
  */
 #ifndef DESK_STACK_INT_H
 #define DESK_STACK_INT_H
