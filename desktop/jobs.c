@@ -245,41 +245,57 @@ int jobs_start(const struct job_spec *spec, int *id, char *err, size_t errlen) {
 
 /* ---- requests from any thread ---- */
 
-int jobs_signal(int id, int sig) {
-    pthread_mutex_lock(&J.lock);
+/*
+ * The group and the marker of job id, copied under the lock: the /proc scans
+ * of proc_kill and proc_alive run without it. False for an unknown handle.
+ */
+static bool target(int id, pid_t *pgid, char *marker, size_t len) {
     struct job *j = find(id);
-    if (!j || j->state == JOB_QUEUED) {
-        pthread_mutex_unlock(&J.lock);
-        return -ESRCH;
-    }
-    /* The group keeps its id while a member lives, reaped leader or not. */
-    int strays = proc_kill(j->pid, j->marker[0] ? j->marker : NULL, sig);
+    if (!j || j->state == JOB_QUEUED)
+        return false;
+    *pgid = j->pid;
+    snprintf(marker, len, "%s", j->marker);
+    return true;
+}
+
+int jobs_signal(int id, int sig) {
+    pid_t pgid;
+    char marker[128];
+    pthread_mutex_lock(&J.lock);
+    bool found = target(id, &pgid, marker, sizeof marker);
     pthread_mutex_unlock(&J.lock);
-    return strays;
+    /* The group keeps its id while a member lives, reaped leader or not. */
+    return found ? proc_kill(pgid, marker[0] ? marker : NULL, sig) : -ESRCH;
 }
 
 int jobs_stop(int id) {
+    pid_t pgid;
+    char marker[128];
+    int sig = 0;
     pthread_mutex_lock(&J.lock);
-    struct job *j = find(id);
-    if (!j || j->state == JOB_QUEUED) {
-        pthread_mutex_unlock(&J.lock);
-        return -ESRCH;
-    }
-    if (j->state == JOB_RUNNING && j->kill_at == 0) {
-        proc_kill(j->pid, j->marker[0] ? j->marker : NULL, j->stop_signal);
+    bool found = target(id, &pgid, marker, sizeof marker);
+    struct job *j = found ? find(id) : NULL;
+    if (j && j->state == JOB_RUNNING && j->kill_at == 0) {
+        sig = j->stop_signal;
         j->kill_at = util_mono_ms() + j->stop_grace_ms;
-        jobs_wake(); /* the thread's next timeout must include kill_at */
     }
     pthread_mutex_unlock(&J.lock);
+    if (!found)
+        return -ESRCH;
+    if (sig) {
+        proc_kill(pgid, marker[0] ? marker : NULL, sig);
+        jobs_wake(); /* the thread's next timeout must include kill_at */
+    }
     return 0;
 }
 
 bool jobs_alive(int id) {
+    pid_t pgid;
+    char marker[128];
     pthread_mutex_lock(&J.lock);
-    struct job *j = find(id);
-    bool alive = j && j->state != JOB_QUEUED && proc_alive(j->pid, j->marker[0] ? j->marker : NULL);
+    bool found = target(id, &pgid, marker, sizeof marker);
     pthread_mutex_unlock(&J.lock);
-    return alive;
+    return found && proc_alive(pgid, marker[0] ? marker : NULL);
 }
 
 pid_t jobs_pid(int id) {
@@ -523,7 +539,19 @@ void jobs_finish(void) {
         pthread_mutex_unlock(&J.lock);
         jobs_wake();
         pthread_join(J.thread, NULL);
+        pthread_mutex_lock(&J.lock);
         J.running = false;
+        /* A request that came as the thread ended is refused, not left waiting. */
+        for (int k = 0; k < JOBS_MAX; k++) {
+            struct job *j = &J.jobs[k];
+            if (j->state == JOB_QUEUED && j->start_rc == 1) {
+                snprintf(j->start_err, j->start_errlen, "deskd is shutting down");
+                j->spec = NULL;
+                j->start_rc = -ESHUTDOWN;
+            }
+        }
+        pthread_cond_broadcast(&J.changed);
+        pthread_mutex_unlock(&J.lock);
     }
     /*
      * Nobody reaps after us: what still runs is killed and collected here,
