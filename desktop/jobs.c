@@ -18,7 +18,6 @@
 #include "jobs.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -97,26 +96,9 @@ bool jobs_on_thread(void) {
 
 /* ---- output ---- */
 
-/* Reads what a pipe holds into the job's logs; closes it at end of file. */
+/* Reads what a pipe holds into the job's logs (stderr into both); closes it at end of file. */
 static void pump(struct job *j, int *fd, bool is_err) {
-    char buf[16384];
-    while (*fd >= 0) {
-        ssize_t r = read(*fd, buf, sizeof buf);
-        if (r > 0) {
-            if (j->log)
-                proc_log_write(j->log, buf, (size_t)r);
-            if (is_err && j->err_log)
-                proc_log_write(j->err_log, buf, (size_t)r);
-            continue;
-        }
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r == 0 || errno != EAGAIN) {
-            close(*fd);
-            *fd = -1;
-        }
-        return;
-    }
+    proc_pump(fd, j->log, is_err ? j->err_log : NULL);
 }
 
 static void close_pipes(struct job *j) {
@@ -131,45 +113,17 @@ static void close_pipes(struct job *j) {
 
 /* ---- forking, on this thread only ---- */
 
-static int open_pipe(int fds[2], char *err, size_t errlen) {
-    if (pipe2(fds, O_CLOEXEC) == 0)
-        return 0;
-    int rc = -errno;
-    snprintf(err, errlen, "cannot make a pipe: %s", strerror(errno));
-    return rc;
-}
-
 /* Forks j from spec; fills its pid and pipes. Not under the lock (j is ours: QUEUED). */
 static int fork_job(struct job *j, const struct job_spec *spec, char *err, size_t errlen) {
-    int po[2], pe[2];
-    int rc = open_pipe(po, err, errlen);
-    if (rc < 0)
-        return rc;
-    if ((rc = open_pipe(pe, err, errlen)) < 0) {
-        close(po[0]);
-        close(po[1]);
-        return rc;
-    }
     struct proc_spawn_args a = {
             .file = spec->file,
             .argv = spec->argv,
             .envp = spec->envp ? spec->envp : (const char *const *)environ,
             .dir = spec->dir,
-            .out_fd = po[1],
-            .err_fd = pe[1],
     };
-    rc = proc_spawn(&a, &j->pid, err, errlen);
-    close(po[1]);
-    close(pe[1]);
-    if (rc < 0) {
-        close(po[0]);
-        close(pe[0]);
+    int rc = proc_spawn_piped(&a, &j->pid, &j->out_rd, &j->err_rd, err, errlen);
+    if (rc < 0)
         return rc;
-    }
-    fcntl(po[0], F_SETFL, O_NONBLOCK);
-    fcntl(pe[0], F_SETFL, O_NONBLOCK);
-    j->out_rd = po[0];
-    j->err_rd = pe[0];
     j->log = spec->log;
     j->err_log = spec->err_log;
     snprintf(j->marker, sizeof j->marker, "%s", spec->marker ? spec->marker : "");
