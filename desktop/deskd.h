@@ -4,26 +4,26 @@
 #ifndef DESK_DESKD_H
 #define DESK_DESKD_H
 
+#include "inputw.h"
 #include "server.h"
+#include "shots.h"
 #include "xconn.h"
 
 #define DESK_VERSION "0.1.0"
 
 struct deskd {
     const char *display;
-    /* Capture and queries; input gets a connection of its own. */
-    struct xconn *xcap;
-    struct xconn *xinput;
+    /* Each owns its X connections: screenshots, input, and window and monitor queries. */
+    struct shots *shots;
+    struct inputw *input;
+    struct xconn *xquery;
     /* Set once SIGTERM/SIGINT arrived: long actions (typing with a delay) stop early. */
     volatile bool stopping;
 };
 
 extern struct deskd deskd;
 
-/* api-screenshot.c: the capture slots live on deskd.xcap. */
-int shots_open(Display *dpy, void *data);
-void shots_close(Display *dpy, void *data);
-void shots_finish(void);
+/* api-screenshot.c */
 void api_screenshot(struct req *r);
 void api_screenshot_region(struct req *r);
 void api_screenshot_compressed(struct req *r);
@@ -33,9 +33,7 @@ void api_screenshot_region_compressed(struct req *r);
 void api_display_info(struct req *r);
 void api_display_windows(struct req *r);
 
-/* api-input.c: the input state lives on deskd.xinput. */
-int inputs_open(Display *dpy, void *data);
-void inputs_close(Display *dpy, void *data);
+/* api-input.c */
 void api_mouse_position(struct req *r);
 void api_mouse_move(struct req *r);
 void api_mouse_click(struct req *r);

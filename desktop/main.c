@@ -293,9 +293,10 @@ int main(int argc, char **argv) {
 
     xconn_global_init();
     deskd.display = display;
-    deskd.xcap = xconn_new(display, "capture", shots_open, shots_close, NULL);
-    deskd.xinput = xconn_new(display, "input", inputs_open, inputs_close, NULL);
-    if (!deskd.xcap || !deskd.xinput)
+    deskd.shots = shots_new(display);
+    deskd.input = inputw_new(display, &deskd.stopping);
+    deskd.xquery = xconn_new(display, "queries", NULL, NULL, NULL);
+    if (!deskd.shots || !deskd.input || !deskd.xquery)
         return 1;
 
     struct server_config cfg = {
@@ -320,9 +321,9 @@ int main(int argc, char **argv) {
     deskd.stopping = true;
     stack_quiesce();
     server_stop(srv, 10000);
-    xconn_destroy(deskd.xinput);
-    xconn_destroy(deskd.xcap);
-    shots_finish();
+    inputw_destroy(deskd.input);
+    shots_destroy(deskd.shots);
+    xconn_destroy(deskd.xquery);
     stack_finish();
     log_msg(LOG_INFO, "stopped");
     return 0;
