@@ -26,8 +26,9 @@ struct inputw {
     pthread_cond_t done; /* a job finished */
     struct inputw_job *head, *tail;
     long queued_ms;                 /* the cost of every queued job */
-    long run_cost_ms, run_start_ms; /* the running job's, while running */
-    bool running, quit;
+    struct inputw_job *run;         /* the running job, or NULL */
+    long run_cost_ms, run_start_ms; /* the running job's */
+    bool quit;
 
     /* The worker's alone. */
     struct xconn *xc;
@@ -106,14 +107,14 @@ static void *worker(void *arg) {
         if (!w->head)
             w->tail = NULL;
         w->queued_ms -= job->cost_ms;
-        w->running = true;
+        w->run = job;
         w->run_cost_ms = job->cost_ms;
         w->run_start_ms = now_ms();
         job->state = JOB_RUNNING;
         pthread_mutex_unlock(&w->lock);
         run_job(w, job);
         pthread_mutex_lock(&w->lock);
-        w->running = false;
+        w->run = NULL;
         job->state = JOB_DONE;
         pthread_cond_broadcast(&w->done);
     }
@@ -162,9 +163,16 @@ void inputw_destroy(struct inputw *w) {
     free(w);
 }
 
-/* Under the lock: how long a job queued now would wait, at worst, in ms. */
+/*
+ * Under the lock: how long a job queued now would wait, at worst, in ms. A
+ * running job whose requester has gone stops at its next character: it counts
+ * as nothing left.
+ */
 static long wait_ahead_ms(const struct inputw *w, long now) {
-    long left = w->running ? w->run_cost_ms - (now - w->run_start_ms) : 0;
+    const struct inputw_job *run = w->run;
+    long left = run ? w->run_cost_ms - (now - w->run_start_ms) : 0;
+    if (run && run->gone && run->gone(run->gone_arg))
+        left = 0;
     return w->queued_ms + (left > 0 ? left : 0);
 }
 
