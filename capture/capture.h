@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "desk/wire.h"
+
 /* A BGRX image: 4 bytes a pixel, byte order B, G, R, X (X ignored). */
 struct frame {
     uint8_t *px;
@@ -71,11 +73,10 @@ int scale_length(int len, double scale);
  */
 void frame_scale_box(const struct frame *src, struct frame *dst);
 
-enum img_format {
-    IMG_PNG,
-    IMG_JPEG,
-    IMG_WEBP,
-};
+/* IMG_PNG, IMG_JPEG, IMG_WEBP: the wire contract's image formats, in its order. */
+#define IMG_FORMAT_ENUM_(id, name, mime) IMG_##id,
+enum img_format { DESK_WIRE_IMAGE_FORMATS(IMG_FORMAT_ENUM_) };
+#undef IMG_FORMAT_ENUM_
 
 /* "png", "jpeg", "webp"; the MIME type "image/png", ... */
 const char *img_format_name(enum img_format fmt);

@@ -42,27 +42,12 @@ struct encoder {
 #define PNG_FILTER_CHOICE PNG_FILTER_SUB
 
 const char *img_format_name(enum img_format fmt) {
-    switch (fmt) {
-    case IMG_PNG:
-        return "png";
-    case IMG_JPEG:
-        return "jpeg";
-    case IMG_WEBP:
-        return "webp";
-    }
-    return "unknown";
+    return (int)fmt >= 0 && (int)fmt < DESK_WIRE_NFORMATS ? desk_wire_format_names[fmt] : "unknown";
 }
 
 const char *img_format_mime(enum img_format fmt) {
-    switch (fmt) {
-    case IMG_PNG:
-        return "image/png";
-    case IMG_JPEG:
-        return "image/jpeg";
-    case IMG_WEBP:
-        return "image/webp";
-    }
-    return "application/octet-stream";
+    return (int)fmt >= 0 && (int)fmt < DESK_WIRE_NFORMATS ? desk_wire_format_mimes[fmt]
+                                                          : "application/octet-stream";
 }
 
 struct encoder *encoder_new(void) {

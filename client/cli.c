@@ -21,6 +21,8 @@
 #include <unistd.h>
 
 #include "desk/desk.h"
+#include "desk/wire.h"
+#include "util.h"
 
 #define EXIT_FAIL  1
 #define EXIT_USAGE 2
@@ -120,16 +122,8 @@ static int failed(const struct ctx *x, enum desk_status st) {
     return EXIT_FAIL;
 }
 
-static bool parse_int(const char *s, long min, long max, int *out) {
-    if (!s || !*s || isspace((unsigned char)*s))
-        return false;
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (*end || errno || v < min || v > max)
-        return false;
-    *out = (int)v;
-    return true;
+static bool parse_int(const char *s, int min, int max, int *out) {
+    return util_parse_int(s, min, max, out) == 0;
 }
 
 static int int_arg(const struct ctx *x, const char *what, const char *s, int *out) {
@@ -174,19 +168,11 @@ static int button_opt(const struct ctx *x, enum desk_button *b) {
     return usage_error(x, "--button must be left, middle or right, got \"%s\"", x->val[O_BUTTON]);
 }
 
+/* The image as base64 text, NUL-terminated; malloc'd, NULL when out of memory. */
 static char *base64(const unsigned char *d, size_t n) {
-    static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    char *out = malloc((n + 2) / 3 * 4 + 1), *o = out;
-    for (size_t i = 0; out && i < n; i += 3) {
-        unsigned v = (unsigned)d[i] << 16 | (i + 1 < n ? (unsigned)d[i + 1] << 8 : 0) |
-                     (i + 2 < n ? d[i + 2] : 0);
-        *o++ = al[v >> 18 & 63];
-        *o++ = al[v >> 12 & 63];
-        *o++ = i + 1 < n ? al[v >> 6 & 63] : '=';
-        *o++ = i + 2 < n ? al[v & 63] : '=';
-    }
+    char *out = malloc(util_base64_len(n) + 1);
     if (out)
-        *o = '\0';
+        out[util_base64_encode(d, n, out)] = '\0';
     return out;
 }
 
@@ -221,14 +207,10 @@ static int cmd_screenshot(struct ctx *x) {
     bool compressed = x->set[O_FORMAT] || x->set[O_QUALITY] || x->set[O_SCALE];
     if (x->set[O_FORMAT]) {
         const char *f = x->val[O_FORMAT];
-        if (strcasecmp(f, "png") == 0)
-            opt.format = DESK_IMAGE_PNG;
-        else if (strcasecmp(f, "jpeg") == 0 || strcasecmp(f, "jpg") == 0)
-            opt.format = DESK_IMAGE_JPEG;
-        else if (strcasecmp(f, "webp") == 0)
-            opt.format = DESK_IMAGE_WEBP;
-        else
+        int fi = desk_wire_format_parse(f);
+        if (fi < 0)
             return usage_error(x, "--format must be png, jpeg or webp, got \"%s\"", f);
+        opt.format = (enum desk_image_format)fi;
     }
     if (x->set[O_QUALITY] && int_arg(x, "--quality", x->val[O_QUALITY], &opt.quality))
         return EXIT_USAGE;

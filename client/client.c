@@ -20,6 +20,7 @@
 #include <strings.h>
 
 #include "desk/desk.h"
+#include "desk/wire.h"
 #include "wire.h"
 
 #define URL_MAX          2048
@@ -471,10 +472,6 @@ enum desk_status desk_health(desk_client *c, char **version) {
 
 /* ---- screenshots ---- */
 
-static const char *const mime_of[] = {[DESK_IMAGE_PNG] = "image/png",
-        [DESK_IMAGE_JPEG] = "image/jpeg",
-        [DESK_IMAGE_WEBP] = "image/webp"};
-
 /* A decimal that ignores the locale: LC_NUMERIC may say ',' and the server wants '.'. */
 static void fixed6(double v, char *out, size_t outlen) {
     bool neg = v < 0;
@@ -520,7 +517,7 @@ static enum desk_status shot(desk_client *c, const char *route, const struct des
             n += (size_t)snprintf(path + n, sizeof path - n, "&scale=%s", s);
         }
     }
-    struct call rq = {"GET", path, NULL, c->binary ? mime_of[opt->format] : NULL};
+    struct call rq = {"GET", path, NULL, c->binary ? desk_wire_format_mimes[opt->format] : NULL};
     enum desk_status st = perform(c, &rq);
     if (st != DESK_OK)
         return finish(c, &rq, st);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "desk/desk.h"
+#include "desk/wire.h"
 
 void desk_free(void *p) {
     free(p);
@@ -52,16 +53,14 @@ void desk_vnc_free(struct desk_vnc *v) {
     free(v);
 }
 
+/* libdesk's enum and the wire table list the formats in the same order. */
+_Static_assert(DESK_IMAGE_PNG == 0 && DESK_IMAGE_JPEG == 1 && DESK_IMAGE_WEBP == 2 &&
+                       DESK_WIRE_NFORMATS == 3,
+        "enum desk_image_format follows DESK_WIRE_IMAGE_FORMATS");
+
 const char *desk_image_format_name(enum desk_image_format format) {
-    switch (format) {
-    case DESK_IMAGE_PNG:
-        return "png";
-    case DESK_IMAGE_JPEG:
-        return "jpeg";
-    case DESK_IMAGE_WEBP:
-        return "webp";
-    }
-    return NULL;
+    return (int)format >= 0 && (int)format < DESK_WIRE_NFORMATS ? desk_wire_format_names[format]
+                                                                : NULL;
 }
 
 const char *desk_desktop_state_name(enum desk_desktop_state state) {

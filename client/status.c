@@ -30,6 +30,12 @@ static const struct status_text statuses[] = {
         [DESK_ERR_UNAVAILABLE] = {"DESK_ERR_UNAVAILABLE", "the desktop is not running"},
         [DESK_ERR_SERVER] = {"DESK_ERR_SERVER", "internal server error"},
         [DESK_ERR_HTTP] = {"DESK_ERR_HTTP", "unexpected HTTP status"},
+        [DESK_ERR_NOT_READY] = {"DESK_ERR_NOT_READY", "a desktop process could not become ready"},
+        [DESK_ERR_SHUTTING_DOWN] = {"DESK_ERR_SHUTTING_DOWN", "the server is shutting down"},
+        [DESK_ERR_CANCELLED] = {"DESK_ERR_CANCELLED", "the request was cancelled"},
+        [DESK_ERR_NO_KEYCODE] = {"DESK_ERR_NO_KEYCODE",
+                "the keyboard map has no room for a character of the text"},
+        [DESK_ERR_BUSY] = {"DESK_ERR_BUSY", "the server is busy with earlier input; try again"},
 };
 
 static const struct status_text *lookup(enum desk_status status) {

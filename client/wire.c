@@ -20,6 +20,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "desk/wire.h"
+#include "util.h"
+
 void wire_ok(struct desk_err *e) {
     e->status = DESK_OK;
     e->http = 0;
@@ -84,15 +87,33 @@ static void snippet(const char *body, size_t len, char *out, size_t outlen) {
     out[n] = '\0';
 }
 
+#define DESK_WIRE_CODE_ROW_(code, http, client, sentence) {#code, DESK_##client},
+static const struct {
+    const char *code;
+    enum desk_status status;
+} wire_codes[] = {DESK_WIRE_ERRORS(DESK_WIRE_CODE_ROW_)};
+#undef DESK_WIRE_CODE_ROW_
+
+enum desk_status wire_code_status(const char *code, long http) {
+    for (size_t i = 0; code && i < sizeof wire_codes / sizeof wire_codes[0]; i++) {
+        if (strcmp(code, wire_codes[i].code) == 0)
+            return wire_codes[i].status;
+    }
+    return wire_http_status(http);
+}
+
 enum desk_status wire_error_reply(long http, const char *body, size_t len, struct desk_err *e) {
     e->http = http;
     e->code[0] = '\0';
-    enum desk_status st = wire_http_status(http);
     json_t *root = len ? json_loadb(body, len, 0, NULL) : NULL;
-    const char *msg = json_string_value(json_object_get(root, "error"));
+    const char *msg = json_string_value(json_object_get(root, "message"));
+    if (!msg || !*msg)
+        msg = json_string_value(json_object_get(root, "error"));
     const char *code = json_string_value(json_object_get(root, "code"));
     if (code)
         snprintf(e->code, sizeof e->code, "%s", code);
+    /* The code says more than the status: a 503 may be a stopped desktop or a busy queue. */
+    enum desk_status st = wire_code_status(code, http);
     if (msg && *msg) {
         wire_fail(e, st, "%s", msg);
     } else {
@@ -527,14 +548,10 @@ static bool signature_ok(enum desk_image_format f, const unsigned char *d, size_
 }
 
 static int format_from_name(const char *s, enum desk_image_format *out) {
-    if (strcasecmp(s, "png") == 0)
-        *out = DESK_IMAGE_PNG;
-    else if (strcasecmp(s, "jpeg") == 0 || strcasecmp(s, "jpg") == 0)
-        *out = DESK_IMAGE_JPEG;
-    else if (strcasecmp(s, "webp") == 0)
-        *out = DESK_IMAGE_WEBP;
-    else
+    int f = desk_wire_format_parse(s);
+    if (f < 0)
         return -1;
+    *out = (enum desk_image_format)f;
     return 0;
 }
 
@@ -636,7 +653,7 @@ enum desk_status wire_image_json(
         img.has_cursor = rc == DESK_OK;
     }
     if (rc == DESK_OK) {
-        int b = wire_base64_decode(b64_text, b64_len, &img.data, &img.size);
+        int b = util_base64_decode(b64_text, b64_len, &img.data, &img.size);
         if (b == -ENOMEM)
             rc = wire_fail(e, DESK_ERR_NOMEM, "out of memory decoding the screenshot");
         else if (b < 0)
@@ -697,21 +714,11 @@ static int header_region(const char *s, struct desk_rect *r) {
 }
 
 static int format_from_mime(const char *ct, enum desk_image_format *out) {
-    static const struct {
-        const char *mime;
-        enum desk_image_format f;
-    } types[] = {{"image/png", DESK_IMAGE_PNG}, {"image/jpeg", DESK_IMAGE_JPEG},
-            {"image/webp", DESK_IMAGE_WEBP}};
-    if (!ct)
+    int f = ct ? desk_wire_format_of_mime(ct, strcspn(ct, "; \t")) : -1;
+    if (f < 0)
         return -1;
-    size_t n = strcspn(ct, "; \t");
-    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
-        if (n == strlen(types[i].mime) && strncasecmp(ct, types[i].mime, n) == 0) {
-            *out = types[i].f;
-            return 0;
-        }
-    }
-    return -1;
+    *out = (enum desk_image_format)f;
+    return 0;
 }
 
 enum desk_status wire_image_binary(unsigned char *data, size_t size,
@@ -745,314 +752,4 @@ enum desk_status wire_image_binary(unsigned char *data, size_t size,
     *res = img;
     *out = res;
     return DESK_OK;
-}
-
-/* Each byte's base64 value, -1 for bytes that are not base64 digits. */
-static const signed char b64_values[256] = {
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        62,
-        -1,
-        -1,
-        -1,
-        63,
-        52,
-        53,
-        54,
-        55,
-        56,
-        57,
-        58,
-        59,
-        60,
-        61,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        0,
-        1,
-        2,
-        3,
-        4,
-        5,
-        6,
-        7,
-        8,
-        9,
-        10,
-        11,
-        12,
-        13,
-        14,
-        15,
-        16,
-        17,
-        18,
-        19,
-        20,
-        21,
-        22,
-        23,
-        24,
-        25,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        26,
-        27,
-        28,
-        29,
-        30,
-        31,
-        32,
-        33,
-        34,
-        35,
-        36,
-        37,
-        38,
-        39,
-        40,
-        41,
-        42,
-        43,
-        44,
-        45,
-        46,
-        47,
-        48,
-        49,
-        50,
-        51,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-        -1,
-};
-
-int wire_base64_decode(const char *in, size_t len, unsigned char **out, size_t *outlen) {
-    *out = NULL;
-    *outlen = 0;
-    if (len % 4)
-        return -EINVAL;
-    size_t pad = 0;
-    if (len && in[len - 1] == '=')
-        pad = (len >= 2 && in[len - 2] == '=') ? 2 : 1;
-    size_t n = len / 4 * 3 - pad;
-    /* One spare byte so that an empty image is still a valid allocation. */
-    unsigned char *buf = malloc(n + 1);
-    if (!buf)
-        return -ENOMEM;
-    size_t o = 0;
-    const unsigned char *u = (const unsigned char *)in;
-    /* Every group but the last: four digits, three bytes; one check for all four. */
-    size_t body = len >= 4 ? len - 4 : 0;
-    for (size_t i = 0; i < body; i += 4) {
-        int a = b64_values[u[i]], b = b64_values[u[i + 1]], c = b64_values[u[i + 2]],
-            d = b64_values[u[i + 3]];
-        if ((a | b | c | d) < 0) {
-            free(buf);
-            return -EINVAL;
-        }
-        unsigned triple = (unsigned)a << 18 | (unsigned)b << 12 | (unsigned)c << 6 | (unsigned)d;
-        buf[o++] = (unsigned char)(triple >> 16);
-        buf[o++] = (unsigned char)(triple >> 8);
-        buf[o++] = (unsigned char)triple;
-    }
-    if (len >= 4) {
-        int v[4];
-        for (int k = 0; k < 4; k++) {
-            unsigned char ch = u[body + (size_t)k];
-            /* '=' only as the final one or two characters of the text. */
-            v[k] = (ch == '=' && k >= 4 - (int)pad) ? 0 : b64_values[ch];
-            if (v[k] < 0) {
-                free(buf);
-                return -EINVAL;
-            }
-        }
-        unsigned triple =
-                (unsigned)v[0] << 18 | (unsigned)v[1] << 12 | (unsigned)v[2] << 6 | (unsigned)v[3];
-        for (size_t k = 0; k < 3 - pad; k++)
-            buf[o++] = (unsigned char)(triple >> (16 - 8 * k));
-    }
-    *out = buf;
-    *outlen = o;
-    return 0;
 }

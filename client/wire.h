@@ -27,9 +27,12 @@ enum desk_status wire_fail(struct desk_err *e, enum desk_status status, const ch
 void wire_prefix(struct desk_err *e, const char *prefix);
 /* The status for a non-2xx HTTP status. */
 enum desk_status wire_http_status(long http);
+/* The status for a server error code (desk/wire.h's table); the HTTP status's when unknown. */
+enum desk_status wire_code_status(const char *code, long http);
 /*
- * Fills e from a non-2xx reply: the status from the HTTP status, the message and code from a
- * {"error","code"} body, or a sentence naming the HTTP status when the body is not that.
+ * Fills e from a non-2xx reply: the status from the body's "code" when deskd's error table
+ * knows it, else from the HTTP status; the message from "message" (or "error"), or a
+ * sentence naming the HTTP status when the body has neither.
  * body need not be NUL-terminated. Returns e->status.
  */
 enum desk_status wire_error_reply(long http, const char *body, size_t len, struct desk_err *e);
@@ -82,8 +85,5 @@ struct wire_shot_headers {
  */
 enum desk_status wire_image_binary(unsigned char *data, size_t size,
         const struct wire_shot_headers *h, struct desk_err *e, struct desk_image **out);
-
-/* Standard base64 with padding, no whitespace. Returns 0, or -1 on bad input or no memory. */
-int wire_base64_decode(const char *in, size_t len, unsigned char **out, size_t *outlen);
 
 #endif

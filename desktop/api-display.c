@@ -13,17 +13,17 @@ static json_t *display_json(int id, const struct x11_monitor *m) {
             m->r.width, "height", m->r.height, "isActive", 1);
 }
 
-void api_display_info(struct req *r) {
+static void api_display_info(struct req *r) {
     char err[256];
     struct x11_monitor mons[X11_MONITORS_MAX];
-    Display *dpy = xconn_lock(deskd.xquery, err, sizeof err);
+    Display *dpy = xconn_lock(req_deskd(r)->xquery, err, sizeof err);
     if (!dpy) {
         reply_no_display(r, err);
         return;
     }
     int n = x11_monitors(dpy, mons);
-    bool dead = xconn_dead(deskd.xquery);
-    xconn_unlock(deskd.xquery);
+    bool dead = xconn_dead(req_deskd(r)->xquery);
+    xconn_unlock(req_deskd(r)->xquery);
     if (dead || n < 1) {
         reply_no_display(r, "the X display went away during the query");
         return;
@@ -41,3 +41,8 @@ void api_display_info(struct req *r) {
             json_pack("{s:o, s:o, s:i}", "displays", list, "primary_display",
                     display_json(0, &mons[primary]), "total_displays", n));
 }
+
+const struct route api_display_routes[] = {
+        {"GET", "/computeruse/display/info", api_display_info, 0},
+        {NULL, NULL, NULL, 0},
+};

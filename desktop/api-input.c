@@ -70,13 +70,13 @@ static void reply_failure(struct req *r, const struct inputw_job *job, const cha
         reply_no_display(
                 r, job->dead ? "the X display went away" : "the X server refused the input");
     else if (rc == -ENOSPC)
-        reply_error(r, 503, "NO_SPARE_KEYCODE",
+        reply_error(r, ERR_NO_SPARE_KEYCODE,
                 "%s needs a character the keyboard map lacks and no spare keycode is free", what);
     else if (rc == -ECANCELED)
         reply_error(
-                r, 503, "CANCELLED", "%s stopped: the client went away or deskd is stopping", what);
+                r, ERR_CANCELLED, "%s stopped: the client went away or deskd is stopping", what);
     else
-        reply_error(r, 500, "INPUT_FAILED", "%s failed: %s", what, strerror(-rc));
+        reply_error(r, ERR_INPUT_FAILED, "%s failed: %s", what, strerror(-rc));
 }
 
 /*
@@ -88,15 +88,15 @@ static bool run_act(struct req *r, struct act *a, long cost_ms, const char *what
             .fn = act_run, .arg = a, .cost_ms = cost_ms, .gone = client_gone, .gone_arg = r};
     char err[256] = "";
     long retry = 0;
-    int rc = inputw_run(deskd.input, &job, &retry, err, sizeof err);
+    int rc = inputw_run(req_deskd(r)->input, &job, &retry, err, sizeof err);
     if (rc == -EBUSY) {
         r->retry_after_s = retry;
-        reply_error(r, 503, "INPUT_BUSY",
+        reply_error(r, ERR_INPUT_BUSY,
                 "the input queue holds more than %ld s of work; %s would wait too long; retry in "
                 "%ld s",
                 INPUTW_WAIT_MAX_MS / 1000, what, retry);
     } else if (rc == -ECANCELED) {
-        reply_error(r, 503, "CANCELLED", "the client went away while the request waited its turn");
+        reply_error(r, ERR_CANCELLED, "the client went away while the request waited its turn");
     } else if (rc == -ENXIO) {
         reply_no_display(r, err);
     } else if (job.rc < 0) {
@@ -111,11 +111,11 @@ static void reply_xy(struct req *r, int x, int y) {
 
 #define BAD_INPUT(r, err)                                                                          \
     do {                                                                                           \
-        reply_error(r, 400, "INVALID_PARAMETER", "%s", err);                                       \
-        goto out;                                                                                  \
+        reply_error(r, ERR_INVALID_PARAMETER, "%s", err);                                          \
+        return;                                                                                    \
     } while (0)
 
-void api_mouse_position(struct req *r) {
+static void api_mouse_position(struct req *r) {
     struct act a = {.kind = ACT_POINTER};
     if (run_act(r, &a, INPUTW_JOB_BASE_MS, "reading the pointer"))
         reply_xy(r, a.px, a.py);
@@ -136,42 +136,32 @@ static int read_button(json_t *body, int *button, char *err, size_t errlen) {
     return keys_parse_button(name, button, err, errlen);
 }
 
-void api_mouse_move(struct req *r) {
+static void api_mouse_move(struct req *r) {
     char err[256];
     struct act a = {.kind = ACT_MOVE};
-    json_t *body = req_json_body(r);
-    if (!body)
-        return;
+    json_t *body = r->json;
     if (read_xy(body, "x", "y", &a.x, &a.y, err, sizeof err) < 0)
         BAD_INPUT(r, err);
     if (run_act(r, &a, INPUTW_JOB_BASE_MS, "the move"))
         reply_xy(r, a.px, a.py);
-out:
-    json_decref(body);
 }
 
-void api_mouse_click(struct req *r) {
+static void api_mouse_click(struct req *r) {
     char err[256];
     struct act a = {.kind = ACT_CLICK};
-    json_t *body = req_json_body(r);
-    if (!body)
-        return;
+    json_t *body = r->json;
     if (read_xy(body, "x", "y", &a.x, &a.y, err, sizeof err) < 0 ||
             read_button(body, &a.button, err, sizeof err) < 0 ||
             body_bool(body, "double", &a.dbl, err, sizeof err) < 0)
         BAD_INPUT(r, err);
     if (run_act(r, &a, INPUTW_JOB_BASE_MS, "the click"))
         reply_xy(r, a.px, a.py);
-out:
-    json_decref(body);
 }
 
-void api_mouse_drag(struct req *r) {
+static void api_mouse_drag(struct req *r) {
     char err[256];
     struct act a = {.kind = ACT_DRAG};
-    json_t *body = req_json_body(r);
-    if (!body)
-        return;
+    json_t *body = r->json;
     if (read_xy(body, "startX", "startY", &a.x, &a.y, err, sizeof err) < 0 ||
             read_xy(body, "endX", "endY", &a.x2, &a.y2, err, sizeof err) < 0 ||
             read_button(body, &a.button, err, sizeof err) < 0)
@@ -180,17 +170,13 @@ void api_mouse_drag(struct req *r) {
         reply_json(r, 200,
                 json_pack("{s:i, s:i, s:{s:i, s:i}, s:{s:i, s:i}}", "x", a.px, "y", a.py, "from",
                         "x", a.x, "y", a.y, "to", "x", a.x2, "y", a.y2));
-out:
-    json_decref(body);
 }
 
-void api_mouse_scroll(struct req *r) {
+static void api_mouse_scroll(struct req *r) {
     char err[256];
     struct act a = {.kind = ACT_SCROLL, .amount = 1};
     const char *dir = NULL;
-    json_t *body = req_json_body(r);
-    if (!body)
-        return;
+    json_t *body = r->json;
     if (read_xy(body, "x", "y", &a.x, &a.y, err, sizeof err) < 0 ||
             body_string(body, "direction", true, &dir, NULL, err, sizeof err) < 0 ||
             keys_parse_direction(dir, &a.button, err, sizeof err) < 0 ||
@@ -200,8 +186,6 @@ void api_mouse_scroll(struct req *r) {
         a.amount = 1; /* Daytona's rule: 0 means one click */
     if (run_act(r, &a, INPUTW_JOB_BASE_MS, "the scroll"))
         reply_json(r, 200, json_pack("{s:b}", "success", 1));
-out:
-    json_decref(body);
 }
 
 /* Characters (code points) of valid UTF-8 text: each but a continuation byte starts one. */
@@ -212,32 +196,28 @@ static size_t count_chars(const char *s, size_t len) {
     return n;
 }
 
-void api_keyboard_type(struct req *r) {
+static void api_keyboard_type(struct req *r) {
     char err[256];
     struct act a = {.kind = ACT_TYPE};
-    json_t *body = req_json_body(r);
-    if (!body)
-        return;
+    json_t *body = r->json;
     if (body_string(body, "text", true, &a.text, &a.len, err, sizeof err) < 0 ||
             body_int(body, "delay", false, 0, TYPE_DELAY_MAX, &a.delay, err, sizeof err) < 0 ||
             keys_check_text(a.text, a.len, err, sizeof err) < 0)
         BAD_INPUT(r, err);
     long chars = (long)count_chars(a.text, a.len);
     if (chars * a.delay > TYPE_TIME_MAX_MS) {
-        reply_error(r, 400, "INVALID_PARAMETER",
+        reply_error(r, ERR_INVALID_PARAMETER,
                 "text has %ld characters and delay is %d ms a character: typing would take "
                 "%ld s, more than the limit of %ld s (10 minutes) for one request; send less "
                 "text or a shorter delay",
                 chars, a.delay, chars * a.delay / 1000, TYPE_TIME_MAX_MS / 1000);
-        goto out;
+        return;
     }
     /* Without a delay a character takes well under 0.1 ms; a new keymap binding up to 50 ms
      * a batch, counted in the base. */
     long cost = chars * a.delay + chars / 10 + INPUTW_JOB_BASE_MS;
     if (run_act(r, &a, cost, "typing"))
         reply_json(r, 200, json_object());
-out:
-    json_decref(body);
 }
 
 static void press_combo(struct req *r, const struct key_combo *combo, const char *what) {
@@ -246,15 +226,13 @@ static void press_combo(struct req *r, const struct key_combo *combo, const char
         reply_json(r, 200, json_object());
 }
 
-void api_keyboard_key(struct req *r) {
+static void api_keyboard_key(struct req *r) {
     char err[512];
     const char *key = NULL;
     const char *mods[MODS_MAX];
     size_t nmods = 0;
     struct key_combo combo;
-    json_t *body = req_json_body(r);
-    if (!body)
-        return;
+    json_t *body = r->json;
     if (body_string(body, "key", true, &key, NULL, err, sizeof err) < 0)
         BAD_INPUT(r, err);
     json_t *list = json_object_get(body, "modifiers");
@@ -273,21 +251,27 @@ void api_keyboard_key(struct req *r) {
     if (keys_parse_press(key, mods, nmods, &combo, err, sizeof err) < 0)
         BAD_INPUT(r, err);
     press_combo(r, &combo, "the key press");
-out:
-    json_decref(body);
 }
 
-void api_keyboard_hotkey(struct req *r) {
+static void api_keyboard_hotkey(struct req *r) {
     char err[512];
     const char *keys = NULL;
     struct key_combo combo;
-    json_t *body = req_json_body(r);
-    if (!body)
-        return;
+    json_t *body = r->json;
     if (body_string(body, "keys", true, &keys, NULL, err, sizeof err) < 0 ||
             keys_parse_hotkey(keys, &combo, err, sizeof err) < 0)
         BAD_INPUT(r, err);
     press_combo(r, &combo, "the hotkey");
-out:
-    json_decref(body);
 }
+
+const struct route api_input_routes[] = {
+        {"GET", "/computeruse/mouse/position", api_mouse_position, 0},
+        {"POST", "/computeruse/mouse/move", api_mouse_move, ROUTE_JSON},
+        {"POST", "/computeruse/mouse/click", api_mouse_click, ROUTE_JSON},
+        {"POST", "/computeruse/mouse/drag", api_mouse_drag, ROUTE_JSON},
+        {"POST", "/computeruse/mouse/scroll", api_mouse_scroll, ROUTE_JSON},
+        {"POST", "/computeruse/keyboard/type", api_keyboard_type, ROUTE_JSON},
+        {"POST", "/computeruse/keyboard/key", api_keyboard_key, ROUTE_JSON},
+        {"POST", "/computeruse/keyboard/hotkey", api_keyboard_hotkey, ROUTE_JSON},
+        {NULL, NULL, NULL, 0},
+};

@@ -12,6 +12,7 @@
 
 #include "deskd.h"
 #include "stack.h"
+#include "util.h"
 
 static json_t *status_map(void) {
     struct stack_status st[STACK_N];
@@ -31,21 +32,21 @@ static void reply_result(struct req *r, enum stack_result res, const char *msg) 
     case STACK_OK:
         break;
     case STACK_CONFLICT:
-        reply_error(r, 409, "CONFLICT", "%s", msg);
+        reply_error(r, ERR_CONFLICT, "%s", msg);
         break;
     case STACK_ATTACHED:
-        reply_error(r, 409, "ATTACHED", "%s", msg);
+        reply_error(r, ERR_ATTACHED, "%s", msg);
         break;
     case STACK_NOT_READY:
-        reply_error(r, 503, "NOT_READY", "%s", msg);
+        reply_error(r, ERR_NOT_READY, "%s", msg);
         break;
     case STACK_SHUTDOWN:
-        reply_error(r, 503, "SHUTTING_DOWN", "%s", msg);
+        reply_error(r, ERR_SHUTTING_DOWN, "%s", msg);
         break;
     }
 }
 
-void api_process_start(struct req *r) {
+static void api_process_start(struct req *r) {
     char msg[1024];
     enum stack_result res = stack_start(msg, sizeof msg);
     if (res != STACK_OK) {
@@ -57,7 +58,7 @@ void api_process_start(struct req *r) {
                     "status", status_map()));
 }
 
-void api_process_stop(struct req *r) {
+static void api_process_stop(struct req *r) {
     char msg[1024];
     enum stack_result res = stack_stop(msg, sizeof msg);
     if (res != STACK_OK) {
@@ -69,7 +70,7 @@ void api_process_stop(struct req *r) {
                     "status", status_map()));
 }
 
-void api_process_status_all(struct req *r) {
+static void api_process_status_all(struct req *r) {
     struct stack_status st[STACK_N];
     stack_snapshot(st);
     int running = 0;
@@ -83,12 +84,12 @@ void api_process_status_all(struct req *r) {
 static int process_arg(struct req *r) {
     int i = r->path_param ? stack_find(r->path_param) : -1;
     if (i < 0)
-        reply_error(r, 404, "PROCESS_NOT_FOUND", "unknown process \"%s\"; valid names: %s",
+        reply_error(r, ERR_PROCESS_NOT_FOUND, "unknown process \"%s\"; valid names: %s",
                 r->path_param ? r->path_param : "", stack_names());
     return i;
 }
 
-void api_process_status(struct req *r) {
+static void api_process_status(struct req *r) {
     int i = process_arg(r);
     if (i < 0)
         return;
@@ -98,7 +99,7 @@ void api_process_status(struct req *r) {
             r, 200, json_pack("{s:s, s:b}", "processName", st[i].name, "running", st[i].running));
 }
 
-void api_process_restart(struct req *r) {
+static void api_process_restart(struct req *r) {
     int i = process_arg(r);
     if (i < 0)
         return;
@@ -122,63 +123,36 @@ static void logs(struct req *r, bool errors) {
     json_t *s = text ? json_stringn(text, len) : NULL;
     free(text);
     if (!s) {
-        reply_error(r, 500, "INTERNAL", "out of memory while reading the log of %s", stack_name(i));
+        reply_error(r, ERR_INTERNAL, "out of memory while reading the log of %s", stack_name(i));
         return;
     }
     reply_json(r, 200,
             json_pack("{s:s, s:o}", "processName", stack_name(i), errors ? "errors" : "logs", s));
 }
 
-void api_process_logs(struct req *r) {
+static void api_process_logs(struct req *r) {
     logs(r, false);
 }
 
-void api_process_errors(struct req *r) {
+static void api_process_errors(struct req *r) {
     logs(r, true);
 }
 
-/*
- * The host part of the Host header when it is a plain name or address (so it
- * can go into a URL as it is); otherwise NULL.
- */
-static const char *request_host(const struct req *r, char *buf, size_t len) {
-    const char *h = req_header(r, "Host");
-    if (!h || !*h)
-        return NULL;
-    size_t n;
-    if (h[0] == '[') {
-        const char *close = strchr(h, ']');
-        if (!close)
-            return NULL;
-        n = (size_t)(close - h) + 1;
-        if (strspn(h + 1, "0123456789abcdefABCDEF:.") != n - 2)
-            return NULL;
-    } else {
-        n = strcspn(h, ":");
-        if (strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") != n)
-            return NULL;
-    }
-    if (n == 0 || n >= len)
-        return NULL;
-    memcpy(buf, h, n);
-    buf[n] = '\0';
-    return buf;
-}
-
-void api_vnc(struct req *r) {
+static void api_vnc(struct req *r) {
     char password[32], hostbuf[256];
     int port = 0;
     const char *listen_host = NULL;
     if (!stack_vnc(password, sizeof password, &port, &listen_host)) {
-        reply_error(r, 409, "ATTACHED",
+        reply_error(r, ERR_ATTACHED,
                 "deskd is attached to an existing display (--attach); it does not run VNC");
         return;
     }
     /* The page is on the host the client reached deskd by, unless noVNC listens on one address. */
-    const char *host = listen_host && *listen_host && strcmp(listen_host, "0.0.0.0") != 0 &&
-                                       strcmp(listen_host, "::") != 0
-                               ? listen_host
-                               : request_host(r, hostbuf, sizeof hostbuf);
+    const char *host =
+            listen_host && *listen_host && strcmp(listen_host, "0.0.0.0") != 0 &&
+                            strcmp(listen_host, "::") != 0
+                    ? listen_host
+                    : util_host_of_header(req_header(r, "Host"), hostbuf, sizeof hostbuf);
     char url[512];
     bool v6 = host && host[0] != '[' && strchr(host, ':');
     snprintf(url, sizeof url, "http://%s%s%s:%d/vnc.html", v6 ? "[" : "", host ? host : "127.0.0.1",
@@ -186,3 +160,16 @@ void api_vnc(struct req *r) {
     reply_json(r, 200, json_pack("{s:s, s:s}", "url", url, "password", password));
     explicit_bzero(password, sizeof password);
 }
+
+const struct route api_process_routes[] = {
+        {"POST", "/computeruse/start", api_process_start, 0},
+        {"POST", "/computeruse/stop", api_process_stop, 0},
+        {"GET", "/computeruse/status", api_process_status_all, 0},
+        {"GET", "/computeruse/process-status", api_process_status_all, 0},
+        {"GET", "/computeruse/process/*/status", api_process_status, 0},
+        {"POST", "/computeruse/process/*/restart", api_process_restart, 0},
+        {"GET", "/computeruse/process/*/logs", api_process_logs, 0},
+        {"GET", "/computeruse/process/*/errors", api_process_errors, 0},
+        {"GET", "/computeruse/vnc", api_vnc, 0},
+        {NULL, NULL, NULL, 0},
+};

@@ -15,30 +15,7 @@
 #include "log.h"
 #include "params.h"
 #include "shots.h"
-
-static const char b64chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static size_t base64_encode(const uint8_t *in, size_t len, char *out) {
-    char *o = out;
-    size_t i = 0;
-    for (; i + 3 <= len; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-        o[0] = b64chars[v >> 18];
-        o[1] = b64chars[(v >> 12) & 63];
-        o[2] = b64chars[(v >> 6) & 63];
-        o[3] = b64chars[v & 63];
-        o += 4;
-    }
-    if (i < len) {
-        uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < len ? (uint32_t)in[i + 1] << 8 : 0);
-        o[0] = b64chars[v >> 18];
-        o[1] = b64chars[(v >> 12) & 63];
-        o[2] = i + 1 < len ? b64chars[(v >> 6) & 63] : '=';
-        o[3] = '=';
-        o += 4;
-    }
-    return (size_t)(o - out);
-}
+#include "util.h"
 
 static const char *arg_get(const void *ctx, const char *key) {
     return req_arg(ctx, key);
@@ -80,22 +57,22 @@ static void reply_shot(struct req *r, const struct shot_req *sr, const struct sh
             cursor, res->len, res->width, res->height, img_format_name(sr->format), res->rx,
             res->ry, res->rw, res->rh, res->len);
     static const char head[] = "{\"screenshot\":\"";
-    size_t cap = sizeof head + (res->len + 2) / 3 * 4 + (size_t)tn + 1;
+    size_t cap = sizeof head + util_base64_len(res->len) + (size_t)tn + 1;
     char *body = malloc(cap);
     if (!body) {
-        reply_error(r, 500, "INTERNAL", "out of memory for a %zu-byte screenshot", res->len);
+        reply_error(r, ERR_INTERNAL, "out of memory for a %zu-byte screenshot", res->len);
         return;
     }
     size_t n = sizeof head - 1;
     memcpy(body, head, n);
-    n += base64_encode(res->data, res->len, body + n);
+    n += util_base64_encode(res->data, res->len, body + n);
     memcpy(body + n, tail, (size_t)tn);
     n += (size_t)tn;
     reply_json_text(r, 200, body, n);
 }
 
 void reply_no_display(struct req *r, const char *err) {
-    reply_error(r, 503, "DISPLAY_UNAVAILABLE", "%s; the desktop is not running", err);
+    reply_error(r, ERR_DISPLAY_UNAVAILABLE, "%s; the desktop is not running", err);
 }
 
 struct shot_ctx {
@@ -135,7 +112,7 @@ static void screenshot(struct req *r, bool region, bool compressed) {
     char err[256];
     if (shot_parse(&sr, region, compressed, arg_get, r, req_header(r, "Accept"), err, sizeof err) <
             0) {
-        reply_error(r, 400, "INVALID_PARAMETER", "%s", err);
+        reply_error(r, ERR_INVALID_PARAMETER, "%s", err);
         return;
     }
     struct shot_spec spec = {.whole = !region,
@@ -149,30 +126,38 @@ static void screenshot(struct req *r, bool region, bool compressed) {
             .quality = sr.quality};
     struct shot_ctx ctx = {r, &sr};
     const char *stage = "capture";
-    int rc = shots_take(deskd.shots, &spec, shot_done, &ctx, &stage, err, sizeof err);
+    int rc = shots_take(req_deskd(r)->shots, &spec, shot_done, &ctx, &stage, err, sizeof err);
     if (rc == -ENXIO)
         reply_no_display(r, err);
     else if (rc == -EPIPE)
         reply_no_display(r, "the X display went away during the capture");
     else if (rc < 0 && strcmp(stage, "encode") == 0)
-        reply_error(r, 500, "ENCODE_FAILED", "encoding the %s image failed: %s",
+        reply_error(r, ERR_ENCODE_FAILED, "encoding the %s image failed: %s",
                 img_format_name(sr.format), strerror(-rc));
     else if (rc < 0)
-        reply_error(r, 500, "CAPTURE_FAILED", "the screen capture failed: %s", strerror(-rc));
+        reply_error(r, ERR_CAPTURE_FAILED, "the screen capture failed: %s", strerror(-rc));
 }
 
-void api_screenshot(struct req *r) {
+static void api_screenshot(struct req *r) {
     screenshot(r, false, false);
 }
 
-void api_screenshot_region(struct req *r) {
+static void api_screenshot_region(struct req *r) {
     screenshot(r, true, false);
 }
 
-void api_screenshot_compressed(struct req *r) {
+static void api_screenshot_compressed(struct req *r) {
     screenshot(r, false, true);
 }
 
-void api_screenshot_region_compressed(struct req *r) {
+static void api_screenshot_region_compressed(struct req *r) {
     screenshot(r, true, true);
 }
+
+const struct route api_screenshot_routes[] = {
+        {"GET", "/computeruse/screenshot", api_screenshot, 0},
+        {"GET", "/computeruse/screenshot/region", api_screenshot_region, 0},
+        {"GET", "/computeruse/screenshot/compressed", api_screenshot_compressed, 0},
+        {"GET", "/computeruse/screenshot/region/compressed", api_screenshot_region_compressed, 0},
+        {NULL, NULL, NULL, 0},
+};

@@ -17,29 +17,29 @@ static json_t *window_json(const struct x11_window *w) {
             w->frame.height, "isActive", w->active, "pid", (json_int_t)w->pid);
 }
 
-void api_display_windows(struct req *r) {
+static void api_display_windows(struct req *r) {
     char err[256];
     struct x11_window *wins = calloc(X11_WINDOWS_MAX, sizeof *wins);
     if (!wins) {
-        reply_error(r, 500, "INTERNAL", "out of memory for the window list");
+        reply_error(r, ERR_INTERNAL, "out of memory for the window list");
         return;
     }
-    Display *dpy = xconn_lock(deskd.xquery, err, sizeof err);
+    Display *dpy = xconn_lock(req_deskd(r)->xquery, err, sizeof err);
     if (!dpy) {
         free(wins);
         reply_no_display(r, err);
         return;
     }
     int n = x11_windows(dpy, wins, X11_WINDOWS_MAX);
-    bool dead = xconn_dead(deskd.xquery);
-    xconn_unlock(deskd.xquery);
+    bool dead = xconn_dead(req_deskd(r)->xquery);
+    xconn_unlock(req_deskd(r)->xquery);
     if (dead || n < 0) {
         x11_windows_free(wins, n > 0 ? n : 0);
         free(wins);
         if (dead || n == -EIO)
             reply_no_display(r, "the X display went away during the query");
         else
-            reply_error(r, 500, "INTERNAL", "out of memory while reading the windows");
+            reply_error(r, ERR_INTERNAL, "out of memory while reading the windows");
         return;
     }
     json_t *list = json_array();
@@ -49,3 +49,8 @@ void api_display_windows(struct req *r) {
     free(wins);
     reply_json(r, 200, json_pack("{s:o, s:I}", "windows", list, "count", (json_int_t)n));
 }
+
+const struct route api_windows_routes[] = {
+        {"GET", "/computeruse/display/windows", api_display_windows, 0},
+        {NULL, NULL, NULL, 0},
+};

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "util.h"
 #include "xconn.h"
 
 enum { JOB_QUEUED, JOB_RUNNING, JOB_DONE };
@@ -37,9 +38,7 @@ struct inputw {
 };
 
 static long now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (long)util_mono_ms();
 }
 
 static bool conn_dead(void *arg) {
@@ -219,8 +218,7 @@ int inputw_run(struct inputw *w, struct inputw_job *job, long *retry_s, char *er
     w->queued_ms += job->cost_ms;
     pthread_cond_signal(&w->work);
 
-    long deadline = start + INPUTW_WAIT_MAX_MS;
-    struct timespec ts = {(time_t)(deadline / 1000), (deadline % 1000) * 1000000L};
+    struct timespec ts = util_abstime(CLOCK_MONOTONIC, INPUTW_WAIT_MAX_MS);
     while (job->state == JOB_QUEUED) {
         if (pthread_cond_timedwait(&w->done, &w->lock, &ts) == ETIMEDOUT &&
                 job->state == JOB_QUEUED) {

@@ -18,12 +18,8 @@
 /* Looks up a query argument by exact key; NULL when absent. */
 typedef const char *(*arg_fn)(const void *ctx, const char *key);
 
-/* Decimal integer with optional sign, nothing else; 0 or -EINVAL (also out of range). */
-int param_int(const char *s, long min, long max, int *out);
 /* 1 t T TRUE true True 0 f F FALSE false False; 0 or -EINVAL. */
 int param_bool(const char *s, bool *out);
-/* A finite decimal number; 0 or -EINVAL. */
-int param_double(const char *s, double *out);
 
 struct shot_req {
     bool region, compressed;

@@ -86,7 +86,5 @@ void proc_log_close(struct proc_log *l);
  * memory.
  */
 char *proc_log_read(const char *path, size_t cap, size_t *len);
-/* in[0..n) as valid UTF-8 (see above); malloc'd, NUL-terminated, or NULL. */
-char *proc_utf8_clean(const char *in, size_t n, size_t *outlen);
 
 #endif

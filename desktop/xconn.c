@@ -4,17 +4,16 @@
  * instead, after which every call on that Display fails fast. We record the
  * death, and the next locker closes the Display and opens a fresh one.
  */
-#define _GNU_SOURCE /* POLLRDHUP */
 #include "xconn.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
+#include "util.h"
 #include "xtrap.h"
 
 struct xconn {
@@ -95,15 +94,9 @@ void xconn_destroy(struct xconn *xc) {
     free(xc);
 }
 
-/* The X server closed its end: poll says so without reading anything. */
-static bool peer_gone(Display *dpy) {
-    struct pollfd p = {.fd = ConnectionNumber(dpy), .events = POLLRDHUP};
-    return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
-}
-
 Display *xconn_lock(struct xconn *xc, char *err, size_t errlen) {
     pthread_mutex_lock(&xc->lock);
-    if (xc->dpy && !xc->dead && peer_gone(xc->dpy)) {
+    if (xc->dpy && !xc->dead && util_fd_hung_up(ConnectionNumber(xc->dpy))) {
         /* A server that went away between requests: let Xlib notice now (its I/O
          * error path marks the connection dead), so this request reconnects
          * instead of failing on the old connection. */

@@ -37,6 +37,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "util.h"
+
 /* The lowest spare keycodes, left free for other tools' scratch bindings. */
 #define SPARE_RESERVED 2
 /* How long after our last key event the keymap may change (see keymap_guard). */
@@ -502,7 +504,7 @@ static uint32_t *decode_text(const char *utf8, size_t len, size_t *count) {
         return NULL;
     for (size_t i = 0; i < len;) {
         uint32_t c;
-        int k = keys_utf8_decode(utf8 + i, len - i, &c);
+        int k = util_utf8_decode(utf8 + i, len - i, &c);
         if (k < 0) { /* checked by keys_check_text already */
             free(cps);
             return NULL;

@@ -24,45 +24,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util.h"
+
 /* ---- UTF-8 and character classes ---- */
-
-int keys_utf8_decode(const char *str, size_t len, uint32_t *cp) {
-    const unsigned char *s = (const unsigned char *)str;
-    uint32_t c;
-    int n;
-
-    if (len == 0)
-        return -EINVAL;
-    if (s[0] < 0x80) {
-        *cp = s[0];
-        return 1;
-    }
-    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-        n = 2;
-        c = s[0] & 0x1f;
-    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-        n = 3;
-        c = s[0] & 0x0f;
-    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-        n = 4;
-        c = s[0] & 0x07;
-    } else {
-        return -EINVAL; /* continuation byte, or a lead byte that only starts overlongs */
-    }
-    if (len < (size_t)n)
-        return -EINVAL;
-    for (int i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return -EINVAL;
-        c = c << 6 | (s[i] & 0x3f);
-    }
-    /* Overlong forms, surrogates and code points past U+10FFFF. */
-    if ((n == 3 && c < 0x800) || (n == 4 && c < 0x10000) || c > 0x10ffff ||
-            (c >= 0xd800 && c <= 0xdfff))
-        return -EINVAL;
-    *cp = c;
-    return n;
-}
 
 /* Go's unicode.IsControl: C0, DEL and C1. */
 static bool is_control(uint32_t c) {
@@ -144,7 +108,7 @@ static void msg_quote(struct msg *m, const char *s, size_t len) {
             break;
         }
         uint32_t c;
-        int n = keys_utf8_decode(s + i, len - i, &c);
+        int n = util_utf8_decode(s + i, len - i, &c);
         if (n < 0) {
             snprintf(tmp, sizeof tmp, "\\x%02x", (unsigned char)s[i]);
             msg_puts(m, tmp);
@@ -368,7 +332,7 @@ static bool normalize(const char *s, size_t len, char out[NAME_MAX_LEN]) {
 static bool any_rune(const char *s, size_t len, bool (*pred)(uint32_t)) {
     for (size_t i = 0; i < len;) {
         uint32_t c;
-        int n = keys_utf8_decode(s + i, len - i, &c);
+        int n = util_utf8_decode(s + i, len - i, &c);
         if (n < 0) {
             i++;
             continue;
@@ -549,7 +513,7 @@ static int parse_key(const char *s, size_t len, struct parsed_key *out, struct m
     }
 
     uint32_t c;
-    int n = keys_utf8_decode(s, len, &c);
+    int n = util_utf8_decode(s, len, &c);
     if ((size_t)(n < 0 ? 1 : n) == len)
         return single_char_key(s, len, n < 0 ? 0xfffd : c, out, m);
 
@@ -724,7 +688,7 @@ static void trim(const char **s, size_t *len) {
 
     while (i < *len) {
         uint32_t c;
-        int n = keys_utf8_decode(*s + i, *len - i, &c);
+        int n = util_utf8_decode(*s + i, *len - i, &c);
         size_t step = n < 0 ? 1 : (size_t)n;
         if (n < 0 || !is_space(c)) {
             if (leading)
@@ -861,7 +825,7 @@ int keys_check_text(const char *text, size_t len, char *err, size_t errlen) {
     }
     for (size_t i = 0; i < len;) {
         uint32_t c;
-        int n = keys_utf8_decode(text + i, len - i, &c);
+        int n = util_utf8_decode(text + i, len - i, &c);
         if (n < 0) {
             snprintf(tmp, sizeof tmp, "invalid UTF-8 in keyboard.type text at byte %zu", i);
             msg_puts(&m, tmp);

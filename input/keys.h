@@ -58,13 +58,6 @@ int keys_parse_button(const char *s, int *button, char *err, size_t errlen);
 /* Scroll direction (up, down, left, right; trimmed, case-insensitive) to button 4..7. */
 int keys_parse_direction(const char *s, int *button, char *err, size_t errlen);
 
-/*
- * Decodes one UTF-8 sequence at s (len bytes available, len > 0): stores the
- * code point and returns the length in bytes, or -EINVAL for an invalid,
- * overlong, surrogate or truncated sequence.
- */
-int keys_utf8_decode(const char *s, size_t len, uint32_t *cp);
-
 /* The Unicode character a keysym types, or 0 when it types none (function keys, dead keys). */
 uint32_t keys_keysym_to_ucs(KeySym sym);
 

@@ -17,10 +17,10 @@
 #include <X11/extensions/Xinerama.h>
 #include <X11/extensions/Xrandr.h>
 #include <errno.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
 #include "xtrap.h"
 
 /* _NET_WM_NAME is read up to this many 32-bit units (16 KiB). */
@@ -116,56 +116,6 @@ static unsigned long get_long(Display *dpy, Window w, Atom prop, Atom type) {
     return r;
 }
 
-/* Length of the valid UTF-8 sequence at p (n bytes left), or 0. */
-static size_t utf8_seq(const unsigned char *p, size_t n) {
-    unsigned c = p[0];
-    size_t len;
-    uint32_t cp, min;
-    if (c < 0x80)
-        return 1;
-    if ((c & 0xe0) == 0xc0)
-        len = 2, cp = c & 0x1f, min = 0x80;
-    else if ((c & 0xf0) == 0xe0)
-        len = 3, cp = c & 0x0f, min = 0x800;
-    else if ((c & 0xf8) == 0xf0)
-        len = 4, cp = c & 0x07, min = 0x10000;
-    else
-        return 0;
-    if (len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (p[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return len;
-}
-
-/* A malloc'd, NUL-terminated copy of n bytes with each invalid UTF-8 byte as U+FFFD. */
-static char *utf8_clean(const char *in, size_t n) {
-    char *out = malloc(n * 3 + 1); /* each bad byte becomes three */
-    if (!out)
-        return NULL;
-    const unsigned char *p = (const unsigned char *)in;
-    size_t o = 0;
-    for (size_t i = 0; i < n;) {
-        size_t k = utf8_seq(p + i, n - i);
-        if (k == 0) {
-            memcpy(out + o, "\xef\xbf\xbd", 3);
-            o += 3;
-            i++;
-        } else {
-            memcpy(out + o, p + i, k);
-            o += k;
-            i += k;
-        }
-    }
-    out[o] = '\0';
-    return out;
-}
-
 struct atoms {
     Atom net_wm_name, utf8, net_wm_pid, client_list, active, wm_check, wm_type, dock;
 };
@@ -189,7 +139,7 @@ static char *window_title(Display *dpy, Window w, const struct atoms *a) {
                 &n, &after, &data) == Success &&
             data && actual == a->utf8 && format == 8) {
         /* Clients put any bytes there; our callers promise UTF-8. */
-        char *s = utf8_clean((char *)data, n);
+        char *s = util_utf8_clean((char *)data, n, NULL);
         XFree(data);
         return s;
     }
@@ -201,7 +151,7 @@ static char *window_title(Display *dpy, Window w, const struct atoms *a) {
         char **list = NULL;
         int count = 0;
         if (Xutf8TextPropertyToTextList(dpy, &tp, &list, &count) >= Success && count > 0 && list)
-            title = utf8_clean(list[0], strlen(list[0]));
+            title = util_utf8_clean(list[0], strlen(list[0]), NULL);
         if (list)
             XFreeStringList(list);
         XFree(tp.value);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "util.h"
 #include "wire.h"
 
 #define LIT(s) (s), strlen(s)
@@ -75,6 +76,28 @@ static void test_error_replies(void) {
     CHECK_INT(e.http, 401);
     CHECK_STR(e.msg, "missing or wrong bearer token");
     CHECK_STR(e.code, "UNAUTHORIZED");
+
+    /* The code decides before the HTTP status: a 503 is not always a stopped desktop. */
+    static const struct {
+        const char *code;
+        enum desk_status st;
+    } codes[] = {{"NO_SPARE_KEYCODE", DESK_ERR_NO_KEYCODE}, {"INPUT_BUSY", DESK_ERR_BUSY},
+            {"NOT_READY", DESK_ERR_NOT_READY}, {"CANCELLED", DESK_ERR_CANCELLED},
+            {"SHUTTING_DOWN", DESK_ERR_SHUTTING_DOWN},
+            {"DISPLAY_UNAVAILABLE", DESK_ERR_UNAVAILABLE}, {"SOMETHING_NEW", DESK_ERR_UNAVAILABLE}};
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
+        char body[256];
+        snprintf(body, sizeof body,
+                "{\"error\":\"old\",\"message\":\"why\",\"code\":\"%s\",\"statusCode\":503,"
+                "\"source\":\"DAYTONA_DAEMON\"}",
+                codes[i].code);
+        CHECK_INT(wire_error_reply(503, body, strlen(body), &e), codes[i].st);
+        CHECK_STR(e.msg, "why");
+        CHECK_STR(e.code, codes[i].code);
+        CHECK(desk_strerror(codes[i].st)[0] &&
+                        strcmp(desk_status_name(codes[i].st), "DESK_UNKNOWN"),
+                "status %d has a name and a sentence", (int)codes[i].st);
+    }
 
     /* A proxy's HTML page: the status and the start of the body, made printable. */
     const char *html = "<html>\r\n<body>Bad Gateway</body></html>";
@@ -474,7 +497,7 @@ static void test_image_binary(void) {
 static void check_b64(const char *in, const char *want) {
     unsigned char *out = NULL;
     size_t n = 99;
-    int rc = wire_base64_decode(in, strlen(in), &out, &n);
+    int rc = util_base64_decode(in, strlen(in), &out, &n);
     if (want) {
         CHECK(rc == 0 && n == strlen(want) && memcmp(out, want, n) == 0, "base64 \"%s\"", in);
     } else {

@@ -10,6 +10,7 @@
 
 #include "check.h"
 #include "keys.h"
+#include "util.h"
 
 #define MODS(...)  ((const char *const[]){__VA_ARGS__})
 #define NMODS(...) (sizeof(MODS(__VA_ARGS__)) / sizeof(const char *))
@@ -303,11 +304,11 @@ static void test_text(void) {
 
 static void test_utf8_and_keysyms(void) {
     uint32_t cp = 0;
-    CHECK_INT(keys_utf8_decode("\xf0\x9f\x99\x82", 4, &cp), 4);
+    CHECK_INT(util_utf8_decode("\xf0\x9f\x99\x82", 4, &cp), 4);
     CHECK_INT(cp, 0x1f642);
-    CHECK_INT(keys_utf8_decode("\xe6\x97\xa5", 3, &cp), 3);
+    CHECK_INT(util_utf8_decode("\xe6\x97\xa5", 3, &cp), 3);
     CHECK_INT(cp, 0x65e5);
-    CHECK_INT(keys_utf8_decode("\xe6\x97\xa5", 2, &cp), -EINVAL);
+    CHECK_INT(util_utf8_decode("\xe6\x97\xa5", 2, &cp), -EINVAL);
     CHECK_INT(keys_keysym_to_ucs(XK_a), 'a');
     CHECK_INT(keys_keysym_to_ucs(XK_udiaeresis), 0xfc);
     CHECK_INT(keys_keysym_to_ucs(XK_Cyrillic_ef), 0x444);

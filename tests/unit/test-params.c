@@ -5,6 +5,7 @@
 
 #include "check.h"
 #include "params.h"
+#include "util.h"
 
 struct query {
     const char *keys[8];
@@ -140,13 +141,13 @@ static void test_scalars(void) {
     int v;
     bool b;
     double d;
-    CHECK_INT(param_int("-0", -5, 5, &v), 0);
-    CHECK_INT(param_int("+3", -5, 5, &v), 0);
+    CHECK_INT(util_parse_int("-0", -5, 5, &v), 0);
+    CHECK_INT(util_parse_int("+3", -5, 5, &v), 0);
     CHECK_INT(v, 3);
-    CHECK_INT(param_int("6", -5, 5, &v), -EINVAL);
-    CHECK_INT(param_int("", -5, 5, &v), -EINVAL);
-    CHECK_INT(param_int("1e2", -500, 500, &v), -EINVAL);
-    CHECK_INT(param_int("0x10", -500, 500, &v), -EINVAL);
+    CHECK_INT(util_parse_int("6", -5, 5, &v), -EINVAL);
+    CHECK_INT(util_parse_int("", -5, 5, &v), -EINVAL);
+    CHECK_INT(util_parse_int("1e2", -500, 500, &v), -EINVAL);
+    CHECK_INT(util_parse_int("0x10", -500, 500, &v), -EINVAL);
     const char *yes[] = {"1", "t", "T", "TRUE", "true", "True"};
     const char *no[] = {"0", "f", "F", "FALSE", "false", "False"};
     for (int i = 0; i < 6; i++) {
@@ -156,10 +157,10 @@ static void test_scalars(void) {
     CHECK_INT(param_bool("yes", &b), -EINVAL);
     CHECK_INT(param_bool("tRUE", &b), -EINVAL);
     CHECK_INT(param_bool("", &b), -EINVAL);
-    CHECK_INT(param_double("0.25", &d), 0);
+    CHECK_INT(util_parse_double("0.25", &d), 0);
     CHECK(d == 0.25, "0.25");
-    CHECK_INT(param_double("inf", &d), -EINVAL);
-    CHECK_INT(param_double("0.5x", &d), -EINVAL);
+    CHECK_INT(util_parse_double("inf", &d), -EINVAL);
+    CHECK_INT(util_parse_double("0.5x", &d), -EINVAL);
 }
 
 int main(void) {

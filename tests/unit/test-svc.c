@@ -28,6 +28,7 @@
 #include "check.h"
 #include "proc.h"
 #include "svc.h"
+#include "util.h"
 #include "vnc.h"
 
 /* ---- the fake world ---- */
@@ -669,7 +670,7 @@ static void test_logs(void) {
     const char in[] =
             "ok \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 bad \xff\xc3 \xed\xa0\x80 \xc0\xaf";
     size_t olen;
-    char *o = proc_utf8_clean(in, sizeof in - 1, &olen);
+    char *o = util_utf8_clean(in, sizeof in - 1, &olen);
     CHECK_STR(o, "ok \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 bad \xef\xbf\xbd\xef\xbf\xbd "
                  "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd \xef\xbf\xbd\xef\xbf\xbd");
     free(o);

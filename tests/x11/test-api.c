@@ -104,6 +104,61 @@ static void test_health_and_token(const char *display) {
     CHECK_INT(deskd_stop(&d), 0);
 }
 
+/* Every error body has the fields Daytona's SDKs read to pick their error classes. */
+static void check_error_body(const char *base, const char *method, const char *path,
+        const char *body, long want_status, const char *want_code) {
+    char url[256];
+    snprintf(url, sizeof url, "%s%s", base, path);
+    const char *headers[] = {
+            "Authorization: Bearer s3cret", "Content-Type: application/json", NULL};
+    struct http_resp r;
+    http_request(method, url, body, headers, &r);
+    CHECK_INT(r.status, want_status);
+    json_t *j = http_json(&r);
+    const char *error = json_string_value(json_object_get(j, "error"));
+    const char *message = json_string_value(json_object_get(j, "message"));
+    const char *stamp = json_string_value(json_object_get(j, "timestamp"));
+    CHECK(error && *error && message && strcmp(error, message) == 0,
+            "error and message carry the same sentence: %s", r.body);
+    CHECK_STR(json_string_value(json_object_get(j, "code")), want_code);
+    CHECK_INT(json_integer_value(json_object_get(j, "statusCode")), want_status);
+    CHECK_STR(json_string_value(json_object_get(j, "source")), "DAYTONA_DAEMON");
+    CHECK_STR(json_string_value(json_object_get(j, "path")), path);
+    CHECK_STR(json_string_value(json_object_get(j, "method")), method);
+    /* RFC 3339 in UTC: 2026-11-29T22:30:00.123Z */
+    CHECK(stamp && strlen(stamp) == 24 && stamp[4] == '-' && stamp[10] == 'T' && stamp[19] == '.' &&
+                    stamp[23] == 'Z',
+            "timestamp is RFC 3339 UTC: %s", stamp ? stamp : "(none)");
+    json_decref(j);
+    http_resp_free(&r);
+}
+
+static void test_error_bodies(const char *display) {
+    struct deskd_proc d;
+    const char *args[] = {"--token", "s3cret", NULL};
+    if (deskd_start(&d, display, args) < 0) {
+        CHECK(false, "deskd did not start");
+        return;
+    }
+    check_error_body(d.url, "GET", "/computeruse/nothing", NULL, 404, "NOT_FOUND");
+    check_error_body(
+            d.url, "GET", "/computeruse/process/foo/status", NULL, 404, "PROCESS_NOT_FOUND");
+    check_error_body(
+            d.url, "POST", "/computeruse/mouse/move", "{\"x\":1}", 400, "INVALID_PARAMETER");
+    check_error_body(d.url, "POST", "/computeruse/mouse/move", "[1]", 400, "INVALID_BODY");
+    check_error_body(d.url, "DELETE", "/computeruse/screenshot", NULL, 405, "METHOD_NOT_ALLOWED");
+    check_error_body(d.url, "POST", "/computeruse/start", NULL, 409, "ATTACHED");
+    /* HEAD of a GET route: the headers of the GET, no body. */
+    char url[256];
+    snprintf(url, sizeof url, "%s/healthz", d.url);
+    struct http_resp r;
+    http_request("HEAD", url, NULL, NULL, &r);
+    CHECK_INT(r.status, 200);
+    CHECK_INT((long)r.len, 0);
+    http_resp_free(&r);
+    CHECK_INT(deskd_stop(&d), 0);
+}
+
 static void test_loopback_rule(const char *display) {
     struct deskd_proc d;
     const char *wide[] = {"--listen", "0.0.0.0:0", NULL};
@@ -213,6 +268,7 @@ int main(void) {
     if (xserver_start_xvfb(&xs, 320, 200) < 0)
         return 1;
     test_health_and_token(xs.name);
+    test_error_bodies(xs.name);
     test_loopback_rule(xs.name);
     test_state_dir_link(xs.name);
     test_graceful_stop_and_body_cap(xs.name);

@@ -64,6 +64,11 @@ enum desk_status {
     DESK_ERR_UNAVAILABLE = 15,    /* HTTP 503: the desktop (X display) is not running */
     DESK_ERR_SERVER = 16,         /* HTTP 500: an internal fault in the server */
     DESK_ERR_HTTP = 17,           /* any other non-2xx HTTP status */
+    DESK_ERR_NOT_READY = 18,      /* 503 NOT_READY: a desktop process could not become ready */
+    DESK_ERR_SHUTTING_DOWN = 19,  /* 503 SHUTTING_DOWN: deskd is stopping */
+    DESK_ERR_CANCELLED = 20,      /* 503 CANCELLED: the request was dropped before it completed */
+    DESK_ERR_NO_KEYCODE = 21,     /* 503 NO_SPARE_KEYCODE: no keycode free for a character */
+    DESK_ERR_BUSY = 22,           /* 503 INPUT_BUSY: too much input queued; retry later */
 };
 
 /* A short English sentence for a status; never NULL ("unknown status" for unknown values). */

@@ -1,19 +1,32 @@
 /*
- * server: the HTTP side of deskd on libmicrohttpd. Owns the listening socket,
- * the per-request state, routing, bearer-token checks, body accumulation,
+ * http: the HTTP side of deskd on libmicrohttpd. Owns the listening socket,
+ * the per-request state, routing with the route table (routes.c), bearer-token
+ * checks, body accumulation with a cap, JSON bodies parsed once for the routes
+ * that take them, error replies from the one error table (desk/wire.h),
  * per-request log lines and graceful shutdown. Route handlers (api-*.c) see a
  * struct req and answer through the reply_* functions; they never touch MHD.
  */
-#ifndef DESK_SERVER_H
-#define DESK_SERVER_H
+#ifndef DESK_HTTP_H
+#define DESK_HTTP_H
 
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "desk/wire.h"
+
 #define REQ_MAX_ARGS   32
 #define REQ_BODY_LIMIT (1024 * 1024)
+
+/* The wire error codes: ERR_INVALID_PARAMETER, ERR_PROCESS_NOT_FOUND, ... */
+#define DESK_ERR_ENUM_(code, http, client, sentence) ERR_##code,
+enum err_code { DESK_WIRE_ERRORS(DESK_ERR_ENUM_) };
+#undef DESK_ERR_ENUM_
+
+/* The code's name as sent ("INVALID_PARAMETER") and its HTTP status. */
+const char *err_name(enum err_code code);
+int err_http_status(enum err_code code);
 
 struct req {
     const char *method;
@@ -25,6 +38,10 @@ struct req {
     const char *path_param; /* the segment matched by "*" in the route, or NULL */
     const char *body;       /* NUL-terminated, NULL when empty */
     size_t body_len;
+    /* The body as a JSON object on ROUTE_JSON routes (borrowed: the dispatcher frees it). */
+    json_t *json;
+    /* What server_start was given as ctx: the daemon's state, for the handlers. */
+    void *ctx;
     struct MHD_Connection *conn;
     bool replied;
     int status;
@@ -35,12 +52,6 @@ struct req {
 const char *req_arg(const struct req *r, const char *key);
 /* A request header (case-insensitive, as HTTP says), or NULL. */
 const char *req_header(const struct req *r, const char *name);
-/*
- * Parses the body as a JSON object. Returns a new reference, or NULL after
- * replying 400 (not JSON, not an object).
- */
-json_t *req_json_body(struct req *r);
-
 /* True when the client has hung up (checked without blocking). */
 bool req_client_gone(const struct req *r);
 
@@ -48,9 +59,14 @@ bool req_client_gone(const struct req *r);
 void reply_json(struct req *r, int status, json_t *root);
 /* Sends a ready JSON text, taking ownership of the malloc'd buf. */
 void reply_json_text(struct req *r, int status, char *buf, size_t len);
-/* {"error": "<sentence>", "code": code} */
-void reply_error(struct req *r, int status, const char *code, const char *fmt, ...)
-        __attribute__((format(printf, 4, 5)));
+/*
+ * The error reply of API.md §1 with code's HTTP status: {"error": sentence,
+ * "message": sentence, "code", "statusCode", "path", "method", "timestamp",
+ * "source": "DAYTONA_DAEMON"}. The sentence is made from fmt (it may quote
+ * request data: invalid UTF-8 in it is replaced). 503s carry Retry-After.
+ */
+void reply_error(struct req *r, enum err_code code, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
 /*
  * Sends bytes with a content type; buf is copied. headers is NULL or a
  * NULL-terminated list of name, value pairs.
@@ -60,19 +76,29 @@ void reply_bytes(struct req *r, int status, const char *mime, const void *buf, s
 
 typedef void (*route_fn)(struct req *r);
 
+enum route_flags {
+    ROUTE_PUBLIC = 1 << 0, /* no token needed */
+    ROUTE_JSON = 1 << 1,   /* the body must be a JSON object: parsed into r->json, else 400 */
+};
+
+/*
+ * One route. A GET route answers HEAD too. Tables end with a row whose method
+ * is NULL.
+ */
 struct route {
     const char *method;
     const char *pattern; /* exact path; one "*" segment matches a single path segment */
     route_fn fn;
-    bool public; /* no token needed */
+    unsigned flags;
 };
 
 struct server_config {
     const char *host;
     int port;          /* 0 picks a free port */
     const char *token; /* NULL: no auth */
-    const struct route *routes;
-    size_t nroutes;
+    /* Route tables, each ended by a NULL row, the list ended by NULL. */
+    const struct route *const *routes;
+    void *ctx; /* handed to every handler as r->ctx */
 };
 
 struct server;

@@ -1,5 +1,5 @@
 /*
- * server: libmicrohttpd in thread-per-connection mode, so that a slow encode on
+ * http: libmicrohttpd in thread-per-connection mode, so that a slow encode on
  * one connection never delays an input request on another. The listening socket
  * is made here (clear bind errors, port 0 support) and handed to MHD.
  *
@@ -7,14 +7,12 @@
  * callback, which also writes the request's log line. In-flight requests are
  * counted so that shutdown can let them finish.
  */
-#define _GNU_SOURCE /* POLLRDHUP */
-#include "server.h"
+#include "http.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <microhttpd.h>
 #include <netdb.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -25,15 +23,15 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "proc.h"
+#include "util.h"
 
 struct server {
     struct MHD_Daemon *mhd;
     int listen_fd;
     int port;
     char *token;
-    const struct route *routes;
-    size_t nroutes;
+    const struct route *const *routes;
+    void *ctx;
     pthread_mutex_t lock;
     pthread_cond_t drained;
     int in_flight;
@@ -41,7 +39,7 @@ struct server {
 
 struct rstate {
     struct req req;
-    struct timespec start;
+    int64_t start_ns;
     char *body;
     size_t body_len;
     bool body_too_big;
@@ -50,10 +48,19 @@ struct rstate {
     char path[256];
 };
 
-static double ms_since(const struct timespec *t0) {
-    struct timespec t1;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+#define DESK_ERR_ROW_(code, http, client, sentence) {#code, http},
+static const struct {
+    const char *name;
+    int http;
+} err_table[] = {DESK_WIRE_ERRORS(DESK_ERR_ROW_)};
+#undef DESK_ERR_ROW_
+
+const char *err_name(enum err_code code) {
+    return err_table[code].name;
+}
+
+int err_http_status(enum err_code code) {
+    return err_table[code].http;
 }
 
 const char *req_arg(const struct req *r, const char *key) {
@@ -73,8 +80,7 @@ bool req_client_gone(const struct req *r) {
             MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
     if (!ci)
         return false;
-    struct pollfd p = {.fd = ci->connect_fd, .events = POLLRDHUP};
-    return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+    return util_fd_hung_up(ci->connect_fd);
 }
 
 static void queue(struct req *r, int status, struct MHD_Response *resp, const char *mime) {
@@ -87,9 +93,10 @@ static void queue(struct req *r, int status, struct MHD_Response *resp, const ch
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, mime);
     if (status == 401)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
-    if (r->retry_after_s > 0) {
+    /* A busy queue knows when it will have room; other 503s say to come back soon. */
+    if (status == 503) {
         char secs[24];
-        snprintf(secs, sizeof secs, "%ld", r->retry_after_s);
+        snprintf(secs, sizeof secs, "%ld", r->retry_after_s > 0 ? r->retry_after_s : 1);
         MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, secs);
     }
     MHD_queue_response(r->conn, (unsigned)status, resp);
@@ -109,27 +116,51 @@ void reply_json(struct req *r, int status, json_t *root) {
     char *text = root ? json_dumps(root, JSON_COMPACT) : NULL;
     json_decref(root);
     if (!text) {
-        reply_error(r, 500, "INTERNAL", "out of memory while building the response");
+        reply_error(r, ERR_INTERNAL, "out of memory while building the response");
         return;
     }
     reply_json_text(r, status, text, strlen(text));
 }
 
-void reply_error(struct req *r, int status, const char *code, const char *fmt, ...) {
+/* Now as RFC 3339 in UTC with milliseconds, as Daytona's daemon stamps its errors. */
+static void timestamp(char *buf, size_t len) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    char day[32];
+    strftime(day, sizeof day, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf, len, "%s.%03ldZ", day, ts.tv_nsec / 1000000L);
+}
+
+void reply_error(struct req *r, enum err_code code, const char *fmt, ...) {
     char raw[1024];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(raw, sizeof raw, fmt, ap);
     va_end(ap);
     /* Sentences quote request data, which may be invalid UTF-8 (or cut mid-character);
-     * JSON strings must not be, or the intended 4xx would turn into a 500. */
-    char *msg = proc_utf8_clean(raw, strlen(raw), NULL);
-    json_t *root = msg ? json_pack("{s:s, s:s}", "error", msg, "code", code) : NULL;
+     * JSON strings must not be, or the intended 4xx would turn into a 500. The path
+     * comes from the client too. */
+    char *msg = util_utf8_clean(raw, strlen(raw), NULL);
+    char *path = util_utf8_clean(r->path, strlen(r->path), NULL);
+    char when[40];
+    timestamp(when, sizeof when);
+    int status = err_http_status(code);
+    json_t *root = msg && path ? json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s}", "error", msg,
+                                         "message", msg, "code", err_name(code), "statusCode",
+                                         status, "path", path, "method", r->method, "timestamp",
+                                         when, "source", DESK_WIRE_ERROR_SOURCE)
+                               : NULL;
     free(msg);
+    free(path);
     char *text = root ? json_dumps(root, JSON_COMPACT) : NULL;
     json_decref(root);
     if (!text) {
-        static char oom[] = "{\"error\":\"out of memory\",\"code\":\"INTERNAL\"}";
+        static char oom[] =
+                "{\"error\":\"out of memory\",\"message\":\"out of memory\","
+                "\"code\":\"INTERNAL\",\"statusCode\":500,\"source\":\"" DESK_WIRE_ERROR_SOURCE
+                "\"}";
         queue(r, 500, MHD_create_response_from_buffer(sizeof oom - 1, oom, MHD_RESPMEM_PERSISTENT),
                 "application/json");
         return;
@@ -146,24 +177,26 @@ void reply_bytes(struct req *r, int status, const char *mime, const void *buf, s
     queue(r, status, resp, mime);
 }
 
-json_t *req_json_body(struct req *r) {
+/* Parses the body of a ROUTE_JSON route into r->json; false after replying 400. */
+static bool parse_body(struct req *r) {
     json_error_t jerr;
     if (!r->body || r->body_len == 0) {
-        reply_error(r, 400, "INVALID_BODY", "the request body must be a JSON object");
-        return NULL;
+        reply_error(r, ERR_INVALID_BODY, "the request body must be a JSON object");
+        return false;
     }
     json_t *root = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
-        reply_error(r, 400, "INVALID_BODY", "the request body is not valid JSON: %s at line %d",
+        reply_error(r, ERR_INVALID_BODY, "the request body is not valid JSON: %s at line %d",
                 jerr.text, jerr.line);
-        return NULL;
+        return false;
     }
     if (!json_is_object(root)) {
         json_decref(root);
-        reply_error(r, 400, "INVALID_BODY", "the request body must be a JSON object");
-        return NULL;
+        reply_error(r, ERR_INVALID_BODY, "the request body must be a JSON object");
+        return false;
     }
-    return root;
+    r->json = root;
+    return true;
 }
 
 /* Constant-time comparison: the time depends on the lengths only, not the contents. */
@@ -204,37 +237,49 @@ static bool match(const char *pattern, const char *path, char *param, size_t par
     return true;
 }
 
+/* Runs the route's handler: the token, then the body, then the handler itself. */
+static void run(struct server *s, struct rstate *st, const struct route *rt) {
+    struct req *r = &st->req;
+    if (!(rt->flags & ROUTE_PUBLIC) && !authorized(s, r)) {
+        reply_error(r, ERR_UNAUTHORIZED,
+                "missing or wrong bearer token: send Authorization: Bearer <token>");
+        return;
+    }
+    if ((rt->flags & ROUTE_JSON) && !parse_body(r))
+        return;
+    r->path_param = strchr(rt->pattern, '*') ? st->path_param : NULL;
+    rt->fn(r);
+    json_decref(r->json);
+    r->json = NULL;
+    if (!r->replied)
+        reply_error(r, ERR_INTERNAL, "the handler for %s %s sent no reply", r->method, r->path);
+}
+
 static void dispatch(struct server *s, struct rstate *st) {
     struct req *r = &st->req;
+    /* HEAD is GET without the body, which MHD leaves out by itself. */
+    const char *method = strcmp(r->method, "HEAD") == 0 ? "GET" : r->method;
     const struct route *path_hit = NULL;
-    for (size_t i = 0; i < s->nroutes; i++) {
-        const struct route *rt = &s->routes[i];
-        if (!match(rt->pattern, r->path, st->path_param, sizeof st->path_param))
-            continue;
-        path_hit = rt;
-        if (strcmp(rt->method, r->method) != 0)
-            continue;
-        if (!rt->public && !authorized(s, r)) {
-            reply_error(r, 401, "UNAUTHORIZED",
-                    "missing or wrong bearer token: send Authorization: Bearer <token>");
-            return;
+    for (const struct route *const *t = s->routes; *t; t++) {
+        for (const struct route *rt = *t; rt->method; rt++) {
+            if (!match(rt->pattern, r->path, st->path_param, sizeof st->path_param))
+                continue;
+            path_hit = rt;
+            if (strcmp(rt->method, method) == 0) {
+                run(s, st, rt);
+                return;
+            }
         }
-        r->path_param = strchr(rt->pattern, '*') ? st->path_param : NULL;
-        rt->fn(r);
-        if (!r->replied)
-            reply_error(
-                    r, 500, "INTERNAL", "the handler for %s %s sent no reply", r->method, r->path);
-        return;
     }
     /* Unknown routes need the token too, so that probing reveals nothing. */
     if (!authorized(s, r)) {
-        reply_error(r, 401, "UNAUTHORIZED",
+        reply_error(r, ERR_UNAUTHORIZED,
                 "missing or wrong bearer token: send Authorization: Bearer <token>");
     } else if (path_hit) {
-        reply_error(r, 405, "METHOD_NOT_ALLOWED", "%s does not accept %s; use %s", r->path,
-                r->method, path_hit->method);
+        reply_error(r, ERR_METHOD_NOT_ALLOWED, "%s does not accept %s; use %s", r->path, r->method,
+                path_hit->method);
     } else {
-        reply_error(r, 404, "NOT_FOUND", "no route %s %s", r->method, r->path);
+        reply_error(r, ERR_NOT_FOUND, "no route %s %s", r->method, r->path);
     }
 }
 
@@ -261,12 +306,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         st = calloc(1, sizeof *st);
         if (!st)
             return MHD_NO;
-        clock_gettime(CLOCK_MONOTONIC, &st->start);
+        st->start_ns = util_mono_ns();
         snprintf(st->method, sizeof st->method, "%s", method);
         snprintf(st->path, sizeof st->path, "%s", url);
         st->req.method = st->method;
         st->req.path = st->path;
         st->req.conn = conn;
+        st->req.ctx = s->ctx;
         *con_cls = st;
         pthread_mutex_lock(&s->lock);
         s->in_flight++;
@@ -299,9 +345,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     r->body_len = st->body_len;
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_arg, r);
     if (st->body_too_big) {
-        reply_error(r, 413, "BODY_TOO_LARGE", "the request body exceeds %d bytes", REQ_BODY_LIMIT);
+        reply_error(r, ERR_BODY_TOO_LARGE, "the request body exceeds %d bytes", REQ_BODY_LIMIT);
     } else if (r->nargs >= REQ_MAX_ARGS) {
-        reply_error(r, 400, "INVALID_PARAMETER", "too many query parameters (at most %d)",
+        reply_error(r, ERR_INVALID_PARAMETER, "too many query parameters (at most %d)",
                 REQ_MAX_ARGS - 1);
     } else {
         dispatch(s, st);
@@ -319,7 +365,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     *con_cls = NULL;
     const char *how = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (client gone)";
     log_msg(LOG_INFO, "%s %s %d %.1f ms%s", st->method, st->path, st->req.status,
-            ms_since(&st->start), how);
+            util_ms_since(st->start_ns), how);
     free(st->body);
     free(st);
     pthread_mutex_lock(&s->lock);
@@ -376,7 +422,7 @@ struct server *server_start(const struct server_config *cfg) {
     if (!s)
         return NULL;
     s->routes = cfg->routes;
-    s->nroutes = cfg->nroutes;
+    s->ctx = cfg->ctx;
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->drained, NULL);
     if (cfg->token && !(s->token = strdup(cfg->token)))
@@ -418,14 +464,7 @@ void server_stop(struct server *s, int grace_ms) {
     pthread_mutex_lock(&s->lock);
     log_msg(LOG_INFO, "stopped accepting; finishing %d in-flight requests", s->in_flight);
     pthread_mutex_unlock(&s->lock);
-    struct timespec deadline;
-    clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += grace_ms / 1000;
-    deadline.tv_nsec += (long)(grace_ms % 1000) * 1000000L;
-    if (deadline.tv_nsec >= 1000000000L) {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000L;
-    }
+    struct timespec deadline = util_abstime(CLOCK_REALTIME, grace_ms);
     pthread_mutex_lock(&s->lock);
     while (s->in_flight > 0) {
         if (pthread_cond_timedwait(&s->drained, &s->lock, &deadline) == ETIMEDOUT)
