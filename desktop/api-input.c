@@ -20,7 +20,7 @@
 #define TYPE_DELAY_MAX 1000
 #define MODS_MAX       8
 /* The longest one type request may take by its characters and delay. */
-#define TYPE_TIME_MAX_MS (10 * 60 * 1000L)
+#define TYPE_TIME_MAX_MS (10L * 60 * 1000)
 
 /* One action, as the worker runs it; out: the pointer position after it. */
 struct act {

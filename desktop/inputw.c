@@ -195,6 +195,8 @@ static void unlink_job(struct inputw *w, struct inputw_job *job) {
 
 int inputw_run(struct inputw *w, struct inputw_job *job, long *retry_s, char *err, size_t errlen) {
     long start = now_ms();
+    if (errlen)
+        err[0] = '\0';
     *job = (struct inputw_job){.fn = job->fn,
             .arg = job->arg,
             .cost_ms = job->cost_ms,

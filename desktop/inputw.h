@@ -18,7 +18,7 @@
 #include "input.h"
 
 /* The longest a job may wait for its turn. */
-#define INPUTW_WAIT_MAX_MS (30 * 1000L)
+#define INPUTW_WAIT_MAX_MS (30L * 1000)
 /* What admission counts for a job with no long part (a click, a key): generous. */
 #define INPUTW_JOB_BASE_MS 100L
 
