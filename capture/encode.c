@@ -68,7 +68,7 @@ void encoder_destroy(struct encoder *e) {
 static int out_reserve(struct encoder *e, size_t need) {
     if (need <= e->cap)
         return 0;
-    size_t cap = e->cap ? e->cap : 64 * 1024;
+    size_t cap = e->cap ? e->cap : (size_t)64 * 1024;
     while (cap < need) {
         if (cap > SIZE_MAX / 2)
             return -ENOMEM;

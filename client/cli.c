@@ -192,9 +192,21 @@ static int cmd_health(struct ctx *x) {
     return rc;
 }
 
+/* "X,Y,W,H": four decimal integers separated by single commas. */
 static int parse_region(const char *s, struct desk_rect *r) {
-    char extra;
-    return sscanf(s, "%d,%d,%d,%d%c", &r->x, &r->y, &r->width, &r->height, &extra) == 4 ? 0 : -1;
+    int *v[4] = {&r->x, &r->y, &r->width, &r->height};
+    for (int i = 0; i < 4; i++) {
+        char part[24];
+        size_t n = strcspn(s, ",");
+        if (n >= sizeof part || (i < 3) != (s[n] == ','))
+            return -1;
+        memcpy(part, s, n);
+        part[n] = '\0';
+        if (util_parse_int(part, INT_MIN, INT_MAX, v[i]) < 0)
+            return -1;
+        s += n + (i < 3);
+    }
+    return 0;
 }
 
 static int write_all(FILE *f, const unsigned char *d, size_t n) {

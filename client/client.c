@@ -514,7 +514,7 @@ static enum desk_status shot(desk_client *c, const char *route, const struct des
         if (opt->scale != 0) {
             char s[48];
             fixed6(opt->scale, s, sizeof s);
-            n += (size_t)snprintf(path + n, sizeof path - n, "&scale=%s", s);
+            snprintf(path + n, sizeof path - n, "&scale=%s", s);
         }
     }
     struct call rq = {"GET", path, NULL, c->binary ? desk_wire_format_mimes[opt->format] : NULL};

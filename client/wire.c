@@ -30,13 +30,12 @@ void wire_ok(struct desk_err *e) {
     e->msg[0] = '\0';
 }
 
-enum desk_status wire_fail(struct desk_err *e, enum desk_status status, const char *fmt, ...) {
+void wire_fail_set(struct desk_err *e, enum desk_status status, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(e->msg, sizeof e->msg, fmt, ap);
     va_end(ap);
     e->status = status;
-    return status;
 }
 
 void wire_prefix(struct desk_err *e, const char *prefix) {
@@ -78,7 +77,7 @@ static void snippet(const char *body, size_t len, char *out, size_t outlen) {
     size_t n = 0;
     for (size_t i = 0; i < len && n + 4 < outlen && i < 60; i++) {
         unsigned char ch = (unsigned char)body[i];
-        out[n++] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : '.';
+        out[n++] = (char)((ch >= 0x20 && ch < 0x7f) ? ch : '.');
     }
     if (len > 60 && n + 4 < outlen) {
         memcpy(out + n, "...", 3);
@@ -432,7 +431,7 @@ enum desk_status wire_processes(
     const char *key;
     json_t *val;
     json_object_foreach((json_t *)map, key, val) {
-        if (rc != DESK_OK)
+        if (rc != DESK_OK || ps->count >= n)
             break;
         rc = process_from(key, val, &ps->procs[ps->count], e);
         if (rc == DESK_OK)

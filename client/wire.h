@@ -20,9 +20,18 @@ struct desk_err {
 
 /* Clears e to success. */
 void wire_ok(struct desk_err *e);
-/* Sets e to status with a printf-style message and returns status. */
-enum desk_status wire_fail(struct desk_err *e, enum desk_status status, const char *fmt, ...)
+/*
+ * Sets e to status with a printf-style message and returns status. A macro over
+ * wire_fail_set, so that the value it returns is visible where it is used (the
+ * static analyser does not follow variadic functions).
+ */
+void wire_fail_set(struct desk_err *e, enum desk_status status, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
+static inline enum desk_status wire_status_(enum desk_status status) {
+    return status;
+}
+#define wire_fail(e, status, ...)                                                                  \
+    wire_status_((wire_fail_set((e), (status), __VA_ARGS__), (status)))
 /* Puts prefix before e->msg, truncating the end when the two do not fit. */
 void wire_prefix(struct desk_err *e, const char *prefix);
 /* The status for a non-2xx HTTP status. */

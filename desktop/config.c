@@ -87,7 +87,7 @@ static const char *take_token(char *arg) {
         fprintf(stderr, "deskd: --token must be shorter than %zu bytes\n", sizeof copy);
         return NULL;
     }
-    strcpy(copy, arg);
+    memcpy(copy, arg, strlen(arg) + 1);
     memset(arg, 'x', strlen(arg));
     return copy;
 }

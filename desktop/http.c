@@ -324,7 +324,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (st->body_too_big || st->body_len + n > REQ_BODY_LIMIT) {
+        if (st->body_too_big || st->body_len + n > (size_t)REQ_BODY_LIMIT) {
             st->body_too_big = true;
             return MHD_YES;
         }

@@ -61,11 +61,11 @@ static void parse_accept(const char *accept, bool *binary, enum img_format *fmt)
     } while (0)
 
 static int region_int(
-        const char *name, const char *v, long min, long max, int *out, char *err, size_t errlen) {
+        const char *name, const char *v, int min, int max, int *out, char *err, size_t errlen) {
     if (!v)
-        FAIL("%s is required: an integer from %ld to %ld", name, min, max);
+        FAIL("%s is required: an integer from %d to %d", name, min, max);
     if (util_parse_int(v, min, max, out) < 0)
-        FAIL("%s must be an integer from %ld to %ld, got \"%.64s\"", name, min, max, v);
+        FAIL("%s must be an integer from %d to %d, got \"%.64s\"", name, min, max, v);
     return 0;
 }
 

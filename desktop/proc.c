@@ -148,7 +148,7 @@ static bool has_entry(pid_t pid, const char *marker, bool prefix) {
     if (fd < 0)
         return false;
     /* Environments are small; 128 KiB covers any we start. */
-    static const size_t cap = 128 * 1024;
+    static const size_t cap = (size_t)128 * 1024;
     char *buf = malloc(cap + 1);
     size_t n = 0;
     ssize_t r;

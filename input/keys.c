@@ -323,7 +323,7 @@ static bool normalize(const char *s, size_t len, char out[NAME_MAX_LEN]) {
             return false;
         if (c >= 'A' && c <= 'Z')
             c = (unsigned char)(c - 'A' + 'a');
-        out[i] = c == '-' ? '_' : (char)c;
+        out[i] = (char)(c == '-' ? '_' : c);
     }
     out[len] = '\0';
     return true;
@@ -373,7 +373,7 @@ static void add_sym_names(KeySym from, KeySym to, size_t cap) {
         char norm[NAME_MAX_LEN];
         if (!name || !normalize(name, strlen(name), norm) || strlen(norm) >= sizeof sym_names->name)
             continue;
-        strcpy(sym_names[nsym_names].name, norm);
+        memcpy(sym_names[nsym_names].name, norm, strlen(norm) + 1);
         sym_names[nsym_names++].sym = k;
     }
 }
@@ -816,7 +816,7 @@ int keys_check_text(const char *text, size_t len, char *err, size_t errlen) {
     struct msg m = msg_init(err, errlen);
     char tmp[160];
 
-    if (len > KEYS_TEXT_MAX) {
+    if (len > (size_t)KEYS_TEXT_MAX) {
         snprintf(tmp, sizeof tmp,
                 "text is too long for keyboard.type: %zu bytes; the limit is %d bytes (64 KiB)",
                 len, KEYS_TEXT_MAX);

@@ -39,7 +39,7 @@ int keys_parse_press(const char *key, const char *const *mods, size_t nmods, str
         char *err, size_t errlen);
 
 /* Parses keyboard/hotkey, one chord such as "ctrl+shift+t". Fills *out on success. */
-int keys_parse_hotkey(const char *keys, struct key_combo *out, char *err, size_t errlen);
+int keys_parse_hotkey(const char *raw, struct key_combo *out, char *err, size_t errlen);
 
 /*
  * Checks text for keyboard/type: at most KEYS_TEXT_MAX bytes of valid UTF-8

@@ -8,7 +8,7 @@ build=(cmake gcc make pkg-config libx11-dev libxext-dev libxtst-dev libxfixes-de
     libjansson-dev libcurl4-openssl-dev libxcb1-dev)
 run=(xvfb xfce4 xfce4-terminal dbus-x11 dbus-daemon x11vnc novnc websockify xfonts-base x11-utils)
 test=(xserver-xephyr x11-xserver-utils x11-xkb-utils xdotool valgrind curl scrot imagemagick
-    chromium)
+    chromium clang-format clang-tidy git)
 # The browser test's node and npm: Debian's packages only when none is installed
 # (NodeSource's nodejs ships its own npm and conflicts with Debian's npm).
 command -v node >/dev/null 2>&1 || test+=(nodejs)

@@ -94,7 +94,7 @@ size_t util_base64_encode(const void *data, size_t len, char *out) {
         uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < len ? (uint32_t)in[i + 1] << 8 : 0);
         o[0] = b64_digits[v >> 18];
         o[1] = b64_digits[(v >> 12) & 63];
-        o[2] = i + 1 < len ? b64_digits[(v >> 6) & 63] : '=';
+        o[2] = i + 1 < len ? b64_digits[(v >> 6) & 63] : (char)'=';
         o[3] = '=';
         o += 4;
     }
@@ -107,7 +107,11 @@ static signed char b64_values[256];
 static void b64_table_init(void) {
     memset(b64_values, -1, sizeof b64_values);
     for (int i = 0; i < 64; i++)
-        b64_values[(unsigned char)b64_digits[i]] = (signed char)i;
+        b64_values[(unsigned char)b64_digits[i]] = (signed char)(unsigned char)i;
+}
+
+static inline int digit(unsigned char ch) {
+    return (int)b64_values[ch];
 }
 
 int util_base64_decode(const char *in, size_t len, unsigned char **out, size_t *outlen) {
@@ -129,8 +133,7 @@ int util_base64_decode(const char *in, size_t len, unsigned char **out, size_t *
     /* Every group but the last: four digits, three bytes; one check for all four. */
     size_t body = len >= 4 ? len - 4 : 0;
     for (size_t i = 0; i < body; i += 4) {
-        int a = b64_values[u[i]], b = b64_values[u[i + 1]], c = b64_values[u[i + 2]],
-            d = b64_values[u[i + 3]];
+        int a = digit(u[i]), b = digit(u[i + 1]), c = digit(u[i + 2]), d = digit(u[i + 3]);
         if ((a | b | c | d) < 0) {
             free(buf);
             return -EINVAL;
@@ -145,7 +148,7 @@ int util_base64_decode(const char *in, size_t len, unsigned char **out, size_t *
         for (int k = 0; k < 4; k++) {
             unsigned char ch = u[body + (size_t)k];
             /* '=' only as the final one or two characters of the text. */
-            v[k] = (ch == '=' && k >= 4 - (int)pad) ? 0 : b64_values[ch];
+            v[k] = (ch == '=' && k >= 4 - (int)pad) ? 0 : digit(ch);
             if (v[k] < 0) {
                 free(buf);
                 return -EINVAL;

@@ -67,7 +67,7 @@ char *util_utf8_clean(const char *in, size_t n, size_t *outlen);
 /* The length of the encoding of n bytes. */
 size_t util_base64_len(size_t n);
 /* Writes util_base64_len(len) characters to out (not NUL-terminated); returns that count. */
-size_t util_base64_encode(const void *in, size_t len, char *out);
+size_t util_base64_encode(const void *data, size_t len, char *out);
 /*
  * Decodes len characters (padding required, no white space) into a malloc'd
  * buffer of *outlen bytes (one spare byte, so an empty result is still an
@@ -92,6 +92,6 @@ int util_split_host_port(const char *s, char *host, size_t hostlen, int *port);
  * IPv4 address or a bracketed IPv6 address (so it can go into a URL as it
  * is), copied into buf; otherwise NULL.
  */
-const char *util_host_of_header(const char *value, char *buf, size_t len);
+const char *util_host_of_header(const char *h, char *buf, size_t len);
 
 #endif
