@@ -35,6 +35,7 @@ struct inputw {
     struct xconn *xc;
     struct input *in; /* lives on xc, made and destroyed by its callbacks */
     const volatile bool *stopping;
+    long wait_max_ms;
 };
 
 static long now_ms(void) {
@@ -121,11 +122,13 @@ static void *worker(void *arg) {
     return NULL;
 }
 
-struct inputw *inputw_new(const char *display_name, const volatile bool *stopping) {
+struct inputw *inputw_new(
+        const char *display_name, const volatile bool *stopping, long wait_max_ms) {
     struct inputw *w = calloc(1, sizeof *w);
     if (!w)
         return NULL;
     w->stopping = stopping;
+    w->wait_max_ms = wait_max_ms;
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -177,7 +180,7 @@ static long wait_ahead_ms(const struct inputw *w, long now) {
 
 /* Under the lock: in how many seconds a job would wait no more than the limit (>= 1). */
 static long retry_after_s(const struct inputw *w, long now) {
-    long over = wait_ahead_ms(w, now) - INPUTW_WAIT_MAX_MS;
+    long over = wait_ahead_ms(w, now) - w->wait_max_ms;
     return over > 0 ? (over + 999) / 1000 : 1;
 }
 
@@ -206,7 +209,7 @@ int inputw_run(struct inputw *w, struct inputw_job *job, long *retry_s, char *er
             .err = err,
             .errlen = errlen};
     pthread_mutex_lock(&w->lock);
-    if (wait_ahead_ms(w, start) > INPUTW_WAIT_MAX_MS) {
+    if (wait_ahead_ms(w, start) > w->wait_max_ms) {
         if (retry_s)
             *retry_s = retry_after_s(w, start);
         pthread_mutex_unlock(&w->lock);
@@ -220,7 +223,7 @@ int inputw_run(struct inputw *w, struct inputw_job *job, long *retry_s, char *er
     w->queued_ms += job->cost_ms;
     pthread_cond_signal(&w->work);
 
-    struct timespec ts = util_abstime(CLOCK_MONOTONIC, INPUTW_WAIT_MAX_MS);
+    struct timespec ts = util_abstime(CLOCK_MONOTONIC, w->wait_max_ms);
     while (job->state == JOB_QUEUED) {
         if (pthread_cond_timedwait(&w->done, &w->lock, &ts) == ETIMEDOUT &&
                 job->state == JOB_QUEUED) {

@@ -5,9 +5,10 @@
  * Knows xconn and input/; knows nothing of HTTP or JSON.
  *
  * The queue is bounded by time, not length: a job whose start would wait
- * more than INPUTW_WAIT_MAX_MS (from the worst-case durations of the jobs
- * ahead of it) is refused at admission, and one still waiting after that
- * long is taken out of the queue; both are -EBUSY with a retry-after hint.
+ * more than the worker's limit (deskd: INPUTW_WAIT_MAX_MS), from the
+ * worst-case durations of the jobs ahead of it, is refused at admission, and
+ * one still waiting after that long is taken out of the queue; both are
+ * -EBUSY with a retry-after hint.
  */
 #ifndef DESK_INPUTW_H
 #define DESK_INPUTW_H
@@ -17,7 +18,7 @@
 
 #include "input.h"
 
-/* The longest a job may wait for its turn. */
+/* The longest deskd lets a job wait for its turn. */
 #define INPUTW_WAIT_MAX_MS (30L * 1000)
 /* What admission counts for a job with no long part (a click, a key): generous. */
 #define INPUTW_JOB_BASE_MS 100L
@@ -53,17 +54,19 @@ struct inputw;
 
 /*
  * Starts the worker for display_name. stopping is read between typed
- * characters: once true, typing stops (deskd is shutting down).
- * Returns NULL on failure (errno set).
+ * characters: once true, typing stops (deskd is shutting down). wait_max_ms
+ * is the longest a job may wait for its turn. Returns NULL on failure (errno
+ * set).
  */
-struct inputw *inputw_new(const char *display_name, const volatile bool *stopping);
+struct inputw *inputw_new(
+        const char *display_name, const volatile bool *stopping, long wait_max_ms);
 /* Runs the jobs still queued, stops the thread, closes the connection; accepts NULL. */
 void inputw_destroy(struct inputw *w);
 
 /*
  * Queues job (caller-owned, valid until this returns) and waits for it to
  * finish. Returns 0 when it ran (see job->rc, job->dead); -EBUSY when refused
- * or it waited INPUTW_WAIT_MAX_MS, *retry_s (may be NULL) then says in how many
+ * or it waited the worker's limit, *retry_s (may be NULL) then says in how many
  * seconds the queue should have room; -ECANCELED when job->gone said so before
  * it started; -ENXIO when the display cannot be opened, err then saying why.
  * After a failed fn, the worker releases every key and button still down.

@@ -46,7 +46,7 @@ int main(int argc, char **argv) {
     xconn_global_init();
     d.display = cfg.display;
     d.shots = shots_new(cfg.display);
-    d.input = inputw_new(cfg.display, &d.stopping);
+    d.input = inputw_new(cfg.display, &d.stopping, INPUTW_WAIT_MAX_MS);
     d.xquery = xconn_new(cfg.display, "queries", NULL, NULL, NULL);
     struct server_config scfg = {
             .host = cfg.host,
