@@ -1,10 +1,16 @@
 /*
  * inputw: the input worker thread and its FIFO (see inputw.h).
  *
- * One mutex guards the queue, the running job's start and the quit flag; the
- * worker waits on `work`, requesters on `done` (broadcast: few wait at once).
- * The worker never holds the queue's mutex while it runs a job, and it alone
- * takes the connection's lock, so the two locks are never held together.
+ * One mutex guards the queue, the worker role (w->run: the job running, if
+ * any), the running job's start and the quit flag; the worker thread waits on
+ * `work`, requesters on `done` (broadcast: few wait at once). Whoever holds
+ * the role is the only thread using the input connection and struct input.
+ * The worker thread runs the queued jobs; a request that finds the role free
+ * and the queue empty takes the role and runs its own job on its thread, as
+ * the worker would, which spares a click two context switches. Jobs keep
+ * their arrival order either way: the role is taken only with nothing queued,
+ * and the queue is served in order. The role holder takes the connection's
+ * lock only without the queue's mutex, so the two are never held together.
  *
  * Not here: request parsing, replies, key names (the routes and input/).
  */
@@ -92,13 +98,29 @@ static void run_job(struct inputw *w, struct inputw_job *job) {
     job->result = 0;
 }
 
+/*
+ * Called with the lock held and the role free: takes the role, runs job
+ * without the lock, gives the role back and returns with the lock held.
+ */
+static void run_as_worker(struct inputw *w, struct inputw_job *job) {
+    w->run = job;
+    w->run_cost_ms = job->cost_ms;
+    w->run_start_ms = now_ms();
+    job->state = JOB_RUNNING;
+    pthread_mutex_unlock(&w->lock);
+    run_job(w, job);
+    pthread_mutex_lock(&w->lock);
+    w->run = NULL;
+    job->state = JOB_DONE;
+}
+
 static void *worker(void *arg) {
     struct inputw *w = arg;
     pthread_mutex_lock(&w->lock);
     for (;;) {
         struct inputw_job *job = w->head;
-        if (!job) {
-            if (w->quit)
+        if (!job || w->run) {
+            if (!job && w->quit)
                 break;
             pthread_cond_wait(&w->work, &w->lock);
             continue;
@@ -107,15 +129,7 @@ static void *worker(void *arg) {
         if (!w->head)
             w->tail = NULL;
         w->queued_ms -= job->cost_ms;
-        w->run = job;
-        w->run_cost_ms = job->cost_ms;
-        w->run_start_ms = now_ms();
-        job->state = JOB_RUNNING;
-        pthread_mutex_unlock(&w->lock);
-        run_job(w, job);
-        pthread_mutex_lock(&w->lock);
-        w->run = NULL;
-        job->state = JOB_DONE;
+        run_as_worker(w, job);
         pthread_cond_broadcast(&w->done);
     }
     pthread_mutex_unlock(&w->lock);
@@ -214,6 +228,16 @@ int inputw_run(struct inputw *w, struct inputw_job *job, long *retry_s, char *er
             *retry_s = retry_after_s(w, start);
         pthread_mutex_unlock(&w->lock);
         return -EBUSY;
+    }
+    if (!w->run && !w->head) {
+        /* Nothing ahead: run it here rather than wake the worker thread and wait to be woken
+         * (two context switches, 10-30% of a click on a loaded machine). The queued jobs that
+         * came meanwhile go to the worker thread. */
+        run_as_worker(w, job);
+        if (w->head)
+            pthread_cond_signal(&w->work);
+        pthread_mutex_unlock(&w->lock);
+        return job->result;
     }
     if (w->tail)
         w->tail->next = job;

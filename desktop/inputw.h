@@ -1,7 +1,10 @@
 /*
- * inputw: the input worker. One thread owns the input X connection (an xconn)
- * and the struct input on it, and runs input jobs one at a time from a FIFO:
- * requests keep their arrival order and nothing interleaves within a job.
+ * inputw: the input worker. It owns the input X connection (an xconn) and the
+ * struct input on it, and runs input jobs one at a time from a FIFO: requests
+ * keep their arrival order and nothing interleaves within a job. Its thread
+ * runs queued jobs; a job that arrives with nothing ahead runs at once on its
+ * requester's thread under the worker's role (see inputw.c): same order, same
+ * exclusion, no hand-off latency.
  * Knows xconn and input/; knows nothing of HTTP or JSON.
  *
  * The queue is bounded by time, not length: a job whose start would wait
