@@ -91,13 +91,8 @@ static int start_slow_type(void) {
     return fd;
 }
 
-static void test_busy(void) {
-    int fd = start_slow_type();
-    CHECK(fd >= 0, "cannot send the slow type");
-    if (fd < 0)
-        return;
-    /* The slow type is running once its first character arrives (the marker's release may
-     * come first). */
+/* Waits for the slow type's first character (the marker's release may come first). */
+static void await_first_char(void) {
     char *line = evproc_line(&ev, LINE_MS);
     while (line && strncmp(line, "keyup ", 6) == 0) {
         free(line);
@@ -106,12 +101,35 @@ static void test_busy(void) {
     CHECK(line && strncmp(line, "key a ", 6) == 0, "the slow type started: %s",
             line ? line : "(nothing)");
     free(line);
+}
+
+/* After the slow type's client hung up: only its characters arrived, and not all of them. */
+static void check_after_hang_up(void) {
+    char *text = evproc_text(&ev);
+    size_t n = text ? strlen(text) : 0;
+    CHECK(text && strspn(text, "a") == n, "only the slow type's characters arrived: \"%s\"",
+            text ? text : "");
+    CHECK(n < SLOW_CHARS - 1, "the typing stopped when its client hung up (%zu typed)", n);
+    int clicks = 0;
+    for (int i = 0; i < ev.nlines; i++)
+        clicks +=
+                strncmp(ev.lines[i], "press ", 6) == 0 || strncmp(ev.lines[i], "release ", 8) == 0;
+    CHECK(clicks == 0, "the refused click pressed nothing (%d button events)", clicks);
+    free(text);
+}
+
+static void test_busy(void) {
+    int fd = start_slow_type();
+    CHECK(fd >= 0, "cannot send the slow type");
+    if (fd < 0)
+        return;
+    await_first_char();
 
     struct http_resp r;
     long st = post("/computeruse/keyboard/type", "{\"text\":\"zzz\"}", &r);
     char retry[32] = "";
     http_header(&r, "Retry-After", retry, sizeof retry);
-    int secs = atoi(retry);
+    long secs = strtol(retry, NULL, 10);
     CHECK(st == 503 && strstr(r.body, "\"INPUT_BUSY\"") && strstr(r.body, "30 s"),
             "a request behind 45 s of typing is refused: %ld %s", st, r.body);
     CHECK(secs >= 1 && secs <= SLOW_CHARS - 30 + 1, "Retry-After is the seconds until room: %s",
@@ -123,19 +141,8 @@ static void test_busy(void) {
 
     /* The slow type's client hangs up: the typing stops, the marker gets through at once. */
     close(fd);
-    if (collect()) {
-        char *text = evproc_text(&ev);
-        size_t n = text ? strlen(text) : 0;
-        CHECK(text && strspn(text, "a") == n, "only the slow type's characters arrived: \"%s\"",
-                text ? text : "");
-        CHECK(n < SLOW_CHARS - 1, "the typing stopped when its client hung up (%zu typed)", n);
-        int clicks = 0;
-        for (int i = 0; i < ev.nlines; i++)
-            clicks += strncmp(ev.lines[i], "press ", 6) == 0 ||
-                      strncmp(ev.lines[i], "release ", 8) == 0;
-        CHECK(clicks == 0, "the refused click pressed nothing (%d button events)", clicks);
-        free(text);
-    }
+    if (collect())
+        check_after_hang_up();
     check_nothing_held(dpy, "the refused requests");
 }
 

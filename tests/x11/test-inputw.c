@@ -18,7 +18,7 @@
 #include "xconn.h"
 #include "xserver.h"
 
-#define LIMIT_MS 300
+#define LIMIT_MS 300L
 
 static struct inputw *w;
 static volatile bool stopping;

@@ -71,6 +71,53 @@ static void test_wm_check(void) {
     XSync(dpy, False);
 }
 
+static void check_windows(Window app) {
+    struct x11_window w[8];
+    int n = x11_windows(dpy, w, 8);
+    CHECK_INT(n, 4);
+    if (n == 4) {
+        CHECK(w[2].id == app && strcmp(w[2].title, "caf\xc3\xa9 \xef\xbf\xbd!") == 0,
+                "the UTF-8 title, its bad byte replaced: \"%s\"", w[2].title);
+        CHECK(w[2].frame.x == 100 && w[2].frame.y == 120 && w[2].frame.width == 300 &&
+                        w[2].frame.height == 200,
+                "geometry of an unframed window: %d,%d %dx%d", w[2].frame.x, w[2].frame.y,
+                w[2].frame.width, w[2].frame.height);
+        CHECK(w[2].active && !w[3].active && !w[0].active, "only the active window is active");
+        CHECK(w[2].pid == 4242, "the pid from _NET_WM_PID: %ld", w[2].pid);
+        CHECK(strcmp(w[3].title, "caf\xc3\xa9") == 0, "a Latin-1 WM_NAME as UTF-8: \"%s\"",
+                w[3].title);
+        CHECK(w[3].pid == (long)getpid(), "the pid from the X resource extension: %ld (ours %ld)",
+                w[3].pid, (long)getpid());
+        CHECK(strcmp(w[1].title, "") == 0, "no title is empty, not NULL");
+    }
+    x11_windows_free(w, n > 0 ? n : 0);
+}
+
+static void check_docks(void) {
+    struct x11_rect docks[X11_DOCKS_MAX];
+    int nd = x11_docks(dpy, docks);
+    CHECK_INT(nd, 1);
+    if (nd == 1)
+        CHECK(docks[0].x == 0 && docks[0].y == 740 && docks[0].width == 1024 &&
+                        docks[0].height == 28,
+                "the mapped panel in root coordinates: %d,%d %dx%d", docks[0].x, docks[0].y,
+                docks[0].width, docks[0].height);
+}
+
+/* A listed window that is gone is left out; the cap is kept. */
+static void check_gone(Window bare) {
+    struct x11_window w[8];
+    XDestroyWindow(dpy, bare);
+    XSync(dpy, False);
+    int n = x11_windows(dpy, w, 8);
+    CHECK_INT(n, 3);
+    x11_windows_free(w, n > 0 ? n : 0);
+    n = x11_windows(dpy, w, 2);
+    CHECK_INT(n, 2);
+    x11_windows_free(w, n > 0 ? n : 0);
+    CHECK(n < 1 || w[0].title == NULL, "x11_windows_free clears the titles");
+}
+
 static void test_docks_and_windows(void) {
     Window panel = make_window(0, 740, 1024, 28, true);
     Window hidden = make_window(0, 0, 1024, 28, false);
@@ -93,45 +140,10 @@ static void test_docks_and_windows(void) {
     set_windows(root, "_NET_ACTIVE_WINDOW", XA_WINDOW, &app, 1);
     XSync(dpy, False);
 
-    struct x11_rect docks[X11_DOCKS_MAX];
-    int nd = x11_docks(dpy, docks);
-    CHECK_INT(nd, 1);
-    if (nd == 1)
-        CHECK(docks[0].x == 0 && docks[0].y == 740 && docks[0].width == 1024 &&
-                        docks[0].height == 28,
-                "the mapped panel in root coordinates: %d,%d %dx%d", docks[0].x, docks[0].y,
-                docks[0].width, docks[0].height);
+    check_docks();
+    check_windows(app);
 
-    struct x11_window w[8];
-    int n = x11_windows(dpy, w, 8);
-    CHECK_INT(n, 4);
-    if (n == 4) {
-        CHECK(w[2].id == app && strcmp(w[2].title, "caf\xc3\xa9 \xef\xbf\xbd!") == 0,
-                "the UTF-8 title, its bad byte replaced: \"%s\"", w[2].title);
-        CHECK(w[2].frame.x == 100 && w[2].frame.y == 120 && w[2].frame.width == 300 &&
-                        w[2].frame.height == 200,
-                "geometry of an unframed window: %d,%d %dx%d", w[2].frame.x, w[2].frame.y,
-                w[2].frame.width, w[2].frame.height);
-        CHECK(w[2].active && !w[3].active && !w[0].active, "only the active window is active");
-        CHECK(w[2].pid == 4242, "the pid from _NET_WM_PID: %ld", w[2].pid);
-        CHECK(strcmp(w[3].title, "caf\xc3\xa9") == 0, "a Latin-1 WM_NAME as UTF-8: \"%s\"",
-                w[3].title);
-        CHECK(w[3].pid == (long)getpid(), "the pid from the X resource extension: %ld (ours %ld)",
-                w[3].pid, (long)getpid());
-        CHECK(strcmp(w[1].title, "") == 0, "no title is empty, not NULL");
-    }
-    x11_windows_free(w, n > 0 ? n : 0);
-
-    /* A listed window that is gone is left out; the cap is kept. */
-    XDestroyWindow(dpy, bare);
-    XSync(dpy, False);
-    n = x11_windows(dpy, w, 8);
-    CHECK_INT(n, 3);
-    x11_windows_free(w, n > 0 ? n : 0);
-    n = x11_windows(dpy, w, 2);
-    CHECK_INT(n, 2);
-    x11_windows_free(w, n > 0 ? n : 0);
-    CHECK(n < 1 || w[0].title == NULL, "x11_windows_free clears the titles");
+    check_gone(bare);
 }
 
 int main(void) {
