@@ -42,7 +42,7 @@
 /* The lowest spare keycodes, left free for other tools' scratch bindings. */
 #define SPARE_RESERVED 2
 /* How long after our last key event the keymap may change (see keymap_guard). */
-#define KEYMAP_GUARD_NS (50 * 1000 * 1000ull)
+#define KEYMAP_GUARD_NS (50ull * 1000 * 1000)
 #define DRAG_STEPS      10
 #define MAX_HELD        8
 /* Open-addressed table of the characters the layout types; a keymap has at most 2 * 248. */
