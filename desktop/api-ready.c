@@ -15,22 +15,23 @@
 
 #include "deskd.h"
 #include "stack.h"
+#include "xconn.h"
 
 /* Set the first time the desktop is found ready. */
 static atomic_bool was_ready;
 
 /*
- * The desktop processes as ProcessStatus objects into *map; returns how many
- * are ready, or -1 when deskd manages none (attached). The one reader of
- * stack.h here.
+ * The desktop processes as ProcessStatus objects into *map and their number
+ * into *n; returns how many are ready, or -1 when deskd manages none
+ * (attached). The one reader of stack.h here.
  */
-static int desktop_processes(json_t **map) {
-    struct stack_status st[STACK_N];
-    stack_snapshot(st);
+static int desktop_processes(json_t **map, int *n) {
+    struct stack_status st[STACK_MAX];
+    *n = stack_snapshot(st);
     int ready = 0;
     bool managed = false;
     *map = json_object();
-    for (int i = 0; i < STACK_N; i++) {
+    for (int i = 0; i < *n; i++) {
         ready += st[i].running;
         managed |= st[i].auto_restart;
         json_object_set_new(*map, st[i].name,
@@ -41,21 +42,21 @@ static int desktop_processes(json_t **map) {
     return managed ? ready : -1;
 }
 
-/* Attached: the X display takes a round trip on the capture connection. */
+/* Attached: the X display takes a round trip on the query connection. */
 static bool display_answers(struct deskd *d) {
-    Display *dpy = xconn_lock(d->xcap, NULL, 0);
+    Display *dpy = xconn_lock(d->xquery, NULL, 0);
     if (!dpy)
         return false;
     XSync(dpy, False);
-    bool dead = xconn_dead(d->xcap);
-    xconn_unlock(d->xcap);
+    bool dead = xconn_dead(d->xquery);
+    xconn_unlock(d->xquery);
     return !dead;
 }
 
 static void api_readyz(struct req *r) {
     json_t *processes = NULL;
-    int ready = desktop_processes(&processes);
-    bool ok = ready < 0 ? display_answers(req_deskd(r)) : ready == STACK_N;
+    int n = 0, ready = desktop_processes(&processes, &n);
+    bool ok = ready < 0 ? display_answers(req_deskd(r)) : ready == n;
     if (ok) {
         atomic_store(&was_ready, true);
         json_decref(processes);

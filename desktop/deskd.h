@@ -6,13 +6,16 @@
 #define DESK_DESKD_H
 
 #include "http.h"
+#include "inputw.h"
+#include "shots.h"
 #include "xconn.h"
 
 struct deskd {
     const char *display;
-    /* Capture and queries; input gets a connection of its own. */
-    struct xconn *xcap;
-    struct xconn *xinput;
+    /* Each owns its X connections: screenshots, input, and window and monitor queries. */
+    struct shots *shots;
+    struct inputw *input;
+    struct xconn *xquery;
     /* Set once SIGTERM/SIGINT arrived: long actions (typing with a delay) stop early. */
     volatile bool stopping;
 };
@@ -22,22 +25,11 @@ static inline struct deskd *req_deskd(const struct req *r) {
     return r->ctx;
 }
 
-/* api-screenshot.c: the capture slots live on deskd.xcap. */
-int shots_open(Display *dpy, void *data);
-void shots_close(Display *dpy, void *data);
-void shots_finish(void);
-/* api-input.c: the input state lives on deskd.xinput. */
-int inputs_open(Display *dpy, void *data);
-void inputs_close(Display *dpy, void *data);
-
-/* Each api-*.c exports its route rows, ended by a NULL row; routes.c lists the tables. */
-extern const struct route api_screenshot_routes[];
-extern const struct route api_display_routes[];
-extern const struct route api_windows_routes[];
-extern const struct route api_input_routes[];
-extern const struct route api_process_routes[];
-extern const struct route api_ready_routes[];
-/* Every table, ended by NULL: what the server dispatches over. */
+/*
+ * Every route table, ended by NULL: what the server dispatches over. Each
+ * api-NAME.c exports its rows as api_NAME_routes (ended by a NULL row), and
+ * routes.c lists the groups.
+ */
 extern const struct route *const deskd_routes[];
 
 /* Replies 503 naming the display problem in err. */
