@@ -59,10 +59,19 @@ int input_pointer(struct input *in, int *x, int *y);
 /* Moves the pointer to (x, y); X clamps it to the screen. */
 int input_move(struct input *in, int x, int y);
 
+/* The most clicks one input_click_n sends (a triple click). */
+#define INPUT_CLICKS_MAX 3
+
 /*
- * Moves to (x, y) and clicks button 1 (left), 2 (middle) or 3 (right); a
- * double click is two press/release pairs sent back to back.
+ * Moves to (x, y) and clicks button 1 (left), 2 (middle) or 3 (right) count
+ * times (1..INPUT_CLICKS_MAX). The clicks of a multi-click are a few
+ * milliseconds apart, so that each press carries its own server time (toolkits
+ * ignore a press stamped like the one before) and all of them fall well
+ * inside the double-click interval.
  */
+int input_click_n(struct input *in, int x, int y, int button, int count);
+
+/* input_click_n with a count of 2 when double_click, else 1. */
 int input_click(struct input *in, int x, int y, int button, bool double_click);
 
 /*

@@ -248,9 +248,22 @@ static void test_pointer(void) {
         CHECK(n == 4, "double click gave %d button events", n);
         if (n == 4)
             CHECK(strcmp(b[0].what, "press") == 0 && strcmp(b[2].what, "press") == 0 &&
-                            b[2].x == 210 && b[2].y == 160 && b[2].time - b[0].time < 100,
+                            b[2].x == 210 && b[2].y == 160 && b[2].time > b[0].time &&
+                            b[2].time - b[0].time < 100,
                     "double click presses %lu ms apart", b[2].time - b[0].time);
     }
+    /* A triple click: three presses, each at its own server time, all within 100 ms. */
+    CHECK_INT(input_click_n(in, 220, 160, 1, 3), 0);
+    check_nothing_held(dpy, "triple click");
+    if (collect()) {
+        int n = parse_buttons(b, 64);
+        CHECK(n == 6, "triple click gave %d button events", n);
+        if (n == 6)
+            CHECK(b[2].time > b[0].time && b[4].time > b[2].time && b[4].time - b[0].time < 100,
+                    "triple click presses at %lu, %lu, %lu", b[0].time, b[2].time, b[4].time);
+    }
+    CHECK_INT(input_click_n(in, 220, 160, 1, 0), -EINVAL);
+    CHECK_INT(input_click_n(in, 220, 160, 1, INPUT_CLICKS_MAX + 1), -EINVAL);
 
     CHECK_INT(input_drag(in, 150, 100, 350, 250, 1), 0);
     check_nothing_held(dpy, "drag");
