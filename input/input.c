@@ -44,7 +44,15 @@
 #define SPARE_RESERVED 2
 /* How long after our last key event the keymap may change (see keymap_guard). */
 #define KEYMAP_GUARD_NS (50 * 1000 * 1000ull)
-#define DRAG_STEPS      10
+/*
+ * A drag moves in DRAG_STEPS steps DRAG_STEP_NS apart, and waits
+ * DRAG_SETTLE_NS at the end before the release: Chromium's HTML5 drag and
+ * xfwm4's window move need a few milliseconds per step (measured: 5 ms
+ * enough, taken with a margin); about 150 ms per drag whatever the distance.
+ */
+#define DRAG_STEPS     12
+#define DRAG_STEP_NS   (10 * 1000 * 1000ull)
+#define DRAG_SETTLE_NS (20 * 1000 * 1000ull)
 /*
  * Between the clicks of a multi-click: the X server stamps events in
  * milliseconds, so this keeps the presses apart, and is far inside any
@@ -748,6 +756,15 @@ int input_click(struct input *in, int x, int y, int button, bool double_click) {
     return input_click_n(in, x, y, button, double_click ? 2 : 1);
 }
 
+/* Sends a motion, waits until the server has processed it, then lets the receiver catch up. */
+static int paced_move(struct input *in, int x, int y, uint64_t pause_ns) {
+    move_to(in, x, y);
+    int r = sync_check(in);
+    if (r == 0)
+        sleep_ns(pause_ns);
+    return r;
+}
+
 int input_drag(struct input *in, int x1, int y1, int x2, int y2, int button) {
     if (button < 1 || button > 3)
         return -EINVAL;
@@ -755,14 +772,23 @@ int input_drag(struct input *in, int x1, int y1, int x2, int y2, int button) {
     y1 = clamp16(y1);
     x2 = clamp16(x2);
     y2 = clamp16(y2);
-    move_to(in, x1, y1);
+    int r = paced_move(in, x1, y1, 0);
+    if (r < 0)
+        return finish(in, r);
     button_down(in, button);
-    /* Toolkits start a drag only after motion with the button down, so go there in steps. */
-    for (int i = 1; i < DRAG_STEPS; i++)
-        move_to(in, x1 + (x2 - x1) * i / DRAG_STEPS, y1 + (y2 - y1) * i / DRAG_STEPS);
-    move_to(in, x2, y2);
-    button_up(in, button);
-    return finish(in, 0);
+    /*
+     * Toolkits start a drag only after motion with the button down, and then
+     * begin work of their own (Chromium an XDND session with a pointer grab,
+     * xfwm4 a move loop): motion sent in one burst lands before they are
+     * ready for it. So every step is processed by the server and followed by
+     * a pause, and the release waits until the receiver has seen the end.
+     */
+    for (int i = 1; r == 0 && i <= DRAG_STEPS; i++)
+        r = paced_move(in, x1 + (x2 - x1) * i / DRAG_STEPS, y1 + (y2 - y1) * i / DRAG_STEPS,
+                i == DRAG_STEPS ? DRAG_SETTLE_NS : DRAG_STEP_NS);
+    if (r == 0)
+        button_up(in, button);
+    return finish(in, r);
 }
 
 int input_scroll(struct input *in, int x, int y, int button, int amount) {

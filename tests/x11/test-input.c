@@ -265,7 +265,13 @@ static void test_pointer(void) {
     CHECK_INT(input_click_n(in, 220, 160, 1, 0), -EINVAL);
     CHECK_INT(input_click_n(in, 220, 160, 1, INPUT_CLICKS_MAX + 1), -EINVAL);
 
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     CHECK_INT(input_drag(in, 150, 100, 350, 250, 1), 0);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    /* Paced, yet well under a second. */
+    long drag_ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    CHECK(drag_ms >= 100 && drag_ms < 500, "a drag took %ld ms", drag_ms);
     check_nothing_held(dpy, "drag");
     if (collect()) {
         int press = -1, release = -1, npress = 0, motions = 0;
