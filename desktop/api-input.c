@@ -90,6 +90,14 @@ static void reply_failure(struct req *r, struct input *in, int rc, const char *w
     else if (rc == -ENOSPC)
         reply_error(r, ERR_NO_SPARE_KEYCODE,
                 "%s needs a character the keyboard map lacks and no spare keycode is free", what);
+    else if (rc == -EBUSY)
+        reply_error(r, ERR_MODIFIER_HELD,
+                "%s refused: another client holds %s down (deskd does not release keys it did not "
+                "press); release it and retry",
+                what, input_held_modifier(in));
+    else if (rc == -EPROTO)
+        reply_error(r, ERR_INPUT_FAILED, "%s failed: the keyboard map could not be read or changed",
+                what);
     else if (rc == -ECANCELED)
         reply_error(
                 r, ERR_CANCELLED, "%s stopped: the client went away or deskd is stopping", what);
