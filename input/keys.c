@@ -1094,8 +1094,58 @@ uint32_t keys_keysym_to_ucs(KeySym sym) {
     return lo < NELEM(legacy_ucs) && legacy_ucs[lo].sym == sym ? legacy_ucs[lo].ucs : 0;
 }
 
+/*
+ * Whether clients read legacy keysym sym as keysymdef.h's character. libX11's
+ * keysym-to-UCS tables (which Xutf8LookupString uses) lack the APL block and
+ * a few technical symbols, and give others another character (the Hangul
+ * block as conjoining jamo, U+11xx, not U+31xx; approximate, telephone...):
+ * and Greek_accentdieresis starts compose sequences in X input methods: those
+ * characters go out as Unicode keysyms, which every client reads alike.
+ * Found by typing every legacy keysym into an Xlib client (test-input).
+ */
+static bool legacy_known(uint16_t sym) {
+    static const uint16_t differ[] = {0x047e, 0x04a2, 0x04a3, 0x07ae, 0x08c1, 0x08c8, 0x08c9,
+            0x08cd, 0x08cf, 0x09e0, 0x09e1, 0x09e8, 0x0af4, 0x0af9};
+    if ((sym >= 0x08a1 && sym <= 0x08b0) || (sym >= 0x0b00 && sym < 0x0c00) ||
+            (sym >= 0x0ea1 && sym <= 0x0efa))
+        return false;
+    for (size_t i = 0; i < NELEM(differ); i++)
+        if (differ[i] == sym)
+            return false;
+    return true;
+}
+
+/* legacy_ucs indices of the keysyms clients know, sorted by character. */
+static uint16_t by_ucs[NELEM(legacy_ucs)];
+static size_t nby_ucs;
+static pthread_once_t by_ucs_once = PTHREAD_ONCE_INIT;
+
+static int cmp_by_ucs(const void *a, const void *b) {
+    return (int)legacy_ucs[*(const uint16_t *)a].ucs - (int)legacy_ucs[*(const uint16_t *)b].ucs;
+}
+
+static void load_by_ucs(void) {
+    for (size_t i = 0; i < NELEM(legacy_ucs); i++)
+        if (legacy_known(legacy_ucs[i].sym))
+            by_ucs[nby_ucs++] = (uint16_t)i;
+    qsort(by_ucs, nby_ucs, sizeof *by_ucs, cmp_by_ucs);
+}
+
 KeySym keys_ucs_to_keysym(uint32_t cp) {
     if ((cp >= 0x20 && cp <= 0x7e) || (cp >= 0xa0 && cp <= 0xff))
         return cp;
+    if (cp <= 0xffff) {
+        pthread_once(&by_ucs_once, load_by_ucs);
+        size_t lo = 0, hi = nby_ucs;
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            if (legacy_ucs[by_ucs[mid]].ucs < cp)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo < nby_ucs && legacy_ucs[by_ucs[lo]].ucs == cp)
+            return legacy_ucs[by_ucs[lo]].sym;
+    }
     return 0x1000000 + (KeySym)cp;
 }
