@@ -180,7 +180,8 @@ static bool parse_body(struct req *r) {
         reply_error(r, ERR_INVALID_BODY, "the request body must be a JSON object");
         return false;
     }
-    json_t *root = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    /* NUL is let through so that the routes can name it (body_string, keys_check_text). */
+    json_t *root = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
     if (!root) {
         reply_error(r, ERR_INVALID_BODY, "the request body is not valid JSON: %s at line %d",
                 jerr.text, jerr.line);

@@ -834,6 +834,10 @@ int keys_check_text(const char *text, size_t len, char *err, size_t errlen) {
         i += (size_t)n;
         if (c == '\n' || c == '\r')
             continue; /* Daytona types "\n", "\r\n" and a lone "\r" as Enter */
+        if (c == 0) {
+            msg_puts(&m, "text may not contain U+0000 (NUL)");
+            return -EINVAL;
+        }
         if (c == '\t') {
             msg_puts(&m, "keyboard.type does not translate '\\t' (U+0009) to Tab; "
                          "use keyboard.press(\"tab\") for Tab key events");

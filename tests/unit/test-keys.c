@@ -276,7 +276,7 @@ static void test_text(void) {
             "keyboard.type does not translate '\\t' (U+0009) to Tab; use "
             "keyboard.press(\"tab\") for Tab key events");
     text_err("a\vb", 3, "unsupported control character in keyboard.type: U+000B");
-    text_err("a\0b", 3, "unsupported control character in keyboard.type: U+0000");
+    text_err("a\0b", 3, "text may not contain U+0000 (NUL)");
     text_err("\x7f", 1, "unsupported control character in keyboard.type: U+007F");
     text_err("\xc2\x85", 2, "unsupported control character in keyboard.type: U+0085");
     text_err("a\xe2\x80\xa8", 4, "unsupported separator character in keyboard.type: U+2028");
