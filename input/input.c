@@ -44,14 +44,14 @@
 /* The lowest spare keycodes, left free for other tools' scratch bindings. */
 #define SPARE_RESERVED 2
 /* How long after our last key event the keymap may change (see keymap_guard). */
-#define KEYMAP_GUARD_NS (50 * 1000 * 1000ull)
+#define KEYMAP_GUARD_NS (50ull * 1000 * 1000)
 /*
  * How long after a keymap change its keys may be pressed. A client re-reads
  * the keymap when MappingNotify reaches it; Chromium reads a key pressed
  * right behind the change with the old map (measured: 0 ms after, 8 wrong
  * of 8; 5 ms, 1 of 8; 20 ms, none), so wait that with a margin.
  */
-#define KEYMAP_SETTLE_NS (30 * 1000 * 1000ull)
+#define KEYMAP_SETTLE_NS (30ull * 1000 * 1000)
 /*
  * A drag moves in DRAG_STEPS steps DRAG_STEP_NS apart, and waits
  * DRAG_SETTLE_NS at the end before the release: Chromium's HTML5 drag and
@@ -59,14 +59,14 @@
  * enough, taken with a margin); about 150 ms per drag whatever the distance.
  */
 #define DRAG_STEPS     12
-#define DRAG_STEP_NS   (10 * 1000 * 1000ull)
-#define DRAG_SETTLE_NS (20 * 1000 * 1000ull)
+#define DRAG_STEP_NS   (10ull * 1000 * 1000)
+#define DRAG_SETTLE_NS (20ull * 1000 * 1000)
 /*
  * Between the clicks of a multi-click: the X server stamps events in
  * milliseconds, so this keeps the presses apart, and is far inside any
  * double-click interval (GTK 400 ms, xfwm4 250 ms, Chromium 500 ms).
  */
-#define CLICK_GAP_NS (8 * 1000 * 1000ull)
+#define CLICK_GAP_NS (8ull * 1000 * 1000)
 #define MAX_HELD     8
 /* Open-addressed table of the characters the layout types: up to 4 groups of 4 levels. */
 #define TABLE_SIZE 8192

@@ -68,10 +68,10 @@ char *nodeproc_line(struct nodeproc *n, int timeout_ms) {
 
 static int write_line(int fd, const char *s) {
     size_t len = strlen(s);
-    char *buf = malloc(len + 1);
+    char *buf = malloc(len + 2);
     if (!buf)
         return -1;
-    memcpy(buf, s, len);
+    memcpy(buf, s, len + 1);
     buf[len] = '\n';
     ssize_t w = write(fd, buf, len + 1);
     free(buf);
@@ -100,7 +100,7 @@ int nodeproc_finish(struct nodeproc *n, const char *last, int timeout_ms) {
             waitpid(n->pid, NULL, 0);
             return -1;
         }
-        struct timespec ts = {0, 20 * 1000 * 1000};
+        struct timespec ts = {0, 20L * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;

@@ -32,7 +32,7 @@ static Display *dpy;
 static struct input *in;
 
 struct geom {
-    int x, y, w, h;       /* the client window on the screen */
+    int x, y, w, h;        /* the client window on the screen */
     int fx, fy, fw, title; /* its frame: origin, width, title bar height */
 };
 
@@ -144,6 +144,21 @@ static void test_title_double_clicks(Window w) {
     printf("title-bar double clicks that maximized: %d/%d\n", maximized, n);
 }
 
+/* Starts xfwm4 on the display and waits until it manages the screen; its pid. */
+static pid_t start_wm(const char *display) {
+    pid_t wm = fork();
+    if (wm == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        setenv("DISPLAY", display, 1);
+        execlp("xfwm4", "xfwm4", "--compositor=off", "--sm-client-disable", (char *)NULL);
+        _exit(127);
+    }
+    for (int waited = 0; wm > 0 && !wm_running() && waited < 15000; waited += 10)
+        sleep_ms(10);
+    CHECK(wm > 0 && wm_running(), "xfwm4 manages the screen");
+    return wm;
+}
+
 int main(void) {
     check_timeout(120);
     check_require_tool("Xvfb");
@@ -156,42 +171,28 @@ int main(void) {
     dpy = XOpenDisplay(xs.name);
     in = dpy ? input_new(dpy) : NULL;
     CHECK(in != NULL, "input on %s", xs.name);
-    if (!in)
-        goto out;
-
-    pid_t wm = fork();
-    if (wm == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        setenv("DISPLAY", xs.name, 1);
-        execlp("xfwm4", "xfwm4", "--compositor=off", "--sm-client-disable", (char *)NULL);
-        _exit(127);
-    }
-    for (int waited = 0; !wm_running() && waited < 15000; waited += 10)
-        sleep_ms(10);
-    CHECK(wm_running(), "xfwm4 manages the screen");
-
+    pid_t wm = in ? start_wm(xs.name) : -1;
     struct evproc ev;
-    if (evproc_start(&ev, xs.name, 300, 200, 400, 250, "drag me") < 0) {
-        CHECK(false, "evlog started");
-        goto out_wm;
+    if (wm > 0 && evproc_start(&ev, xs.name, 300, 200, 400, 250, "drag me") == 0) {
+        /* Managed: reparented into a frame with a title bar. */
+        for (int waited = 0; geometry(ev.window).title <= 0 && waited < 10000; waited += 10)
+            sleep_ms(10);
+        CHECK(geometry(ev.window).title > 0, "the window got a title bar");
+        int64_t t = su_ms();
+        test_title_drags(ev.window);
+        printf("drags: %lld ms\n", (long long)(su_ms() - t));
+        t = su_ms();
+        test_title_double_clicks(ev.window);
+        printf("double clicks: %lld ms\n", (long long)(su_ms() - t));
+        check_nothing_held(dpy, "the xfwm4 tests");
+        evproc_stop(&ev);
+    } else {
+        CHECK(false, "xfwm4 and evlog started");
     }
-    /* Managed: reparented into a frame with a title bar. */
-    for (int waited = 0; geometry(ev.window).title <= 0 && waited < 10000; waited += 10)
-        sleep_ms(10);
-    CHECK(geometry(ev.window).title > 0, "the window got a title bar");
-
-    int64_t t = su_ms();
-    test_title_drags(ev.window);
-    printf("drags: %lld ms\n", (long long)(su_ms() - t));
-    t = su_ms();
-    test_title_double_clicks(ev.window);
-    printf("double clicks: %lld ms\n", (long long)(su_ms() - t));
-    check_nothing_held(dpy, "the xfwm4 tests");
-    evproc_stop(&ev);
-out_wm:
-    kill(wm, SIGTERM);
-    waitpid(wm, NULL, 0);
-out:
+    if (wm > 0) {
+        kill(wm, SIGTERM);
+        waitpid(wm, NULL, 0);
+    }
     input_destroy(in);
     if (dpy)
         XCloseDisplay(dpy);

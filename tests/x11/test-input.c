@@ -215,6 +215,22 @@ static int parse_buttons(struct button_line *out, int max) {
     return n;
 }
 
+/* A triple click: three presses, each at its own server time, all within 300 ms. */
+static void test_triple_click(void) {
+    struct button_line b[64];
+    CHECK_INT(input_click_n(in, 220, 160, 1, 3), 0);
+    check_nothing_held(dpy, "triple click");
+    if (collect()) {
+        int n = parse_buttons(b, 64);
+        CHECK(n == 6, "triple click gave %d button events", n);
+        if (n == 6)
+            CHECK(b[2].time > b[0].time && b[4].time > b[2].time && b[4].time - b[0].time < 300,
+                    "triple click presses at %lu, %lu, %lu", b[0].time, b[2].time, b[4].time);
+    }
+    CHECK_INT(input_click_n(in, 220, 160, 1, 0), -EINVAL);
+    CHECK_INT(input_click_n(in, 220, 160, 1, INPUT_CLICKS_MAX + 1), -EINVAL);
+}
+
 static void test_pointer(void) {
     struct button_line b[64];
     int x, y;
@@ -252,18 +268,6 @@ static void test_pointer(void) {
                             b[2].time - b[0].time < 100,
                     "double click presses %lu ms apart", b[2].time - b[0].time);
     }
-    /* A triple click: three presses, each at its own server time, all within 100 ms. */
-    CHECK_INT(input_click_n(in, 220, 160, 1, 3), 0);
-    check_nothing_held(dpy, "triple click");
-    if (collect()) {
-        int n = parse_buttons(b, 64);
-        CHECK(n == 6, "triple click gave %d button events", n);
-        if (n == 6)
-            CHECK(b[2].time > b[0].time && b[4].time > b[2].time && b[4].time - b[0].time < 300,
-                    "triple click presses at %lu, %lu, %lu", b[0].time, b[2].time, b[4].time);
-    }
-    CHECK_INT(input_click_n(in, 220, 160, 1, 0), -EINVAL);
-    CHECK_INT(input_click_n(in, 220, 160, 1, INPUT_CLICKS_MAX + 1), -EINVAL);
 
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -454,16 +458,14 @@ static XkbStateRec kbd_state(void) {
 /* The keycode of collected line i ("key ... kc=N"), or -1. */
 static int line_keycode(int i) {
     const char *p = i >= 0 && i < nlines ? strstr(lines[i], " kc=") : NULL;
-    return p ? atoi(p + 4) : -1;
+    return p ? (int)strtol(p + 4, NULL, 10) : -1;
 }
 
 /*
  * Two groups: characters of either group are typed with their own keys in
  * their group, whichever is active; shortcuts press the Latin letter's key.
- * Then others' keyboard state: locks and latches are cleared and restored,
- * and a modifier held by another client is refused and left down.
  */
-static void test_groups_and_foreign_state(void) {
+static void test_groups(void) {
     if (run_setxkbmap("us,ru") < 0) {
         CHECK(false, "setxkbmap us,ru failed");
         return;
@@ -493,7 +495,14 @@ static void test_groups_and_foreign_state(void) {
     }
     CHECK_INT(kbd_state().group, 1);
     XkbLockGroup(dpy, XkbUseCoreKbd, 0);
+    XSync(dpy, False);
+}
 
+/*
+ * Others' keyboard state: locks and latches are cleared and restored, and a
+ * modifier held by another client is refused and left down.
+ */
+static void test_foreign_state(void) {
     /* A latched Shift and a locked Num Lock change nothing typed, and stay. */
     XkbLatchModifiers(dpy, XkbUseCoreKbd, ShiftMask, ShiftMask);
     XkbLockModifiers(dpy, XkbUseCoreKbd, Mod2Mask, Mod2Mask);
@@ -590,6 +599,7 @@ int main(void) {
     test_keys("us");
     test_failures();
     test_pointer();
+    test_triple_click();
     test_many_characters();
     test_legacy_keysyms();
     test_caps_lock();
@@ -600,7 +610,8 @@ int main(void) {
     test_typing("ru");
     test_keys("ru");
     test_many_characters();
-    test_groups_and_foreign_state();
+    test_groups();
+    test_foreign_state();
     check_nothing_held(dpy, "the whole run");
     test_server_gone();
 
