@@ -102,6 +102,26 @@ static bool wm_running(void) {
     return ok;
 }
 
+/*
+ * Waits until xfwm4 holds no pointer grab: it grabs the pointer for a move
+ * and while it counts the clicks of a double click, and a user acts again
+ * only once the window manager has done with the last action.
+ */
+static bool wait_wm_idle(void) {
+    Window root = DefaultRootWindow(dpy);
+    for (int waited = 0; waited < WAIT_MS; waited += 5) {
+        int r = XGrabPointer(
+                dpy, root, False, 0, GrabModeAsync, GrabModeAsync, None, None, CurrentTime);
+        if (r == GrabSuccess) {
+            XUngrabPointer(dpy, CurrentTime);
+            XSync(dpy, False);
+            return true;
+        }
+        sleep_ms(5);
+    }
+    return false;
+}
+
 /* A point on the title bar, away from the buttons. */
 static void title_point(const struct geom *g, int *x, int *y) {
     *x = g->fx + g->fw / 3;
@@ -112,6 +132,7 @@ static void test_title_drags(Window w) {
     const int n = 20;
     int moved = 0;
     for (int i = 0; i < n; i++) {
+        CHECK(wait_wm_idle(), "xfwm4 still grabs the pointer before drag %d", i);
         struct geom g = geometry(w);
         int d = i % 2 ? -100 : 100, x, y;
         title_point(&g, &x, &y);
@@ -129,6 +150,7 @@ static void test_title_double_clicks(Window w) {
     const int n = 20;
     int maximized = 0;
     for (int i = 0; i < n; i++) {
+        CHECK(wait_wm_idle(), "xfwm4 still grabs the pointer before double click %d", i);
         struct geom g = geometry(w);
         int x, y;
         title_point(&g, &x, &y);
@@ -136,6 +158,7 @@ static void test_title_double_clicks(Window w) {
         bool ok = wait_maximized(w, true);
         CHECK(ok, "double click %d on the title bar did not maximize", i);
         maximized += ok;
+        CHECK(wait_wm_idle(), "xfwm4 still grabs the pointer after double click %d", i);
         g = geometry(w);
         title_point(&g, &x, &y);
         CHECK_INT(input_click(in, x, y, 1, true), 0);
