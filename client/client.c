@@ -425,6 +425,16 @@ static enum desk_status finish(desk_client *c, const struct call *rq, enum desk_
         return finish((c), (rq), st_);                                                             \
     } while (0)
 
+/* A GET whose JSON reply parse(body, len, err, out) turns into *out; out may not be NULL. */
+#define GET_PARSED(c, out, path, parse)                                                            \
+    do {                                                                                           \
+        BEGIN(c);                                                                                  \
+        if (!(out))                                                                                \
+            return invalid((c), "out must not be NULL");                                           \
+        struct call rq_ = {"GET", (path), NULL, NULL};                                             \
+        CALL_JSON((c), &rq_, parse(body, len, &(c)->err, (out)));                                  \
+    } while (0)
+
 /*
  * Serialises a JSON body; steals root. NULL (with the error set) when it cannot be built;
  * what names the caller's text in it, NULL when there is none.
@@ -596,11 +606,7 @@ static const char *button_name(enum desk_button b) {
 }
 
 enum desk_status desk_mouse_position(desk_client *c, struct desk_point *out) {
-    BEGIN(c);
-    if (!out)
-        return invalid(c, "out must not be NULL");
-    struct call rq = {"GET", "/computeruse/mouse/position", NULL, NULL};
-    CALL_JSON(c, &rq, wire_point(body, len, &c->err, out));
+    GET_PARSED(c, out, "/computeruse/mouse/position", wire_point);
 }
 
 enum desk_status desk_mouse_move(desk_client *c, int x, int y, struct desk_point *pos) {
@@ -699,21 +705,13 @@ enum desk_status desk_keyboard_hotkey(desk_client *c, const char *keys) {
 enum desk_status desk_display_info(desk_client *c, struct desk_display_info **out) {
     if (out)
         *out = NULL;
-    BEGIN(c);
-    if (!out)
-        return invalid(c, "out must not be NULL");
-    struct call rq = {"GET", "/computeruse/display/info", NULL, NULL};
-    CALL_JSON(c, &rq, wire_display_info(body, len, &c->err, out));
+    GET_PARSED(c, out, "/computeruse/display/info", wire_display_info);
 }
 
 enum desk_status desk_display_windows(desk_client *c, struct desk_window_list **out) {
     if (out)
         *out = NULL;
-    BEGIN(c);
-    if (!out)
-        return invalid(c, "out must not be NULL");
-    struct call rq = {"GET", "/computeruse/display/windows", NULL, NULL};
-    CALL_JSON(c, &rq, wire_windows(body, len, &c->err, out));
+    GET_PARSED(c, out, "/computeruse/display/windows", wire_windows);
 }
 
 /* ---- desktop processes ---- */
@@ -748,19 +746,11 @@ enum desk_status desk_computeruse_stop(desk_client *c, struct desk_processes **o
 }
 
 enum desk_status desk_computeruse_status(desk_client *c, enum desk_desktop_state *out) {
-    BEGIN(c);
-    if (!out)
-        return invalid(c, "out must not be NULL");
-    struct call rq = {"GET", "/computeruse/status", NULL, NULL};
-    CALL_JSON(c, &rq, wire_state(body, len, &c->err, out));
+    GET_PARSED(c, out, "/computeruse/status", wire_state);
 }
 
 enum desk_status desk_computeruse_process_status(desk_client *c, enum desk_desktop_state *out) {
-    BEGIN(c);
-    if (!out)
-        return invalid(c, "out must not be NULL");
-    struct call rq = {"GET", "/computeruse/process-status", NULL, NULL};
-    CALL_JSON(c, &rq, wire_state(body, len, &c->err, out));
+    GET_PARSED(c, out, "/computeruse/process-status", wire_state);
 }
 
 /* "/computeruse/process/<name percent-encoded>/<what>"; false (error set) on a bad name. */
@@ -853,9 +843,5 @@ enum desk_status desk_process_errors(desk_client *c, const char *name, char **er
 enum desk_status desk_vnc(desk_client *c, struct desk_vnc **out) {
     if (out)
         *out = NULL;
-    BEGIN(c);
-    if (!out)
-        return invalid(c, "out must not be NULL");
-    struct call rq = {"GET", "/computeruse/vnc", NULL, NULL};
-    CALL_JSON(c, &rq, wire_vnc(body, len, &c->err, out));
+    GET_PARSED(c, out, "/computeruse/vnc", wire_vnc);
 }

@@ -64,13 +64,9 @@ const char *desk_image_format_name(enum desk_image_format format) {
 }
 
 const char *desk_desktop_state_name(enum desk_desktop_state state) {
-    switch (state) {
-    case DESK_DESKTOP_INACTIVE:
-        return "inactive";
-    case DESK_DESKTOP_PARTIAL:
-        return "partial";
-    case DESK_DESKTOP_ACTIVE:
-        return "active";
-    }
-    return NULL;
+    static const char *const names[] = {[DESK_DESKTOP_INACTIVE] = "inactive",
+            [DESK_DESKTOP_PARTIAL] = "partial",
+            [DESK_DESKTOP_ACTIVE] = "active"};
+    unsigned i = (unsigned)state;
+    return i < sizeof names / sizeof names[0] ? names[i] : NULL;
 }

@@ -258,7 +258,36 @@ enum desk_status wire_object(const char *body, size_t len, struct desk_err *e) {
     return root ? DESK_OK : e->status;
 }
 
-static enum desk_status display_from(const json_t *o, struct desk_display *d, struct desk_err *e) {
+/* Builds one list item from an element; the item's memory is zeroed. */
+typedef enum desk_status (*item_fn)(const json_t *o, void *item, struct desk_err *e);
+
+/*
+ * The array member key, each element made into an item of size bytes by from:
+ * *items is a new array (NULL when empty) and *built counts the items made, so
+ * that freeing a half-built list is exact. A failure names the element.
+ */
+static enum desk_status get_list(const json_t *root, const char *key, size_t size, item_fn from,
+        void **items, size_t *built, struct desk_err *e) {
+    const json_t *list = get_array(root, key, e);
+    if (!list)
+        return e->status;
+    size_t n = json_array_size(list);
+    if (n && !(*items = calloc(n, size)))
+        return wire_fail(e, DESK_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        enum desk_status rc = from(json_array_get(list, i), (char *)*items + i * size, e);
+        if (rc != DESK_OK) {
+            char where[64];
+            snprintf(where, sizeof where, "%s[%zu]", key, i);
+            return nested(e, where);
+        }
+        (*built)++;
+    }
+    return DESK_OK;
+}
+
+static enum desk_status display_from(const json_t *o, void *item, struct desk_err *e) {
+    struct desk_display *d = item;
     if (!json_is_object(o))
         return wire_fail(e, DESK_ERR_PROTOCOL, "a display is not an object");
     enum desk_status rc = get_int(o, "id", &d->id, e);
@@ -282,23 +311,10 @@ enum desk_status wire_display_info(
     if (!root)
         return e->status;
     struct desk_display_info *info = calloc(1, sizeof *info);
-    const json_t *list = get_array(root, "displays", e);
-    enum desk_status rc = !info   ? wire_fail(e, DESK_ERR_NOMEM, "out of memory")
-                          : !list ? e->status
-                                  : DESK_OK;
-    size_t n = json_array_size(list);
-    if (rc == DESK_OK && n && !(info->displays = calloc(n, sizeof *info->displays)))
-        rc = wire_fail(e, DESK_ERR_NOMEM, "out of memory");
-    for (size_t i = 0; rc == DESK_OK && i < n; i++) {
-        rc = display_from(json_array_get(list, i), &info->displays[i], e);
-        if (rc != DESK_OK) {
-            char where[32];
-            snprintf(where, sizeof where, "displays[%zu]", i);
-            nested(e, where);
-        }
-    }
+    enum desk_status rc = info ? get_list(root, "displays", sizeof *info->displays, display_from,
+                                         (void **)&info->displays, &info->count, e)
+                               : wire_fail(e, DESK_ERR_NOMEM, "out of memory");
     if (rc == DESK_OK) {
-        info->count = n;
         const json_t *prim = get_object(root, "primary_display", e);
         rc = prim ? display_from(prim, &info->primary, e) : e->status;
         if (prim && rc != DESK_OK)
@@ -315,7 +331,8 @@ enum desk_status wire_display_info(
     return DESK_OK;
 }
 
-static enum desk_status window_from(const json_t *o, struct desk_window *w, struct desk_err *e) {
+static enum desk_status window_from(const json_t *o, void *item, struct desk_err *e) {
+    struct desk_window *w = item;
     if (!json_is_object(o))
         return wire_fail(e, DESK_ERR_PROTOCOL, "a window is not an object");
     const json_t *id = json_object_get(o, "id");
@@ -352,24 +369,10 @@ enum desk_status wire_windows(
     if (!root)
         return e->status;
     struct desk_window_list *wl = calloc(1, sizeof *wl);
-    const json_t *list = get_array(root, "windows", e);
-    enum desk_status rc = !wl     ? wire_fail(e, DESK_ERR_NOMEM, "out of memory")
-                          : !list ? e->status
-                                  : DESK_OK;
-    size_t n = json_array_size(list);
-    if (rc == DESK_OK && n && !(wl->windows = calloc(n, sizeof *wl->windows)))
-        rc = wire_fail(e, DESK_ERR_NOMEM, "out of memory");
-    /* count grows with each window built, so that freeing a half-built list is exact. */
-    for (size_t i = 0; rc == DESK_OK && i < n; i++) {
-        rc = window_from(json_array_get(list, i), &wl->windows[i], e);
-        if (rc == DESK_OK) {
-            wl->count++;
-        } else {
-            char where[32];
-            snprintf(where, sizeof where, "windows[%zu]", i);
-            nested(e, where);
-        }
-    }
+    enum desk_status rc = wl ? get_list(root, "windows", sizeof *wl->windows, window_from,
+                                       (void **)&wl->windows, &wl->count, e)
+                             : wire_fail(e, DESK_ERR_NOMEM, "out of memory");
+    size_t n = wl ? wl->count : 0;
     int count = 0;
     if (rc == DESK_OK)
         rc = get_int(root, "count", &count, e);
