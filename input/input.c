@@ -69,7 +69,7 @@
 #define CLICK_GAP_NS (8ull * 1000 * 1000)
 #define MAX_HELD     8
 /* Open-addressed table of the characters the layout types: up to 4 groups of 4 levels. */
-#define TABLE_SIZE 8192
+#define TABLE_SIZE 4096
 
 struct slot {
     KeySym bound[2];  /* our binding (levels 1 and 2), NoSymbol when we hold none */
@@ -405,13 +405,16 @@ static void find_slots(struct input *in) {
 }
 
 /*
- * Reads the keymap and keyboard state, checks which of our bindings survived
- * (a new layout replaces them all), picks this call's spare keycodes, and for
- * typing builds the table of characters the layout reaches.
+ * Reads the keymap and keyboard state (the state from known when not NULL,
+ * saving a round trip), checks which of our bindings survived (a new layout
+ * replaces them all), picks this call's spare keycodes, and for typing
+ * builds the table of characters the layout reaches.
  */
-static int load_keymap(struct input *in, bool for_text) {
+static int load_keymap(struct input *in, const XkbStateRec *known, bool for_text) {
     XkbStateRec st;
-    if (XkbGetState(in->dpy, XkbUseCoreKbd, &st) != Success)
+    if (known)
+        st = *known;
+    else if (XkbGetState(in->dpy, XkbUseCoreKbd, &st) != Success)
         return keymap_err(in);
     in->xkb = XkbGetMap(
             in->dpy, XkbKeyTypesMask | XkbKeySymsMask | XkbModifierMapMask, XkbUseCoreKbd);
@@ -770,9 +773,10 @@ static void name_held(struct input *in, unsigned held) {
  * type: latched and locked modifiers (Caps Lock, Num Lock, a sticky Shift)
  * and a latched group; the locked group is set per character (set_level).
  * A modifier held down by another client (a person on VNC, whose XTest keys
- * deskd shares and must not release) is -EBUSY, named in held_name.
+ * deskd shares and must not release) is -EBUSY, named in held_name. sv
+ * gets what to restore, after the state the clearing leaves.
  */
-static int clear_foreign(struct input *in, struct kbd_saved *sv) {
+static int clear_foreign(struct input *in, struct kbd_saved *sv, XkbStateRec *after) {
     XkbStateRec st;
     memset(sv, 0, sizeof *sv);
     if (XkbGetState(in->dpy, XkbUseCoreKbd, &st) != Success)
@@ -792,6 +796,10 @@ static int clear_foreign(struct input *in, struct kbd_saved *sv) {
         XkbLockModifiers(in->dpy, XkbUseCoreKbd, st.locked_mods, 0);
     if (st.latched_group)
         XkbLatchGroup(in->dpy, XkbUseCoreKbd, 0);
+    /* The state those requests leave, without asking again: no latches, no locked modifiers. */
+    *after = st;
+    after->mods = st.base_mods;
+    after->group = (unsigned char)(st.base_group + st.locked_group);
     return 0;
 }
 
@@ -819,11 +827,12 @@ int input_type(struct input *in, const char *utf8, size_t len, int delay_ms) {
         return -ENOMEM;
 
     struct kbd_saved sv;
+    XkbStateRec st;
     in->held_name[0] = '\0';
-    int r = clear_foreign(in, &sv);
+    int r = clear_foreign(in, &sv, &st);
     bool cleared = r == 0;
     if (r == 0)
-        r = load_keymap(in, true);
+        r = load_keymap(in, &st, true);
     int start_group = in->group;
     in->type_group = in->group;
     in->mods_down = 0;
@@ -897,7 +906,7 @@ int input_key(struct input *in, const struct key_combo *combo) {
             return -EINVAL;
 
     bool keep[256] = {false};
-    r = load_keymap(in, false);
+    r = load_keymap(in, NULL, false);
     /* Every key is found (or bound) before the first is pressed. */
     for (int i = 0; r == 0 && i < combo->nmods; i++)
         r = key_for_sym(in, combo->mods[i], true, keep, &mods[i], &group);
@@ -1081,7 +1090,7 @@ void input_destroy(struct input *in) {
         return;
     release_held(in);
     /* Give back the spare keycodes that still hold our bindings, and only those. */
-    if (load_keymap(in, false) == 0 && keymap_guard(in) == 0) {
+    if (load_keymap(in, NULL, false) == 0 && keymap_guard(in) == 0) {
         for (int kc = in->xkb->min_key_code; kc <= in->xkb->max_key_code; kc++) {
             if (in->slot[kc].bound[0] == NoSymbol)
                 continue;
