@@ -208,6 +208,36 @@ static void test_shortcuts(void) {
     setxkbmap("us", NULL);
 }
 
+/*
+ * Text of both groups of us,ru with either group active: each character
+ * through its own key in its group (the group locked for it), and what
+ * neither group has through a spare keycode.
+ */
+static void test_two_groups(void) {
+    static const char text[] = "Hello, привет! Grüße ЁЖ";
+    int x, y, exact = 0;
+    CHECK(setxkbmap("us,ru", NULL) == 0, "setxkbmap us,ru");
+    point("field", 0.5, 0.5, &x, &y);
+    for (int group = 0; group < 2; group++) {
+        XkbLockGroup(dpy, XkbUseCoreKbd, (unsigned)group);
+        XSync(dpy, False);
+        CHECK_INT(input_click(in, x, y, 1, false), 0);
+        json_decref(ask("set field "));
+        CHECK_INT(input_type(in, text, strlen(text), 0), 0);
+        json_t *j = ask("waitvalue field 5000 %s", text);
+        const char *v = j ? json_string_value(json_object_get(j, "value")) : NULL;
+        bool same = v && strcmp(v, text) == 0;
+        CHECK(same, "us,ru group %d: the field holds \"%s\"", group + 1, v ? v : "(none)");
+        exact += same;
+        json_decref(j);
+        XkbStateRec st;
+        XkbGetState(dpy, XkbUseCoreKbd, &st);
+        CHECK(st.group == group, "group %d after typing, not %d", st.group, group);
+    }
+    printf("us,ru text typed exactly with either group active: %d/2\n", exact);
+    setxkbmap("us", NULL);
+}
+
 static size_t put_utf8(char *out, uint32_t cp) {
     out[0] = (char)(0xe0 | cp >> 12);
     out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
@@ -292,6 +322,7 @@ int main(void) {
                 {"double clicks", test_double_clicks},
                 {"drags", test_drags},
                 {"shortcuts", test_shortcuts},
+                {"two groups", test_two_groups},
                 {"CJK", test_cjk},
         };
         for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) {
