@@ -475,6 +475,44 @@ static KeyCode find_key_group(const struct input *in, KeySym sym, bool modmap_on
     return 0;
 }
 
+/* The level modifiers (nbits of them) with which kc gives sym in group, or ~0u. */
+static unsigned level_for(const struct input *in, KeyCode kc, int group, int nbits, KeySym sym) {
+    XkbDescPtr xkb = in->xkb;
+    int n = XkbKeyNumGroups(xkb, kc);
+    if (n == 0 || in->slot[kc].bound[0] != NoSymbol || xkb->map->modmap[kc])
+        return ~0u;
+    const XkbKeyTypeRec *type = XkbKeyKeyType(xkb, kc, group % n);
+    for (int level = 1; level < type->num_levels; level++) {
+        unsigned mask = level_mask(type, level);
+        if (mask != ~0u && !(mask & ~in->level_mods) && __builtin_popcount(mask) == nbits &&
+                translate_in(in, kc, mask, group) == sym)
+            return mask;
+    }
+    return ~0u;
+}
+
+/*
+ * A layout key that gives sym on a higher level, with the group and the level
+ * modifiers (Shift, AltGr) it needs: the current group first, the fewest
+ * modifiers first. 0 when no key has it.
+ */
+static KeyCode find_key_level(const struct input *in, KeySym sym, int *group, unsigned *mods) {
+    for (int i = 0; i < in->ngroups; i++) {
+        int g = i == 0 ? in->group : i <= in->group ? i - 1 : i;
+        for (int nbits = 1; nbits <= 2; nbits++) {
+            for (int kc = in->xkb->min_key_code; kc <= in->xkb->max_key_code; kc++) {
+                unsigned mask = level_for(in, (KeyCode)kc, g, nbits, sym);
+                if (mask != ~0u) {
+                    *group = g;
+                    *mods = mask;
+                    return (KeyCode)kc;
+                }
+            }
+        }
+    }
+    return 0;
+}
+
 static KeyCode find_key(const struct input *in, KeySym sym, bool modmap_only) {
     int group;
     return find_key_group(in, sym, modmap_only, &group);
@@ -880,11 +918,18 @@ static KeyCode find_modifier(const struct input *in, KeySym sym) {
     return kc ? kc : find_key(in, sym, false);
 }
 
-/* The key for sym and, for a keysym only another group has, that group (else the current one). */
-static int key_for_sym(
-        struct input *in, KeySym sym, bool modifier, bool *keep, KeyCode *kc, int *group) {
+/*
+ * The key for sym, the group to press it in (another than the current one
+ * only for a keysym the current group lacks) and the level modifiers it needs
+ * (a keysym only a higher level has); a spare keycode when no key has it.
+ */
+static int key_for_sym(struct input *in, KeySym sym, bool modifier, bool *keep, KeyCode *kc,
+        int *group, unsigned *level) {
     *group = in->group;
+    *level = 0;
     *kc = modifier ? find_modifier(in, sym) : find_key_group(in, sym, false, group);
+    if (!*kc && !modifier)
+        *kc = find_key_level(in, sym, group, level);
     if (!*kc)
         *kc = find_slot_sym(in, sym);
     if (*kc) {
@@ -904,9 +949,28 @@ static int key_for_sym(
     return 0;
 }
 
+/* Presses (down) or releases the level keys of level that combo's own modifiers do not hold. */
+static void press_level(struct input *in, const struct key_combo *combo, const KeyCode *mods,
+        unsigned level, bool down) {
+    for (int b = 0; b < 8; b++) {
+        int bit = down ? b : 7 - b;
+        KeyCode kc = in->mod_kc[bit];
+        bool held = false;
+        for (int i = 0; i < combo->nmods; i++)
+            held = held || mods[i] == kc;
+        if (!(level & (1u << bit)) || !kc || held)
+            continue;
+        if (down)
+            key_down(in, kc);
+        else
+            key_up(in, kc);
+    }
+}
+
 int input_key(struct input *in, const struct key_combo *combo) {
     KeyCode mods[KEYS_MAX_MODS], key;
     int r, group, key_group = 0;
+    unsigned level = 0, unused;
 
     if (!combo || combo->key == NoSymbol || combo->nmods < 0 || combo->nmods > KEYS_MAX_MODS)
         return -EINVAL;
@@ -918,17 +982,19 @@ int input_key(struct input *in, const struct key_combo *combo) {
     r = load_keymap(in, NULL, false);
     /* Every key is found (or bound) before the first is pressed. */
     for (int i = 0; r == 0 && i < combo->nmods; i++)
-        r = key_for_sym(in, combo->mods[i], true, keep, &mods[i], &group);
+        r = key_for_sym(in, combo->mods[i], true, keep, &mods[i], &group, &unused);
     if (r == 0)
-        r = key_for_sym(in, combo->key, false, keep, &key, &key_group);
+        r = key_for_sym(in, combo->key, false, keep, &key, &key_group, &level);
     if (r == 0) {
         /* A keysym of another group only (not a Latin letter): its group for the tap. */
         if (key_group != in->group)
             XkbLockGroup(in->dpy, XkbUseCoreKbd, (unsigned)key_group);
         for (int i = 0; i < combo->nmods; i++)
             key_down(in, mods[i]);
+        press_level(in, combo, mods, level, true);
         key_down(in, key);
         key_up(in, key);
+        press_level(in, combo, mods, level, false);
         for (int i = combo->nmods - 1; i >= 0; i--)
             key_up(in, mods[i]);
         if (key_group != in->group)

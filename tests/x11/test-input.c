@@ -494,6 +494,18 @@ static void test_groups(void) {
             fprintf(stderr, "  evlog: %s\n", lines[k]);
     }
     CHECK_INT(kbd_state().group, 1);
+
+    /* A keysym on a higher level of the other group: its key, that group, Shift. */
+    CHECK_INT(keys_parse_press("at", NULL, 0, &c, err, sizeof err), 0);
+    CHECK_INT(input_key(in, &c), 0);
+    if (collect()) {
+        int i = find_key("at");
+        CHECK(i >= 0 && key_line(i, "at", ShiftMask) &&
+                        line_keycode(i) == XKeysymToKeycode(dpy, XK_2),
+                "key at under us,ru (ru active) was not Shift and the key of 2: %s",
+                i >= 0 ? lines[i] : "no key line");
+    }
+    CHECK_INT(kbd_state().group, 1);
     XkbLockGroup(dpy, XkbUseCoreKbd, 0);
     XSync(dpy, False);
 }
