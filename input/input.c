@@ -130,6 +130,7 @@ struct input {
     KeyCode mod_kc[8];   /* per real modifier, a key that sets it for a level (Shift, AltGr) */
     unsigned level_mods; /* the modifiers mod_kc can set */
     int type_group;      /* while typing: the group locked now */
+    bool group_locked;   /* while typing: whether we locked a group */
     unsigned mods_down;  /* while typing: the level modifiers held now */
     struct entry table[TABLE_SIZE];
 };
@@ -456,8 +457,7 @@ static int load_keymap(struct input *in, const XkbStateRec *known, bool for_text
     in->locked_group = st.locked_group;
 
     find_slots(in);
-    if (in->group >= in->ngroups)
-        in->group = 0;
+    in->group %= in->ngroups; /* XKB wraps an effective group out of range */
     find_level_keys(in);
     if (!for_text)
         return 0;
@@ -773,6 +773,7 @@ static void set_level(struct input *in, int group, unsigned mods) {
     if (group != in->type_group) {
         XkbLockGroup(in->dpy, XkbUseCoreKbd, (unsigned)group);
         in->type_group = group;
+        in->group_locked = true;
     }
     for (int bit = 0; bit < 8; bit++)
         if ((in->mods_down & ~mods) & (1u << bit))
@@ -871,7 +872,7 @@ static int clear_foreign(struct input *in, struct kbd_saved *sv, XkbStateRec *af
     return 0;
 }
 
-/* Puts back what clear_foreign cleared and the group typing changed. */
+/* Puts back what clear_foreign cleared and, when typing locked a group, the locked group. */
 static void restore_foreign(struct input *in, const struct kbd_saved *sv, bool group_changed) {
     if (group_changed)
         XkbLockGroup(in->dpy, XkbUseCoreKbd, (unsigned)sv->locked_group);
@@ -901,8 +902,8 @@ int input_type(struct input *in, const char *utf8, size_t len, int delay_ms) {
     bool cleared = r == 0;
     if (r == 0)
         r = load_keymap(in, &st, true);
-    int start_group = in->group;
     in->type_group = in->group;
+    in->group_locked = false;
     in->mods_down = 0;
     /* Bind what the first characters lack before typing any: text that cannot be typed fails
      * whole. */
@@ -915,7 +916,7 @@ int input_type(struct input *in, const char *utf8, size_t len, int delay_ms) {
     release_held(in);
     in->mods_down = 0;
     if (cleared)
-        restore_foreign(in, &sv, in->type_group != start_group);
+        restore_foreign(in, &sv, in->group_locked);
     return finish(in, r);
 }
 
