@@ -232,7 +232,8 @@ static int pad_reserve(struct capture *c, size_t need, size_t screen) {
     return c->pad ? 0 : -ENOMEM;
 }
 
-static int grab_once(struct capture *c, int x, int y, int w, int h, struct frame *out) {
+/* Grabs (x, y, w, h), or the whole screen when whole (x, y, w, h then ignored). */
+static int grab_once(struct capture *c, bool whole, int x, int y, int w, int h, struct frame *out) {
     if (c->img) {
         XDestroyImage(c->img);
         c->img = NULL;
@@ -244,6 +245,8 @@ static int grab_once(struct capture *c, int x, int y, int w, int h, struct frame
         xtrap_end(&t, false);
         return -EIO;
     }
+    if (whole)
+        x = 0, y = 0, w = sw, h = sh;
     /* The part on screen, in 64 bits: x + w may pass INT_MAX. */
     long long x0 = x > 0 ? x : 0, y0 = y > 0 ? y : 0;
     long long x1 = (long long)x + w < sw ? (long long)x + w : sw;
@@ -298,8 +301,19 @@ int capture_grab(struct capture *c, int x, int y, int w, int h, struct frame *ou
     if (!c->format_ok)
         return -EIO;
     /* A resize between our XGetGeometry and the image request fails the latter: once more. */
-    int r = grab_once(c, x, y, w, h, out);
+    int r = grab_once(c, false, x, y, w, h, out);
     if (r == -EIO)
-        r = grab_once(c, x, y, w, h, out);
+        r = grab_once(c, false, x, y, w, h, out);
+    return r;
+}
+
+int capture_grab_screen(struct capture *c, struct frame *out) {
+    if (!c || !out)
+        return -EINVAL;
+    if (!c->format_ok)
+        return -EIO;
+    int r = grab_once(c, true, 0, 0, 0, 0, out);
+    if (r == -EIO)
+        r = grab_once(c, true, 0, 0, 0, 0, out);
     return r;
 }

@@ -48,6 +48,14 @@ bool capture_uses_shm(const struct capture *c);
 int capture_grab(struct capture *c, int x, int y, int w, int h, struct frame *out);
 
 /*
+ * Grabs the whole screen, at the size the server reports for this grab (the
+ * same single round trip capture_grab makes), so the caller needs no size
+ * query of its own: out->width and out->height are the screen's.
+ * Returns as capture_grab.
+ */
+int capture_grab_screen(struct capture *c, struct frame *out);
+
+/*
  * Reads the current cursor image (XFixes) and alpha-blends it into f, where
  * f's top-left pixel is root position (fx, fy): drawn at pointer - hotspot.
  * Stores the pointer position in root coordinates in *px, *py.

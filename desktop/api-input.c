@@ -1,92 +1,80 @@
 /*
  * api-input: the mouse and keyboard routes. Every request is validated in
- * full before anything is sent, so a rejected request presses nothing. Actions
- * run one at a time, in the order their requests arrived (a ticket queue: a
- * plain mutex would let a later request overtake), on an X connection of their
- * own, so input never waits behind a screenshot's capture or encode.
+ * full before anything is sent, so a rejected request presses nothing; then
+ * it becomes one job for the input worker (inputw.c), which runs jobs one at a
+ * time in arrival order on an X connection of its own, so input never waits
+ * behind a screenshot. The worker and input/ release every key and button a
+ * job pressed, on every path.
  *
- * The input module releases every key and button an action pressed before it
- * returns, on every path; after a failed action the routes also release
- * everything that is down, as a safety net.
+ * Not here: X calls (input/), the queue and its bounds (inputw.c).
  */
 #include <errno.h>
-#include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "deskd.h"
-#include "input.h"
+#include "inputw.h"
 #include "log.h"
 #include "params.h"
 
 #define COORD_MAX      SHOT_MAX_COORD
 #define TYPE_DELAY_MAX 1000
 #define MODS_MAX       8
+/* The longest one type request may take by its characters and delay. */
+#define TYPE_TIME_MAX_MS (10L * 60 * 1000)
 
-static struct input *input_obj; /* belongs to the input X connection */
+/* One action, as the worker runs it; out: the pointer position after it. */
+struct act {
+    enum { ACT_POINTER, ACT_MOVE, ACT_CLICK, ACT_DRAG, ACT_SCROLL, ACT_TYPE, ACT_KEY } kind;
+    int x, y, x2, y2, button, amount, delay;
+    bool dbl;
+    const char *text;
+    size_t len;
+    struct key_combo combo;
+    int px, py;
+    char held[32]; /* the modifier another client held when typing was refused */
+};
 
-int inputs_open(Display *dpy, void *data) {
-    (void)data;
-    input_obj = input_new(dpy);
-    return input_obj ? 0 : -ENOTSUP;
-}
-
-void inputs_close(Display *dpy, void *data) {
-    (void)dpy;
-    (void)data;
-    input_destroy(input_obj);
-    input_obj = NULL;
-}
-
-static pthread_mutex_t order_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t order_cond = PTHREAD_COND_INITIALIZER;
-static unsigned long next_ticket, now_serving;
-
-static void order_enter(void) {
-    pthread_mutex_lock(&order_lock);
-    unsigned long ticket = next_ticket++;
-    while (now_serving != ticket)
-        pthread_cond_wait(&order_cond, &order_lock);
-    pthread_mutex_unlock(&order_lock);
-}
-
-static void order_leave(void) {
-    pthread_mutex_lock(&order_lock);
-    now_serving++;
-    pthread_cond_broadcast(&order_cond);
-    pthread_mutex_unlock(&order_lock);
-}
-
-/* Takes the next turn and the input connection; NULL after replying 503. */
-static struct input *input_begin(struct req *r) {
-    char err[256];
-    order_enter();
-    /* A request that waited in the queue for a client that has given up must not run later,
-     * against a screen its client no longer expects. */
-    if (req_client_gone(r)) {
-        order_leave();
-        reply_error(r, ERR_CANCELLED, "the client went away while the request waited its turn");
-        return NULL;
+/* The worker's side of a job; the connection is locked. */
+static int act_run(struct input *in, void *arg) {
+    struct act *a = arg;
+    int rc = 0;
+    switch (a->kind) {
+    case ACT_POINTER:
+        break;
+    case ACT_MOVE:
+        rc = input_move(in, a->x, a->y);
+        break;
+    case ACT_CLICK:
+        rc = input_click(in, a->x, a->y, a->button, a->dbl);
+        break;
+    case ACT_DRAG:
+        rc = input_drag(in, a->x, a->y, a->x2, a->y2, a->button);
+        break;
+    case ACT_SCROLL:
+        return input_scroll(in, a->x, a->y, a->button, a->amount);
+    case ACT_TYPE:
+        rc = input_type(in, a->text, a->len, a->delay);
+        if (rc == -EBUSY)
+            snprintf(a->held, sizeof a->held, "%s", input_held_modifier(in));
+        return rc;
+    case ACT_KEY:
+        return input_key(in, &a->combo);
     }
-    if (!xconn_lock(req_deskd(r)->xinput, err, sizeof err)) {
-        order_leave();
-        reply_no_display(r, err);
-        return NULL;
-    }
-    return input_obj;
+    return rc < 0 ? rc : input_pointer(in, &a->px, &a->py);
 }
 
-static void input_end(struct req *r) {
-    xconn_unlock(req_deskd(r)->xinput);
-    order_leave();
+static int client_gone(void *arg) {
+    return req_client_gone(arg);
 }
 
-/* Replies for a failed action; called with the connection still locked. */
-static void reply_failure(struct req *r, struct input *in, int rc, const char *what) {
-    bool dead = xconn_dead(req_deskd(r)->xinput);
-    if (!dead)
-        input_release_all(in);
-    if (dead || rc == -EIO)
-        reply_no_display(r, dead ? "the X display went away" : "the X server refused the input");
+/* Replies for a job that ran and failed. */
+static void reply_failure(
+        struct req *r, const struct inputw_job *job, const struct act *a, const char *what) {
+    int rc = job->rc;
+    if (job->dead || rc == -EIO)
+        reply_no_display(
+                r, job->dead ? "the X display went away" : "the X server refused the input");
     else if (rc == -ENOSPC)
         reply_error(r, ERR_NO_SPARE_KEYCODE,
                 "%s needs a character the keyboard map lacks and no spare keycode is free", what);
@@ -94,7 +82,7 @@ static void reply_failure(struct req *r, struct input *in, int rc, const char *w
         reply_error(r, ERR_MODIFIER_HELD,
                 "%s refused: another client holds %s down (deskd does not release keys it did not "
                 "press); release it and retry",
-                what, input_held_modifier(in));
+                what, a->held);
     else if (rc == -EPROTO)
         reply_error(r, ERR_INPUT_FAILED, "%s failed: the keyboard map could not be read or changed",
                 what);
@@ -103,6 +91,32 @@ static void reply_failure(struct req *r, struct input *in, int rc, const char *w
                 r, ERR_CANCELLED, "%s stopped: the client went away or deskd is stopping", what);
     else
         reply_error(r, ERR_INPUT_FAILED, "%s failed: %s", what, strerror(-rc));
+}
+
+/*
+ * Runs a on the input worker; true when it succeeded, else the reply is sent.
+ * cost_ms: the most it may take, which admission counts for the jobs behind it.
+ */
+static bool run_act(struct req *r, struct act *a, long cost_ms, const char *what) {
+    struct inputw_job job = {
+            .fn = act_run, .arg = a, .cost_ms = cost_ms, .gone = client_gone, .gone_arg = r};
+    char err[256] = "";
+    long retry = 0;
+    int rc = inputw_run(req_deskd(r)->input, &job, &retry, err, sizeof err);
+    if (rc == -EBUSY) {
+        r->retry_after_s = retry;
+        reply_error(r, ERR_INPUT_BUSY,
+                "the input queue holds more than %ld s of work; %s would wait too long; retry in "
+                "%ld s",
+                INPUTW_WAIT_MAX_MS / 1000, what, retry);
+    } else if (rc == -ECANCELED) {
+        reply_error(r, ERR_CANCELLED, "the client went away while the request waited its turn");
+    } else if (rc == -ENXIO) {
+        reply_no_display(r, err);
+    } else if (job.rc < 0) {
+        reply_failure(r, &job, a, what);
+    }
+    return rc == 0 && job.rc == 0;
 }
 
 static void reply_xy(struct req *r, int x, int y) {
@@ -116,15 +130,9 @@ static void reply_xy(struct req *r, int x, int y) {
     } while (0)
 
 static void api_mouse_position(struct req *r) {
-    struct input *in = input_begin(r);
-    if (!in)
-        return;
-    int x, y, rc = input_pointer(in, &x, &y);
-    if (rc < 0)
-        reply_failure(r, in, rc, "reading the pointer");
-    else
-        reply_xy(r, x, y);
-    input_end(r);
+    struct act a = {.kind = ACT_POINTER};
+    if (run_act(r, &a, INPUTW_JOB_BASE_MS, "reading the pointer"))
+        reply_xy(r, a.px, a.py);
 }
 
 static int read_xy(
@@ -144,130 +152,93 @@ static int read_button(json_t *body, int *button, char *err, size_t errlen) {
 
 static void api_mouse_move(struct req *r) {
     char err[256];
-    int x, y;
+    struct act a = {.kind = ACT_MOVE};
     json_t *body = r->json;
-    if (read_xy(body, "x", "y", &x, &y, err, sizeof err) < 0)
+    if (read_xy(body, "x", "y", &a.x, &a.y, err, sizeof err) < 0)
         BAD_INPUT(r, err);
-    struct input *in = input_begin(r);
-    if (!in)
-        return;
-    int rc = input_move(in, x, y);
-    if (rc == 0)
-        rc = input_pointer(in, &x, &y);
-    if (rc < 0)
-        reply_failure(r, in, rc, "the move");
-    else
-        reply_xy(r, x, y);
-    input_end(r);
+    if (run_act(r, &a, INPUTW_JOB_BASE_MS, "the move"))
+        reply_xy(r, a.px, a.py);
 }
 
 static void api_mouse_click(struct req *r) {
     char err[256];
-    int x, y, button;
-    bool dbl = false;
+    struct act a = {.kind = ACT_CLICK};
     json_t *body = r->json;
-    if (read_xy(body, "x", "y", &x, &y, err, sizeof err) < 0 ||
-            read_button(body, &button, err, sizeof err) < 0 ||
-            body_bool(body, "double", &dbl, err, sizeof err) < 0)
+    if (read_xy(body, "x", "y", &a.x, &a.y, err, sizeof err) < 0 ||
+            read_button(body, &a.button, err, sizeof err) < 0 ||
+            body_bool(body, "double", &a.dbl, err, sizeof err) < 0)
         BAD_INPUT(r, err);
-    struct input *in = input_begin(r);
-    if (!in)
-        return;
-    int rc = input_click(in, x, y, button, dbl);
-    if (rc == 0)
-        rc = input_pointer(in, &x, &y);
-    if (rc < 0)
-        reply_failure(r, in, rc, "the click");
-    else
-        reply_xy(r, x, y);
-    input_end(r);
+    if (run_act(r, &a, INPUTW_JOB_BASE_MS, "the click"))
+        reply_xy(r, a.px, a.py);
 }
 
 static void api_mouse_drag(struct req *r) {
     char err[256];
-    int x1, y1, x2, y2, button, x, y;
+    struct act a = {.kind = ACT_DRAG};
     json_t *body = r->json;
-    if (read_xy(body, "startX", "startY", &x1, &y1, err, sizeof err) < 0 ||
-            read_xy(body, "endX", "endY", &x2, &y2, err, sizeof err) < 0 ||
-            read_button(body, &button, err, sizeof err) < 0)
+    if (read_xy(body, "startX", "startY", &a.x, &a.y, err, sizeof err) < 0 ||
+            read_xy(body, "endX", "endY", &a.x2, &a.y2, err, sizeof err) < 0 ||
+            read_button(body, &a.button, err, sizeof err) < 0)
         BAD_INPUT(r, err);
-    struct input *in = input_begin(r);
-    if (!in)
-        return;
-    int rc = input_drag(in, x1, y1, x2, y2, button);
-    if (rc == 0)
-        rc = input_pointer(in, &x, &y);
-    if (rc < 0) {
-        reply_failure(r, in, rc, "the drag");
-    } else {
+    /* A drag is paced: some 150 ms of motion (input_drag) on top of a job's base. */
+    if (run_act(r, &a, INPUTW_JOB_BASE_MS + 200, "the drag"))
         reply_json(r, 200,
-                json_pack("{s:i, s:i, s:{s:i, s:i}, s:{s:i, s:i}}", "x", x, "y", y, "from", "x", x1,
-                        "y", y1, "to", "x", x2, "y", y2));
-    }
-    input_end(r);
+                json_pack("{s:i, s:i, s:{s:i, s:i}, s:{s:i, s:i}}", "x", a.px, "y", a.py, "from",
+                        "x", a.x, "y", a.y, "to", "x", a.x2, "y", a.y2));
 }
 
 static void api_mouse_scroll(struct req *r) {
     char err[256];
-    int x, y, button, amount = 1;
+    struct act a = {.kind = ACT_SCROLL, .amount = 1};
     const char *dir = NULL;
     json_t *body = r->json;
-    if (read_xy(body, "x", "y", &x, &y, err, sizeof err) < 0 ||
+    if (read_xy(body, "x", "y", &a.x, &a.y, err, sizeof err) < 0 ||
             body_string(body, "direction", true, &dir, NULL, err, sizeof err) < 0 ||
-            keys_parse_direction(dir, &button, err, sizeof err) < 0 ||
-            body_int(body, "amount", false, 0, INPUT_SCROLL_MAX, &amount, err, sizeof err) < 0)
+            keys_parse_direction(dir, &a.button, err, sizeof err) < 0 ||
+            body_int(body, "amount", false, 0, INPUT_SCROLL_MAX, &a.amount, err, sizeof err) < 0)
         BAD_INPUT(r, err);
-    if (amount == 0)
-        amount = 1; /* Daytona's rule: 0 means one click */
-    struct input *in = input_begin(r);
-    if (!in)
-        return;
-    int rc = input_scroll(in, x, y, button, amount);
-    if (rc < 0)
-        reply_failure(r, in, rc, "the scroll");
-    else
+    if (a.amount == 0)
+        a.amount = 1; /* Daytona's rule: 0 means one click */
+    if (run_act(r, &a, INPUTW_JOB_BASE_MS, "the scroll"))
         reply_json(r, 200, json_pack("{s:b}", "success", 1));
-    input_end(r);
 }
 
-/* input_type's cancel hook: the client hung up, or deskd is stopping. */
-static int type_cancelled(void *arg) {
-    return req_deskd(arg)->stopping || req_client_gone(arg);
+/* Characters (code points) of valid UTF-8 text: each but a continuation byte starts one. */
+static size_t count_chars(const char *s, size_t len) {
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++)
+        n += ((unsigned char)s[i] & 0xc0) != 0x80;
+    return n;
 }
 
 static void api_keyboard_type(struct req *r) {
     char err[256];
-    const char *text = NULL;
-    size_t len = 0;
-    int delay = 0;
+    struct act a = {.kind = ACT_TYPE};
     json_t *body = r->json;
-    if (body_string(body, "text", true, &text, &len, err, sizeof err) < 0 ||
-            body_int(body, "delay", false, 0, TYPE_DELAY_MAX, &delay, err, sizeof err) < 0 ||
-            keys_check_text(text, len, err, sizeof err) < 0)
+    if (body_string(body, "text", true, &a.text, &a.len, err, sizeof err) < 0 ||
+            body_int(body, "delay", false, 0, TYPE_DELAY_MAX, &a.delay, err, sizeof err) < 0 ||
+            keys_check_text(a.text, a.len, err, sizeof err) < 0)
         BAD_INPUT(r, err);
-    struct input *in = input_begin(r);
-    if (!in)
+    long chars = (long)count_chars(a.text, a.len);
+    if (chars * a.delay > TYPE_TIME_MAX_MS) {
+        reply_error(r, ERR_INVALID_PARAMETER,
+                "text has %ld characters and delay is %d ms a character: typing would take "
+                "%ld s, more than the limit of %ld s (10 minutes) for one request; send less "
+                "text or a shorter delay",
+                chars, a.delay, chars * a.delay / 1000, TYPE_TIME_MAX_MS / 1000);
         return;
-    input_set_cancel(in, type_cancelled, r);
-    int rc = input_type(in, text, len, delay);
-    input_set_cancel(in, NULL, NULL);
-    if (rc < 0)
-        reply_failure(r, in, rc, "typing");
-    else
+    }
+    /* Without a delay a character takes well under 0.1 ms; a new keymap binding up to 50 ms
+     * a batch, counted in the base. */
+    long cost = chars * a.delay + chars / 10 + INPUTW_JOB_BASE_MS;
+    if (run_act(r, &a, cost, "typing"))
         reply_json(r, 200, json_object());
-    input_end(r);
 }
 
 static void press_combo(struct req *r, const struct key_combo *combo, const char *what) {
-    struct input *in = input_begin(r);
-    if (!in)
-        return;
-    int rc = input_key(in, combo);
-    if (rc < 0)
-        reply_failure(r, in, rc, what);
-    else
+    struct act a = {.kind = ACT_KEY, .combo = *combo};
+    if (run_act(r, &a, INPUTW_JOB_BASE_MS, what))
         reply_json(r, 200, json_object());
-    input_end(r);
 }
 
 static void api_keyboard_key(struct req *r) {

@@ -1,64 +1,21 @@
 /*
- * api-screenshot: the four screenshot routes. A request takes a capture slot
- * (an SHM segment and an encoder, both kept between requests), grabs under the
- * capture connection's lock, then encodes outside it so that two screenshots
- * encode in parallel and the lock is held only for the grab itself.
- * The JSON form is written by hand: the base64 is most of the body and goes
- * straight into the response buffer, with no JSON library copy of it.
+ * api-screenshot: the four screenshot routes: parse, have a capture slot
+ * (shots.c) grab and encode, reply. The JSON form is written by hand: the
+ * base64 is most of the body and goes straight into the response buffer, with
+ * no JSON library copy of it.
+ *
+ * Not here: X calls, slots and their connections (shots.c, capture/).
  */
-#include <X11/Xlib.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "capture.h"
 #include "deskd.h"
 #include "log.h"
 #include "params.h"
+#include "shots.h"
 #include "util.h"
-
-#define SLOTS 2
-
-struct slot {
-    struct capture *cap; /* belongs to the X connection */
-    struct encoder *enc; /* X-independent, lives as long as deskd */
-    bool busy;
-};
-
-static struct slot slots[SLOTS];
-
-int shots_open(Display *dpy, void *data) {
-    (void)data;
-    for (int i = 0; i < SLOTS; i++) {
-        if (!slots[i].enc && !(slots[i].enc = encoder_new()))
-            goto error;
-        if (!(slots[i].cap = capture_new(dpy)))
-            goto error;
-    }
-    log_msg(LOG_INFO, "capture through %s",
-            capture_uses_shm(slots[0].cap) ? "MIT-SHM" : "XGetImage");
-    return 0;
-error:
-    shots_close(dpy, NULL);
-    return -ENOMEM;
-}
-
-void shots_close(Display *dpy, void *data) {
-    (void)dpy;
-    (void)data;
-    for (int i = 0; i < SLOTS; i++) {
-        capture_destroy(slots[i].cap);
-        slots[i].cap = NULL;
-    }
-}
-
-void shots_finish(void) {
-    for (int i = 0; i < SLOTS; i++) {
-        encoder_destroy(slots[i].enc);
-        slots[i].enc = NULL;
-    }
-}
 
 static const char *arg_get(const void *ctx, const char *key) {
     return req_arg(ctx, key);
@@ -118,6 +75,38 @@ void reply_no_display(struct req *r, const char *err) {
     reply_error(r, ERR_DISPLAY_UNAVAILABLE, "%s; the desktop is not running", err);
 }
 
+struct shot_ctx {
+    struct req *r;
+    const struct shot_req *sr;
+};
+
+/* Called with the slot held: the image bytes are the slot's until this returns. */
+static void shot_done(const struct shot_image *img, void *arg) {
+    struct shot_ctx *c = arg;
+    const struct shot_req *sr = c->sr;
+    struct shot_result res = {.data = img->data,
+            .len = img->len,
+            .width = img->width,
+            .height = img->height,
+            .rx = img->rx,
+            .ry = img->ry,
+            .rw = img->rw,
+            .rh = img->rh};
+    if (!sr->compressed) {
+        /* Daytona's full and region routes always carry it: the region origin without the
+         * cursor. */
+        res.has_cursor_pos = true;
+        res.cursor_x = img->cursor_x;
+        res.cursor_y = img->cursor_y;
+    } else if (sr->cursor) {
+        /* In the returned image's space: relative to the region, then scaled. */
+        res.has_cursor_pos = true;
+        res.cursor_x = (int)((long)(img->cursor_x - img->rx) * img->width / img->rw);
+        res.cursor_y = (int)((long)(img->cursor_y - img->ry) * img->height / img->rh);
+    }
+    reply_shot(c->r, sr, &res);
+}
+
 static void screenshot(struct req *r, bool region, bool compressed) {
     struct shot_req sr;
     char err[256];
@@ -126,88 +115,27 @@ static void screenshot(struct req *r, bool region, bool compressed) {
         reply_error(r, ERR_INVALID_PARAMETER, "%s", err);
         return;
     }
-
-    struct xconn *xc = req_deskd(r)->xcap;
-    struct slot *slot = NULL;
-    Display *dpy;
-    for (;;) {
-        if (!(dpy = xconn_lock(xc, err, sizeof err))) {
-            reply_no_display(r, err);
-            return;
-        }
-        for (int i = 0; i < SLOTS && !slot; i++) {
-            if (!slots[i].busy)
-                slot = &slots[i];
-        }
-        if (slot)
-            break;
-        xconn_wait(xc);
-        xconn_unlock(xc);
-    }
-    slot->busy = true;
-    xconn_hold(xc);
-
-    struct shot_result res = {0};
-    struct frame f;
-    int rc = 0;
-    if (region) {
-        res.rx = sr.x, res.ry = sr.y, res.rw = sr.width, res.rh = sr.height;
-    } else {
-        Window root;
-        int gx, gy;
-        unsigned gw, gh, border, depth;
-        if (!XGetGeometry(dpy, DefaultRootWindow(dpy), &root, &gx, &gy, &gw, &gh, &border, &depth))
-            rc = -EIO;
-        res.rw = (int)gw, res.rh = (int)gh;
-    }
-    if (rc == 0)
-        rc = capture_grab(slot->cap, res.rx, res.ry, res.rw, res.rh, &f);
-    int px = res.rx, py = res.ry;
-    if (rc == 0 && sr.cursor && capture_draw_cursor(dpy, &f, res.rx, res.ry, &px, &py) < 0) {
-        /* No XFixes: the image goes without the cursor, the position is still right. */
-        Window root, child;
-        int wx, wy;
-        unsigned mask;
-        if (!XQueryPointer(dpy, DefaultRootWindow(dpy), &root, &child, &px, &py, &wx, &wy, &mask))
-            rc = -EIO;
-    }
-    bool dead = xconn_dead(xc);
-    xconn_unlock(xc);
-
-    if (rc < 0) {
-        xconn_release(xc, &slot->busy);
-        if (dead)
-            reply_no_display(r, "the X display went away during the capture");
-        else
-            reply_error(r, ERR_CAPTURE_FAILED, "the screen capture failed: %s", strerror(-rc));
-        return;
-    }
-
-    res.width = compressed ? scale_length(f.width, sr.scale) : f.width;
-    res.height = compressed ? scale_length(f.height, sr.scale) : f.height;
-    rc = encoder_encode(
-            slot->enc, &f, res.width, res.height, sr.format, sr.quality, &res.data, &res.len);
-    if (rc < 0) {
-        xconn_release(xc, &slot->busy);
+    struct shot_spec spec = {.whole = !region,
+            .x = sr.x,
+            .y = sr.y,
+            .width = sr.width,
+            .height = sr.height,
+            .cursor = sr.cursor,
+            .scale = compressed ? sr.scale : 1.0,
+            .format = sr.format,
+            .quality = sr.quality};
+    struct shot_ctx ctx = {r, &sr};
+    const char *stage = "capture";
+    int rc = shots_take(req_deskd(r)->shots, &spec, shot_done, &ctx, &stage, err, sizeof err);
+    if (rc == -ENXIO)
+        reply_no_display(r, err);
+    else if (rc == -EPIPE)
+        reply_no_display(r, "the X display went away during the capture");
+    else if (rc < 0 && strcmp(stage, "encode") == 0)
         reply_error(r, ERR_ENCODE_FAILED, "encoding the %s image failed: %s",
                 img_format_name(sr.format), strerror(-rc));
-        return;
-    }
-
-    if (!compressed) {
-        /* Daytona's full and region routes always carry it: the region origin without the cursor.
-         */
-        res.has_cursor_pos = true;
-        res.cursor_x = px;
-        res.cursor_y = py;
-    } else if (sr.cursor) {
-        /* In the returned image's space: relative to the region, then scaled. */
-        res.has_cursor_pos = true;
-        res.cursor_x = (int)((long)(px - res.rx) * res.width / res.rw);
-        res.cursor_y = (int)((long)(py - res.ry) * res.height / res.rh);
-    }
-    reply_shot(r, &sr, &res);
-    xconn_release(xc, &slot->busy);
+    else if (rc < 0)
+        reply_error(r, ERR_CAPTURE_FAILED, "the screen capture failed: %s", strerror(-rc));
 }
 
 static void api_screenshot(struct req *r) {

@@ -6,13 +6,16 @@
 #define DESK_DESKD_H
 
 #include "http.h"
+#include "inputw.h"
+#include "shots.h"
 #include "xconn.h"
 
 struct deskd {
     const char *display;
-    /* Capture and queries; input gets a connection of its own. */
-    struct xconn *xcap;
-    struct xconn *xinput;
+    /* Each owns its X connections: screenshots, input, and window and monitor queries. */
+    struct shots *shots;
+    struct inputw *input;
+    struct xconn *xquery;
     /* Set once SIGTERM/SIGINT arrived: long actions (typing with a delay) stop early. */
     volatile bool stopping;
 };
@@ -21,14 +24,6 @@ struct deskd {
 static inline struct deskd *req_deskd(const struct req *r) {
     return r->ctx;
 }
-
-/* api-screenshot.c: the capture slots live on deskd.xcap. */
-int shots_open(Display *dpy, void *data);
-void shots_close(Display *dpy, void *data);
-void shots_finish(void);
-/* api-input.c: the input state lives on deskd.xinput. */
-int inputs_open(Display *dpy, void *data);
-void inputs_close(Display *dpy, void *data);
 
 /* Each api-*.c exports its route rows, ended by a NULL row; routes.c lists the tables. */
 extern const struct route api_screenshot_routes[];

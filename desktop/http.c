@@ -93,8 +93,12 @@ static void queue(struct req *r, int status, struct MHD_Response *resp, const ch
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, mime);
     if (status == 401)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
-    if (status == 503)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+    /* A busy queue knows when it will have room; other 503s say to come back soon. */
+    if (status == 503) {
+        char secs[24];
+        snprintf(secs, sizeof secs, "%ld", r->retry_after_s > 0 ? r->retry_after_s : 1);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, secs);
+    }
     MHD_queue_response(r->conn, (unsigned)status, resp);
     MHD_destroy_response(resp);
     r->replied = true;
@@ -126,7 +130,8 @@ static void timestamp(char *buf, size_t len) {
     gmtime_r(&ts.tv_sec, &tm);
     char day[32];
     strftime(day, sizeof day, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf, len, "%s.%03ldZ", day, ts.tv_nsec / 1000000L);
+    /* In [0, 999] for the compiler too, or -Wformat-truncation fails an optimised build. */
+    snprintf(buf, len, "%s.%03uZ", day, (unsigned)(ts.tv_nsec / 1000000L) % 1000u);
 }
 
 void reply_error(struct req *r, enum err_code code, const char *fmt, ...) {

@@ -45,6 +45,7 @@ struct req {
     struct MHD_Connection *conn;
     bool replied;
     int status;
+    long retry_after_s; /* > 0: the reply carries Retry-After with it (a 503 for a busy queue) */
 };
 
 /* The first value of query argument key (exact match), or NULL. */

@@ -45,8 +45,9 @@ int main(int argc, char **argv) {
     static struct deskd d;
     xconn_global_init();
     d.display = cfg.display;
-    d.xcap = xconn_new(cfg.display, "capture", shots_open, shots_close, NULL);
-    d.xinput = xconn_new(cfg.display, "input", inputs_open, inputs_close, NULL);
+    d.shots = shots_new(cfg.display);
+    d.input = inputw_new(cfg.display, &d.stopping, INPUTW_WAIT_MAX_MS);
+    d.xquery = xconn_new(cfg.display, "queries", NULL, NULL, NULL);
     struct server_config scfg = {
             .host = cfg.host,
             .port = cfg.port,
@@ -54,7 +55,7 @@ int main(int argc, char **argv) {
             .routes = deskd_routes,
             .ctx = &d,
     };
-    struct server *srv = d.xcap && d.xinput ? server_start(&scfg) : NULL;
+    struct server *srv = d.shots && d.input && d.xquery ? server_start(&scfg) : NULL;
     if (!srv) {
         stack_finish();
         return 1;
@@ -70,9 +71,9 @@ int main(int argc, char **argv) {
     d.stopping = true;
     stack_quiesce();
     server_stop(srv, 10000);
-    xconn_destroy(d.xinput);
-    xconn_destroy(d.xcap);
-    shots_finish();
+    inputw_destroy(d.input);
+    shots_destroy(d.shots);
+    xconn_destroy(d.xquery);
     stack_finish();
     log_msg(LOG_INFO, "stopped");
     return 0;

@@ -18,10 +18,8 @@
 
 struct xconn {
     pthread_mutex_t lock;
-    pthread_cond_t cond;
     Display *dpy;
     bool dead;
-    int holders;
     char name[64];
     char purpose[32];
     xconn_open_fn open_cb;
@@ -67,7 +65,6 @@ struct xconn *xconn_new(const char *display_name, const char *purpose, xconn_ope
     if (!xc)
         return NULL;
     pthread_mutex_init(&xc->lock, NULL);
-    pthread_cond_init(&xc->cond, NULL);
     snprintf(xc->name, sizeof xc->name, "%s", display_name);
     snprintf(xc->purpose, sizeof xc->purpose, "%s", purpose);
     xc->open_cb = open_cb;
@@ -76,7 +73,7 @@ struct xconn *xconn_new(const char *display_name, const char *purpose, xconn_ope
     return xc;
 }
 
-/* Under the lock, with no holders. */
+/* Under the lock. */
 static void close_display(struct xconn *xc) {
     if (!xc->dpy)
         return;
@@ -91,12 +88,9 @@ void xconn_destroy(struct xconn *xc) {
     if (!xc)
         return;
     pthread_mutex_lock(&xc->lock);
-    while (xc->holders > 0)
-        pthread_cond_wait(&xc->cond, &xc->lock);
     close_display(xc);
     pthread_mutex_unlock(&xc->lock);
     pthread_mutex_destroy(&xc->lock);
-    pthread_cond_destroy(&xc->cond);
     free(xc);
 }
 
@@ -110,18 +104,10 @@ Display *xconn_lock(struct xconn *xc, char *err, size_t errlen) {
         XSync(xc->dpy, False);
         xc->dead = true;
     }
-    for (;;) {
-        if (xc->dpy && !xc->dead)
-            return xc->dpy;
-        if (!xc->dpy)
-            break;
-        /* Dead: resources made on it may still be in use by holders (an encode). */
-        if (xc->holders == 0) {
-            close_display(xc);
-            break;
-        }
-        pthread_cond_wait(&xc->cond, &xc->lock);
-    }
+    if (xc->dpy && !xc->dead)
+        return xc->dpy;
+    /* Dead: whoever used its resources held the lock, so none is in use now. */
+    close_display(xc);
     Display *dpy = XOpenDisplay(xc->name);
     if (!dpy) {
         pthread_mutex_unlock(&xc->lock);
@@ -151,21 +137,4 @@ void xconn_unlock(struct xconn *xc) {
 
 bool xconn_dead(const struct xconn *xc) {
     return xc->dead;
-}
-
-void xconn_wait(struct xconn *xc) {
-    pthread_cond_wait(&xc->cond, &xc->lock);
-}
-
-void xconn_hold(struct xconn *xc) {
-    xc->holders++;
-}
-
-void xconn_release(struct xconn *xc, bool *busy) {
-    pthread_mutex_lock(&xc->lock);
-    xc->holders--;
-    if (busy)
-        *busy = false;
-    pthread_cond_broadcast(&xc->cond);
-    pthread_mutex_unlock(&xc->lock);
 }

@@ -1,14 +1,15 @@
 /*
- * xconn: one X connection that survives the X server. deskd keeps one for
- * capture and queries and one for input, so that input never waits behind a
- * capture. A connection is opened on first use, marked dead when Xlib reports
- * an I/O error (the server went away), and re-opened on the next use once no
- * thread still holds resources made on the old one. While the display cannot be
- * opened, xconn_lock returns NULL and routes answer 503.
+ * xconn: one X connection that survives the X server, and the only place in
+ * deskd that opens, closes or reconnects a Display. deskd keeps one per
+ * owner: each capture slot, the input worker, and the window and monitor
+ * queries, so that none waits behind another. A connection is opened on first
+ * use, marked dead when Xlib reports an I/O error (the server went away), and
+ * re-opened on the next xconn_lock. While the display cannot be opened,
+ * xconn_lock returns NULL and routes answer 503.
  *
  * Resources that belong to a connection (SHM segments, input state) are made
- * by the open callback and destroyed by the close callback, always under the
- * lock and with no holder left, so no thread can see them dangling.
+ * by the open callback and destroyed by the close callback, both under the
+ * lock; whoever uses them holds the lock for as long, so none can dangle.
  */
 #ifndef DESK_XCONN_H
 #define DESK_XCONN_H
@@ -37,16 +38,11 @@ void xconn_destroy(struct xconn *xc);
  */
 Display *xconn_lock(struct xconn *xc, char *err, size_t errlen);
 void xconn_unlock(struct xconn *xc);
-/* True when the connection died during the current lock (use under the lock). */
-bool xconn_dead(const struct xconn *xc);
 /*
- * Under the lock: waits until xconn_release is called by another thread, then
- * returns with the lock held again. The caller must re-check its state.
+ * True when the connection died during the current lock (use under the lock):
+ * deskd's one notion of a dead connection. Xlib then drops requests and makes
+ * replies zero, so whatever was read during the lock is not to be believed.
  */
-void xconn_wait(struct xconn *xc);
-/* Under the lock: keeps the connection's resources alive after unlocking. */
-void xconn_hold(struct xconn *xc);
-/* Not under the lock: ends a hold and clears *busy (may be NULL) under the lock. */
-void xconn_release(struct xconn *xc, bool *busy);
+bool xconn_dead(const struct xconn *xc);
 
 #endif

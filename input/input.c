@@ -35,7 +35,6 @@
 #include "input.h"
 
 #include <X11/XKBlib.h>
-#include <X11/Xlibint.h>
 #include <X11/Xutil.h>
 #include <X11/extensions/XTest.h>
 #include <X11/keysym.h>
@@ -106,6 +105,8 @@ struct input {
     Display *dpy;
     int (*cancel)(void *);
     void *cancel_arg;
+    bool (*dead)(void *); /* the owner's word on the connection, or NULL */
+    void *dead_arg;
 
     /* Keys pressed and not yet released, in press order; buttons as a bit set. */
     KeyCode held[MAX_HELD];
@@ -150,10 +151,11 @@ static void sleep_ns(uint64_t ns) {
 /*
  * Whether the connection has failed. Xlib has no public call for it: after
  * an I/O error whose exit handler returns, requests are dropped and XSync
- * returns as if all went well, so read the flag Xlib sets.
+ * returns as if all went well. The Display's owner, whose exit handler saw
+ * the error, knows: ask it (input_set_dead_check).
  */
 static bool dead(const struct input *in) {
-    return (in->dpy->flags & XlibDisplayIOError) != 0;
+    return in->dead && in->dead(in->dead_arg);
 }
 
 /* XSync, then whether the display is still there. */
@@ -1176,6 +1178,11 @@ struct input *input_new(Display *dpy) {
         return NULL;
     in->dpy = dpy;
     return in;
+}
+
+void input_set_dead_check(struct input *in, bool (*fn)(void *arg), void *arg) {
+    in->dead = fn;
+    in->dead_arg = arg;
 }
 
 void input_set_cancel(struct input *in, int (*fn)(void *arg), void *arg) {

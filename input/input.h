@@ -11,12 +11,12 @@
  *
  * Return values: 0; -EINVAL for arguments out of range (nothing was sent);
  * -EIO when the X connection failed (the display may be gone; the caller's
- * I/O error handler has run); -ENOSPC when text or a key needs a keysym the
- * keymap lacks and no spare keycode is free (nothing was typed); -EPROTO
- * when the keyboard map could not be read or changed although the
- * connection is fine; -EBUSY when another client holds a modifier down
- * (input_type only; nothing was typed); -ECANCELED when the cancel hook
- * asked to stop; -ENOMEM.
+ * I/O error handler has run and its dead check, input_set_dead_check, says
+ * so); -ENOSPC when text or a key needs a keysym the keymap lacks and no
+ * spare keycode is free (nothing was typed); -EPROTO when the keyboard map
+ * could not be read or changed although the connection is fine; -EBUSY when
+ * another client holds a modifier down (input_type only; nothing was typed);
+ * -ECANCELED when the cancel hook asked to stop; -ENOMEM.
  *
  * The X server must have XTest and XKB. input consumes MappingNotify events
  * on the display (they come from its own keymap changes) and refreshes Xlib's
@@ -48,6 +48,14 @@ struct input *input_new(Display *dpy);
  * connection already failed. NULL is accepted.
  */
 void input_destroy(struct input *in);
+
+/*
+ * Sets how input learns that the connection failed: fn(arg) returns true once
+ * the Display's I/O error handler has run (Xlib keeps that to itself; the
+ * owner that installed the handler knows). Without it, a lost connection
+ * reads as zero replies and is not reported as -EIO. fn may be NULL.
+ */
+void input_set_dead_check(struct input *in, bool (*fn)(void *arg), void *arg);
 
 /*
  * Sets a hook that input_type calls between characters (every character when

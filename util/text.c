@@ -94,7 +94,9 @@ size_t util_base64_encode(const void *data, size_t len, char *out) {
         uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < len ? (uint32_t)in[i + 1] << 8 : 0);
         o[0] = b64_digits[v >> 18];
         o[1] = b64_digits[(v >> 12) & 63];
-        o[2] = i + 1 < len ? b64_digits[(v >> 6) & 63] : (char)'=';
+        o[2] = '=';
+        if (i + 1 < len)
+            o[2] = b64_digits[(v >> 6) & 63];
         o[3] = '=';
         o += 4;
     }

@@ -26,7 +26,7 @@ static int fail(desk_client *c, const char *what) {
 
 int main(int argc, char **argv) {
     desk_client *c = desk_client_new(argc > 1 ? argv[1] : NULL);
-    int steps = argc > 2 ? atoi(argv[2]) : 3;
+    long steps = argc > 2 ? strtol(argv[2], NULL, 10) : 3;
     if (!c || desk_last_status(c) != DESK_OK || desk_client_set_token(c, getenv("DESK_TOKEN")))
         return c ? fail(c, "set-up") : 1;
 
@@ -51,7 +51,7 @@ int main(int argc, char **argv) {
                 t1 - t0, img->size, t2 - t1, t3 - t2);
         desk_image_free(img);
     }
-    printf("%ld connection(s) for %d steps\n", desk_client_connections(c), steps);
+    printf("%ld connection(s) for %ld steps\n", desk_client_connections(c), steps);
     desk_client_free(c);
     return 0;
 }

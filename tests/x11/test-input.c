@@ -571,9 +571,18 @@ static int quiet_io_error(Display *d) {
     return 0;
 }
 
+/* Set by the exit handler: the test owns the Display and so knows when it died. */
+static bool dpy_dead;
+
+static bool is_dead(void *arg) {
+    (void)arg;
+    return dpy_dead;
+}
+
 static void no_exit(Display *d, void *arg) {
     (void)d;
     (void)arg;
+    dpy_dead = true;
 }
 
 /* The X server goes away: every call fails with -EIO and nothing crashes. */
@@ -611,6 +620,8 @@ int main(void) {
         goto out;
     in = input_new(dpy);
     CHECK(in != NULL, "input_new failed");
+    if (in)
+        input_set_dead_check(in, is_dead, NULL);
     if (!in || evproc_start(&ev, xs.name, WIN_X, WIN_Y, WIN_W, WIN_H, "test-input") < 0) {
         CHECK(false, "evlog did not start");
         goto out;

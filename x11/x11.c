@@ -1,0 +1,315 @@
+/*
+ * x11: monitors, EWMH windows and the window manager checks of x11.h.
+ *
+ * Every query runs under an xtrap: windows come and go while we look, and
+ * their BadWindow errors are expected, not news. A failed connection shows as
+ * Xlib's I/O error path (the owner's handler marks it dead) and replies that
+ * never come: what we read then is zero, and the owner, not this module,
+ * decides that the display is gone.
+ *
+ * Not here: opening displays, locks, JSON, input, capture.
+ */
+#include "x11.h"
+
+#include <X11/Xatom.h>
+#include <X11/Xutil.h>
+#include <X11/extensions/XRes.h>
+#include <X11/extensions/Xinerama.h>
+#include <X11/extensions/Xrandr.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+#include "xtrap.h"
+
+/* _NET_WM_NAME is read up to this many 32-bit units (16 KiB). */
+#define TITLE_UNITS 4096
+/* The deepest frame nesting walked up from a client to the root's child. */
+#define FRAME_DEPTH 16
+
+static int randr_monitors(Display *dpy, struct x11_monitor *out) {
+    int ev, er, major = 0, minor = 0;
+    if (!XRRQueryExtension(dpy, &ev, &er) || !XRRQueryVersion(dpy, &major, &minor) ||
+            (major == 1 && minor < 5))
+        return 0;
+    int n = 0;
+    XRRMonitorInfo *m = XRRGetMonitors(dpy, DefaultRootWindow(dpy), True, &n);
+    if (!m)
+        return 0;
+    int k = 0;
+    for (; k < n && k < X11_MONITORS_MAX; k++)
+        out[k] = (struct x11_monitor){{m[k].x, m[k].y, m[k].width, m[k].height}, m[k].primary != 0};
+    XRRFreeMonitors(m);
+    return k;
+}
+
+static int xinerama_heads(Display *dpy, struct x11_monitor *out) {
+    int ev, er;
+    if (!XineramaQueryExtension(dpy, &ev, &er) || !XineramaIsActive(dpy))
+        return 0;
+    int n = 0;
+    XineramaScreenInfo *s = XineramaQueryScreens(dpy, &n);
+    if (!s)
+        return 0;
+    int k = 0;
+    for (; k < n && k < X11_MONITORS_MAX; k++)
+        out[k] = (struct x11_monitor){{s[k].x_org, s[k].y_org, s[k].width, s[k].height}, k == 0};
+    XFree(s);
+    return k;
+}
+
+int x11_monitors(Display *dpy, struct x11_monitor out[X11_MONITORS_MAX]) {
+    struct x11_monitor xi[X11_MONITORS_MAX];
+    int nr = randr_monitors(dpy, out);
+    int nx = xinerama_heads(dpy, xi);
+    if (nx > nr) {
+        memcpy(out, xi, (size_t)nx * sizeof *xi);
+        nr = nx;
+    }
+    if (nr == 0) {
+        Window root;
+        int gx, gy;
+        unsigned gw = 0, gh = 0, border, depth;
+        if (!XGetGeometry(dpy, DefaultRootWindow(dpy), &root, &gx, &gy, &gw, &gh, &border, &depth))
+            return -EIO;
+        out[0] = (struct x11_monitor){{0, 0, (int)gw, (int)gh}, true};
+        return 1;
+    }
+    /* RandR may name no primary (none set): the first one is. */
+    bool any = false;
+    for (int i = 0; i < nr; i++) {
+        out[i].primary = out[i].primary && !any;
+        any = any || out[i].primary;
+    }
+    if (!any)
+        out[0].primary = true;
+    return nr;
+}
+
+/* A property of 32-bit items (longs in Xlib's hands) of the given type; NULL when absent. */
+static unsigned long *get_longs(
+        Display *dpy, Window w, Atom prop, Atom type, long max, unsigned long *n) {
+    Atom actual;
+    int format;
+    unsigned long after;
+    unsigned char *data = NULL;
+    *n = 0;
+    if (XGetWindowProperty(dpy, w, prop, 0, max, False, type, &actual, &format, n, &after, &data) !=
+                    Success ||
+            !data || format != 32 || actual != type) {
+        if (data)
+            XFree(data);
+        *n = 0;
+        return NULL;
+    }
+    return (unsigned long *)data;
+}
+
+/* The first item of a 32-bit property, or 0. */
+static unsigned long get_long(Display *dpy, Window w, Atom prop, Atom type) {
+    unsigned long n;
+    unsigned long *v = get_longs(dpy, w, prop, type, 1, &n);
+    unsigned long r = v && n ? v[0] : 0;
+    if (v)
+        XFree(v);
+    return r;
+}
+
+struct atoms {
+    Atom net_wm_name, utf8, net_wm_pid, client_list, active, wm_check, wm_type, dock;
+};
+
+static void intern_atoms(Display *dpy, struct atoms *a) {
+    static const char *const names[] = {"_NET_WM_NAME", "UTF8_STRING", "_NET_WM_PID",
+            "_NET_CLIENT_LIST", "_NET_ACTIVE_WINDOW", "_NET_SUPPORTING_WM_CHECK",
+            "_NET_WM_WINDOW_TYPE", "_NET_WM_WINDOW_TYPE_DOCK"};
+    Atom v[8] = {0};
+    XInternAtoms(dpy, (char **)names, 8, False, v);
+    *a = (struct atoms){v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]};
+}
+
+/* _NET_WM_NAME as UTF-8, else WM_NAME converted by Xlib (Latin-1, compound text); malloc'd. */
+static char *window_title(Display *dpy, Window w, const struct atoms *a) {
+    Atom actual;
+    int format;
+    unsigned long n, after;
+    unsigned char *data = NULL;
+    if (XGetWindowProperty(dpy, w, a->net_wm_name, 0, TITLE_UNITS, False, a->utf8, &actual, &format,
+                &n, &after, &data) == Success &&
+            data && actual == a->utf8 && format == 8) {
+        /* Clients put any bytes there; our callers promise UTF-8. */
+        char *s = util_utf8_clean((char *)data, n, NULL);
+        XFree(data);
+        return s;
+    }
+    if (data)
+        XFree(data);
+    XTextProperty tp;
+    char *title = NULL;
+    if (XGetWMName(dpy, w, &tp) && tp.value) {
+        char **list = NULL;
+        int count = 0;
+        if (Xutf8TextPropertyToTextList(dpy, &tp, &list, &count) >= Success && count > 0 && list)
+            title = util_utf8_clean(list[0], strlen(list[0]), NULL);
+        if (list)
+            XFreeStringList(list);
+        XFree(tp.value);
+    }
+    return title ? title : strdup("");
+}
+
+static long client_pid(Display *dpy, Window w, const struct atoms *a) {
+    long pid = (long)get_long(dpy, w, a->net_wm_pid, XA_CARDINAL);
+    if (pid > 0)
+        return pid;
+    int ev, er;
+    if (!XResQueryExtension(dpy, &ev, &er))
+        return 0;
+    XResClientIdSpec spec = {.client = w, .mask = XRES_CLIENT_ID_PID_MASK};
+    long count = 0;
+    XResClientIdValue *ids = NULL;
+    pid = 0;
+    if (XResQueryClientIds(dpy, 1, &spec, &count, &ids) == Success) {
+        for (long i = 0; i < count; i++) {
+            if (XResGetClientIdType(&ids[i]) == XRES_CLIENT_ID_PID)
+                pid = XResGetClientPid(&ids[i]);
+        }
+        XResClientIdsDestroy(count, ids);
+    }
+    return pid > 0 ? pid : 0;
+}
+
+/* The window manager's frame: the ancestor that is a child of the root. */
+static Window frame_of(Display *dpy, Window w, Window root) {
+    for (int depth = 0; depth < FRAME_DEPTH; depth++) {
+        Window r, parent, *children = NULL;
+        unsigned n;
+        if (!XQueryTree(dpy, w, &r, &parent, &children, &n))
+            return w;
+        if (children)
+            XFree(children);
+        if (parent == root || parent == None)
+            return w;
+        w = parent;
+    }
+    return w;
+}
+
+/* w's outer rectangle (border included) in root coordinates; false when it is gone. */
+static bool root_rect(Display *dpy, Window w, Window root, struct x11_rect *r, bool *viewable) {
+    XWindowAttributes wa;
+    if (!XGetWindowAttributes(dpy, w, &wa))
+        return false;
+    int x = 0, y = 0;
+    Window child;
+    if (!XTranslateCoordinates(dpy, w, root, 0, 0, &x, &y, &child))
+        return false;
+    *r = (struct x11_rect){x - wa.border_width, y - wa.border_width, wa.width + 2 * wa.border_width,
+            wa.height + 2 * wa.border_width};
+    if (viewable)
+        *viewable = wa.map_state == IsViewable;
+    return true;
+}
+
+/* Fills *out for client w; 0, 1 when it vanished meanwhile, -ENOMEM. */
+static int read_window(Display *dpy, Window w, Window root, Window active, const struct atoms *a,
+        struct x11_window *out) {
+    struct x11_rect frame;
+    if (!root_rect(dpy, frame_of(dpy, w, root), root, &frame, NULL))
+        return 1;
+    char *title = window_title(dpy, w, a);
+    if (!title)
+        return -ENOMEM;
+    *out = (struct x11_window){.id = w,
+            .title = title,
+            .frame = frame,
+            .active = w == active,
+            .pid = client_pid(dpy, w, a)};
+    return 0;
+}
+
+int x11_windows(Display *dpy, struct x11_window *out, int max) {
+    struct atoms a;
+    intern_atoms(dpy, &a);
+    Window root = DefaultRootWindow(dpy);
+    struct xtrap trap;
+    xtrap_begin(&trap, dpy);
+    unsigned long n = 0;
+    unsigned long *list = get_longs(dpy, root, a.client_list, XA_WINDOW, X11_WINDOWS_MAX, &n);
+    Window active = (Window)get_long(dpy, root, a.active, XA_WINDOW);
+    int count = 0, rc = 0;
+    for (unsigned long i = 0; i < n && count < max && rc >= 0; i++) {
+        rc = read_window(dpy, (Window)list[i], root, active, &a, &out[count]);
+        if (rc == 0)
+            count++;
+    }
+    xtrap_end(&trap, false);
+    if (list)
+        XFree(list);
+    if (rc < 0) {
+        x11_windows_free(out, count);
+        return rc;
+    }
+    return count;
+}
+
+void x11_windows_free(struct x11_window *out, int n) {
+    for (int i = 0; i < n; i++) {
+        free(out[i].title);
+        out[i].title = NULL;
+    }
+}
+
+/* The EWMH check window, or None: it must name itself. Under the caller's trap. */
+static Window wm_check_window(Display *dpy, const struct atoms *a) {
+    Window wm = (Window)get_long(dpy, DefaultRootWindow(dpy), a->wm_check, XA_WINDOW);
+    if (wm == None || (Window)get_long(dpy, wm, a->wm_check, XA_WINDOW) != wm)
+        return None;
+    return wm;
+}
+
+bool x11_wm_present(Display *dpy) {
+    struct atoms a;
+    intern_atoms(dpy, &a);
+    struct xtrap trap;
+    xtrap_begin(&trap, dpy);
+    Window wm = wm_check_window(dpy, &a);
+    xtrap_end(&trap, false);
+    return wm != None;
+}
+
+static bool is_dock(Display *dpy, Window w, const struct atoms *a) {
+    unsigned long n;
+    unsigned long *types = get_longs(dpy, w, a->wm_type, XA_ATOM, 16, &n);
+    bool dock = false;
+    for (unsigned long t = 0; t < n; t++)
+        dock = dock || (Atom)types[t] == a->dock;
+    if (types)
+        XFree(types);
+    return dock;
+}
+
+int x11_docks(Display *dpy, struct x11_rect out[X11_DOCKS_MAX]) {
+    struct atoms a;
+    intern_atoms(dpy, &a);
+    Window root = DefaultRootWindow(dpy);
+    struct xtrap trap;
+    xtrap_begin(&trap, dpy);
+    int nd = 0;
+    unsigned long n = 0;
+    unsigned long *list = NULL;
+    if (wm_check_window(dpy, &a) != None)
+        list = get_longs(dpy, root, a.client_list, XA_WINDOW, X11_WINDOWS_MAX, &n);
+    for (unsigned long i = 0; i < n && nd < X11_DOCKS_MAX; i++) {
+        bool viewable = false;
+        struct x11_rect r;
+        if (is_dock(dpy, (Window)list[i], &a) &&
+                root_rect(dpy, (Window)list[i], root, &r, &viewable) && viewable)
+            out[nd++] = r;
+    }
+    xtrap_end(&trap, false);
+    if (list)
+        XFree(list);
+    return nd;
+}
