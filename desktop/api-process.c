@@ -15,10 +15,10 @@
 #include "util.h"
 
 static json_t *status_map(void) {
-    struct stack_status st[STACK_N];
-    stack_snapshot(st);
+    struct stack_status st[STACK_MAX];
+    int n = stack_snapshot(st);
     json_t *map = json_object();
-    for (int i = 0; i < STACK_N; i++) {
+    for (int i = 0; i < n; i++) {
         json_object_set_new(map, st[i].name,
                 json_pack("{s:b, s:i, s:b, s:o}", "running", st[i].running, "priority",
                         st[i].priority, "autoRestart", st[i].auto_restart, "pid",
@@ -71,12 +71,12 @@ static void api_process_stop(struct req *r) {
 }
 
 static void api_process_status_all(struct req *r) {
-    struct stack_status st[STACK_N];
-    stack_snapshot(st);
+    struct stack_status st[STACK_MAX];
+    int n = stack_snapshot(st);
     int running = 0;
-    for (int i = 0; i < STACK_N; i++)
+    for (int i = 0; i < n; i++)
         running += st[i].running;
-    const char *s = running == STACK_N ? "active" : running ? "partial" : "inactive";
+    const char *s = running == n ? "active" : running ? "partial" : "inactive";
     reply_json(r, 200, json_pack("{s:s}", "status", s));
 }
 
@@ -93,7 +93,7 @@ static void api_process_status(struct req *r) {
     int i = process_arg(r);
     if (i < 0)
         return;
-    struct stack_status st[STACK_N];
+    struct stack_status st[STACK_MAX];
     stack_snapshot(st);
     reply_json(
             r, 200, json_pack("{s:s, s:b}", "processName", st[i].name, "running", st[i].running));

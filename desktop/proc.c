@@ -140,6 +140,44 @@ int proc_spawn(const struct proc_spawn_args *a, pid_t *pid, char *err, size_t er
     return 0;
 }
 
+static int open_pipe(int fds[2], char *err, size_t errlen) {
+    if (pipe2(fds, O_CLOEXEC) == 0)
+        return 0;
+    int rc = -errno;
+    snprintf(err, errlen, "cannot make a pipe: %s", strerror(errno));
+    return rc;
+}
+
+int proc_spawn_piped(const struct proc_spawn_args *a, pid_t *pid, int *out_rd, int *err_rd,
+        char *err, size_t errlen) {
+    int po[2], pe[2];
+    int rc = open_pipe(po, err, errlen);
+    if (rc < 0)
+        return rc;
+    if ((rc = open_pipe(pe, err, errlen)) < 0) {
+        close(po[0]);
+        close(po[1]);
+        return rc;
+    }
+    struct proc_spawn_args b = *a;
+    b.out_fd = po[1];
+    b.err_fd = pe[1];
+    rc = proc_spawn(&b, pid, err, errlen);
+    /* Only the child writes: the pipes end when it and what it started are gone. */
+    close(po[1]);
+    close(pe[1]);
+    if (rc < 0) {
+        close(po[0]);
+        close(pe[0]);
+        return rc;
+    }
+    fcntl(po[0], F_SETFL, O_NONBLOCK);
+    fcntl(pe[0], F_SETFL, O_NONBLOCK);
+    *out_rd = po[0];
+    *err_rd = pe[0];
+    return 0;
+}
+
 /* True when /proc/pid/environ has the entry marker, exactly (prefix: starts with it). */
 static bool has_entry(pid_t pid, const char *marker, bool prefix) {
     char path[64];
@@ -269,6 +307,27 @@ int proc_environ_get(pid_t pid, const char *name, char *buf, size_t len) {
     free(entry);
     fclose(f);
     return rc;
+}
+
+void proc_pump(int *fd, struct proc_log *log, struct proc_log *also) {
+    char buf[16384];
+    while (*fd >= 0) {
+        ssize_t r = read(*fd, buf, sizeof buf);
+        if (r > 0) {
+            if (log)
+                proc_log_write(log, buf, (size_t)r);
+            if (also)
+                proc_log_write(also, buf, (size_t)r);
+            continue;
+        }
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r == 0 || errno != EAGAIN) {
+            close(*fd);
+            *fd = -1;
+        }
+        return;
+    }
 }
 
 int proc_log_open(struct proc_log *l, const char *path, size_t cap) {

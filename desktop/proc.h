@@ -5,8 +5,8 @@
  * started, including strays that left its group, found by an environment
  * marker; keeps each child's output in log files of capped size.
  *
- * It does not decide anything (svc.c does) and does not reap (the supervisor
- * thread in stack.c calls waitpid).
+ * It does not decide anything (svc.c does) and does not reap (the job layer,
+ * jobs.c, calls waitpid); only jobs.c calls proc_spawn.
  */
 #ifndef DESK_PROC_H
 #define DESK_PROC_H
@@ -39,6 +39,13 @@ struct proc_spawn_args {
  * was reaped already.
  */
 int proc_spawn(const struct proc_spawn_args *a, pid_t *pid, char *err, size_t errlen);
+/*
+ * proc_spawn with stdout and stderr on two new pipes (a's out_fd and err_fd
+ * are ignored): on success *out_rd and *err_rd are their read ends,
+ * non-blocking and close-on-exec, the caller's to close.
+ */
+int proc_spawn_piped(const struct proc_spawn_args *a, pid_t *pid, int *out_rd, int *err_rd,
+        char *err, size_t errlen);
 
 /*
  * Sends sig to process group pgid (when > 0) and to every process whose
@@ -73,6 +80,12 @@ struct proc_log {
     char last[PROC_LOG_LINE]; /* the last meaningful lines, joined by " | " */
 };
 
+/*
+ * Reads what the non-blocking pipe *fd holds into log and also into also
+ * (either may be NULL: discarded); at end of file (or an error) closes it
+ * and sets *fd to -1. Returns when the pipe is empty.
+ */
+void proc_pump(int *fd, struct proc_log *log, struct proc_log *also);
 /* Creates (truncates) path and drops an old path.1. Returns 0 or -errno. */
 int proc_log_open(struct proc_log *l, const char *path, size_t cap);
 void proc_log_write(struct proc_log *l, const void *buf, size_t n);

@@ -1,16 +1,15 @@
 /*
- * stack: the desktop deskd supervises — xvfb, xfce4, x11vnc and novnc — as
- * svc definitions with their command lines, environments and readiness
- * checks, run by a supervisor thread that reaps children the moment they exit
- * (signalfd), feeds their output into capped log files and drives the svc
- * state machine. The process routes (api-process.c) call the operations below,
- * which block until the desktop is where they asked it to be.
+ * stack: the desktop deskd supervises — the rows of the services table
+ * (services.c: xvfb, xfce4, x11vnc, novnc) — run as jobs of the supervisor
+ * thread (jobs.c) and driven by the svc state machine (supervisor.c). The
+ * process routes (api-process.c) call the operations below, which block until
+ * the desktop is where they asked it to be.
  *
  * Attached mode (--attach) manages nothing: the thread does not run, the
  * status is "inactive" and start, stop and restart answer STACK_ATTACHED.
  *
- * deskd is made a child subreaper and reaps every child it has: nothing else
- * in deskd may fork and wait for a child of its own.
+ * deskd is made a child subreaper and the job layer reaps every child it
+ * has: nothing else in deskd may fork and wait for a child of its own.
  */
 #ifndef DESK_STACK_H
 #define DESK_STACK_H
@@ -19,7 +18,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#define STACK_N 4
+/* At most this many processes (svc.h's SVC_MAX). */
+#define STACK_MAX 8
 
 /* Strings are borrowed until stack_finish. */
 struct stack_config {
@@ -73,13 +73,17 @@ struct stack_status {
     pid_t pid; /* 0 when no process */
 };
 
-void stack_snapshot(struct stack_status out[STACK_N]);
+/* Fills one entry per process, in priority order; returns how many. */
+int stack_snapshot(struct stack_status out[STACK_MAX]);
 /* Index of the process called name, or -1. */
 int stack_find(const char *name);
 const char *stack_name(int i);
 /* "xvfb, xfce4, x11vnc, novnc" */
 const char *stack_names(void);
-/* Its stdout (errors: stderr) log as UTF-8; malloc'd; "" if it never ran; NULL on OOM. */
+/*
+ * Its whole output, stdout and stderr in the order they arrived (errors:
+ * stderr alone), as UTF-8; malloc'd; "" if it never ran; NULL on OOM.
+ */
 char *stack_log(int i, bool errors, size_t *len);
 /* The VNC password and the noVNC port and host; false when attached. */
 bool stack_vnc(char *password, size_t len, int *novnc_port, const char **novnc_host);

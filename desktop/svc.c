@@ -11,8 +11,10 @@
  *     to restart; a restarting service stops only once its dependents are gone;
  *   - a waiting service starts when everything it needs is ready, its backoff
  *     has passed and it did not start less than min_interval ago;
- *   - a starting service is probed every probe_interval until ready, until the
- *     probe says it never will be, or until its readiness timeout;
+ *   - a starting service asks for a probe every probe_interval (the caller
+ *     runs it and reports with svc_probed) until ready, until the probe says
+ *     it never will be, or until its readiness timeout; a probe that is due
+ *     holds the timeout until its answer comes;
  *   - a stopping service gets SIGKILL when the grace period ends, and is over
  *     when its process was reaped and nothing else of its group is alive.
  */
@@ -186,6 +188,7 @@ static void begin_stop(struct svc_sup *s, int i, int64_t t, bool failing) {
     v->failing = failing;
     v->killed = false;
     v->deadline = t + s->policy.stop_grace_ms;
+    v->probe_due = false;
     if (v->pgid > 0)
         s->ops.kill(s->ops.ctx, i, v->pgid, SIGTERM);
 }
@@ -318,6 +321,34 @@ static void finish_stop(struct svc_sup *s, int i, int64_t t) {
     v->failing = false;
 }
 
+/* A stopping service: over once nothing of it is left; SIGKILL when the grace ends. */
+static bool step_stopping(struct svc_sup *s, int i, int64_t t, int64_t *next) {
+    struct svc *v = &s->svcs[i];
+    if (v->pid == 0 && (v->pgid <= 0 || !s->ops.alive(s->ops.ctx, i, v->pgid))) {
+        finish_stop(s, i, t);
+        return true;
+    }
+    if (t >= v->deadline) {
+        if (!v->killed) {
+            s->ops.kill(s->ops.ctx, i, v->pgid, SIGKILL);
+            v->killed = true;
+            v->deadline = t + s->policy.kill_grace_ms;
+            event(s, i, SVC_EV_KILLED, "still alive %lld ms after SIGTERM",
+                    (long long)s->policy.stop_grace_ms);
+        } else {
+            /* Unkillable (uninterruptible sleep, another user): stop waiting. */
+            event(s, i, SVC_EV_STUCK, "still alive %lld ms after SIGKILL",
+                    (long long)s->policy.kill_grace_ms);
+            v->pid = 0;
+            finish_stop(s, i, t);
+            return true;
+        }
+    }
+    /* Strays of the group die without telling us: look again soon. */
+    *next = min64(*next, min64(v->deadline, t + s->policy.probe_interval_ms));
+    return false;
+}
+
 /* One step of service i; true when its state changed. */
 static bool step(struct svc_sup *s, int i, int64_t t, int64_t *next) {
     struct svc *v = &s->svcs[i];
@@ -379,24 +410,11 @@ static bool step(struct svc_sup *s, int i, int64_t t, int64_t *next) {
             }
             return false;
         }
+        if (v->probe_due)
+            return false; /* its probe runs: the deadline waits for the answer */
         if (t >= v->next_probe) {
-            err[0] = '\0';
-            int rc = s->ops.ready(s->ops.ctx, i, v->pid, err, sizeof err);
-            if (rc > 0) {
-                v->state = SVC_READY;
-                v->ready_at = t;
-                v->error[0] = '\0';
-                v->fatal = false;
-                event(s, i, SVC_EV_READY, "%lld ms after its start",
-                        (long long)(t - v->started_at));
-                return true;
-            }
-            if (rc < 0) {
-                fail(s, i, t, err[0] ? err : "its readiness check failed");
-                begin_stop(s, i, t, true);
-                return true;
-            }
-            v->next_probe = t + s->policy.probe_interval_ms;
+            v->probe_due = true;
+            return true;
         }
         if (t >= v->deadline) {
             snprintf(err, sizeof err, "not ready %lld ms after its start",
@@ -409,31 +427,40 @@ static bool step(struct svc_sup *s, int i, int64_t t, int64_t *next) {
         return false;
 
     case SVC_STOPPING:
-        if (v->pid == 0 && (v->pgid <= 0 || !s->ops.alive(s->ops.ctx, i, v->pgid))) {
-            finish_stop(s, i, t);
-            return true;
-        }
-        if (t >= v->deadline) {
-            if (!v->killed) {
-                s->ops.kill(s->ops.ctx, i, v->pgid, SIGKILL);
-                v->killed = true;
-                v->deadline = t + s->policy.kill_grace_ms;
-                event(s, i, SVC_EV_KILLED, "still alive %lld ms after SIGTERM",
-                        (long long)s->policy.stop_grace_ms);
-            } else {
-                /* Unkillable (uninterruptible sleep, another user): stop waiting. */
-                event(s, i, SVC_EV_STUCK, "still alive %lld ms after SIGKILL",
-                        (long long)s->policy.kill_grace_ms);
-                v->pid = 0;
-                finish_stop(s, i, t);
-                return true;
-            }
-        }
-        /* Strays of the group die without telling us: look again soon. */
-        *next = min64(*next, min64(v->deadline, t + s->policy.probe_interval_ms));
-        return false;
+        return step_stopping(s, i, t, next);
     }
     return false;
+}
+
+unsigned svc_probes_due(const struct svc_sup *s) {
+    unsigned m = 0;
+    for (int i = 0; i < s->n; i++) {
+        if (s->svcs[i].state == SVC_STARTING && s->svcs[i].probe_due)
+            m |= 1u << i;
+    }
+    return m;
+}
+
+void svc_probed(struct svc_sup *s, int i, pid_t pid, int rc, const char *err) {
+    if (i < 0 || i >= s->n)
+        return;
+    struct svc *v = &s->svcs[i];
+    if (v->state != SVC_STARTING || !v->probe_due || v->pid != pid || pid <= 0)
+        return;
+    int64_t t = now(s);
+    v->probe_due = false;
+    if (rc > 0) {
+        v->state = SVC_READY;
+        v->ready_at = t;
+        v->error[0] = '\0';
+        v->fatal = false;
+        event(s, i, SVC_EV_READY, "%lld ms after its start", (long long)(t - v->started_at));
+    } else if (rc < 0) {
+        fail(s, i, t, err && err[0] ? err : "its readiness check failed");
+        begin_stop(s, i, t, true);
+    } else {
+        v->next_probe = t + s->policy.probe_interval_ms;
+    }
 }
 
 int64_t svc_tick(struct svc_sup *s) {

@@ -4,9 +4,14 @@
  * start, probe, stop, kill and restart them. It owns no processes, clock or
  * thread: everything it does to the world goes through struct svc_ops, so the
  * unit tests drive it with fake processes and a fake clock, and the real
- * desktop (stack.c) with fork, kill and readiness probes.
+ * desktop (supervisor.c) with jobs, signals and readiness probes.
  *
- * Not thread-safe: the caller serialises every call (stack.c holds one lock).
+ * Readiness probes are not among the ops: a probe can take hundreds of
+ * milliseconds (a connection, an X round trip), and the caller must not hold
+ * its lock that long. svc_tick marks the probes that are due; the caller runs
+ * them with its lock released and reports each with svc_probed.
+ *
+ * Not thread-safe: the caller serialises every call (supervisor.c holds one lock).
  *
  * Life of a service:
  *
@@ -91,8 +96,6 @@ struct svc_ops {
     void (*kill)(void *ctx, int i, pid_t pgid, int sig);
     /* True while anything service i started is still alive (zombies included). */
     bool (*alive)(void *ctx, int i, pid_t pgid);
-    /* 1: ready; 0: not yet; negative: it cannot become ready (err says why). */
-    int (*ready)(void *ctx, int i, pid_t pid, char *err, size_t errlen);
     /* Something worth a log line happened to service i. */
     void (*event)(void *ctx, int i, enum svc_event ev, const char *text);
 };
@@ -106,12 +109,13 @@ struct svc {
     const struct svc_def *def;
     enum svc_state state;
     bool wanted;
-    bool restart; /* a restart was asked: stop (after its dependents), then start at once */
-    bool failing; /* the current stop follows a failure */
-    bool killed;  /* SIGKILL sent during this stop */
-    bool fatal;   /* the last failure was a spawn error: retrying needs the world to change */
-    pid_t pid;    /* the process spawned, until reaped */
-    pid_t pgid;   /* its process group, until nothing of it is left */
+    bool restart;   /* a restart was asked: stop (after its dependents), then start at once */
+    bool failing;   /* the current stop follows a failure */
+    bool killed;    /* SIGKILL sent during this stop */
+    bool fatal;     /* the last failure was a spawn error: retrying needs the world to change */
+    bool probe_due; /* STARTING: a readiness probe is wanted and its result not yet reported */
+    pid_t pid;      /* the process spawned, until reaped */
+    pid_t pgid;     /* its process group, until nothing of it is left */
     int64_t started_at, ready_at, deadline, next_start, next_probe;
     int fails;    /* consecutive failures, for the backoff */
     int op_fails; /* failures since the last svc_start or svc_restart of it */
@@ -141,10 +145,21 @@ void svc_restart(struct svc_sup *s, int i);
 /* A child was reaped. Unknown pids are ignored. */
 void svc_exited(struct svc_sup *s, pid_t pid, int status);
 /*
- * Advances every service: spawns, probes, escalates, finishes stops. Returns
- * the time at which it wants to be called again (INT64_MAX: only on an event).
+ * Advances every service: spawns, asks for probes, escalates, finishes stops.
+ * Returns the time at which it wants to be called again (INT64_MAX: only on
+ * an event). A service whose probe is due is left alone (no readiness
+ * timeout) until svc_probed reports it.
  */
 int64_t svc_tick(struct svc_sup *s);
+/* Bit i set for each service whose readiness probe is due (see svc_probed). */
+unsigned svc_probes_due(const struct svc_sup *s);
+/*
+ * The probe of service i, run on the instance pid, answered rc: 1 ready, 0
+ * not yet, negative: it cannot become ready (err says why; may be NULL). A
+ * result for an instance that is gone or no longer starting is ignored. Call
+ * svc_tick afterwards.
+ */
+void svc_probed(struct svc_sup *s, int i, pid_t pid, int rc, const char *err);
 
 /* Bit i set for each service in the given state. */
 unsigned svc_mask(const struct svc_sup *s, enum svc_state state);

@@ -11,7 +11,8 @@
  *     the background next to it and has content); no screen saver, no DPMS.
  *   - the VNC password: only through GET /computeruse/vnc (token needed), on
  *     no command line, in no log, in no environment; nor is the API token.
- *   - logs and errors hold the processes' output; unknown names are 404s.
+ *   - logs hold the processes' whole output (errors within it, in order), errors
+ *     their stderr; unknown names are 404s.
  *   - kill -9 of each process: it comes back and status is active again (times
  *     printed); after Xvfb's, screenshots and input work through the same deskd.
  *   - restart of one process; start and restart during a stop answer 409; the
@@ -490,6 +491,30 @@ static void test_screen(const struct deskd_proc *d) {
         CHECK_INT(su_marked_comm(d->pid, blankers[i]), 0);
 }
 
+/*
+ * True when every line of part appears in whole, in the same order: logs is
+ * the whole output, stdout and stderr interleaved as they came, so errors
+ * (stderr alone) is a subsequence of its lines.
+ */
+static bool lines_in_order(const char *part, const char *whole) {
+    const char *at = whole;
+    for (const char *p = part; *p;) {
+        size_t n = strcspn(p, "\n");
+        if (n > 0) {
+            char line[2048];
+            snprintf(line, sizeof line, "%.*s", (int)(n < sizeof line ? n : sizeof line - 1), p);
+            const char *hit = strstr(at, line);
+            if (!hit)
+                return false;
+            at = hit + strlen(line);
+        }
+        p += n;
+        if (*p == '\n')
+            p++;
+    }
+    return true;
+}
+
 static void test_secrets_and_logs(const struct deskd_proc *d, const char *password) {
     pid_t p = su_cmdline_has(password, false, 0);
     CHECK(p == 0, "the VNC password is on the command line of pid %d", (int)p);
@@ -528,6 +553,14 @@ static void test_secrets_and_logs(const struct deskd_proc *d, const char *passwo
     char want[64];
     snprintf(want, sizeof want, "PORT=%d", g_vnc);
     CHECK(strstr(texts[4], want), "x11vnc's stdout says %s: %.200s", want, texts[4]);
+    /* logs is everything: what errors holds is in it, in order (websockify writes only there). */
+    for (int i = 0; i < 4; i++) {
+        CHECK(lines_in_order(texts[i * 2 + 1], texts[i * 2]), "%s: errors within logs:\n%.300s",
+                names[i], texts[i * 2 + 1]);
+    }
+    CHECK(strlen(texts[6]) > 0, "novnc's logs are not empty");
+    CHECK(strstr(texts[6], "WebSocket server settings"), "novnc's logs have its banner: %.200s",
+            texts[6]);
     CHECK(strlen(texts[5]) > 100, "x11vnc's stderr is kept (%zu bytes)", strlen(texts[5]));
     CHECK(strstr(texts[6], "WebSocket server settings") ||
                     strstr(texts[7], "WebSocket server settings"),

@@ -1,4 +1,5 @@
 /*
+ * The services table (services.c): names, order, dependencies, command lines.
  * The supervisor's state machine (svc.c) with fake processes and a fake clock:
  * start order and readiness waits, readiness timeouts, backoff growth and cap,
  * the throttle, failure counts that start over after a stable run, dependency
@@ -27,20 +28,17 @@
 
 #include "check.h"
 #include "proc.h"
+#include "services.h"
 #include "svc.h"
 #include "util.h"
 #include "vnc.h"
 
 /* ---- the fake world ---- */
 
+/* The indices of the real table (services.c); test_table checks they still hold. */
 enum { XVFB, XFCE4, X11VNC, NOVNC, N };
 
-static const struct svc_def defs[N] = {
-        {"xvfb", 100, 0, 0, 15000},
-        {"xfce4", 200, 1u << XVFB, 1u << XVFB, 45000},
-        {"x11vnc", 300, 1u << XVFB, 1u << XVFB, 15000},
-        {"novnc", 400, (1u << XVFB) | (1u << X11VNC), 1u << XVFB, 15000},
-};
+static struct svc_def defs[SVC_MAX];
 
 struct fproc {
     pid_t pid;
@@ -151,7 +149,28 @@ static void f_event(void *ctx, int i, enum svc_event ev, const char *text) {
     F.events[ev]++;
 }
 
-static const struct svc_ops fops = {NULL, f_now, f_spawn, f_kill, f_alive, f_ready, f_event};
+static const struct svc_ops fops = {NULL, f_now, f_spawn, f_kill, f_alive, f_event};
+
+/*
+ * svc_tick, then the probes it asks for and their reports, the way the
+ * supervisor thread runs them (there with its lock released), until none is
+ * due. Returns when the machine wants the next tick.
+ */
+static int64_t tick(struct svc_sup *s) {
+    int64_t next = svc_tick(s);
+    for (unsigned due; (due = svc_probes_due(s)) != 0;) {
+        for (int i = 0; i < N; i++) {
+            if (!(due & (1u << i)))
+                continue;
+            char err[SVC_ERR_LEN] = "";
+            pid_t pid = s->svcs[i].pid;
+            int rc = f_ready(NULL, i, pid, err, sizeof err);
+            svc_probed(s, i, pid, rc, err);
+        }
+        next = svc_tick(s);
+    }
+    return next;
+}
 
 static void fake_reset(struct svc_sup *s) {
     memset(&F, 0, sizeof F);
@@ -159,6 +178,7 @@ static void fake_reset(struct svc_sup *s) {
     F.next_pid = 1000;
     for (int i = 0; i < N; i++)
         F.p[i].ready_after = 50;
+    services_defs(defs);
     svc_init(s, defs, N, &svc_default_policy, &fops);
 }
 
@@ -178,7 +198,7 @@ static void deliver(struct svc_sup *s) {
 static bool run_until(struct svc_sup *s, bool (*pred)(struct svc_sup *), int64_t limit) {
     for (int guard = 0; guard < 100000; guard++) {
         deliver(s);
-        int64_t next = svc_tick(s);
+        int64_t next = tick(s);
         if (pred(s))
             return true;
         bool queued = false;
@@ -221,6 +241,98 @@ static void crash(int i, int status) {
     F.p[i].status = status;
 }
 
+/* ---- the table ---- */
+
+static void test_table(void) {
+    CHECK_INT(services_n, N);
+    CHECK_INT(services_find("xvfb"), XVFB);
+    CHECK_INT(services_find("xfce4"), XFCE4);
+    CHECK_INT(services_find("x11vnc"), X11VNC);
+    CHECK_INT(services_find("novnc"), NOVNC);
+    CHECK_INT(services_find("Xvfb"), -1);
+    CHECK_INT(services_all(), (1u << N) - 1);
+    struct svc_def d[SVC_MAX];
+    services_defs(d);
+    /* What the desktop's order rests on: xvfb first, novnc after x11vnc, all bound to xvfb. */
+    CHECK_INT(d[XVFB].after, 0);
+    CHECK_INT(d[XFCE4].after, 1u << XVFB);
+    CHECK_INT(d[XFCE4].bound, 1u << XVFB);
+    CHECK_INT(d[X11VNC].bound, 1u << XVFB);
+    CHECK_INT(d[NOVNC].after, (1u << XVFB) | (1u << X11VNC));
+    CHECK_INT(d[NOVNC].bound, 1u << XVFB);
+    for (int i = 0; i < N; i++) {
+        CHECK_INT(d[i].priority, 100 * (i + 1));
+        CHECK(services[i].exe && services[i].package && services[i].argv && services[i].probe,
+                "%s has an executable, a package, a command line and a probe", services[i].name);
+        CHECK(d[i].ready_timeout_ms >= 15000, "%s: ready timeout", services[i].name);
+    }
+    CHECK_INT(d[XFCE4].ready_timeout_ms, 45000);
+
+    /* The command lines, from the configuration. */
+    struct vnc_config vc = {.display = ":7",
+            .vnc_port = 5907,
+            .novnc_port = 6087,
+            .novnc_host = "",
+            .web_dir = "/usr/share/novnc",
+            .passwd_file = "/tmp/x"};
+    struct service_env e = {.display = ":7",
+            .display_num = 7,
+            .width = 800,
+            .height = 600,
+            .vnc = &vc,
+            .password = "abc"};
+    struct service_argv a;
+    services[XVFB].argv(&e, &a);
+    char line[512] = "";
+    for (int k = 0; a.argv[k]; k++)
+        snprintf(line + strlen(line), sizeof line - strlen(line), "%s%s", k ? " " : "", a.argv[k]);
+    CHECK_STR(line, "Xvfb :7 -screen 0 800x600x24 -nolisten tcp -noreset -s 0 -dpms");
+    services[XFCE4].argv(&e, &a);
+    CHECK_STR(a.argv[0], "dbus-run-session");
+    CHECK_STR(a.argv[2], "xfce4-session");
+    services[NOVNC].argv(&e, &a);
+    CHECK_STR(a.argv[0], "websockify");
+}
+
+/*
+ * The machine asks for probes instead of running them: a probe that is due
+ * holds the readiness timeout until it is reported, a stale report (an older
+ * instance) is ignored, and a service being stopped drops its probe.
+ */
+static void test_probe_reports(void) {
+    struct svc_sup s;
+    fake_reset(&s);
+    svc_start(&s, 1u << XVFB);
+    svc_tick(&s);
+    CHECK_INT(s.svcs[XVFB].state, SVC_STARTING);
+    CHECK_INT(svc_probes_due(&s), 1u << XVFB);
+    pid_t pid = s.svcs[XVFB].pid;
+    /* A slow probe: the deadline passes while it runs, and waits for its answer. */
+    F.now = 20000;
+    svc_tick(&s);
+    CHECK_INT(s.svcs[XVFB].state, SVC_STARTING);
+    svc_probed(&s, XVFB, pid + 1, 1, NULL); /* not this instance */
+    CHECK_INT(s.svcs[XVFB].state, SVC_STARTING);
+    CHECK_INT(svc_probes_due(&s), 1u << XVFB);
+    svc_probed(&s, XVFB, pid, 1, NULL);
+    CHECK_INT(s.svcs[XVFB].state, SVC_READY);
+    CHECK_INT(svc_probes_due(&s), 0);
+    svc_probed(&s, XVFB, pid, -EPROTO, "late"); /* reported twice: ignored */
+    CHECK_INT(s.svcs[XVFB].state, SVC_READY);
+
+    /* A stop while a probe runs: the probe is dropped, its answer ignored. */
+    fake_reset(&s);
+    svc_start(&s, 1u << XVFB);
+    svc_tick(&s);
+    pid = s.svcs[XVFB].pid;
+    svc_stop_all(&s);
+    svc_tick(&s);
+    CHECK_INT(s.svcs[XVFB].state, SVC_STOPPING);
+    CHECK_INT(svc_probes_due(&s), 0);
+    svc_probed(&s, XVFB, pid, 1, NULL);
+    CHECK_INT(s.svcs[XVFB].state, SVC_STOPPING);
+}
+
 /* ---- state machine tests ---- */
 
 static void test_start_order(void) {
@@ -254,7 +366,7 @@ static void test_start_order(void) {
     int spawns = F.p[XVFB].nspawn + F.p[XFCE4].nspawn + F.p[X11VNC].nspawn + F.p[NOVNC].nspawn;
     svc_start(&s, (1u << N) - 1);
     F.now += 5000;
-    svc_tick(&s);
+    tick(&s);
     CHECK_INT(
             F.p[XVFB].nspawn + F.p[XFCE4].nspawn + F.p[X11VNC].nspawn + F.p[NOVNC].nspawn, spawns);
 }
@@ -279,7 +391,7 @@ static void test_ready_timeout(void) {
     F.p[XVFB].probe_error = -EPROTO;
     svc_start(&s, 1u << XVFB);
     F.now = 0;
-    svc_tick(&s);
+    tick(&s);
     CHECK_INT(s.svcs[XVFB].state, SVC_STOPPING);
     CHECK_STR(s.svcs[XVFB].error, "fake probe error");
 }
@@ -316,7 +428,7 @@ static void test_backoff(void) {
     /* An explicit start forgives the pending backoff. */
     F.p[XVFB].crash_at_spawn = false;
     deliver(&s);
-    svc_tick(&s);
+    tick(&s);
     int64_t t = F.now;
     svc_start(&s, 1u << XVFB);
     CHECK(run_until(&s, xvfb_ready, t + 60000), "ready");
@@ -336,7 +448,7 @@ static void test_backoff(void) {
     F.p[XVFB].crash_at_spawn = false;
     CHECK(run_until(&s, xvfb_ready, 100000), "ready again");
     F.now += 20000; /* ready for 20 s: stable */
-    svc_tick(&s);
+    tick(&s);
     CHECK_INT(s.svcs[XVFB].state, SVC_READY);
     CHECK_INT(s.svcs[XVFB].fails, 0);
     int64_t crash_at = F.now;
@@ -357,7 +469,7 @@ static void test_dependency_restart(void) {
     svc_start(&s, (1u << N) - 1);
     CHECK(run_until(&s, all_ready, 60000), "ready");
     F.now = 20000;
-    svc_tick(&s);
+    tick(&s);
     F.trace[0] = '\0';
     F.p[XVFB].ready_after = 400;
     /* Xvfb dies; its clients die of it too, in the same batch. */
@@ -381,7 +493,7 @@ static void test_dependency_restart(void) {
 
     /* x11vnc dies: novnc (after it, not bound to it) stays; Xvfb is untouched. */
     F.now += 20000;
-    svc_tick(&s);
+    tick(&s);
     pid_t novnc_pid = F.p[NOVNC].pid, xvfb_pid = F.p[XVFB].pid;
     crash(X11VNC, SIGKILL);
     target_i = X11VNC;
@@ -461,7 +573,7 @@ static void test_stop(void) {
     fake_reset(&s);
     F.p[XVFB].ready_after = 1000;
     svc_start(&s, (1u << N) - 1);
-    svc_tick(&s);
+    tick(&s);
     F.now = 100;
     svc_stop_all(&s);
     CHECK(run_until(&s, all_down, 10000), "down");
@@ -794,6 +906,8 @@ static void test_vnc(void) {
 int main(void) {
     check_timeout(60);
     signal(SIGPIPE, SIG_IGN);
+    test_table();
+    test_probe_reports();
     test_start_order();
     test_ready_timeout();
     test_backoff();
