@@ -229,6 +229,9 @@ static int cmd_screenshot(struct ctx *x) {
     }
     if (x->set[O_QUALITY] && int_arg(x, "--quality", x->val[O_QUALITY], &opt.quality))
         return EXIT_USAGE;
+    /* libdesk reads 0 as "the server's default": a 0 given here would be dropped unsaid. */
+    if (x->set[O_QUALITY] && opt.quality < 1)
+        return usage_error(x, "--quality must be from 1 to 100, got %d", opt.quality);
     if (x->set[O_SCALE]) {
         char *end;
         opt.scale = strtod(x->val[O_SCALE], &end);

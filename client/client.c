@@ -594,15 +594,11 @@ enum desk_status desk_screenshot_region_compressed(desk_client *c, const struct 
 /* ---- mouse ---- */
 
 static const char *button_name(enum desk_button b) {
-    switch (b) {
-    case DESK_BUTTON_LEFT:
-        return "left";
-    case DESK_BUTTON_MIDDLE:
-        return "middle";
-    case DESK_BUTTON_RIGHT:
-        return "right";
-    }
-    return NULL;
+    static const char *const names[] = {[DESK_BUTTON_LEFT] = "left",
+            [DESK_BUTTON_MIDDLE] = "middle",
+            [DESK_BUTTON_RIGHT] = "right"};
+    unsigned i = (unsigned)b;
+    return i < sizeof names / sizeof names[0] ? names[i] : NULL;
 }
 
 enum desk_status desk_mouse_position(desk_client *c, struct desk_point *out) {

@@ -209,6 +209,12 @@ static char *dup_string(const char *s, struct desk_err *e) {
     return d;
 }
 
+/* *dst = a copy of s. */
+static enum desk_status set_string(char **dst, const char *s, struct desk_err *e) {
+    *dst = dup_string(s, e);
+    return *dst ? DESK_OK : e->status;
+}
+
 enum desk_status wire_health(const char *body, size_t len, struct desk_err *e, char **version) {
     json_t *root = load_object(body, len, e);
     if (!root)
@@ -258,6 +264,19 @@ enum desk_status wire_object(const char *body, size_t len, struct desk_err *e) {
     return root ? DESK_OK : e->status;
 }
 
+/* "x", "y", "width", "height" and "isActive", as displays and windows carry them. */
+static enum desk_status get_geometry(const json_t *o, int *x, int *y, int *width, int *height,
+        bool *active, struct desk_err *e) {
+    enum desk_status rc = get_int(o, "x", x, e);
+    if (rc == DESK_OK)
+        rc = get_int(o, "y", y, e);
+    if (rc == DESK_OK)
+        rc = get_int(o, "width", width, e);
+    if (rc == DESK_OK)
+        rc = get_int(o, "height", height, e);
+    return rc == DESK_OK ? get_bool(o, "isActive", active, e) : rc;
+}
+
 /* Builds one list item from an element; the item's memory is zeroed. */
 typedef enum desk_status (*item_fn)(const json_t *o, void *item, struct desk_err *e);
 
@@ -291,17 +310,7 @@ static enum desk_status display_from(const json_t *o, void *item, struct desk_er
     if (!json_is_object(o))
         return wire_fail(e, DESK_ERR_PROTOCOL, "a display is not an object");
     enum desk_status rc = get_int(o, "id", &d->id, e);
-    if (rc == DESK_OK)
-        rc = get_int(o, "x", &d->x, e);
-    if (rc == DESK_OK)
-        rc = get_int(o, "y", &d->y, e);
-    if (rc == DESK_OK)
-        rc = get_int(o, "width", &d->width, e);
-    if (rc == DESK_OK)
-        rc = get_int(o, "height", &d->height, e);
-    if (rc == DESK_OK)
-        rc = get_bool(o, "isActive", &d->active, e);
-    return rc;
+    return rc == DESK_OK ? get_geometry(o, &d->x, &d->y, &d->width, &d->height, &d->active, e) : rc;
 }
 
 enum desk_status wire_display_info(
@@ -345,21 +354,12 @@ static enum desk_status window_from(const json_t *o, void *item, struct desk_err
         return wire_fail(e, DESK_ERR_PROTOCOL, "\"pid\" is not a non-negative integer");
     enum desk_status rc = get_string(o, "title", &title, e);
     if (rc == DESK_OK)
-        rc = get_int(o, "x", &w->x, e);
-    if (rc == DESK_OK)
-        rc = get_int(o, "y", &w->y, e);
-    if (rc == DESK_OK)
-        rc = get_int(o, "width", &w->width, e);
-    if (rc == DESK_OK)
-        rc = get_int(o, "height", &w->height, e);
-    if (rc == DESK_OK)
-        rc = get_bool(o, "isActive", &w->active, e);
+        rc = get_geometry(o, &w->x, &w->y, &w->width, &w->height, &w->active, e);
     if (rc != DESK_OK)
         return rc;
     w->id = (unsigned long)json_integer_value(id);
     w->pid = json_is_integer(pid) ? (long)json_integer_value(pid) : 0;
-    w->title = dup_string(title, e);
-    return w->title ? DESK_OK : e->status;
+    return set_string(&w->title, title, e);
 }
 
 enum desk_status wire_windows(
@@ -408,8 +408,7 @@ static enum desk_status process_from(
         return nested(e, where);
     }
     p->pid = json_is_integer(pid) ? (long)json_integer_value(pid) : -1;
-    p->name = dup_string(name, e);
-    return p->name ? DESK_OK : e->status;
+    return set_string(&p->name, name, e);
 }
 
 enum desk_status wire_processes(

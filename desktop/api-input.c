@@ -203,11 +203,14 @@ static void api_mouse_scroll(struct req *r) {
         reply_json(r, 200, json_pack("{s:b}", "success", 1));
 }
 
-/* Characters (code points) of valid UTF-8 text: each but a continuation byte starts one. */
+/*
+ * The characters typed for valid UTF-8 text: each code point (every byte but a
+ * continuation byte starts one), with "\r\n" one Return as input_type types it.
+ */
 static size_t count_chars(const char *s, size_t len) {
     size_t n = 0;
     for (size_t i = 0; i < len; i++)
-        n += ((unsigned char)s[i] & 0xc0) != 0x80;
+        n += ((unsigned char)s[i] & 0xc0) != 0x80 && !(s[i] == '\n' && i > 0 && s[i - 1] == '\r');
     return n;
 }
 

@@ -28,46 +28,31 @@ static json_t *status_map(void) {
 }
 
 static void reply_result(struct req *r, enum stack_result res, const char *msg) {
-    switch (res) {
-    case STACK_OK:
-        break;
-    case STACK_CONFLICT:
-        reply_error(r, ERR_CONFLICT, "%s", msg);
-        break;
-    case STACK_ATTACHED:
-        reply_error(r, ERR_ATTACHED, "%s", msg);
-        break;
-    case STACK_NOT_READY:
-        reply_error(r, ERR_NOT_READY, "%s", msg);
-        break;
-    case STACK_SHUTDOWN:
-        reply_error(r, ERR_SHUTTING_DOWN, "%s", msg);
-        break;
+    static const enum err_code codes[] = {[STACK_CONFLICT] = ERR_CONFLICT,
+            [STACK_ATTACHED] = ERR_ATTACHED,
+            [STACK_NOT_READY] = ERR_NOT_READY,
+            [STACK_SHUTDOWN] = ERR_SHUTTING_DOWN};
+    if (res != STACK_OK)
+        reply_error(r, codes[res], "%s", msg);
+}
+
+/* start and stop: run op, then answer with every process's status. */
+static void start_stop(struct req *r, enum stack_result (*op)(char *, size_t), const char *done) {
+    char msg[1024];
+    enum stack_result res = op(msg, sizeof msg);
+    if (res != STACK_OK) {
+        reply_result(r, res, msg);
+        return;
     }
+    reply_json(r, 200, json_pack("{s:s, s:o}", "message", done, "status", status_map()));
 }
 
 static void api_process_start(struct req *r) {
-    char msg[1024];
-    enum stack_result res = stack_start(msg, sizeof msg);
-    if (res != STACK_OK) {
-        reply_result(r, res, msg);
-        return;
-    }
-    reply_json(r, 200,
-            json_pack("{s:s, s:o}", "message", "Computer use processes started successfully",
-                    "status", status_map()));
+    start_stop(r, stack_start, "Computer use processes started successfully");
 }
 
 static void api_process_stop(struct req *r) {
-    char msg[1024];
-    enum stack_result res = stack_stop(msg, sizeof msg);
-    if (res != STACK_OK) {
-        reply_result(r, res, msg);
-        return;
-    }
-    reply_json(r, 200,
-            json_pack("{s:s, s:o}", "message", "Computer use processes stopped successfully",
-                    "status", status_map()));
+    start_stop(r, stack_stop, "Computer use processes stopped successfully");
 }
 
 static void api_process_status_all(struct req *r) {

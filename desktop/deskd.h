@@ -25,13 +25,11 @@ static inline struct deskd *req_deskd(const struct req *r) {
     return r->ctx;
 }
 
-/* Each api-*.c exports its route rows, ended by a NULL row; routes.c lists the tables. */
-extern const struct route api_screenshot_routes[];
-extern const struct route api_display_routes[];
-extern const struct route api_windows_routes[];
-extern const struct route api_input_routes[];
-extern const struct route api_process_routes[];
-/* Every table, ended by NULL: what the server dispatches over. */
+/*
+ * Every route table, ended by NULL: what the server dispatches over. Each
+ * api-NAME.c exports its rows as api_NAME_routes (ended by a NULL row), and
+ * routes.c lists the groups.
+ */
 extern const struct route *const deskd_routes[];
 
 /* Replies 503 naming the display problem in err. */

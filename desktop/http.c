@@ -38,11 +38,16 @@ struct server {
 };
 
 struct rstate {
-    struct req req;
+    struct req req; /* first: queue() finds the state from the request */
     int64_t start_ns;
     char *body;
     size_t body_len;
     bool body_too_big;
+    /* The first query key or value with a control byte (API.md §1 refuses them). */
+    const char *bad_arg;
+    unsigned char bad_byte;
+    /* The methods the path accepts, for the Allow header of a 405. */
+    char allow[64];
     char path_param[256];
     char method[16];
     char path[256];
@@ -91,6 +96,9 @@ static void queue(struct req *r, int status, struct MHD_Response *resp, const ch
         return;
     }
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, mime);
+    const struct rstate *st = (const struct rstate *)r;
+    if (status == 405 && st->allow[0])
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, st->allow);
     if (status == 401)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
     /* A busy queue knows when it will have room; other 503s say to come back soon. */
@@ -188,8 +196,19 @@ static bool parse_body(struct req *r) {
     /* NUL is let through so that the routes can name it (body_string, keys_check_text). */
     json_t *root = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
     if (!root) {
-        reply_error(r, ERR_INVALID_BODY, "the request body is not valid JSON: %s at line %d",
-                jerr.text, jerr.line);
+        /* jansson's own words for these name its flags and types, not the rule. */
+        if (json_error_code(&jerr) == json_error_null_character)
+            reply_error(r, ERR_INVALID_BODY,
+                    "strings in the request body may not contain U+0000 (line %d, column %d)",
+                    jerr.line, jerr.column);
+        else if (json_error_code(&jerr) == json_error_numeric_overflow)
+            reply_error(r, ERR_INVALID_BODY,
+                    "a number in the request body is out of range (line %d, column %d): "
+                    "integers go up to 2^63-1",
+                    jerr.line, jerr.column);
+        else
+            reply_error(r, ERR_INVALID_BODY, "the request body is not valid JSON: %s at line %d",
+                    jerr.text, jerr.line);
         return false;
     }
     if (!json_is_object(root)) {
@@ -267,6 +286,9 @@ static void dispatch(struct server *s, struct rstate *st) {
             if (!match(rt->pattern, r->path, st->path_param, sizeof st->path_param))
                 continue;
             path_hit = rt;
+            size_t used = strlen(st->allow);
+            snprintf(st->allow + used, sizeof st->allow - used, "%s%s%s", used ? ", " : "",
+                    rt->method, strcmp(rt->method, "GET") == 0 ? ", HEAD" : "");
             if (strcmp(rt->method, method) == 0) {
                 run(s, st, rt);
                 return;
@@ -279,18 +301,40 @@ static void dispatch(struct server *s, struct rstate *st) {
                 "missing or wrong bearer token: send Authorization: Bearer <token>");
     } else if (path_hit) {
         reply_error(r, ERR_METHOD_NOT_ALLOWED, "%s does not accept %s; use %s", r->path, r->method,
-                path_hit->method);
+                st->allow);
     } else {
         reply_error(r, ERR_NOT_FOUND, "no route %s %s", r->method, r->path);
     }
 }
 
-static enum MHD_Result collect_arg(
-        void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
+/* The first control byte (or NUL) in s[0..n), or 0. */
+static unsigned char control_byte(const char *s, size_t n, bool *found) {
+    for (size_t i = 0; s && i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7f) {
+            *found = true;
+            return c;
+        }
+    }
+    return 0;
+}
+
+static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+        size_t key_size, const char *value, size_t value_size) {
     (void)kind;
-    struct req *r = cls;
+    struct rstate *st = cls;
+    struct req *r = &st->req;
     if (r->nargs >= REQ_MAX_ARGS)
         return MHD_NO;
+    /* A value cut at a NUL would otherwise pass for its shorter self. */
+    bool bad = false;
+    unsigned char c = control_byte(key, key_size, &bad);
+    if (!bad)
+        c = control_byte(value, value_size, &bad);
+    if (bad && !st->bad_arg) {
+        st->bad_arg = key;
+        st->bad_byte = c;
+    }
     r->arg_keys[r->nargs] = key;
     r->arg_vals[r->nargs] = value ? value : "";
     r->nargs++;
@@ -320,13 +364,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         s->in_flight++;
         pthread_mutex_unlock(&s->lock);
         log_msg(LOG_DEBUG, "%s %s started", st->method, st->path);
+        /* A body announced too large is refused before it is sent (no 100 Continue). */
+        const char *cl =
+                MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        long long announced = cl ? strtoll(cl, NULL, 10) : 0;
+        if (announced > REQ_BODY_LIMIT)
+            reply_error(&st->req, ERR_BODY_TOO_LARGE, "the request body exceeds %d bytes",
+                    REQ_BODY_LIMIT);
         return MHD_YES;
     }
 
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (st->body_too_big || st->body_len + n > (size_t)REQ_BODY_LIMIT) {
+        if (st->req.replied || st->body_too_big || st->body_len + n > (size_t)REQ_BODY_LIMIT) {
             st->body_too_big = true;
             return MHD_YES;
         }
@@ -345,12 +396,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     r->body = st->body;
     r->body_len = st->body_len;
-    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_arg, r);
+    MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND, collect_arg, st);
     if (st->body_too_big) {
         reply_error(r, ERR_BODY_TOO_LARGE, "the request body exceeds %d bytes", REQ_BODY_LIMIT);
     } else if (r->nargs >= REQ_MAX_ARGS) {
         reply_error(r, ERR_INVALID_PARAMETER, "too many query parameters (at most %d)",
                 REQ_MAX_ARGS - 1);
+    } else if (st->bad_arg) {
+        reply_error(r, ERR_INVALID_PARAMETER,
+                "query parameter %s may not contain control characters (byte 0x%02x after "
+                "percent-decoding)",
+                st->bad_arg, st->bad_byte);
     } else {
         dispatch(s, st);
     }

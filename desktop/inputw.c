@@ -143,13 +143,9 @@ struct inputw *inputw_new(
         return NULL;
     w->stopping = stopping;
     w->wait_max_ms = wait_max_ms;
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->work, NULL);
-    pthread_cond_init(&w->done, &ca);
-    pthread_condattr_destroy(&ca);
+    util_cond_init_monotonic(&w->done);
     w->xc = xconn_new(display_name, "input", conn_open, conn_close, w);
     int rc = w->xc ? pthread_create(&w->thread, NULL, worker, w) : ENOMEM;
     if (rc != 0) {

@@ -453,11 +453,7 @@ static void *loop(void *arg) {
 
 int jobs_init(const struct jobs_hooks *hooks, char *err, size_t errlen) {
     pthread_mutex_init(&J.lock, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&J.changed, &ca);
-    pthread_condattr_destroy(&ca);
+    util_cond_init_monotonic(&J.changed);
     if (hooks)
         J.hooks = *hooks;
     for (int k = 0; k < JOBS_MAX; k++)

@@ -35,7 +35,9 @@ int main(int argc, char **argv) {
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    /* Before any thread exists: the supervisor blocks SIGCHLD for all of them. */
+    /* Before any thread exists: Xlib must be made thread-safe before anything calls it, and
+     * the supervisor blocks SIGCHLD for every thread. */
+    xconn_global_init();
     char err[512];
     if (stack_init(&cfg.stack, err, sizeof err) < 0) {
         fprintf(stderr, "deskd: %s\n", err);
@@ -43,7 +45,6 @@ int main(int argc, char **argv) {
     }
 
     static struct deskd d;
-    xconn_global_init();
     d.display = cfg.display;
     d.shots = shots_new(cfg.display);
     d.input = inputw_new(cfg.display, &d.stopping, INPUTW_WAIT_MAX_MS);

@@ -28,6 +28,7 @@
 
 #include "log.h"
 #include "util.h"
+#include "x11.h"
 
 /*
  * Sends the X connection setup on display num's socket and reads the answer.
@@ -82,51 +83,23 @@ int probe_x11(int num, int timeout_ms, char *err, size_t errlen) {
     return -EACCES;
 }
 
-static xcb_atom_t intern(xcb_connection_t *c, const char *name) {
-    xcb_intern_atom_reply_t *r =
-            xcb_intern_atom_reply(c, xcb_intern_atom(c, 1, (uint16_t)strlen(name), name), NULL);
-    xcb_atom_t a = r ? r->atom : XCB_ATOM_NONE;
-    free(r);
-    return a;
-}
-
-/* Up to max 32-bit values of property prop of win; returns the count. */
-static int prop32(xcb_connection_t *c, xcb_window_t win, xcb_atom_t prop, xcb_atom_t type,
-        uint32_t *out, int max) {
-    xcb_get_property_reply_t *r = xcb_get_property_reply(
-            c, xcb_get_property(c, 0, win, prop, type, 0, (uint32_t)max), NULL);
-    int n = 0;
-    if (r && r->format == 32) {
-        n = xcb_get_property_value_length(r) / 4;
-        if (n > max)
-            n = max;
-        memcpy(out, xcb_get_property_value(r), (size_t)n * 4);
-    }
-    free(r);
-    return n;
-}
-
-struct box {
-    int x, y, w, h;
-};
-
 /* Mean colour (BGRX bytes) and the spread of the brightness over r on the root window. */
 static bool sample(
-        xcb_connection_t *c, xcb_window_t root, struct box r, double mean[3], double *sd) {
+        xcb_connection_t *c, xcb_window_t root, struct x11_rect r, double mean[3], double *sd) {
     xcb_get_image_reply_t *img = xcb_get_image_reply(c,
             xcb_get_image(c, XCB_IMAGE_FORMAT_Z_PIXMAP, root, (int16_t)r.x, (int16_t)r.y,
-                    (uint16_t)r.w, (uint16_t)r.h, ~0u),
+                    (uint16_t)r.width, (uint16_t)r.height, ~0u),
             NULL);
     int len = img ? xcb_get_image_data_length(img) : 0;
-    if (!img || len < r.w * r.h * 4 || r.h <= 0) {
+    if (!img || len < r.width * r.height * 4 || r.height <= 0) {
         free(img);
         return false;
     }
     const uint8_t *px = xcb_get_image_data(img);
-    size_t stride = (size_t)len / (size_t)r.h;
+    size_t stride = (size_t)len / (size_t)r.height;
     double sum[3] = {0}, sq = 0;
-    for (int y = 0; y < r.h; y++) {
-        for (int x = 0; x < r.w; x++) {
+    for (int y = 0; y < r.height; y++) {
+        for (int x = 0; x < r.width; x++) {
             const uint8_t *p = px + (size_t)y * stride + (size_t)x * 4;
             double l = (p[0] + p[1] + p[2]) / 3.0;
             for (int k = 0; k < 3; k++)
@@ -134,7 +107,7 @@ static bool sample(
             sq += l * l;
         }
     }
-    double n = (double)r.w * r.h, ml = 0;
+    double n = (double)r.width * r.height, ml = 0;
     for (int k = 0; k < 3; k++) {
         mean[k] = sum[k] / n;
         ml += mean[k] / 3.0;
@@ -145,11 +118,12 @@ static bool sample(
     return true;
 }
 
-static bool clip(struct box *r, int sw, int sh) {
+static bool clip(struct x11_rect *r, int sw, int sh) {
     int x0 = r->x < 0 ? 0 : r->x, y0 = r->y < 0 ? 0 : r->y;
-    int x1 = r->x + r->w > sw ? sw : r->x + r->w, y1 = r->y + r->h > sh ? sh : r->y + r->h;
-    *r = (struct box){x0, y0, x1 - x0, y1 - y0};
-    return r->w > 0 && r->h > 0;
+    int x1 = r->x + r->width > sw ? sw : r->x + r->width,
+        y1 = r->y + r->height > sh ? sh : r->y + r->height;
+    *r = (struct x11_rect){x0, y0, x1 - x0, y1 - y0};
+    return r->width > 0 && r->height > 0;
 }
 
 /*
@@ -158,11 +132,11 @@ static bool clip(struct box *r, int sw, int sh) {
  * content and differs clearly from it. Until then a screenshot shows black,
  * or the wallpaper where the panel is.
  */
-static bool painted(xcb_connection_t *c, xcb_window_t root, struct box r, int sw, int sh) {
-    if (r.h > 64)
-        r.h = 64;
-    struct box bg = r;
-    bg.y = r.y + r.h / 2 < sh / 2 ? r.y + r.h + 8 : r.y - r.h - 8;
+static bool painted(xcb_connection_t *c, xcb_window_t root, struct x11_rect r, int sw, int sh) {
+    if (r.height > 64)
+        r.height = 64;
+    struct x11_rect bg = r;
+    bg.y = r.y + r.height / 2 < sh / 2 ? r.y + r.height + 8 : r.y - r.height - 8;
     if (!clip(&bg, sw, sh))
         return false;
     double pm[3], bm[3], psd, bsd;
@@ -170,41 +144,6 @@ static bool painted(xcb_connection_t *c, xcb_window_t root, struct box r, int sw
         return false;
     double diff = fabs(pm[0] - bm[0]) + fabs(pm[1] - bm[1]) + fabs(pm[2] - bm[2]);
     return diff > 60 && psd > 3 && bm[0] + bm[1] + bm[2] > 24;
-}
-
-/* The mapped dock windows (panels) of the screen, clipped to it: up to max into docks. */
-static int find_docks(xcb_connection_t *c, xcb_window_t root, xcb_atom_t list, xcb_atom_t type,
-        xcb_atom_t dock, struct box *docks, int max, int sw, int sh) {
-    uint32_t wins[512];
-    int n = prop32(c, root, list, XCB_ATOM_WINDOW, wins, 512);
-    int nd = 0;
-    for (int k = 0; k < n && nd < max; k++) {
-        uint32_t types[16];
-        int nt = prop32(c, wins[k], type, XCB_ATOM_ATOM, types, 16);
-        bool is_dock = false;
-        for (int t = 0; t < nt; t++)
-            is_dock |= types[t] == dock;
-        if (!is_dock)
-            continue;
-        xcb_get_window_attributes_reply_t *a =
-                xcb_get_window_attributes_reply(c, xcb_get_window_attributes(c, wins[k]), NULL);
-        bool viewable = a && a->map_state == XCB_MAP_STATE_VIEWABLE;
-        free(a);
-        xcb_get_geometry_reply_t *g =
-                viewable ? xcb_get_geometry_reply(c, xcb_get_geometry(c, wins[k]), NULL) : NULL;
-        xcb_translate_coordinates_reply_t *tr =
-                g ? xcb_translate_coordinates_reply(
-                            c, xcb_translate_coordinates(c, wins[k], root, 0, 0), NULL)
-                  : NULL;
-        if (g && tr) {
-            struct box b = {tr->dst_x, tr->dst_y, g->width, g->height};
-            if (clip(&b, sw, sh) && b.w * b.h >= 100)
-                docks[nd++] = b;
-        }
-        free(g);
-        free(tr);
-    }
-    return nd;
 }
 
 /*
@@ -231,18 +170,13 @@ int probe_xfce(const char *display, int num, struct probe_state *st) {
         xcb_screen_next(&it);
     xcb_window_t root = it.data->root;
     int sw = it.data->width_in_pixels, sh = it.data->height_in_pixels;
-    xcb_atom_t check = intern(c, "_NET_SUPPORTING_WM_CHECK");
-    xcb_atom_t list = intern(c, "_NET_CLIENT_LIST");
-    xcb_atom_t type = intern(c, "_NET_WM_WINDOW_TYPE");
-    xcb_atom_t dock = intern(c, "_NET_WM_WINDOW_TYPE_DOCK");
-    uint32_t wm = 0, wm2 = 0;
-    if (!check || !list || !type || !dock)
-        goto out;
-    if (prop32(c, root, check, XCB_ATOM_WINDOW, &wm, 1) != 1 ||
-            prop32(c, wm, check, XCB_ATOM_WINDOW, &wm2, 1) != 1 || wm != wm2)
-        goto out;
-    struct box docks[8];
-    int nd = find_docks(c, root, list, type, dock, docks, 8, sw, sh);
+    /* The window manager and its panels, by the rules deskd's window queries use too. */
+    struct x11_rect docks[X11_DOCKS_MAX];
+    int np = x11_docks(c, root, docks), nd = 0;
+    for (int k = 0; k < np; k++) {
+        if (clip(&docks[k], sw, sh) && docks[k].width * docks[k].height >= 100)
+            docks[nd++] = docks[k];
+    }
     if (nd == 0)
         goto out;
     int64_t t = util_mono_ms();

@@ -1,7 +1,8 @@
 /*
  * routes: every route deskd serves, as the list of the api-*.c tables. A new
- * route is a row in its api file; a new api file is one line here. The
- * health route lives here: it belongs to no route group and needs nothing.
+ * route is a row in its api file; a new api file api-NAME.c, exporting
+ * api_NAME_routes, is one X(NAME) line here (CMake compiles every api-*.c).
+ * The health route lives here: it belongs to no group and needs nothing.
  */
 #include "deskd.h"
 
@@ -14,12 +15,15 @@ static const struct route health_routes[] = {
         {NULL, NULL, NULL, 0},
 };
 
-const struct route *const deskd_routes[] = {
-        health_routes,
-        api_screenshot_routes,
-        api_display_routes,
-        api_windows_routes,
-        api_input_routes,
-        api_process_routes,
-        NULL,
-};
+#define ROUTE_GROUPS(X)                                                                            \
+    X(screenshot)                                                                                  \
+    X(display)                                                                                     \
+    X(windows)                                                                                     \
+    X(input)                                                                                       \
+    X(process)
+
+#define DECLARE_GROUP_(name) extern const struct route api_##name##_routes[];
+ROUTE_GROUPS(DECLARE_GROUP_)
+
+#define LIST_GROUP_(name) api_##name##_routes,
+const struct route *const deskd_routes[] = {health_routes, ROUTE_GROUPS(LIST_GROUP_) NULL};

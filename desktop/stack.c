@@ -40,11 +40,7 @@ int stack_init(const struct stack_config *c, char *err, size_t errlen) {
     stk.t_init = util_mono_ms();
     pthread_mutex_init(&stk.lock, NULL);
     pthread_mutex_init(&stk.status_lock, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&stk.changed, &ca);
-    pthread_condattr_destroy(&ca);
+    util_cond_init_monotonic(&stk.changed);
     snprintf(stk.display, sizeof stk.display, "%s", c->display ? c->display : ":1");
     for (int i = 0; i < services_n; i++) {
         size_t n = strlen(stk.names);
@@ -93,17 +89,11 @@ void stack_finish(void) {
 /* ---- operations for the routes ---- */
 
 static const char *op_name(enum stack_op op) {
-    switch (op) {
-    case OP_START:
-        return "a start";
-    case OP_STOP:
-        return "a stop";
-    case OP_RESTART:
-        return "a restart";
-    case OP_NONE:
-        break;
-    }
-    return "nothing";
+    static const char *const names[] = {[OP_NONE] = "nothing",
+            [OP_START] = "a start",
+            [OP_STOP] = "a stop",
+            [OP_RESTART] = "a restart"};
+    return names[op];
 }
 
 /* Waits for a change until deadline (monotonic ms). Under the lock. */

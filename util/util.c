@@ -35,6 +35,14 @@ struct timespec util_abstime(clockid_t clk, int64_t ms) {
     return ts;
 }
 
+void util_cond_init_monotonic(pthread_cond_t *cond) {
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(cond, &ca);
+    pthread_condattr_destroy(&ca);
+}
+
 int64_t util_ms_left(int64_t deadline) {
     int64_t left = deadline - util_mono_ms();
     return left > 0 ? left : 0;

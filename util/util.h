@@ -9,6 +9,7 @@
 #ifndef DESK_UTIL_H
 #define DESK_UTIL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -28,6 +29,8 @@ double util_ms_since(int64_t t0_ns);
 struct timespec util_abstime(clockid_t clk, int64_t ms);
 /* Milliseconds left until deadline (a util_mono_ms() value), 0 once passed. */
 int64_t util_ms_left(int64_t deadline);
+/* Initialises cond to time its waits on CLOCK_MONOTONIC (see util_abstime). */
+void util_cond_init_monotonic(pthread_cond_t *cond);
 
 /* ---- strict decimal numbers: no spaces, no "1.0" for an integer, no hex ---- */
 

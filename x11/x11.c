@@ -117,16 +117,15 @@ static unsigned long get_long(Display *dpy, Window w, Atom prop, Atom type) {
 }
 
 struct atoms {
-    Atom net_wm_name, utf8, net_wm_pid, client_list, active, wm_check, wm_type, dock;
+    Atom net_wm_name, utf8, net_wm_pid, client_list, active;
 };
 
 static void intern_atoms(Display *dpy, struct atoms *a) {
-    static const char *const names[] = {"_NET_WM_NAME", "UTF8_STRING", "_NET_WM_PID",
-            "_NET_CLIENT_LIST", "_NET_ACTIVE_WINDOW", "_NET_SUPPORTING_WM_CHECK",
-            "_NET_WM_WINDOW_TYPE", "_NET_WM_WINDOW_TYPE_DOCK"};
-    Atom v[8] = {0};
-    XInternAtoms(dpy, (char **)names, 8, False, v);
-    *a = (struct atoms){v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]};
+    static const char *const names[] = {
+            "_NET_WM_NAME", "UTF8_STRING", "_NET_WM_PID", "_NET_CLIENT_LIST", "_NET_ACTIVE_WINDOW"};
+    Atom v[5] = {0};
+    XInternAtoms(dpy, (char **)names, 5, False, v);
+    *a = (struct atoms){v[0], v[1], v[2], v[3], v[4]};
 }
 
 /* _NET_WM_NAME as UTF-8, else WM_NAME converted by Xlib (Latin-1, compound text); malloc'd. */
@@ -197,7 +196,7 @@ static Window frame_of(Display *dpy, Window w, Window root) {
 }
 
 /* w's outer rectangle (border included) in root coordinates; false when it is gone. */
-static bool root_rect(Display *dpy, Window w, Window root, struct x11_rect *r, bool *viewable) {
+static bool root_rect(Display *dpy, Window w, Window root, struct x11_rect *r) {
     XWindowAttributes wa;
     if (!XGetWindowAttributes(dpy, w, &wa))
         return false;
@@ -207,8 +206,6 @@ static bool root_rect(Display *dpy, Window w, Window root, struct x11_rect *r, b
         return false;
     *r = (struct x11_rect){x - wa.border_width, y - wa.border_width, wa.width + 2 * wa.border_width,
             wa.height + 2 * wa.border_width};
-    if (viewable)
-        *viewable = wa.map_state == IsViewable;
     return true;
 }
 
@@ -216,7 +213,7 @@ static bool root_rect(Display *dpy, Window w, Window root, struct x11_rect *r, b
 static int read_window(Display *dpy, Window w, Window root, Window active, const struct atoms *a,
         struct x11_window *out) {
     struct x11_rect frame;
-    if (!root_rect(dpy, frame_of(dpy, w, root), root, &frame, NULL))
+    if (!root_rect(dpy, frame_of(dpy, w, root), root, &frame))
         return 1;
     char *title = window_title(dpy, w, a);
     if (!title)
@@ -259,57 +256,4 @@ void x11_windows_free(struct x11_window *out, int n) {
         free(out[i].title);
         out[i].title = NULL;
     }
-}
-
-/* The EWMH check window, or None: it must name itself. Under the caller's trap. */
-static Window wm_check_window(Display *dpy, const struct atoms *a) {
-    Window wm = (Window)get_long(dpy, DefaultRootWindow(dpy), a->wm_check, XA_WINDOW);
-    if (wm == None || (Window)get_long(dpy, wm, a->wm_check, XA_WINDOW) != wm)
-        return None;
-    return wm;
-}
-
-bool x11_wm_present(Display *dpy) {
-    struct atoms a;
-    intern_atoms(dpy, &a);
-    struct xtrap trap;
-    xtrap_begin(&trap, dpy);
-    Window wm = wm_check_window(dpy, &a);
-    xtrap_end(&trap, false);
-    return wm != None;
-}
-
-static bool is_dock(Display *dpy, Window w, const struct atoms *a) {
-    unsigned long n;
-    unsigned long *types = get_longs(dpy, w, a->wm_type, XA_ATOM, 16, &n);
-    bool dock = false;
-    for (unsigned long t = 0; t < n; t++)
-        dock = dock || (Atom)types[t] == a->dock;
-    if (types)
-        XFree(types);
-    return dock;
-}
-
-int x11_docks(Display *dpy, struct x11_rect out[X11_DOCKS_MAX]) {
-    struct atoms a;
-    intern_atoms(dpy, &a);
-    Window root = DefaultRootWindow(dpy);
-    struct xtrap trap;
-    xtrap_begin(&trap, dpy);
-    int nd = 0;
-    unsigned long n = 0;
-    unsigned long *list = NULL;
-    if (wm_check_window(dpy, &a) != None)
-        list = get_longs(dpy, root, a.client_list, XA_WINDOW, X11_WINDOWS_MAX, &n);
-    for (unsigned long i = 0; i < n && nd < X11_DOCKS_MAX; i++) {
-        bool viewable = false;
-        struct x11_rect r;
-        if (is_dock(dpy, (Window)list[i], &a) &&
-                root_rect(dpy, (Window)list[i], root, &r, &viewable) && viewable)
-            out[nd++] = r;
-    }
-    xtrap_end(&trap, false);
-    if (list)
-        XFree(list);
-    return nd;
 }

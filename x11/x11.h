@@ -2,7 +2,7 @@
  * x11: what deskd asks the X server about the desktop, as plain C data:
  * monitors (RandR 1.5, Xinerama, the screen), the window manager's managed
  * windows (EWMH, with XRes for pids), and whether a window manager and its
- * panels are up (the xfce4 readiness probe). Knows X; knows nothing of HTTP
+ * panels are up (the xfce4 readiness probe, over xcb). Knows X; knows nothing of HTTP
  * or JSON, and never opens, closes or reconnects a Display.
  *
  * Threading: nothing here locks. Call with the caller's lock on the Display
@@ -17,6 +17,7 @@
 
 #include <X11/Xlib.h>
 #include <stdbool.h>
+#include <xcb/xcb.h>
 
 /* The most monitors and windows reported; more are left out. */
 #define X11_MONITORS_MAX 16
@@ -63,18 +64,25 @@ int x11_windows(Display *dpy, struct x11_window *out, int max);
 void x11_windows_free(struct x11_window *out, int n);
 
 /*
- * True when a window manager runs: _NET_SUPPORTING_WM_CHECK on the root names
- * a window whose own _NET_SUPPORTING_WM_CHECK names itself (a stale property
+ * The window-manager checks speak xcb, not Xlib: the xfce4 readiness probe
+ * runs them on a short-lived connection of its own while the X server may be
+ * going away, and xcb reports a lost server as an error where Xlib may end the
+ * process. An Xlib user passes XGetXCBConnection(dpy), under its lock.
+ */
+
+/*
+ * True when a window manager runs: _NET_SUPPORTING_WM_CHECK on root names a
+ * window whose own _NET_SUPPORTING_WM_CHECK names itself (a stale property
  * left by a dead window manager fails this). Any X failure is false.
  */
-bool x11_wm_present(Display *dpy);
+bool x11_wm_present(xcb_connection_t *c, xcb_window_t root);
 
 /*
  * Fills out[0..X11_DOCKS_MAX) with the viewable managed windows of type
  * _NET_WM_WINDOW_TYPE_DOCK (panels), in root coordinates and not clipped to
  * the screen, and returns how many (0 when there is no window manager).
- * Returns >= 0 or -EIO.
+ * Returns >= 0, -EIO (the connection failed) or -ENOMEM.
  */
-int x11_docks(Display *dpy, struct x11_rect out[X11_DOCKS_MAX]);
+int x11_docks(xcb_connection_t *c, xcb_window_t root, struct x11_rect out[X11_DOCKS_MAX]);
 
 #endif

@@ -297,6 +297,10 @@ static void test_screenshots(void) {
     CHECK_RUN(r, 1, err, "quality");
     CHECK(strstr(r.err, "(HTTP 400"), "names the HTTP status: %s", r.err);
     run_free(&r);
+    /* 0 is libdesk's "server default": the CLI refuses it rather than drop it unsaid. */
+    r = RUN("screenshot", "--format", "jpeg", "--quality", "0", "-o", path);
+    CHECK_RUN(r, 2, err, "--quality must be from 1 to 100");
+    run_free(&r);
 }
 
 static int count_buttons(int button, int *x, int *y) {

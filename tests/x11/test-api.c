@@ -123,7 +123,10 @@ static void check_error_body(const char *base, const char *method, const char *p
     CHECK_STR(json_string_value(json_object_get(j, "code")), want_code);
     CHECK_INT(json_integer_value(json_object_get(j, "statusCode")), want_status);
     CHECK_STR(json_string_value(json_object_get(j, "source")), "DAYTONA_DAEMON");
-    CHECK_STR(json_string_value(json_object_get(j, "path")), path);
+    const char *got_path = json_string_value(json_object_get(j, "path"));
+    size_t plen = strcspn(path, "?"); /* the path, without the query */
+    CHECK(got_path && strlen(got_path) == plen && strncmp(got_path, path, plen) == 0,
+            "path %s for %s", got_path ? got_path : "(none)", path);
     CHECK_STR(json_string_value(json_object_get(j, "method")), method);
     /* RFC 3339 in UTC: 2026-11-29T22:30:00.123Z */
     CHECK(stamp && strlen(stamp) == 24 && stamp[4] == '-' && stamp[10] == 'T' && stamp[19] == '.' &&
@@ -148,10 +151,33 @@ static void test_error_bodies(const char *display) {
     check_error_body(d.url, "POST", "/computeruse/mouse/move", "[1]", 400, "INVALID_BODY");
     check_error_body(d.url, "DELETE", "/computeruse/screenshot", NULL, 405, "METHOD_NOT_ALLOWED");
     check_error_body(d.url, "POST", "/computeruse/start", NULL, 409, "ATTACHED");
-    /* HEAD of a GET route: the headers of the GET, no body. */
-    char url[256];
-    snprintf(url, sizeof url, "%s/healthz", d.url);
+    /* API.md §1: no NUL or other control bytes in query keys and values, even encoded. */
+    check_error_body(d.url, "GET", "/computeruse/screenshot/compressed?format=png%00gif", NULL, 400,
+            "INVALID_PARAMETER");
+    check_error_body(d.url, "GET", "/computeruse/screenshot?showCursor=1%01", NULL, 400,
+            "INVALID_PARAMETER");
+    /* Sentences, not the JSON library's flag names. */
+    check_error_body(
+            d.url, "POST", "/computeruse/mouse/move", "{\"x\":\"a\\u0000\"}", 400, "INVALID_BODY");
+    /* A 405 says what the path accepts. */
     struct http_resp r;
+    char url[256];
+    snprintf(url, sizeof url, "%s/computeruse/screenshot", d.url);
+    const char *auth[] = {"Authorization: Bearer s3cret", NULL};
+    http_request("DELETE", url, NULL, auth, &r);
+    CHECK(r.status == 405 && strstr(r.headers, "Allow: GET, HEAD"), "405 with Allow: %s",
+            r.headers);
+    http_resp_free(&r);
+    /* A body announced over the cap is refused before it is sent. */
+    snprintf(url, sizeof url, "%s/computeruse/mouse/click", d.url);
+    const char *big[] = {"Authorization: Bearer s3cret", "Content-Length: 5000000",
+            "Expect: 100-continue", NULL};
+    http_request("POST", url, "{}", big, &r);
+    CHECK_INT(r.status, 413);
+    CHECK(strstr(r.body, "BODY_TOO_LARGE") != NULL, "413 body: %s", r.body);
+    http_resp_free(&r);
+    /* HEAD of a GET route: the headers of the GET, no body. */
+    snprintf(url, sizeof url, "%s/healthz", d.url);
     http_request("HEAD", url, NULL, NULL, &r);
     CHECK_INT(r.status, 200);
     CHECK_INT((long)r.len, 0);

@@ -62,8 +62,17 @@ static void test_ten_minutes(void) {
                     strstr(r.body, "INVALID_PARAMETER"),
             "the 400 names text, delay and the limit: %s", r.body);
     http_resp_free(&r);
+    /* "\r\n" is one Return: 301 lines of "a\r\n" are 602 keys, not 903. */
+    char lines[4096];
+    n = snprintf(lines, sizeof lines, "{\"text\":\"");
+    for (int i = 0; i < 301; i++)
+        n += snprintf(lines + n, sizeof lines - (size_t)n, "a\\r\\n");
+    snprintf(lines + n, sizeof lines - (size_t)n, "\",\"delay\":1000}");
+    CHECK_INT(post("/computeruse/keyboard/type", lines, &r), 400);
+    CHECK(strstr(r.body, "602 characters") != NULL, "CR LF counted as one key: %s", r.body);
+    http_resp_free(&r);
     if (collect())
-        CHECK(ev.nlines == 0, "the rejected type produced %d events, first: %s", ev.nlines,
+        CHECK(ev.nlines == 0, "the rejected types produced %d events, first: %s", ev.nlines,
                 ev.nlines ? ev.lines[0] : "");
 }
 

@@ -7,6 +7,7 @@
  * title that is not UTF-8, a pid only the X resource extension knows.
  */
 #include <X11/Xatom.h>
+#include <X11/Xlib-xcb.h>
 #include <X11/Xlib.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,8 +38,9 @@ static Window make_window(int x, int y, int w, int h, bool map) {
 static void test_no_wm(void) {
     struct x11_rect docks[X11_DOCKS_MAX];
     struct x11_window wins[4];
-    CHECK(!x11_wm_present(dpy), "no window manager on a bare Xvfb");
-    CHECK_INT(x11_docks(dpy, docks), 0);
+    CHECK(!x11_wm_present(XGetXCBConnection(dpy), DefaultRootWindow(dpy)),
+            "no window manager on a bare Xvfb");
+    CHECK_INT(x11_docks(XGetXCBConnection(dpy), DefaultRootWindow(dpy), docks), 0);
     CHECK_INT(x11_windows(dpy, wins, 4), 0);
 }
 
@@ -58,13 +60,16 @@ static void test_wm_check(void) {
     set_windows(root, "_NET_SUPPORTING_WM_CHECK", XA_WINDOW, &check, 1);
     set_windows(check, "_NET_SUPPORTING_WM_CHECK", XA_WINDOW, &other, 1);
     XSync(dpy, False);
-    CHECK(!x11_wm_present(dpy), "a check window that names another is stale");
+    CHECK(!x11_wm_present(XGetXCBConnection(dpy), DefaultRootWindow(dpy)),
+            "a check window that names another is stale");
     set_windows(check, "_NET_SUPPORTING_WM_CHECK", XA_WINDOW, &check, 1);
     XSync(dpy, False);
-    CHECK(x11_wm_present(dpy), "a check window that names itself is a window manager");
+    CHECK(x11_wm_present(XGetXCBConnection(dpy), DefaultRootWindow(dpy)),
+            "a check window that names itself is a window manager");
     XDestroyWindow(dpy, check);
     XSync(dpy, False);
-    CHECK(!x11_wm_present(dpy), "a check window that is gone is no window manager");
+    CHECK(!x11_wm_present(XGetXCBConnection(dpy), DefaultRootWindow(dpy)),
+            "a check window that is gone is no window manager");
     check = make_window(-10, -10, 1, 1, false);
     set_windows(root, "_NET_SUPPORTING_WM_CHECK", XA_WINDOW, &check, 1);
     set_windows(check, "_NET_SUPPORTING_WM_CHECK", XA_WINDOW, &check, 1);
@@ -95,7 +100,7 @@ static void check_windows(Window app) {
 
 static void check_docks(void) {
     struct x11_rect docks[X11_DOCKS_MAX];
-    int nd = x11_docks(dpy, docks);
+    int nd = x11_docks(XGetXCBConnection(dpy), DefaultRootWindow(dpy), docks);
     CHECK_INT(nd, 1);
     if (nd == 1)
         CHECK(docks[0].x == 0 && docks[0].y == 740 && docks[0].width == 1024 &&
