@@ -75,9 +75,7 @@
  * double-click interval (GTK 400 ms, xfwm4 250 ms, Chromium 500 ms).
  */
 #define CLICK_GAP_NS (8ull * 1000 * 1000)
-/* A millisecond, the X server's time unit, and a margin (see press_tick). */
-#define PRESS_TICK_NS (1100ull * 1000)
-#define MAX_HELD      8
+#define MAX_HELD     8
 /* Open-addressed table of the characters the layout types: up to 4 groups of 4 levels. */
 #define TABLE_SIZE 4096
 
@@ -112,8 +110,7 @@ struct input {
     KeyCode held[MAX_HELD];
     int nheld;
     unsigned held_buttons;
-    uint64_t last_key_ns;   /* when our last key event was sent */
-    uint64_t last_press_ns; /* when the server had processed our last press of buttons 1-3 */
+    uint64_t last_key_ns; /* when our last key event was sent */
     /* What the current and the last action pressed: all input_release_all may lift. */
     uint8_t ours[32], ours_last[32];
     unsigned ours_buttons, ours_buttons_last;
@@ -198,23 +195,7 @@ static void key_up(struct input *in, KeyCode kc) {
     in->last_key_ns = now_ns();
 }
 
-/*
- * Waits, before a press of buttons 1-3, until the X server's millisecond
- * clock has moved on from our last press (sent before last_press_ns). Two
- * presses stamped alike read in Chromium as one event dispatched twice: the
- * second gets the first's click count, so a click right behind a click
- * elsewhere fires dblclick there. Only requests that come less than a
- * millisecond apart wait at all.
- */
-static void press_tick(struct input *in) {
-    uint64_t now = now_ns(), ready = in->last_press_ns + PRESS_TICK_NS;
-    if (in->last_press_ns && now < ready)
-        sleep_ns(ready - now);
-}
-
 static void button_down(struct input *in, int button) {
-    if (button <= 3)
-        press_tick(in);
     in->held_buttons |= 1u << button;
     in->ours_buttons |= 1u << button;
     XTestFakeButtonEvent(in->dpy, (unsigned)button, True, CurrentTime);
@@ -239,8 +220,6 @@ static int finish(struct input *in, int r) {
     release_held(in);
     int s = sync_check(in);
     drain_mapping_notify(in);
-    if (in->ours_buttons & 0xe) /* buttons 1-3: the server has stamped their presses by now */
-        in->last_press_ns = now_ns();
     memcpy(in->ours_last, in->ours, sizeof in->ours);
     in->ours_buttons_last = in->ours_buttons;
     memset(in->ours, 0, sizeof in->ours);
@@ -1070,7 +1049,6 @@ int input_click_n(struct input *in, int x, int y, int button, int count) {
             int r = sync_check(in);
             if (r < 0)
                 return finish(in, r);
-            in->last_press_ns = now_ns();
             sleep_ns(CLICK_GAP_NS);
         }
         button_down(in, button);

@@ -78,9 +78,8 @@ int input_move(struct input *in, int x, int y);
  * times (1..INPUT_CLICKS_MAX). The clicks of a multi-click are a few
  * milliseconds apart, so that each press carries its own server time (toolkits
  * ignore a press stamped like the one before) and all of them fall well
- * inside the double-click interval; for the same reason a press within a
- * millisecond of the last one (this call's or an earlier call's, drags
- * included) waits for the rest of that millisecond.
+ * inside the double-click interval. Separate calls are not paced: two calls
+ * less than a millisecond apart can give presses the same server time.
  */
 int input_click_n(struct input *in, int x, int y, int button, int count);
 

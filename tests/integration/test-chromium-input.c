@@ -111,32 +111,6 @@ static void test_double_clicks(void) {
     json_decref(j);
 }
 
-/* Single clicks back to back at alternating points: each is a click of its own, none a dblclick. */
-static void test_fast_single_clicks(void) {
-    const int n = 20;
-    int x0, x1, y;
-    point("dbl", 0.25, 0.5, &x0, &y);
-    point("dbl", 0.75, 0.5, &x1, &y);
-    json_decref(ask("log"));
-    for (int i = 0; i < n; i++)
-        CHECK_INT(input_click(in, i % 2 ? x1 : x0, y, 1, false), 0);
-    long downs = wait_events("mousedown", n, 5000);
-    json_t *j = ask("log");
-    size_t i, dbl = 0, counted = 0;
-    json_t *e;
-    json_array_foreach(json_object_get(j, "events"), i, e) {
-        const char *type = json_string_value(json_object_get(e, "type"));
-        dbl += type && strcmp(type, "dblclick") == 0;
-        counted += type && strcmp(type, "mousedown") == 0 &&
-                   json_integer_value(json_object_get(e, "detail")) == 1;
-    }
-    json_decref(j);
-    printf("single clicks back to back: %zu/%d counted as single, %zu dblclick\n", counted, n, dbl);
-    CHECK(downs == n && counted == (size_t)n && dbl == 0,
-            "%d single clicks: %ld mousedown, %zu of them single, %zu dblclick", n, downs, counted,
-            dbl);
-}
-
 static void test_drags(void) {
     const int n = 20;
     int sx, sy, dx, dy, drops = 0;
@@ -346,7 +320,6 @@ int main(void) {
             void (*fn)(void);
         } parts[] = {
                 {"double clicks", test_double_clicks},
-                {"fast single clicks", test_fast_single_clicks},
                 {"drags", test_drags},
                 {"shortcuts", test_shortcuts},
                 {"two groups", test_two_groups},

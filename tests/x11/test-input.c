@@ -227,15 +227,6 @@ static void test_triple_click(void) {
             CHECK(b[2].time > b[0].time && b[4].time > b[2].time && b[4].time - b[0].time < 300,
                     "triple click presses at %lu, %lu, %lu", b[0].time, b[2].time, b[4].time);
     }
-    /* Two single clicks back to back, at two points: each press at its own server time. */
-    CHECK_INT(input_click(in, 220, 160, 1, false), 0);
-    CHECK_INT(input_click(in, 320, 160, 1, false), 0);
-    if (collect()) {
-        int n = parse_buttons(b, 64);
-        CHECK(n == 4 && b[2].time > b[0].time,
-                "back-to-back clicks: %d events, presses at %lu, %lu", n, n == 4 ? b[0].time : 0,
-                n == 4 ? b[2].time : 0);
-    }
     CHECK_INT(input_click_n(in, 220, 160, 1, 0), -EINVAL);
     CHECK_INT(input_click_n(in, 220, 160, 1, INPUT_CLICKS_MAX + 1), -EINVAL);
 }
