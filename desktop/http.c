@@ -193,8 +193,7 @@ static bool parse_body(struct req *r) {
         reply_error(r, ERR_INVALID_BODY, "the request body must be a JSON object");
         return false;
     }
-    /* NUL is let through so that the routes can name it (body_string, keys_check_text). */
-    json_t *root = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
+    json_t *root = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
         /* jansson's own words for these name its flags and types, not the rule. */
         if (json_error_code(&jerr) == json_error_null_character)
