@@ -150,26 +150,27 @@ static int read_button(json_t *body, int *button, char *err, size_t errlen) {
     return keys_parse_button(name, button, err, errlen);
 }
 
-static void api_mouse_move(struct req *r) {
+/* move and click: x and y, and for a click its button and "double"; both answer the pointer. */
+static void pointer_act(struct req *r, struct act *a, const char *what) {
     char err[256];
-    struct act a = {.kind = ACT_MOVE};
     json_t *body = r->json;
-    if (read_xy(body, "x", "y", &a.x, &a.y, err, sizeof err) < 0)
+    if (read_xy(body, "x", "y", &a->x, &a->y, err, sizeof err) < 0 ||
+            (a->kind == ACT_CLICK &&
+                    (read_button(body, &a->button, err, sizeof err) < 0 ||
+                            body_bool(body, "double", &a->dbl, err, sizeof err) < 0)))
         BAD_INPUT(r, err);
-    if (run_act(r, &a, INPUTW_JOB_BASE_MS, "the move"))
-        reply_xy(r, a.px, a.py);
+    if (run_act(r, a, INPUTW_JOB_BASE_MS, what))
+        reply_xy(r, a->px, a->py);
+}
+
+static void api_mouse_move(struct req *r) {
+    struct act a = {.kind = ACT_MOVE};
+    pointer_act(r, &a, "the move");
 }
 
 static void api_mouse_click(struct req *r) {
-    char err[256];
     struct act a = {.kind = ACT_CLICK};
-    json_t *body = r->json;
-    if (read_xy(body, "x", "y", &a.x, &a.y, err, sizeof err) < 0 ||
-            read_button(body, &a.button, err, sizeof err) < 0 ||
-            body_bool(body, "double", &a.dbl, err, sizeof err) < 0)
-        BAD_INPUT(r, err);
-    if (run_act(r, &a, INPUTW_JOB_BASE_MS, "the click"))
-        reply_xy(r, a.px, a.py);
+    pointer_act(r, &a, "the click");
 }
 
 static void api_mouse_drag(struct req *r) {

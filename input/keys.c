@@ -873,49 +873,50 @@ static bool small_word(const char *s, char out[16]) {
     return true;
 }
 
-int keys_parse_button(const char *s, int *button, char *err, size_t errlen) {
-    static const struct {
-        const char *name;
-        int button;
-    } names[] = {{"", 1}, {"left", 1}, {"middle", 2}, {"right", 3}};
+/*
+ * The index of word s in names[0..n), any case, or -1 after writing
+ * 'unsupported WHAT "s": expected one of EXPECTED' to err.
+ */
+static int parse_word(const char *s, const char *const *names, size_t n, const char *what,
+        const char *expected, char *err, size_t errlen) {
     char w[16];
-
     if (!s)
         s = "";
-    if (small_word(s, w)) {
-        for (size_t i = 0; i < NELEM(names); i++) {
-            if (strcmp(w, names[i].name) == 0) {
-                *button = names[i].button;
-                return 0;
-            }
-        }
+    bool word = small_word(s, w);
+    for (size_t i = 0; word && i < n; i++) {
+        if (strcmp(w, names[i]) == 0)
+            return (int)i;
     }
     struct msg m = msg_init(err, errlen);
-    msg_puts(&m, "unsupported mouse button ");
+    msg_puts(&m, "unsupported ");
+    msg_puts(&m, what);
+    msg_puts(&m, " ");
     msg_quote_str(&m, s);
-    msg_puts(&m, ": expected one of left, right, middle");
-    return -EINVAL;
+    msg_puts(&m, ": expected one of ");
+    msg_puts(&m, expected);
+    return -1;
+}
+
+int keys_parse_button(const char *s, int *button, char *err, size_t errlen) {
+    /* Absent or "" is the left button, as in Daytona. */
+    static const char *const names[] = {"", "left", "middle", "right"};
+    static const int buttons[] = {1, 1, 2, 3};
+    int i = parse_word(s, names, NELEM(names), "mouse button", "left, right, middle", err, errlen);
+    if (i < 0)
+        return -EINVAL;
+    *button = buttons[i];
+    return 0;
 }
 
 int keys_parse_direction(const char *s, int *button, char *err, size_t errlen) {
+    /* X's wheel buttons 4 to 7, in this order. */
     static const char *const names[] = {"up", "down", "left", "right"};
-    char w[16];
-
-    if (!s)
-        s = "";
-    if (small_word(s, w)) {
-        for (size_t i = 0; i < NELEM(names); i++) {
-            if (strcmp(w, names[i]) == 0) {
-                *button = 4 + (int)i;
-                return 0;
-            }
-        }
-    }
-    struct msg m = msg_init(err, errlen);
-    msg_puts(&m, "unsupported scroll direction ");
-    msg_quote_str(&m, s);
-    msg_puts(&m, ": expected one of up, down, left, right");
-    return -EINVAL;
+    int i = parse_word(
+            s, names, NELEM(names), "scroll direction", "up, down, left, right", err, errlen);
+    if (i < 0)
+        return -EINVAL;
+    *button = 4 + i;
+    return 0;
 }
 
 /* ---- keysyms and Unicode ---- */
