@@ -521,7 +521,16 @@ static int ev_sync(desk_client *cl) {
 /* ---- cases ------------------------------------------------------------------------------ */
 
 /* The libdesk call of a deskd case. */
-enum action { ACT_POSITION, ACT_MOVE, ACT_CLICK, ACT_KEY, ACT_HOTKEY, ACT_TYPE };
+enum action {
+    ACT_POSITION,
+    ACT_MOVE,
+    ACT_CLICK,
+    ACT_DOUBLE,
+    ACT_DRAG,
+    ACT_KEY,
+    ACT_HOTKEY,
+    ACT_TYPE
+};
 
 struct dcase {
     const char *name;
@@ -529,7 +538,7 @@ struct dcase {
     const char *send; /* ACT_KEY: the key; ACT_HOTKEY: the chord; ACT_TYPE: the text */
     enum check check;
     const char *arg; /* CHK_KEY/CHK_CHORD: keysym name; CHK_TEXT: the text of one action */
-    bool typing;
+    bool typing;     /* counted in --type-runs: typing, and drags (paced, some 150 ms each) */
     const char *peer, *peer2;
     double target_ms;
     bool target_received;
@@ -554,6 +563,11 @@ static enum desk_status dcase_do(desk_client *cl, const struct dcase *c, int i) 
         return desk_mouse_move(cl, x, y, NULL);
     case ACT_CLICK:
         return desk_mouse_click(cl, x, y, DESK_BUTTON_LEFT, false, NULL);
+    case ACT_DOUBLE:
+        return desk_mouse_click(cl, x, y, DESK_BUTTON_LEFT, true, NULL);
+    case ACT_DRAG: /* from one point to the other, and back */
+        return desk_mouse_drag(
+                cl, i % 2 ? P0_X : P1_X, i % 2 ? P0_Y : P1_Y, x, y, DESK_BUTTON_LEFT, NULL);
     case ACT_KEY:
         return desk_keyboard_key(cl, c->send, NULL, 0);
     case ACT_HOTKEY:
@@ -586,7 +600,8 @@ static int run_dcase(desk_client *cl, const struct dcase *c, const char *name, i
     }
     r->n = runs;
     percentiles(samples, runs, &r->p50, &r->p95);
-    return check_case(cl, r, c->check, c->arg, warmup + runs);
+    /* A double click is two clicks; a drag one press and one release, at the two points. */
+    return check_case(cl, r, c->check, c->arg, (warmup + runs) * (c->action == ACT_DOUBLE ? 2 : 1));
 }
 
 static int run_pcase(desk_client *cl, const struct pcase *c, char **env, double *samples) {
@@ -823,6 +838,8 @@ static int bench(void) {
                     false},
             {"deskd click", ACT_CLICK, NULL, CHK_CLICK, NULL, false,
                     "xdotool mousemove click --delay 0 1", "xdotool mousemove click 1", 1, false},
+            {"deskd double click", ACT_DOUBLE, NULL, CHK_CLICK, NULL, false, NULL, NULL, 0, false},
+            {"deskd drag", ACT_DRAG, NULL, CHK_CLICK, NULL, true, NULL, NULL, 0, false},
             {"deskd key f5", ACT_KEY, "f5", CHK_KEY, "F5", false, NULL, NULL, 0, false},
             {"deskd hotkey ctrl+shift+t", ACT_HOTKEY, "ctrl+shift+t", CHK_CHORD, "t", false, NULL,
                     NULL, 0, false},

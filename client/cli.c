@@ -45,6 +45,7 @@ enum opt_id {
     O_DOUBLE,
     O_DELAY,
     O_ERRORS,
+    O_KEEP_NEWLINE,
     O_COUNT
 };
 
@@ -70,8 +71,10 @@ static const struct opt {
         [O_CURSOR] = {"cursor", 0, NULL, "draw the pointer into the image"},
         [O_BUTTON] = {"button", 0, "B", "left (default), middle or right"},
         [O_DOUBLE] = {"double", 0, NULL, "double click"},
-        [O_DELAY] = {"delay", 0, "MS", "wait MS milliseconds after each character"},
+        [O_DELAY] = {"delay", 0, "MS", "wait MS milliseconds between characters"},
         [O_ERRORS] = {"errors", 0, NULL, "show the stderr log instead of stdout's"},
+        [O_KEEP_NEWLINE] = {"keep-newline", 0, NULL,
+                "type the final newline of stdin as Enter too"},
 };
 
 struct ctx {
@@ -394,6 +397,13 @@ static int cmd_type(struct ctx *x) {
     char *in = NULL;
     if (strcmp(x->pos[0], "-") == 0 && !(in = read_stdin()))
         return EXIT_FAIL;
+    /* Text from a pipe or a file ends in a newline that is not meant as Enter. */
+    size_t n = in ? strlen(in) : 0;
+    if (n > 0 && in[n - 1] == '\n' && !x->set[O_KEEP_NEWLINE]) {
+        in[--n] = '\0';
+        if (n > 0 && in[n - 1] == '\r')
+            in[--n] = '\0';
+    }
     enum desk_status st = desk_keyboard_type(x->c, in ? in : x->pos[0], delay);
     free(in);
     if (st != DESK_OK)
@@ -595,7 +605,8 @@ static const struct cmd cmds[] = {
         {"drag", "X1 Y1 X2 Y2", 4, 4, BIT(O_BUTTON), "press at X1,Y1, release at X2,Y2", cmd_drag},
         {"scroll", "X Y up|down|left|right [N]", 3, 4, 0, "scroll N steps (default 1) at X,Y",
                 cmd_scroll},
-        {"type", "TEXT", 1, 1, BIT(O_DELAY), "type TEXT ('-' reads it from stdin)", cmd_type},
+        {"type", "TEXT", 1, 1, BIT(O_DELAY) | BIT(O_KEEP_NEWLINE),
+                "type TEXT ('-' reads it from stdin, less one final newline)", cmd_type},
         {"key", "KEY [MOD...]", 1, MAX_POS, 0, "tap KEY with modifiers (ctrl alt shift cmd) held",
                 cmd_key},
         {"hotkey", "COMBO", 1, 1, 0, "press a chord such as ctrl+shift+t", cmd_hotkey},

@@ -9,6 +9,7 @@
  * Not here: X calls (input/), the queue and its bounds (inputw.c).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "deskd.h"
@@ -31,6 +32,7 @@ struct act {
     size_t len;
     struct key_combo combo;
     int px, py;
+    char held[32]; /* the modifier another client held when typing was refused */
 };
 
 /* The worker's side of a job; the connection is locked. */
@@ -52,7 +54,10 @@ static int act_run(struct input *in, void *arg) {
     case ACT_SCROLL:
         return input_scroll(in, a->x, a->y, a->button, a->amount);
     case ACT_TYPE:
-        return input_type(in, a->text, a->len, a->delay);
+        rc = input_type(in, a->text, a->len, a->delay);
+        if (rc == -EBUSY)
+            snprintf(a->held, sizeof a->held, "%s", input_held_modifier(in));
+        return rc;
     case ACT_KEY:
         return input_key(in, &a->combo);
     }
@@ -64,7 +69,8 @@ static int client_gone(void *arg) {
 }
 
 /* Replies for a job that ran and failed. */
-static void reply_failure(struct req *r, const struct inputw_job *job, const char *what) {
+static void reply_failure(
+        struct req *r, const struct inputw_job *job, const struct act *a, const char *what) {
     int rc = job->rc;
     if (job->dead || rc == -EIO)
         reply_no_display(
@@ -72,6 +78,14 @@ static void reply_failure(struct req *r, const struct inputw_job *job, const cha
     else if (rc == -ENOSPC)
         reply_error(r, ERR_NO_SPARE_KEYCODE,
                 "%s needs a character the keyboard map lacks and no spare keycode is free", what);
+    else if (rc == -EBUSY)
+        reply_error(r, ERR_MODIFIER_HELD,
+                "%s refused: another client holds %s down (deskd does not release keys it did not "
+                "press); release it and retry",
+                what, a->held);
+    else if (rc == -EPROTO)
+        reply_error(r, ERR_INPUT_FAILED, "%s failed: the keyboard map could not be read or changed",
+                what);
     else if (rc == -ECANCELED)
         reply_error(
                 r, ERR_CANCELLED, "%s stopped: the client went away or deskd is stopping", what);
@@ -100,7 +114,7 @@ static bool run_act(struct req *r, struct act *a, long cost_ms, const char *what
     } else if (rc == -ENXIO) {
         reply_no_display(r, err);
     } else if (job.rc < 0) {
-        reply_failure(r, &job, what);
+        reply_failure(r, &job, a, what);
     }
     return rc == 0 && job.rc == 0;
 }
@@ -136,26 +150,27 @@ static int read_button(json_t *body, int *button, char *err, size_t errlen) {
     return keys_parse_button(name, button, err, errlen);
 }
 
-static void api_mouse_move(struct req *r) {
+/* move and click: x and y, and for a click its button and "double"; both answer the pointer. */
+static void pointer_act(struct req *r, struct act *a, const char *what) {
     char err[256];
-    struct act a = {.kind = ACT_MOVE};
     json_t *body = r->json;
-    if (read_xy(body, "x", "y", &a.x, &a.y, err, sizeof err) < 0)
+    if (read_xy(body, "x", "y", &a->x, &a->y, err, sizeof err) < 0 ||
+            (a->kind == ACT_CLICK &&
+                    (read_button(body, &a->button, err, sizeof err) < 0 ||
+                            body_bool(body, "double", &a->dbl, err, sizeof err) < 0)))
         BAD_INPUT(r, err);
-    if (run_act(r, &a, INPUTW_JOB_BASE_MS, "the move"))
-        reply_xy(r, a.px, a.py);
+    if (run_act(r, a, INPUTW_JOB_BASE_MS, what))
+        reply_xy(r, a->px, a->py);
+}
+
+static void api_mouse_move(struct req *r) {
+    struct act a = {.kind = ACT_MOVE};
+    pointer_act(r, &a, "the move");
 }
 
 static void api_mouse_click(struct req *r) {
-    char err[256];
     struct act a = {.kind = ACT_CLICK};
-    json_t *body = r->json;
-    if (read_xy(body, "x", "y", &a.x, &a.y, err, sizeof err) < 0 ||
-            read_button(body, &a.button, err, sizeof err) < 0 ||
-            body_bool(body, "double", &a.dbl, err, sizeof err) < 0)
-        BAD_INPUT(r, err);
-    if (run_act(r, &a, INPUTW_JOB_BASE_MS, "the click"))
-        reply_xy(r, a.px, a.py);
+    pointer_act(r, &a, "the click");
 }
 
 static void api_mouse_drag(struct req *r) {
@@ -166,7 +181,8 @@ static void api_mouse_drag(struct req *r) {
             read_xy(body, "endX", "endY", &a.x2, &a.y2, err, sizeof err) < 0 ||
             read_button(body, &a.button, err, sizeof err) < 0)
         BAD_INPUT(r, err);
-    if (run_act(r, &a, INPUTW_JOB_BASE_MS, "the drag"))
+    /* A drag is paced: some 150 ms of motion (input_drag) on top of a job's base. */
+    if (run_act(r, &a, INPUTW_JOB_BASE_MS + 200, "the drag"))
         reply_json(r, 200,
                 json_pack("{s:i, s:i, s:{s:i, s:i}, s:{s:i, s:i}}", "x", a.px, "y", a.py, "from",
                         "x", a.x, "y", a.y, "to", "x", a.x2, "y", a.y2));

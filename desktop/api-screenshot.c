@@ -93,8 +93,8 @@ static void shot_done(const struct shot_image *img, void *arg) {
             .rw = img->rw,
             .rh = img->rh};
     if (!sr->compressed) {
-        /* Daytona's full and region routes always carry it: the region origin without the
-         * cursor. */
+        /* The full and region routes always carry the pointer's position, in screen
+         * coordinates, with or without showCursor. */
         res.has_cursor_pos = true;
         res.cursor_x = img->cursor_x;
         res.cursor_y = img->cursor_y;

@@ -367,7 +367,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         const char *cl =
                 MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         long long announced = cl ? strtoll(cl, NULL, 10) : 0;
-        if (announced > REQ_BODY_LIMIT)
+        if (announced > (long long)REQ_BODY_LIMIT)
             reply_error(&st->req, ERR_BODY_TOO_LARGE, "the request body exceeds %d bytes",
                     REQ_BODY_LIMIT);
         return MHD_YES;

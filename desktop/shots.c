@@ -114,9 +114,10 @@ static int grab(Display *dpy, struct slot *sl, const struct shot_spec *spec, str
         img->rx = spec->x, img->ry = spec->y, img->rw = spec->width, img->rh = spec->height;
     img->cursor_x = img->rx;
     img->cursor_y = img->ry;
-    if (spec->cursor &&
+    /* The pointer's position is reported with or without the cursor drawn. */
+    if (!spec->cursor ||
             capture_draw_cursor(dpy, f, img->rx, img->ry, &img->cursor_x, &img->cursor_y) < 0) {
-        /* No XFixes: the image goes without the cursor, the position is still right. */
+        /* Not drawn, or no XFixes: the image goes without the cursor, the position is right. */
         Window root, child;
         int wx, wy;
         unsigned mask;

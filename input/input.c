@@ -3,12 +3,19 @@
  * owns. Each action is a short run of XTest requests and one XSync.
  *
  * Keys are looked up on the live XKB keymap, read at the start of every
- * keyboard action (so a setxkbmap between requests is seen), in the current
- * group and modifier state: a character is typed with the key that gives it
- * with no modifier or with Shift, exactly as a client will look it up.
- * Anything else (AltGr levels, other groups, characters no layout key has) is
- * bound to a spare keycode, one without keysyms, through the core keyboard
- * mapping; Caps Lock is lifted while text is typed.
+ * keyboard action (so a setxkbmap between requests is seen), as a client will
+ * look them up: a character is typed with the key that gives it in any group
+ * and level, the group locked for it and its level keys (Shift, AltGr) held,
+ * so that the application sees the layout's own key code. Characters no
+ * layout key has are bound to a spare keycode, one without keysyms, through
+ * the core keyboard mapping. Latches and locks others left (Caps Lock, a
+ * sticky Shift, a locked group) are cleared while text is typed and restored
+ * after; a modifier another client holds is refused, never released: the
+ * XTest device is shared with x11vnc, so a key down may be a person's.
+ *
+ * Timing is what toolkits need, not what Xlib needs: the presses of a
+ * multi-click carry distinct server times, drags are paced, and a freshly
+ * bound keycode is pressed only once clients can have read the new map.
  *
  * Spare keycodes stay bound after a request and are re-used; when a text
  * needs more of them than there are, the least recently used are re-bound,
@@ -33,6 +40,7 @@
 #include <X11/keysym.h>
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -43,10 +51,33 @@
 #define SPARE_RESERVED 2
 /* How long after our last key event the keymap may change (see keymap_guard). */
 #define KEYMAP_GUARD_NS (50ull * 1000 * 1000)
-#define DRAG_STEPS      10
-#define MAX_HELD        8
-/* Open-addressed table of the characters the layout types; a keymap has at most 2 * 248. */
-#define TABLE_SIZE 1024
+/*
+ * How long after a keymap change its keys may be pressed. A client re-reads
+ * the keymap when MappingNotify reaches it; Chromium reads a key pressed
+ * right behind the change with the old map (measured: 0 ms after, 8 wrong
+ * of 8; 5 ms, 1 of 8; 20 ms, none; 10 runs of 100 CJK characters: 0 ms,
+ * 2 runs wrong; 10 ms, none), so wait that with a margin.
+ */
+#define KEYMAP_SETTLE_NS (30ull * 1000 * 1000)
+/*
+ * A drag moves in DRAG_STEPS steps DRAG_STEP_NS apart, and waits
+ * DRAG_SETTLE_NS at the end before the release: Chromium's HTML5 drag and
+ * xfwm4's window move need time per step (measured against Chromium, 20
+ * HTML5 drags: an XSync per step alone, 2 drops; 3 ms per step, 20), taken
+ * with a margin: about 150 ms per drag whatever the distance.
+ */
+#define DRAG_STEPS     12
+#define DRAG_STEP_NS   (10ull * 1000 * 1000)
+#define DRAG_SETTLE_NS (20ull * 1000 * 1000)
+/*
+ * Between the clicks of a multi-click: the X server stamps events in
+ * milliseconds, so this keeps the presses apart, and is far inside any
+ * double-click interval (GTK 400 ms, xfwm4 250 ms, Chromium 500 ms).
+ */
+#define CLICK_GAP_NS (8ull * 1000 * 1000)
+#define MAX_HELD     8
+/* Open-addressed table of the characters the layout types: up to 4 groups of 4 levels. */
+#define TABLE_SIZE 4096
 
 struct slot {
     KeySym bound[2];  /* our binding (levels 1 and 2), NoSymbol when we hold none */
@@ -58,7 +89,14 @@ struct slot {
 struct entry {
     uint32_t ucs; /* 0: empty */
     KeyCode kc;
-    bool shift;
+    uint8_t group; /* the group it is typed in */
+    uint8_t mods;  /* the level's real modifiers, set by the keys in mod_kc */
+};
+
+/* The keyboard state of others that typing clears and restores (see clear_foreign). */
+struct kbd_saved {
+    unsigned locked_mods, latched_mods;
+    int locked_group, latched_group;
 };
 
 struct input {
@@ -73,14 +111,25 @@ struct input {
     int nheld;
     unsigned held_buttons;
     uint64_t last_key_ns; /* when our last key event was sent */
+    /* What the current and the last action pressed: all input_release_all may lift. */
+    uint8_t ours[32], ours_last[32];
+    unsigned ours_buttons, ours_buttons_last;
+    char held_name[32]; /* the modifier another client held, for -EBUSY */
 
     struct slot slot[256];
 
     /* The keymap of the current call. */
     XkbDescPtr xkb;
     unsigned mods; /* effective modifiers: locks, latches, keys held by others */
-    int group;
+    int group;     /* the effective group when the call began */
+    int locked_group;
+    int ngroups;
     KeyCode shift_kc;
+    KeyCode mod_kc[8];   /* per real modifier, a key that sets it for a level (Shift, AltGr) */
+    unsigned level_mods; /* the modifiers mod_kc can set */
+    int type_group;      /* while typing: the group locked now */
+    bool group_locked;   /* while typing: whether we locked a group */
+    unsigned mods_down;  /* while typing: the level modifiers held now */
     struct entry table[TABLE_SIZE];
 };
 
@@ -130,6 +179,7 @@ static int clamp16(int v) {
 static void key_down(struct input *in, KeyCode kc) {
     if (in->nheld < MAX_HELD)
         in->held[in->nheld++] = kc;
+    in->ours[kc / 8] |= (uint8_t)(1u << (kc % 8));
     XTestFakeKeyEvent(in->dpy, kc, True, CurrentTime);
 }
 
@@ -147,6 +197,7 @@ static void key_up(struct input *in, KeyCode kc) {
 
 static void button_down(struct input *in, int button) {
     in->held_buttons |= 1u << button;
+    in->ours_buttons |= 1u << button;
     XTestFakeButtonEvent(in->dpy, (unsigned)button, True, CurrentTime);
 }
 
@@ -169,16 +220,25 @@ static int finish(struct input *in, int r) {
     release_held(in);
     int s = sync_check(in);
     drain_mapping_notify(in);
+    memcpy(in->ours_last, in->ours, sizeof in->ours);
+    in->ours_buttons_last = in->ours_buttons;
+    memset(in->ours, 0, sizeof in->ours);
+    in->ours_buttons = 0;
     return r < 0 ? r : s;
+}
+
+/* A failure to read or change the keymap: the connection's, or the keymap's own. */
+static int keymap_err(const struct input *in) {
+    return dead(in) ? -EIO : -EPROTO;
 }
 
 /* ---- the keymap ---- */
 
-/* What kc gives with mods held in the current group, as a client's XLookupString will see it. */
-static KeySym translate(const struct input *in, KeyCode kc, unsigned mods) {
+/* What kc gives with mods held in group, as a client's XLookupString will see it. */
+static KeySym translate_in(const struct input *in, KeyCode kc, unsigned mods, int group) {
     unsigned consumed = 0;
     KeySym sym = NoSymbol;
-    if (!XkbTranslateKeyCode(in->xkb, kc, XkbBuildCoreState(mods, in->group), &consumed, &sym))
+    if (!XkbTranslateKeyCode(in->xkb, kc, XkbBuildCoreState(mods, group), &consumed, &sym))
         return NoSymbol;
     if ((mods & LockMask) && !(consumed & LockMask)) {
         /* Xlib capitalises with Caps Lock when the key type did not use it. */
@@ -187,6 +247,11 @@ static KeySym translate(const struct input *in, KeyCode kc, unsigned mods) {
         sym = upper;
     }
     return sym;
+}
+
+/* What kc gives with mods held in the current group. */
+static KeySym translate(const struct input *in, KeyCode kc, unsigned mods) {
+    return translate_in(in, kc, mods, in->group);
 }
 
 /* The character a keysym types; Return stands for "\n". */
@@ -218,12 +283,12 @@ static void slot_chars(struct input *in, int kc) {
     s->ucs[1] = in->shift_kc ? sym_char(translate(in, (KeyCode)kc, in->mods | ShiftMask)) : 0;
 }
 
-static void table_add(struct input *in, uint32_t ucs, KeyCode kc, bool shift) {
+static void table_add(struct input *in, uint32_t ucs, KeyCode kc, int group, unsigned mods) {
     for (size_t i = ucs * 2654435761u % TABLE_SIZE;; i = (i + 1) % TABLE_SIZE) {
         if (in->table[i].ucs == ucs)
-            return; /* the first key found wins: no Shift, then the lowest keycode */
+            return; /* the first key found wins (see build_table) */
         if (in->table[i].ucs == 0) {
-            in->table[i] = (struct entry){ucs, kc, shift};
+            in->table[i] = (struct entry){ucs, kc, (uint8_t)group, (uint8_t)mods};
             return;
         }
     }
@@ -245,25 +310,90 @@ static void unload_keymap(struct input *in) {
 }
 
 /*
- * Reads the keymap and keyboard state, checks which of our bindings survived
- * (a new layout replaces them all), picks this call's spare keycodes, and for
- * typing builds the table of characters the layout reaches.
+ * The real modifiers that select level of type: none for the first level, else
+ * those of the map entry with the fewest; ~0u when no entry reaches it.
  */
-static int load_keymap(struct input *in, bool for_text) {
-    XkbStateRec st;
-    if (XkbGetState(in->dpy, XkbUseCoreKbd, &st) != Success)
-        return -EIO;
-    in->xkb = XkbGetMap(
-            in->dpy, XkbKeyTypesMask | XkbKeySymsMask | XkbModifierMapMask, XkbUseCoreKbd);
-    if (!in->xkb || !in->xkb->map || !in->xkb->map->modmap)
-        return -EIO;
-    /* The effective modifiers are what clients see in key events (lookup_mods reads 0 on Xvfb). */
-    in->mods = st.mods;
-    in->group = st.group;
+static unsigned level_mask(const XkbKeyTypeRec *type, int level) {
+    unsigned best = level == 0 ? 0 : ~0u;
+    for (int i = 0; level > 0 && i < type->map_count; i++) {
+        const XkbKTMapEntryRec *e = &type->map[i];
+        if (e->active && e->level == level &&
+                (best == ~0u || __builtin_popcount(e->mods.mask) < __builtin_popcount(best)))
+            best = e->mods.mask;
+    }
+    return best;
+}
 
+/*
+ * Adds the characters of group's keys with nbits level modifiers. Keys that
+ * are modifiers would change the state of what follows, and our spare
+ * keycodes are looked up on their own (slot_for_char).
+ */
+static void add_level_chars(struct input *in, int group, int nbits) {
+    XkbDescPtr xkb = in->xkb;
+    for (int kc = xkb->min_key_code; kc <= xkb->max_key_code; kc++) {
+        int n = XkbKeyNumGroups(xkb, kc);
+        if (n == 0 || in->slot[kc].bound[0] != NoSymbol || xkb->map->modmap[kc])
+            continue;
+        const XkbKeyTypeRec *type = XkbKeyKeyType(xkb, kc, group % n);
+        for (int level = 0; level < type->num_levels; level++) {
+            unsigned mask = level_mask(type, level);
+            if (mask == ~0u || (mask & ~in->level_mods) || __builtin_popcount(mask) != nbits)
+                continue;
+            uint32_t ucs = sym_char(translate_in(in, (KeyCode)kc, in->mods | mask, group));
+            if (ucs)
+                table_add(in, ucs, (KeyCode)kc, group, mask);
+        }
+    }
+}
+
+/*
+ * The table of the characters the layout types: a character is typed with
+ * the key that gives it in the current group if there is one, else in the
+ * lowest other group, and with the fewest level modifiers (none, Shift,
+ * AltGr, both) in its group, the lowest keycode first.
+ */
+static void build_table(struct input *in) {
+    memset(in->table, 0, sizeof in->table);
+    for (int i = 0; i < in->ngroups; i++) {
+        int g = i == 0 ? in->group : i <= in->group ? i - 1 : i;
+        for (int nbits = 0; nbits <= 2; nbits++)
+            add_level_chars(in, g, nbits);
+    }
+}
+
+/* The keys that select levels: Shift_L (else any Shift key), AltGr and Level5 keys. */
+static void find_level_keys(struct input *in) {
+    XkbDescPtr xkb = in->xkb;
+    memset(in->mod_kc, 0, sizeof in->mod_kc);
+    in->level_mods = 0;
+    for (int kc = xkb->max_key_code; kc >= xkb->min_key_code; kc--) {
+        unsigned mm = xkb->map->modmap[kc];
+        if (!mm || XkbKeyNumGroups(xkb, kc) == 0)
+            continue;
+        KeySym sym = XkbKeySymEntry(xkb, kc, 0, 0);
+        int bit = __builtin_ctz(mm);
+        bool shift = (mm & ShiftMask) && (sym == XK_Shift_L || sym == XK_Shift_R);
+        bool level = sym == XK_ISO_Level3_Shift || sym == XK_ISO_Level5_Shift;
+        if ((shift || level) && (!in->mod_kc[bit] || sym == XK_Shift_L)) {
+            in->mod_kc[bit] = (KeyCode)kc;
+            in->level_mods |= 1u << bit;
+        }
+    }
+    /* Shift_L if it is a Shift key, else whichever key sets Shift. */
+    for (int kc = xkb->max_key_code; !in->mod_kc[ShiftMapIndex] && kc >= xkb->min_key_code; kc--)
+        if (xkb->map->modmap[kc] & ShiftMask)
+            in->mod_kc[ShiftMapIndex] = (KeyCode)kc;
+    if (in->mod_kc[ShiftMapIndex])
+        in->level_mods |= ShiftMask;
+    in->shift_kc = in->mod_kc[ShiftMapIndex];
+}
+
+/* Which keycodes are spare in this keymap, and which of our bindings survived. */
+static void find_slots(struct input *in) {
     XkbDescPtr xkb = in->xkb;
     int reserved = 0;
-    in->shift_kc = 0;
+    in->ngroups = 1;
     for (int kc = 0; kc < 256; kc++) {
         struct slot *s = &in->slot[kc];
         s->usable = false;
@@ -271,6 +401,8 @@ static int load_keymap(struct input *in, bool for_text) {
             s->bound[0] = s->bound[1] = NoSymbol;
             continue;
         }
+        if (XkbKeyNumGroups(xkb, kc) > in->ngroups)
+            in->ngroups = XkbKeyNumGroups(xkb, kc);
         if (s->bound[0] != NoSymbol && !holds_binding(xkb, kc, s->bound))
             s->bound[0] = s->bound[1] = NoSymbol;
         if (s->bound[0] != NoSymbol) {
@@ -282,43 +414,110 @@ static int load_keymap(struct input *in, bool for_text) {
                 s->usable = true;
         }
     }
-    /* Shift_L if it is a Shift key, else whichever key sets Shift. */
-    for (int kc = xkb->max_key_code; kc >= xkb->min_key_code; kc--)
-        if ((xkb->map->modmap[kc] & ShiftMask) &&
-                (!in->shift_kc || translate(in, (KeyCode)kc, 0) == XK_Shift_L))
-            in->shift_kc = (KeyCode)kc;
+}
+
+/*
+ * Reads the keymap and keyboard state (the state from known when not NULL,
+ * saving a round trip), checks which of our bindings survived (a new layout
+ * replaces them all), picks this call's spare keycodes, and for typing
+ * builds the table of characters the layout reaches.
+ */
+static int load_keymap(struct input *in, const XkbStateRec *known, bool for_text) {
+    XkbStateRec st;
+    if (known)
+        st = *known;
+    else if (XkbGetState(in->dpy, XkbUseCoreKbd, &st) != Success)
+        return keymap_err(in);
+    in->xkb = XkbGetMap(
+            in->dpy, XkbKeyTypesMask | XkbKeySymsMask | XkbModifierMapMask, XkbUseCoreKbd);
+    if (!in->xkb || !in->xkb->map || !in->xkb->map->modmap)
+        return keymap_err(in);
+    /* The effective modifiers are what clients see in key events (lookup_mods reads 0 on Xvfb). */
+    in->mods = st.mods;
+    in->group = st.group;
+    in->locked_group = st.locked_group;
+
+    find_slots(in);
+    in->group %= in->ngroups; /* XKB wraps an effective group out of range */
+    find_level_keys(in);
     if (!for_text)
         return 0;
-
-    memset(in->table, 0, sizeof in->table);
-    for (int shift = 0; shift < (in->shift_kc ? 2 : 1); shift++) {
-        for (int kc = xkb->min_key_code; kc <= xkb->max_key_code; kc++) {
-            /* Keys that are modifiers would change the state of what follows. */
-            if (in->slot[kc].bound[0] != NoSymbol || xkb->map->modmap[kc])
-                continue;
-            KeySym sym = translate(in, (KeyCode)kc, in->mods | (shift ? ShiftMask : 0));
-            uint32_t ucs = sym_char(sym);
-            if (ucs)
-                table_add(in, ucs, (KeyCode)kc, shift);
-        }
-    }
-    for (int kc = xkb->min_key_code; kc <= xkb->max_key_code; kc++)
+    build_table(in);
+    for (int kc = in->xkb->min_key_code; kc <= in->xkb->max_key_code; kc++)
         if (in->slot[kc].bound[0] != NoSymbol)
             slot_chars(in, kc);
     return 0;
 }
 
-/* A layout key (not one of ours) that gives sym with no modifier held; modifier keys only if
- * modmap. */
-static KeyCode find_key(const struct input *in, KeySym sym, bool modmap_only) {
+static bool latin_letter(KeySym sym) {
+    return (sym >= XK_a && sym <= XK_z) || (sym >= XK_A && sym <= XK_Z);
+}
+
+/*
+ * A layout key (not one of ours) that gives sym on its first level, and the
+ * group where it does. A Latin letter is looked for in the first group that
+ * has it, as X toolkits resolve shortcuts (ctrl+a under us,ru is the key of
+ * "a" in either group); anything else in the current group first. Modifier
+ * keys only if modmap_only.
+ */
+static KeyCode find_key_group(const struct input *in, KeySym sym, bool modmap_only, int *group) {
     XkbDescPtr xkb = in->xkb;
-    for (int kc = xkb->min_key_code; kc <= xkb->max_key_code; kc++) {
-        if (in->slot[kc].bound[0] != NoSymbol || (modmap_only && !xkb->map->modmap[kc]))
-            continue;
-        if (translate(in, (KeyCode)kc, 0) == sym)
-            return (KeyCode)kc;
+    bool latin = latin_letter(sym);
+    for (int i = 0; i < in->ngroups; i++) {
+        int g = latin ? i : i == 0 ? in->group : i <= in->group ? i - 1 : i;
+        for (int kc = xkb->min_key_code; kc <= xkb->max_key_code; kc++) {
+            if (in->slot[kc].bound[0] != NoSymbol || (modmap_only && !xkb->map->modmap[kc]))
+                continue;
+            if (translate_in(in, (KeyCode)kc, 0, g) == sym) {
+                *group = latin ? in->group : g;
+                return (KeyCode)kc;
+            }
+        }
     }
     return 0;
+}
+
+/* The level modifiers (nbits of them) with which kc gives sym in group, or ~0u. */
+static unsigned level_for(const struct input *in, KeyCode kc, int group, int nbits, KeySym sym) {
+    XkbDescPtr xkb = in->xkb;
+    int n = XkbKeyNumGroups(xkb, kc);
+    if (n == 0 || in->slot[kc].bound[0] != NoSymbol || xkb->map->modmap[kc])
+        return ~0u;
+    const XkbKeyTypeRec *type = XkbKeyKeyType(xkb, kc, group % n);
+    for (int level = 1; level < type->num_levels; level++) {
+        unsigned mask = level_mask(type, level);
+        if (mask != ~0u && !(mask & ~in->level_mods) && __builtin_popcount(mask) == nbits &&
+                translate_in(in, kc, mask, group) == sym)
+            return mask;
+    }
+    return ~0u;
+}
+
+/*
+ * A layout key that gives sym on a higher level, with the group and the level
+ * modifiers (Shift, AltGr) it needs: the current group first, the fewest
+ * modifiers first. 0 when no key has it.
+ */
+static KeyCode find_key_level(const struct input *in, KeySym sym, int *group, unsigned *mods) {
+    for (int i = 0; i < in->ngroups; i++) {
+        int g = i == 0 ? in->group : i <= in->group ? i - 1 : i;
+        for (int nbits = 1; nbits <= 2; nbits++) {
+            for (int kc = in->xkb->min_key_code; kc <= in->xkb->max_key_code; kc++) {
+                unsigned mask = level_for(in, (KeyCode)kc, g, nbits, sym);
+                if (mask != ~0u) {
+                    *group = g;
+                    *mods = mask;
+                    return (KeyCode)kc;
+                }
+            }
+        }
+    }
+    return 0;
+}
+
+static KeyCode find_key(const struct input *in, KeySym sym, bool modmap_only) {
+    int group;
+    return find_key_group(in, sym, modmap_only, &group);
 }
 
 static KeyCode find_slot_sym(const struct input *in, KeySym sym) {
@@ -395,15 +594,17 @@ static int bind_all(struct input *in, const KeyCode *kcs, const KeySym (*syms)[2
     changes.first_key_sym = (KeyCode)lo;
     changes.num_key_syms = (unsigned char)(hi - lo + 1);
     if (XkbGetMapChanges(in->dpy, in->xkb, &changes) != Success)
-        return -EIO;
+        return keymap_err(in);
     for (int i = 0; i < n; i++) {
         struct slot *s = &in->slot[kcs[i]];
         if (!holds_binding(in->xkb, kcs[i], s->bound)) {
             s->bound[0] = s->bound[1] = NoSymbol;
-            return -EIO;
+            return keymap_err(in);
         }
         slot_chars(in, kcs[i]);
     }
+    /* The read-back was a round trip: the server has the new map; now the clients. */
+    sleep_ns(KEYMAP_SETTLE_NS);
     return 0;
 }
 
@@ -521,58 +722,69 @@ static uint32_t *decode_text(const char *utf8, size_t len, size_t *count) {
     return cps;
 }
 
-/* The key and Shift state for cps[i], binding the characters ahead when it has none. */
-static int key_for_char(
-        struct input *in, const uint32_t *cps, size_t n, size_t i, KeyCode *kc, bool *shift) {
+/* The key, group and level modifiers for cps[i], binding the characters ahead when it has none. */
+static int key_for_char(struct input *in, const uint32_t *cps, size_t n, size_t i, KeyCode *kc,
+        int *group, unsigned *mods) {
     const struct entry *e = table_find(in, cps[i]);
     if (e) {
         *kc = e->kc;
-        *shift = e->shift;
+        *group = e->group;
+        *mods = e->mods;
         return 0;
     }
-    *kc = slot_for_char(in, cps[i], shift);
-    if (*kc)
-        return 0;
-    int r = bind_ahead(in, cps, n, i);
-    if (r < 0)
-        return r;
-    *kc = slot_for_char(in, cps[i], shift);
+    bool shift = false;
+    *group = in->type_group; /* a spare keycode has one group, which every group reaches */
+    *kc = slot_for_char(in, cps[i], &shift);
+    if (!*kc) {
+        int r = bind_ahead(in, cps, n, i);
+        if (r < 0)
+            return r;
+        *kc = slot_for_char(in, cps[i], &shift);
+    }
+    *mods = shift ? ShiftMask : 0;
     /* Only a keymap with unusual key types could make a fresh binding type something else. */
-    return *kc ? 0 : -EIO;
+    return *kc ? 0 : keymap_err(in);
+}
+
+/*
+ * Puts the keyboard in the group and level the next key needs: the group
+ * locked, the level keys (Shift, AltGr) held, the others released.
+ */
+static void set_level(struct input *in, int group, unsigned mods) {
+    if (group != in->type_group) {
+        XkbLockGroup(in->dpy, XkbUseCoreKbd, (unsigned)group);
+        in->type_group = group;
+        in->group_locked = true;
+    }
+    for (int bit = 0; bit < 8; bit++)
+        if ((in->mods_down & ~mods) & (1u << bit))
+            key_up(in, in->mod_kc[bit]);
+    for (int bit = 0; bit < 8; bit++)
+        if ((mods & ~in->mods_down) & (1u << bit))
+            key_down(in, in->mod_kc[bit]);
+    in->mods_down = mods;
 }
 
 static int type_chars(struct input *in, const uint32_t *cps, size_t n, int delay_ms) {
-    bool shift_down = false;
-    int r;
-
     for (size_t i = 0; i < n; i++) {
         KeyCode kc;
+        int group;
+        unsigned mods;
         bool shift;
-        if (shift_down && !table_find(in, cps[i]) && !slot_for_char(in, cps[i], &shift)) {
-            /* A keymap change is coming: nothing may be held across it. */
-            key_up(in, in->shift_kc);
-            shift_down = false;
-        }
-        r = key_for_char(in, cps, n, i, &kc, &shift);
+        if (in->mods_down && !table_find(in, cps[i]) && !slot_for_char(in, cps[i], &shift))
+            set_level(
+                    in, in->type_group, 0); /* a keymap change is coming: nothing held across it */
+        int r = key_for_char(in, cps, n, i, &kc, &group, &mods);
         if (r < 0)
             return r;
-        if (shift != shift_down) {
-            if (shift)
-                key_down(in, in->shift_kc);
-            else
-                key_up(in, in->shift_kc);
-            shift_down = shift;
-        }
+        set_level(in, group, mods);
         key_down(in, kc);
         key_up(in, kc);
         if (in->slot[kc].bound[0] != NoSymbol)
             in->slot[kc].used_ns = in->last_key_ns;
 
-        if (delay_ms > 0) {
-            if (shift_down) {
-                key_up(in, in->shift_kc);
-                shift_down = false;
-            }
+        if (delay_ms > 0 && i + 1 < n) {
+            set_level(in, in->type_group, 0);
             r = sync_check(in);
             if (r < 0)
                 return r;
@@ -582,6 +794,75 @@ static int type_chars(struct input *in, const uint32_t *cps, size_t n, int delay
             return -ECANCELED;
     }
     return 0;
+}
+
+/* Names the modifier key another client holds (held: the modifiers it sets) in held_name. */
+static void name_held(struct input *in, unsigned held) {
+    static const char *const mod_names[8] = {
+            "Shift", "Lock", "Control", "Mod1", "Mod2", "Mod3", "Mod4", "Mod5"};
+    char keys[32];
+    XModifierKeymap *mm = XGetModifierMapping(in->dpy);
+    XQueryKeymap(in->dpy, keys);
+    snprintf(in->held_name, sizeof in->held_name, "%s", mod_names[__builtin_ctz(held)]);
+    for (int i = 0; mm && i < 8 * mm->max_keypermod; i++) {
+        KeyCode kc = mm->modifiermap[i];
+        if (!kc || !((held >> (i / mm->max_keypermod)) & 1) || !(keys[kc / 8] & (1 << (kc % 8))))
+            continue;
+        const char *name = XKeysymToString(XkbKeycodeToKeysym(in->dpy, kc, 0, 0));
+        if (name) {
+            snprintf(in->held_name, sizeof in->held_name, "%s", name);
+            break;
+        }
+    }
+    if (mm)
+        XFreeModifiermap(mm);
+}
+
+/*
+ * Clears what others left in the keyboard state that would change what keys
+ * type: latched and locked modifiers (Caps Lock, Num Lock, a sticky Shift)
+ * and a latched group; the locked group is set per character (set_level).
+ * A modifier held down by another client (a person on VNC, whose XTest keys
+ * deskd shares and must not release) is -EBUSY, named in held_name. sv
+ * gets what to restore, after the state the clearing leaves.
+ */
+static int clear_foreign(struct input *in, struct kbd_saved *sv, XkbStateRec *after) {
+    XkbStateRec st;
+    memset(sv, 0, sizeof *sv);
+    if (XkbGetState(in->dpy, XkbUseCoreKbd, &st) != Success)
+        return keymap_err(in);
+    unsigned held = st.base_mods & ~(unsigned)LockMask;
+    if (held) {
+        name_held(in, held);
+        return dead(in) ? -EIO : -EBUSY;
+    }
+    sv->locked_mods = st.locked_mods;
+    sv->latched_mods = st.latched_mods;
+    sv->locked_group = st.locked_group;
+    sv->latched_group = st.latched_group;
+    if (st.latched_mods)
+        XkbLatchModifiers(in->dpy, XkbUseCoreKbd, st.latched_mods, 0);
+    if (st.locked_mods)
+        XkbLockModifiers(in->dpy, XkbUseCoreKbd, st.locked_mods, 0);
+    if (st.latched_group)
+        XkbLatchGroup(in->dpy, XkbUseCoreKbd, 0);
+    /* The state those requests leave, without asking again: no latches, no locked modifiers. */
+    *after = st;
+    after->mods = st.base_mods;
+    after->group = (unsigned char)(st.base_group + st.locked_group);
+    return 0;
+}
+
+/* Puts back what clear_foreign cleared and, when typing locked a group, the locked group. */
+static void restore_foreign(struct input *in, const struct kbd_saved *sv, bool group_changed) {
+    if (group_changed)
+        XkbLockGroup(in->dpy, XkbUseCoreKbd, (unsigned)sv->locked_group);
+    if (sv->locked_mods)
+        XkbLockModifiers(in->dpy, XkbUseCoreKbd, sv->locked_mods, sv->locked_mods);
+    if (sv->latched_mods)
+        XkbLatchModifiers(in->dpy, XkbUseCoreKbd, sv->latched_mods, sv->latched_mods);
+    if (sv->latched_group)
+        XkbLatchGroup(in->dpy, XkbUseCoreKbd, (unsigned)sv->latched_group);
 }
 
 int input_type(struct input *in, const char *utf8, size_t len, int delay_ms) {
@@ -595,23 +876,18 @@ int input_type(struct input *in, const char *utf8, size_t len, int delay_ms) {
     if (!cps)
         return -ENOMEM;
 
-    /*
-     * Caps Lock is lifted while typing: with it, a client capitalises what a
-     * key gives unless the key's type uses Lock, and XKB gives a spare
-     * keycode that type only for the letters it knows the case of (not
-     * Unicode keysyms), so some lower-case letters could not be typed at all.
-     */
+    struct kbd_saved sv;
     XkbStateRec st;
-    bool relock = false;
-    int r = XkbGetState(in->dpy, XkbUseCoreKbd, &st) == Success ? 0 : -EIO;
-    if (r == 0 && (st.locked_mods & LockMask)) {
-        XkbLockModifiers(in->dpy, XkbUseCoreKbd, LockMask, 0);
-        relock = true;
-    }
+    in->held_name[0] = '\0';
+    int r = clear_foreign(in, &sv, &st);
+    bool cleared = r == 0;
     if (r == 0)
-        r = load_keymap(in, true);
-    /* Bind what the first characters lack before typing any: text that cannot be typed fails whole.
-     */
+        r = load_keymap(in, &st, true);
+    in->type_group = in->group;
+    in->group_locked = false;
+    in->mods_down = 0;
+    /* Bind what the first characters lack before typing any: text that cannot be typed fails
+     * whole. */
     if (r == 0)
         r = bind_ahead(in, cps, n, 0);
     if (r == 0)
@@ -619,9 +895,14 @@ int input_type(struct input *in, const char *utf8, size_t len, int delay_ms) {
     free(cps);
     unload_keymap(in);
     release_held(in);
-    if (relock)
-        XkbLockModifiers(in->dpy, XkbUseCoreKbd, LockMask, LockMask);
+    in->mods_down = 0;
+    if (cleared)
+        restore_foreign(in, &sv, in->group_locked);
     return finish(in, r);
+}
+
+const char *input_held_modifier(const struct input *in) {
+    return in->held_name;
 }
 
 /* The key for a modifier keysym: one in the modifier map first, so that it sets its modifier. */
@@ -640,8 +921,18 @@ static KeyCode find_modifier(const struct input *in, KeySym sym) {
     return kc ? kc : find_key(in, sym, false);
 }
 
-static int key_for_sym(struct input *in, KeySym sym, bool modifier, bool *keep, KeyCode *kc) {
-    *kc = modifier ? find_modifier(in, sym) : find_key(in, sym, false);
+/*
+ * The key for sym, the group to press it in (another than the current one
+ * only for a keysym the current group lacks) and the level modifiers it needs
+ * (a keysym only a higher level has); a spare keycode when no key has it.
+ */
+static int key_for_sym(struct input *in, KeySym sym, bool modifier, bool *keep, KeyCode *kc,
+        int *group, unsigned *level) {
+    *group = in->group;
+    *level = 0;
+    *kc = modifier ? find_modifier(in, sym) : find_key_group(in, sym, false, group);
+    if (!*kc && !modifier)
+        *kc = find_key_level(in, sym, group, level);
     if (!*kc)
         *kc = find_slot_sym(in, sym);
     if (*kc) {
@@ -661,9 +952,28 @@ static int key_for_sym(struct input *in, KeySym sym, bool modifier, bool *keep, 
     return 0;
 }
 
+/* Presses (down) or releases the level keys of level that combo's own modifiers do not hold. */
+static void press_level(struct input *in, const struct key_combo *combo, const KeyCode *mods,
+        unsigned level, bool down) {
+    for (int b = 0; b < 8; b++) {
+        int bit = down ? b : 7 - b;
+        KeyCode kc = in->mod_kc[bit];
+        bool held = false;
+        for (int i = 0; i < combo->nmods; i++)
+            held = held || mods[i] == kc;
+        if (!(level & (1u << bit)) || !kc || held)
+            continue;
+        if (down)
+            key_down(in, kc);
+        else
+            key_up(in, kc);
+    }
+}
+
 int input_key(struct input *in, const struct key_combo *combo) {
     KeyCode mods[KEYS_MAX_MODS], key;
-    int r;
+    int r, group, key_group = 0;
+    unsigned level = 0, unused;
 
     if (!combo || combo->key == NoSymbol || combo->nmods < 0 || combo->nmods > KEYS_MAX_MODS)
         return -EINVAL;
@@ -672,19 +982,26 @@ int input_key(struct input *in, const struct key_combo *combo) {
             return -EINVAL;
 
     bool keep[256] = {false};
-    r = load_keymap(in, false);
+    r = load_keymap(in, NULL, false);
     /* Every key is found (or bound) before the first is pressed. */
     for (int i = 0; r == 0 && i < combo->nmods; i++)
-        r = key_for_sym(in, combo->mods[i], true, keep, &mods[i]);
+        r = key_for_sym(in, combo->mods[i], true, keep, &mods[i], &group, &unused);
     if (r == 0)
-        r = key_for_sym(in, combo->key, false, keep, &key);
+        r = key_for_sym(in, combo->key, false, keep, &key, &key_group, &level);
     if (r == 0) {
+        /* A keysym of another group only (not a Latin letter): its group for the tap. */
+        if (key_group != in->group)
+            XkbLockGroup(in->dpy, XkbUseCoreKbd, (unsigned)key_group);
         for (int i = 0; i < combo->nmods; i++)
             key_down(in, mods[i]);
+        press_level(in, combo, mods, level, true);
         key_down(in, key);
         key_up(in, key);
+        press_level(in, combo, mods, level, false);
         for (int i = combo->nmods - 1; i >= 0; i--)
             key_up(in, mods[i]);
+        if (key_group != in->group)
+            XkbLockGroup(in->dpy, XkbUseCoreKbd, (unsigned)in->locked_group);
         if (in->slot[key].bound[0] != NoSymbol)
             in->slot[key].used_ns = in->last_key_ns;
     }
@@ -718,15 +1035,39 @@ int input_move(struct input *in, int x, int y) {
     return finish(in, 0);
 }
 
-int input_click(struct input *in, int x, int y, int button, bool double_click) {
-    if (button < 1 || button > 3)
+int input_click_n(struct input *in, int x, int y, int button, int count) {
+    if (button < 1 || button > 3 || count < 1 || count > INPUT_CLICKS_MAX)
         return -EINVAL;
     move_to(in, x, y);
-    for (int i = 0; i < (double_click ? 2 : 1); i++) {
+    for (int i = 0; i < count; i++) {
+        if (i > 0) {
+            /*
+             * Each press of a multi-click must carry a later server time than
+             * the one before: Chromium takes a press stamped like the previous
+             * one for that same press again, and counts no double click.
+             */
+            int r = sync_check(in);
+            if (r < 0)
+                return finish(in, r);
+            sleep_ns(CLICK_GAP_NS);
+        }
         button_down(in, button);
         button_up(in, button);
     }
     return finish(in, 0);
+}
+
+int input_click(struct input *in, int x, int y, int button, bool double_click) {
+    return input_click_n(in, x, y, button, double_click ? 2 : 1);
+}
+
+/* Sends a motion, waits until the server has processed it, then lets the receiver catch up. */
+static int paced_move(struct input *in, int x, int y, uint64_t pause_ns) {
+    move_to(in, x, y);
+    int r = sync_check(in);
+    if (r == 0)
+        sleep_ns(pause_ns);
+    return r;
 }
 
 int input_drag(struct input *in, int x1, int y1, int x2, int y2, int button) {
@@ -736,14 +1077,23 @@ int input_drag(struct input *in, int x1, int y1, int x2, int y2, int button) {
     y1 = clamp16(y1);
     x2 = clamp16(x2);
     y2 = clamp16(y2);
-    move_to(in, x1, y1);
+    int r = paced_move(in, x1, y1, 0);
+    if (r < 0)
+        return finish(in, r);
     button_down(in, button);
-    /* Toolkits start a drag only after motion with the button down, so go there in steps. */
-    for (int i = 1; i < DRAG_STEPS; i++)
-        move_to(in, x1 + (x2 - x1) * i / DRAG_STEPS, y1 + (y2 - y1) * i / DRAG_STEPS);
-    move_to(in, x2, y2);
-    button_up(in, button);
-    return finish(in, 0);
+    /*
+     * Toolkits start a drag only after motion with the button down, and then
+     * begin work of their own (Chromium an XDND session with a pointer grab,
+     * xfwm4 a move loop): motion sent in one burst lands before they are
+     * ready for it. So every step is processed by the server and followed by
+     * a pause, and the release waits until the receiver has seen the end.
+     */
+    for (int i = 1; r == 0 && i <= DRAG_STEPS; i++)
+        r = paced_move(in, x1 + (x2 - x1) * i / DRAG_STEPS, y1 + (y2 - y1) * i / DRAG_STEPS,
+                i == DRAG_STEPS ? DRAG_SETTLE_NS : DRAG_STEP_NS);
+    if (r == 0)
+        button_up(in, button);
+    return finish(in, r);
 }
 
 int input_scroll(struct input *in, int x, int y, int button, int amount) {
@@ -772,14 +1122,24 @@ int input_release_all(struct input *in) {
     XQueryPointer(in->dpy, DefaultRootWindow(in->dpy), &root, &child, &rx, &ry, &wx, &wy, &mask);
     if (dead(in))
         return -EIO;
-    /* XTest releases only what its own device holds, so a human's keys are not touched. */
-    for (int kc = 8; kc < 256; kc++)
-        if (keys[kc / 8] & (1 << (kc % 8)))
+    /*
+     * Only what deskd pressed in this action or the last one: a person on VNC
+     * presses through the same XTest device, so a key down is not ours to
+     * release unless we pressed it.
+     */
+    for (int kc = 8; kc < 256; kc++) {
+        uint8_t bit = (uint8_t)(1u << (kc % 8));
+        if ((keys[kc / 8] & bit) && ((in->ours[kc / 8] | in->ours_last[kc / 8]) & bit))
             XTestFakeKeyEvent(in->dpy, (unsigned)kc, False, CurrentTime);
+    }
+    unsigned buttons = in->ours_buttons | in->ours_buttons_last;
     for (int b = 1; b <= 5; b++)
-        if (mask & (Button1Mask << (b - 1)))
+        if ((mask & (Button1Mask << (b - 1))) && (buttons & (1u << b)))
             XTestFakeButtonEvent(in->dpy, (unsigned)b, False, CurrentTime);
-    return finish(in, 0);
+    int r = finish(in, 0);
+    memset(in->ours_last, 0, sizeof in->ours_last);
+    in->ours_buttons_last = 0;
+    return r;
 }
 
 struct input *input_new(Display *dpy) {
@@ -813,7 +1173,7 @@ void input_destroy(struct input *in) {
         return;
     release_held(in);
     /* Give back the spare keycodes that still hold our bindings, and only those. */
-    if (load_keymap(in, false) == 0 && keymap_guard(in) == 0) {
+    if (load_keymap(in, NULL, false) == 0 && keymap_guard(in) == 0) {
         for (int kc = in->xkb->min_key_code; kc <= in->xkb->max_key_code; kc++) {
             if (in->slot[kc].bound[0] == NoSymbol)
                 continue;

@@ -6,14 +6,16 @@
  * caller serialises calls on its own lock). Every action ends with XSync, so
  * it returns once the X server has processed it, and releases every key and
  * button it pressed before returning, on every path. The only sleeps are the
- * per-character delay of input_type and the wait before the keymap changes
- * (see input_type).
+ * per-character delay of input_type, the waits around keymap changes (see
+ * input_type) and the pacing of multi-clicks and drags.
  *
  * Return values: 0; -EINVAL for arguments out of range (nothing was sent);
  * -EIO when the X connection failed (the display may be gone; the caller's
  * I/O error handler has run and its dead check, input_set_dead_check, says
- * so); -ENOSPC when text or a key needs a keysym the
- * keymap lacks and no spare keycode is free (nothing was typed);
+ * so); -ENOSPC when text or a key needs a keysym the keymap lacks and no
+ * spare keycode is free (nothing was typed); -EPROTO when the keyboard map
+ * could not be read or changed although the connection is fine; -EBUSY when
+ * another client holds a modifier down (input_type only; nothing was typed);
  * -ECANCELED when the cancel hook asked to stop; -ENOMEM.
  *
  * The X server must have XTest and XKB. input consumes MappingNotify events
@@ -68,15 +70,29 @@ int input_pointer(struct input *in, int *x, int *y);
 /* Moves the pointer to (x, y); X clamps it to the screen. */
 int input_move(struct input *in, int x, int y);
 
+/* The most clicks one input_click_n sends (a triple click). */
+#define INPUT_CLICKS_MAX 3
+
 /*
- * Moves to (x, y) and clicks button 1 (left), 2 (middle) or 3 (right); a
- * double click is two press/release pairs sent back to back.
+ * Moves to (x, y) and clicks button 1 (left), 2 (middle) or 3 (right) count
+ * times (1..INPUT_CLICKS_MAX). The clicks of a multi-click are a few
+ * milliseconds apart, so that each press carries its own server time (toolkits
+ * ignore a press stamped like the one before) and all of them fall well
+ * inside the double-click interval. Separate calls are not paced: two calls
+ * less than a millisecond apart can give presses the same server time.
  */
+int input_click_n(struct input *in, int x, int y, int button, int count);
+
+/* input_click_n with a count of 2 when double_click, else 1. */
 int input_click(struct input *in, int x, int y, int button, bool double_click);
 
 /*
  * Moves to (x1, y1), presses button (1..3), moves through intermediate
  * points to (x2, y2) and releases there. Nothing is clicked at the start.
+ * The motion is paced (each step processed by the server, then a pause of
+ * a few milliseconds), so that toolkits that start work of their own when a
+ * drag begins (HTML5 drag and drop, a window manager's move) follow it: a
+ * drag takes about 150 ms whatever the distance.
  */
 int input_drag(struct input *in, int x1, int y1, int x2, int y2, int button);
 
@@ -86,26 +102,49 @@ int input_scroll(struct input *in, int x, int y, int button, int amount);
 
 /*
  * Types len bytes of UTF-8 as those characters whatever the keyboard layout
- * and Caps Lock: "\n", "\r\n" and "\r" press Return; text that
- * keys_check_text rejects is -EINVAL with nothing typed. Characters the
- * layout reaches with at most Shift use their keys; any other character is
- * bound to a spare keycode, which stays bound afterwards (un-binding right
- * away would make clients that look up the keymap late read the wrong
- * character) and is re-used, least recently used first. The keymap is only
- * changed 50 ms or more after the last key event sent, so a request that
- * needs a new binding right after another typed may wait up to 50 ms, and a
- * text with more distinct such characters than spare keycodes (17 on a
- * default Xvfb) waits 50 ms per batch of them. delay_ms (>= 0) is waited
- * after each character.
+ * and its state: "\n", "\r\n" and "\r" press Return; text that
+ * keys_check_text rejects is -EINVAL with nothing typed.
+ *
+ * A character the keymap has anywhere (any group, any level) is typed with
+ * its own key, the group locked for it and its level keys (Shift, AltGr)
+ * held: the current group first, the fewest level keys first. Any other
+ * character is bound to a spare keycode, which stays bound afterwards
+ * (un-binding right away would make clients that look up the keymap late
+ * read the wrong character) and is re-used, least recently used first. The
+ * keymap is only changed 50 ms or more after the last key event sent, and a
+ * freshly bound key is pressed only once clients can have read the new map,
+ * so a request that needs new bindings waits a few tens of milliseconds, and
+ * a text with more distinct such characters than spare keycodes (17 on a
+ * default Xvfb) waits that long per batch of them.
+ *
+ * Locked and latched modifiers (Caps Lock, Num Lock) and a latched or locked
+ * group are cleared for the request and restored after it. A modifier that
+ * another client holds down is -EBUSY with nothing typed and the modifier's
+ * name in input_held_modifier: deskd does not release keys it did not press.
+ * delay_ms (>= 0) is waited between characters.
  */
 int input_type(struct input *in, const char *utf8, size_t len, int delay_ms);
 
-/* Presses combo's modifiers in order, taps its key, releases the modifiers in reverse. */
+/*
+ * The name of the modifier key ("Shift_L") another client held when
+ * input_type last returned -EBUSY; "" otherwise. Borrowed until the next call.
+ */
+const char *input_held_modifier(const struct input *in);
+
+/*
+ * Presses combo's modifiers in order, taps its key, releases the modifiers in
+ * reverse. The key is the layout's own: a Latin letter that of the first
+ * group that has it (toolkits resolve shortcuts there, so ctrl+c copies under
+ * us,ru with either group active), another keysym the current group's, else
+ * another group's (locked for the tap), else a spare keycode bound to it.
+ */
 int input_key(struct input *in, const struct key_combo *combo);
 
 /*
- * Releases every key and pointer button that is down (whoever pressed it
- * through XTest), the safety net after a failure. Returns 0 or -EIO.
+ * The safety net after a failure: releases every key and pointer button that
+ * is down and that in pressed in its current or last action. Keys others
+ * hold (a person on VNC shares deskd's XTest device) are left alone, unless
+ * deskd pressed the same key. Returns 0 or -EIO.
  */
 int input_release_all(struct input *in);
 

@@ -834,6 +834,10 @@ int keys_check_text(const char *text, size_t len, char *err, size_t errlen) {
         i += (size_t)n;
         if (c == '\n' || c == '\r')
             continue; /* Daytona types "\n", "\r\n" and a lone "\r" as Enter */
+        if (c == 0) {
+            msg_puts(&m, "text may not contain U+0000 (NUL)");
+            return -EINVAL;
+        }
         if (c == '\t') {
             msg_puts(&m, "keyboard.type does not translate '\\t' (U+0009) to Tab; "
                          "use keyboard.press(\"tab\") for Tab key events");
@@ -869,49 +873,50 @@ static bool small_word(const char *s, char out[16]) {
     return true;
 }
 
-int keys_parse_button(const char *s, int *button, char *err, size_t errlen) {
-    static const struct {
-        const char *name;
-        int button;
-    } names[] = {{"", 1}, {"left", 1}, {"middle", 2}, {"right", 3}};
+/*
+ * The index of word s in names[0..n), any case, or -1 after writing
+ * 'unsupported WHAT "s": expected one of EXPECTED' to err.
+ */
+static int parse_word(const char *s, const char *const *names, size_t n, const char *what,
+        const char *expected, char *err, size_t errlen) {
     char w[16];
-
     if (!s)
         s = "";
-    if (small_word(s, w)) {
-        for (size_t i = 0; i < NELEM(names); i++) {
-            if (strcmp(w, names[i].name) == 0) {
-                *button = names[i].button;
-                return 0;
-            }
-        }
+    bool word = small_word(s, w);
+    for (size_t i = 0; word && i < n; i++) {
+        if (strcmp(w, names[i]) == 0)
+            return (int)i;
     }
     struct msg m = msg_init(err, errlen);
-    msg_puts(&m, "unsupported mouse button ");
+    msg_puts(&m, "unsupported ");
+    msg_puts(&m, what);
+    msg_puts(&m, " ");
     msg_quote_str(&m, s);
-    msg_puts(&m, ": expected one of left, right, middle");
-    return -EINVAL;
+    msg_puts(&m, ": expected one of ");
+    msg_puts(&m, expected);
+    return -1;
+}
+
+int keys_parse_button(const char *s, int *button, char *err, size_t errlen) {
+    /* Absent or "" is the left button, as in Daytona. */
+    static const char *const names[] = {"", "left", "middle", "right"};
+    static const int buttons[] = {1, 1, 2, 3};
+    int i = parse_word(s, names, NELEM(names), "mouse button", "left, right, middle", err, errlen);
+    if (i < 0)
+        return -EINVAL;
+    *button = buttons[i];
+    return 0;
 }
 
 int keys_parse_direction(const char *s, int *button, char *err, size_t errlen) {
+    /* X's wheel buttons 4 to 7, in this order. */
     static const char *const names[] = {"up", "down", "left", "right"};
-    char w[16];
-
-    if (!s)
-        s = "";
-    if (small_word(s, w)) {
-        for (size_t i = 0; i < NELEM(names); i++) {
-            if (strcmp(w, names[i]) == 0) {
-                *button = 4 + (int)i;
-                return 0;
-            }
-        }
-    }
-    struct msg m = msg_init(err, errlen);
-    msg_puts(&m, "unsupported scroll direction ");
-    msg_quote_str(&m, s);
-    msg_puts(&m, ": expected one of up, down, left, right");
-    return -EINVAL;
+    int i = parse_word(
+            s, names, NELEM(names), "scroll direction", "up, down, left, right", err, errlen);
+    if (i < 0)
+        return -EINVAL;
+    *button = 4 + i;
+    return 0;
 }
 
 /* ---- keysyms and Unicode ---- */
@@ -1094,8 +1099,58 @@ uint32_t keys_keysym_to_ucs(KeySym sym) {
     return lo < NELEM(legacy_ucs) && legacy_ucs[lo].sym == sym ? legacy_ucs[lo].ucs : 0;
 }
 
+/*
+ * Whether clients read legacy keysym sym as keysymdef.h's character. libX11's
+ * keysym-to-UCS tables (which Xutf8LookupString uses) lack the APL block and
+ * a few technical symbols, and give others another character (the Hangul
+ * block as conjoining jamo, U+11xx, not U+31xx; approximate, telephone...):
+ * and Greek_accentdieresis starts compose sequences in X input methods: those
+ * characters go out as Unicode keysyms, which every client reads alike.
+ * Found by typing every legacy keysym into an Xlib client (test-input).
+ */
+static bool legacy_known(uint16_t sym) {
+    static const uint16_t differ[] = {0x047e, 0x04a2, 0x04a3, 0x07ae, 0x08c1, 0x08c8, 0x08c9,
+            0x08cd, 0x08cf, 0x09e0, 0x09e1, 0x09e8, 0x0af4, 0x0af9};
+    if ((sym >= 0x08a1 && sym <= 0x08b0) || (sym >= 0x0b00 && sym < 0x0c00) ||
+            (sym >= 0x0ea1 && sym <= 0x0efa))
+        return false;
+    for (size_t i = 0; i < NELEM(differ); i++)
+        if (differ[i] == sym)
+            return false;
+    return true;
+}
+
+/* legacy_ucs indices of the keysyms clients know, sorted by character. */
+static uint16_t by_ucs[NELEM(legacy_ucs)];
+static size_t nby_ucs;
+static pthread_once_t by_ucs_once = PTHREAD_ONCE_INIT;
+
+static int cmp_by_ucs(const void *a, const void *b) {
+    return (int)legacy_ucs[*(const uint16_t *)a].ucs - (int)legacy_ucs[*(const uint16_t *)b].ucs;
+}
+
+static void load_by_ucs(void) {
+    for (size_t i = 0; i < NELEM(legacy_ucs); i++)
+        if (legacy_known(legacy_ucs[i].sym))
+            by_ucs[nby_ucs++] = (uint16_t)i;
+    qsort(by_ucs, nby_ucs, sizeof *by_ucs, cmp_by_ucs);
+}
+
 KeySym keys_ucs_to_keysym(uint32_t cp) {
     if ((cp >= 0x20 && cp <= 0x7e) || (cp >= 0xa0 && cp <= 0xff))
         return cp;
+    if (cp <= 0xffff) {
+        pthread_once(&by_ucs_once, load_by_ucs);
+        size_t lo = 0, hi = nby_ucs;
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            if (legacy_ucs[by_ucs[mid]].ucs < cp)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo < nby_ucs && legacy_ucs[by_ucs[lo]].ucs == cp)
+            return legacy_ucs[by_ucs[lo]].sym;
+    }
     return 0x1000000 + (KeySym)cp;
 }

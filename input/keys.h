@@ -61,7 +61,11 @@ int keys_parse_direction(const char *s, int *button, char *err, size_t errlen);
 /* The Unicode character a keysym types, or 0 when it types none (function keys, dead keys). */
 uint32_t keys_keysym_to_ucs(KeySym sym);
 
-/* A keysym that types code point cp: Latin-1 keysyms below U+0100, Unicode keysyms above. */
+/*
+ * The keysym X toolkits expect for code point cp: Latin-1 keysyms below
+ * U+0100, the legacy keysym where <X11/keysymdef.h> has one that clients
+ * translate (Cyrillic_ef for U+0444, EuroSign), else the Unicode keysym.
+ */
 KeySym keys_ucs_to_keysym(uint32_t cp);
 
 #endif

@@ -34,6 +34,7 @@
     X(METHOD_NOT_ALLOWED, 405, ERR_METHOD, "the route does not accept this method")                \
     X(CONFLICT, 409, ERR_CONFLICT, "another desktop operation is in progress")                     \
     X(ATTACHED, 409, ERR_CONFLICT, "deskd is attached to a display it does not manage")            \
+    X(MODIFIER_HELD, 409, ERR_CONFLICT, "another client holds a modifier key down")                \
     X(BODY_TOO_LARGE, 413, ERR_BODY_TOO_LARGE, "the request body is too large")                    \
     X(INTERNAL, 500, ERR_SERVER, "an internal fault in deskd")                                     \
     X(CAPTURE_FAILED, 500, ERR_SERVER, "the screen capture failed")                                \

@@ -371,7 +371,24 @@ static void test_input(void) {
     run_free(&r);
     if (collect()) {
         char *got = evproc_text(&ev);
-        CHECK(got && !strcmp(got, "from stdin\r"), "typed from stdin \"%s\"", got ? got : "");
+        /* One final newline is the file's end, not an Enter. */
+        CHECK(got && !strcmp(got, "from stdin"), "typed from stdin \"%s\"", got ? got : "");
+        free(got);
+    }
+    r = RUN_IN("two\nlines\n\n", "type", "--keep-newline", "-");
+    CHECK_INT(r.status, 0);
+    run_free(&r);
+    if (collect()) {
+        char *got = evproc_text(&ev);
+        CHECK(got && !strcmp(got, "two\rlines\r\r"), "typed from stdin \"%s\"", got ? got : "");
+        free(got);
+    }
+    r = RUN_IN("two\nlines\n\n", "type", "-");
+    CHECK_INT(r.status, 0);
+    run_free(&r);
+    if (collect()) {
+        char *got = evproc_text(&ev);
+        CHECK(got && !strcmp(got, "two\rlines\r"), "typed from stdin \"%s\"", got ? got : "");
         free(got);
     }
     r = RUN("key", "c", "ctrl");

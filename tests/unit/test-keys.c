@@ -276,7 +276,7 @@ static void test_text(void) {
             "keyboard.type does not translate '\\t' (U+0009) to Tab; use "
             "keyboard.press(\"tab\") for Tab key events");
     text_err("a\vb", 3, "unsupported control character in keyboard.type: U+000B");
-    text_err("a\0b", 3, "unsupported control character in keyboard.type: U+0000");
+    text_err("a\0b", 3, "text may not contain U+0000 (NUL)");
     text_err("\x7f", 1, "unsupported control character in keyboard.type: U+007F");
     text_err("\xc2\x85", 2, "unsupported control character in keyboard.type: U+0085");
     text_err("a\xe2\x80\xa8", 4, "unsupported separator character in keyboard.type: U+2028");
@@ -321,6 +321,23 @@ static void test_utf8_and_keysyms(void) {
     CHECK_INT(keys_ucs_to_keysym('a'), XK_a);
     CHECK_INT(keys_ucs_to_keysym(0xdf), XK_ssharp);
     CHECK_INT(keys_ucs_to_keysym(0x65e5), 0x10065e5);
+    /* The legacy keysym where clients know one, whatever the character. */
+    CHECK_INT(keys_ucs_to_keysym(0x444), XK_Cyrillic_ef);
+    CHECK_INT(keys_ucs_to_keysym(0x424), XK_Cyrillic_EF);
+    CHECK_INT(keys_ucs_to_keysym(0x20ac), XK_EuroSign);
+    CHECK_INT(keys_ucs_to_keysym(0x3b1), XK_Greek_alpha);
+    CHECK_INT(keys_ucs_to_keysym(0x2713), 0xaf3);
+    CHECK_INT(keys_ucs_to_keysym(0x22a4), 0x10022a4); /* APL's keysym: libX11 cannot read it */
+    CHECK_INT(keys_ucs_to_keysym(0x203e), 0x100203e);
+    for (uint32_t c = 0x20; c < 0x30000; c++) {
+        if ((c >= 0x7f && c < 0xa0) || (c >= 0xd800 && c <= 0xdfff))
+            continue;
+        if (keys_keysym_to_ucs(keys_ucs_to_keysym(c)) != c) {
+            CHECK(false, "U+%04X does not come back from its keysym 0x%lx", c,
+                    keys_ucs_to_keysym(c));
+            break;
+        }
+    }
 }
 
 static void test_mouse(void) {

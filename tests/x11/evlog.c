@@ -4,7 +4,8 @@
  * flushed at once, so that a test can see what an X client received:
  *
  *   ready <window id>                      once mapped (and focused with --focus)
- *   key <keysym name> <state hex> <text>   KeyPress; text is the UTF-8 that
+ *   key <keysym name> <state hex> <text> kc=<keycode>
+ *                                          KeyPress; text is the UTF-8 that
  *                                          Xutf8LookupString gives, in hex, "-" if none
  *   keyup <keycode> <state hex>            KeyRelease
  *   press <button> <x_root> <y_root> <time>
@@ -63,7 +64,7 @@ static void print_key(XIC ic, XKeyEvent *ev) {
     else
         printf("key 0x%lx 0x%x ", sym, ev->state);
     print_text(buf, n);
-    putchar('\n');
+    printf(" kc=%u\n", ev->keycode);
     fflush(stdout);
     if (buf != small)
         free(buf);

@@ -9,6 +9,9 @@
  * it, so waiting is on evlog's output, never on a timer.
  */
 #include <X11/Xlib.h>
+#include <X11/extensions/XTest.h>
+#include <X11/keysym.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -241,6 +244,8 @@ static void test_rejected(void) {
             {"/computeruse/keyboard/type", "{\"text\":\"ab\",\"delay\":-1}", "delay"},
             {"/computeruse/keyboard/type", "{\"text\":\"\xff\"}", "JSON"},
             {"/computeruse/keyboard/type", "{\"text\":5}", "text must be a string"},
+            {"/computeruse/keyboard/type", "{\"text\":\"a\\u0000b\"}", "may not contain U+0000"},
+            {"/computeruse/keyboard/key", "{\"key\":\"a\\u0000b\"}", "may not contain U+0000"},
             {"/computeruse/keyboard/key", "{\"key\":\"FooBar\"}", "unsupported key \"FooBar\""},
             {"/computeruse/keyboard/key", "{\"key\":\"!\"}", "unsupported key \"!\""},
             {"/computeruse/keyboard/key", "{\"key\":\"c\",\"modifiers\":[\"ctrl\",\"ctrl\"]}",
@@ -292,6 +297,39 @@ static int set_layout(const char *display, const char *layout) {
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+/*
+ * Shift held by another XTest client (a person on noVNC): type is a 409
+ * MODIFIER_HELD naming it, types nothing, and that Shift is still down.
+ */
+static void test_modifier_held(void) {
+    Display *other = XOpenDisplay(DisplayString(dpy));
+    CHECK(other != NULL, "a second connection");
+    if (!other)
+        return;
+    KeyCode shift = XKeysymToKeycode(other, XK_Shift_L);
+    XTestFakeKeyEvent(other, shift, True, CurrentTime);
+    XSync(other, False);
+    char *reply = NULL;
+    CHECK_INT(post("/computeruse/keyboard/type", "{\"text\":\"abc\"}", &reply), 409);
+    json_t *j = reply ? json_loads(reply, 0, NULL) : NULL;
+    const char *code = json_string_value(json_object_get(j, "code"));
+    const char *msg = json_string_value(json_object_get(j, "error"));
+    CHECK(code && strcmp(code, "MODIFIER_HELD") == 0 && msg && strstr(msg, "Shift_L"),
+            "type with Shift held elsewhere: %s", reply ? reply : "(no reply)");
+    json_decref(j);
+    free(reply);
+    char keys[32];
+    XQueryKeymap(dpy, keys);
+    CHECK(keys[shift / 8] & (1 << (shift % 8)), "deskd released the other client's Shift");
+    XTestFakeKeyEvent(other, shift, False, CurrentTime);
+    XSync(other, False);
+    XCloseDisplay(other);
+    if (collect())
+        for (int i = 0; i < ev.nlines; i++)
+            CHECK(strncmp(ev.lines[i], "key Shift_L ", 12) == 0, "type with Shift held sent %s",
+                    ev.lines[i]);
+}
+
 int main(void) {
     check_timeout(120);
     check_require_tool("Xvfb");
@@ -312,6 +350,7 @@ int main(void) {
     test_keys();
     test_pointer();
     test_rejected();
+    test_modifier_held();
     /* Whatever the active layout: text arrives the same. */
     static const char *const layouts[] = {"de", "ru"};
     for (size_t i = 0; i < sizeof layouts / sizeof layouts[0]; i++) {

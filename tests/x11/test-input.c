@@ -215,6 +215,22 @@ static int parse_buttons(struct button_line *out, int max) {
     return n;
 }
 
+/* A triple click: three presses, each at its own server time, all within 300 ms. */
+static void test_triple_click(void) {
+    struct button_line b[64];
+    CHECK_INT(input_click_n(in, 220, 160, 1, 3), 0);
+    check_nothing_held(dpy, "triple click");
+    if (collect()) {
+        int n = parse_buttons(b, 64);
+        CHECK(n == 6, "triple click gave %d button events", n);
+        if (n == 6)
+            CHECK(b[2].time > b[0].time && b[4].time > b[2].time && b[4].time - b[0].time < 300,
+                    "triple click presses at %lu, %lu, %lu", b[0].time, b[2].time, b[4].time);
+    }
+    CHECK_INT(input_click_n(in, 220, 160, 1, 0), -EINVAL);
+    CHECK_INT(input_click_n(in, 220, 160, 1, INPUT_CLICKS_MAX + 1), -EINVAL);
+}
+
 static void test_pointer(void) {
     struct button_line b[64];
     int x, y;
@@ -248,11 +264,18 @@ static void test_pointer(void) {
         CHECK(n == 4, "double click gave %d button events", n);
         if (n == 4)
             CHECK(strcmp(b[0].what, "press") == 0 && strcmp(b[2].what, "press") == 0 &&
-                            b[2].x == 210 && b[2].y == 160 && b[2].time - b[0].time < 100,
+                            b[2].x == 210 && b[2].y == 160 && b[2].time > b[0].time &&
+                            b[2].time - b[0].time < 100,
                     "double click presses %lu ms apart", b[2].time - b[0].time);
     }
 
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     CHECK_INT(input_drag(in, 150, 100, 350, 250, 1), 0);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    /* Paced, yet well under a second. */
+    long drag_ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    CHECK(drag_ms >= 100 && drag_ms < 1000, "a drag took %ld ms", drag_ms);
     check_nothing_held(dpy, "drag");
     if (collect()) {
         int press = -1, release = -1, npress = 0, motions = 0;
@@ -307,6 +330,36 @@ static void test_many_characters(void) {
     type_and_check("一丁丂七 abc 一丁", "一丁丂七 abc 一丁", "us (re-bound)");
 }
 
+/*
+ * Every character that has a legacy keysym goes out as that keysym (what X
+ * toolkits expect) and arrives exactly at an Xlib client.
+ */
+static void test_legacy_keysyms(void) {
+    static char text[3 * 1024 + 1];
+    size_t len = 0;
+    int n = 0;
+    for (uint32_t cp = 0x100; cp < 0x10000 && len + 3 < sizeof text; cp++) {
+        if (keys_ucs_to_keysym(cp) >= 0x10000)
+            continue;
+        if (cp < 0x800) {
+            text[len++] = (char)(0xc0 | cp >> 6);
+        } else {
+            text[len++] = (char)(0xe0 | cp >> 12);
+            text[len++] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        }
+        text[len++] = (char)(0x80 | (cp & 0x3f));
+        n++;
+    }
+    text[len] = '\0';
+    CHECK(n > 550, "%d characters have legacy keysyms", n);
+    type_and_check(text, text, "us (every legacy keysym)");
+
+    CHECK_INT(input_type(in, "ф", strlen("ф"), 0), 0);
+    if (collect())
+        CHECK(find_key("Cyrillic_ef") >= 0, "ф went out as %s, not Cyrillic_ef",
+                nlines ? lines[0] : "nothing");
+}
+
 static void test_caps_lock(void) {
     XkbLockModifiers(dpy, XkbUseCoreKbd, LockMask, LockMask);
     XSync(dpy, False);
@@ -321,10 +374,16 @@ static void test_delay(void) {
     CHECK_INT(input_type(in, "xyz", 3, 20), 0);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
-    CHECK(ms >= 60, "typing 3 characters with a 20 ms delay took %.1f ms", ms);
+    /* The delay is between characters: none after the last one. */
+    CHECK(ms >= 40, "typing 3 characters with a 20 ms delay took %.1f ms", ms);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    CHECK_INT(input_type(in, "w", 1, 500), 0);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    CHECK(ms < 400, "typing 1 character with a 500 ms delay took %.1f ms", ms);
     if (collect()) {
         char *got = evproc_text(&ev);
-        CHECK_STR(got, "xyz");
+        CHECK_STR(got, "xyzw");
         free(got);
     }
 }
@@ -345,17 +404,157 @@ static void test_cancel_and_release_all(void) {
         free(got);
     }
 
-    /* A key and a button left down by someone else through XTest. */
+    /*
+     * A key and a button held by someone else through XTest (a person on
+     * VNC): the safety net leaves them down, since deskd did not press them.
+     */
     KeyCode kc = XKeysymToKeycode(dpy, XK_Control_L);
     XTestFakeKeyEvent(dpy, kc, True, CurrentTime);
     XTestFakeButtonEvent(dpy, 1, True, CurrentTime);
     XSync(dpy, False);
-    char keys[32];
-    XQueryKeymap(dpy, keys);
-    CHECK(keys[kc / 8] & (1 << (kc % 8)), "Control_L should be down before the release");
     CHECK_INT(input_release_all(in), 0);
+    char keys[32];
+    Window root, child;
+    int rx, ry, wx, wy;
+    unsigned mask = 0;
+    XQueryKeymap(dpy, keys);
+    XQueryPointer(dpy, DefaultRootWindow(dpy), &root, &child, &rx, &ry, &wx, &wy, &mask);
+    CHECK(keys[kc / 8] & (1 << (kc % 8)), "the other client's Control_L was released");
+    CHECK(mask & Button1Mask, "the other client's button 1 was released");
+    XTestFakeKeyEvent(dpy, kc, False, CurrentTime);
+    XTestFakeButtonEvent(dpy, 1, False, CurrentTime);
+    XSync(dpy, False);
     check_nothing_held(dpy, "input_release_all");
     collect();
+}
+
+/* The core keyboard mapping, to see whether typing bound spare keycodes. */
+static KeySym *mapping(int *n) {
+    int min, max, per;
+    XDisplayKeycodes(dpy, &min, &max);
+    KeySym *m = XGetKeyboardMapping(dpy, (KeyCode)min, max - min + 1, &per);
+    *n = (max - min + 1) * per;
+    return m;
+}
+
+/* Types text and checks that it arrived exactly, through the layout's own keys only. */
+static void type_real_keys(const char *text, const char *what) {
+    int n0, n1;
+    KeySym *before = mapping(&n0);
+    type_and_check(text, text, what);
+    KeySym *after = mapping(&n1);
+    CHECK(before && after && n0 == n1 && memcmp(before, after, sizeof *before * (size_t)n0) == 0,
+            "%s: typing changed the keymap (a spare keycode was bound)", what);
+    XFree(before);
+    XFree(after);
+}
+
+static XkbStateRec kbd_state(void) {
+    XkbStateRec st = {0};
+    XkbGetState(dpy, XkbUseCoreKbd, &st);
+    return st;
+}
+
+/* The keycode of collected line i ("key ... kc=N"), or -1. */
+static int line_keycode(int i) {
+    const char *p = i >= 0 && i < nlines ? strstr(lines[i], " kc=") : NULL;
+    return p ? (int)strtol(p + 4, NULL, 10) : -1;
+}
+
+/*
+ * Two groups: characters of either group are typed with their own keys in
+ * their group, whichever is active; shortcuts press the Latin letter's key.
+ */
+static void test_groups(void) {
+    if (run_setxkbmap("us,ru") < 0) {
+        CHECK(false, "setxkbmap us,ru failed");
+        return;
+    }
+    type_real_keys("Hello привет", "us,ru (us active)");
+    XkbLockGroup(dpy, XkbUseCoreKbd, 1);
+    XSync(dpy, False);
+    type_real_keys("привет Hello", "us,ru (ru active)");
+    CHECK_INT(kbd_state().group, 1);
+
+    /* ctrl+a with ru active: the key of a (keycode 38 on Xvfb's pc105), with Control. */
+    KeyCode a_kc = XKeysymToKeycode(dpy, XK_a);
+    struct key_combo c;
+    char err[256];
+    CHECK_INT(keys_parse_hotkey("ctrl+a", &c, err, sizeof err), 0);
+    CHECK_INT(input_key(in, &c), 0);
+    if (collect()) {
+        /* Xlib reads it as a with Control (its Control fallback), Cyrillic_ef without. */
+        int i = find_key("a") >= 0 ? find_key("a") : find_key("Cyrillic_ef");
+        CHECK(i >= 0 &&
+                        (key_line(i, "a", ControlMask | 0x2000) ||
+                                key_line(i, "Cyrillic_ef", ControlMask | 0x2000)) &&
+                        line_keycode(i) == a_kc,
+                "ctrl+a under us,ru (ru active) did not press the key of a (%u)", a_kc);
+        for (int k = 0; i < 0 && k < nlines; k++)
+            fprintf(stderr, "  evlog: %s\n", lines[k]);
+    }
+    CHECK_INT(kbd_state().group, 1);
+
+    /* A keysym on a higher level of the other group: its key, that group, Shift. */
+    CHECK_INT(keys_parse_press("at", NULL, 0, &c, err, sizeof err), 0);
+    CHECK_INT(input_key(in, &c), 0);
+    if (collect()) {
+        int i = find_key("at");
+        CHECK(i >= 0 && key_line(i, "at", ShiftMask) &&
+                        line_keycode(i) == XKeysymToKeycode(dpy, XK_2),
+                "key at under us,ru (ru active) was not Shift and the key of 2: %s",
+                i >= 0 ? lines[i] : "no key line");
+    }
+    CHECK_INT(kbd_state().group, 1);
+    XkbLockGroup(dpy, XkbUseCoreKbd, 0);
+    XSync(dpy, False);
+}
+
+/*
+ * Others' keyboard state: locks and latches are cleared and restored, and a
+ * modifier held by another client is refused and left down.
+ */
+static void test_foreign_state(void) {
+    /* A latched Shift and a locked Num Lock change nothing typed, and stay. */
+    XkbLatchModifiers(dpy, XkbUseCoreKbd, ShiftMask, ShiftMask);
+    XkbLockModifiers(dpy, XkbUseCoreKbd, Mod2Mask, Mod2Mask);
+    XSync(dpy, False);
+    CHECK_INT(input_type(in, "abc 123", 7, 0), 0);
+    XkbStateRec st = kbd_state();
+    CHECK(st.latched_mods == ShiftMask && st.locked_mods == Mod2Mask,
+            "latched 0x%x locked 0x%x after typing", st.latched_mods, st.locked_mods);
+    if (collect()) { /* the marker key takes the latch */
+        char *got = evproc_text(&ev);
+        CHECK_STR(got, "abc 123");
+        free(got);
+    }
+    XkbLatchModifiers(dpy, XkbUseCoreKbd, ShiftMask, 0);
+    XkbLockModifiers(dpy, XkbUseCoreKbd, Mod2Mask, 0);
+
+    /* Shift held by another XTest client: refused, nothing typed, Shift still down. */
+    Display *other = XOpenDisplay(xs.name);
+    CHECK(other != NULL, "a second connection");
+    if (!other)
+        return;
+    KeyCode shift = XKeysymToKeycode(other, XK_Shift_L);
+    XTestFakeKeyEvent(other, shift, True, CurrentTime);
+    XSync(other, False);
+    CHECK_INT(input_type(in, "a", 1, 0), -EBUSY);
+    CHECK_STR(input_held_modifier(in), "Shift_L");
+    CHECK_INT(input_release_all(in), 0);
+    char keys[32];
+    XQueryKeymap(dpy, keys);
+    CHECK(keys[shift / 8] & (1 << (shift % 8)), "the other client's Shift was released");
+    XTestFakeKeyEvent(other, shift, False, CurrentTime);
+    XSync(other, False);
+    XCloseDisplay(other);
+    if (collect()) {
+        char *got = evproc_text(&ev);
+        CHECK_STR(got, "");
+        free(got);
+    }
+    check_nothing_held(dpy, "the foreign state tests");
+    run_setxkbmap("us");
 }
 
 static int quiet_io_error(Display *d) {
@@ -423,7 +622,9 @@ int main(void) {
     test_keys("us");
     test_failures();
     test_pointer();
+    test_triple_click();
     test_many_characters();
+    test_legacy_keysyms();
     test_caps_lock();
     test_delay();
     test_cancel_and_release_all();
@@ -432,6 +633,8 @@ int main(void) {
     test_typing("ru");
     test_keys("ru");
     test_many_characters();
+    test_groups();
+    test_foreign_state();
     check_nothing_held(dpy, "the whole run");
     test_server_gone();
 

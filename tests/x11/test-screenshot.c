@@ -54,15 +54,19 @@ static double psnr_vs_pattern(const struct image *img) {
     return mse == 0 ? 99 : 10 * log10(255.0 * 255.0 / mse);
 }
 
-static void test_full_and_region(void) {
+static void test_full_and_region(Display *dpy) {
     struct shot s;
+    /* cursorPosition is the pointer, without showCursor too. */
+    XWarpPointer(dpy, None, DefaultRootWindow(dpy), 0, 0, 0, 0, 123, 45);
+    XSync(dpy, False);
     if (shot_get(base, "/computeruse/screenshot", &s) == 0) {
         CHECK_INT(s.width, W);
         CHECK_INT(s.height, H);
         CHECK_STR(s.format, "png");
         CHECK(s.rx == 0 && s.ry == 0 && s.rw == W && s.rh == H, "region is the screen");
-        CHECK(s.has_cursor && s.cursor_x == 0 && s.cursor_y == 0,
-                "full route carries cursorPosition {0,0} without showCursor");
+        CHECK(s.has_cursor && s.cursor_x == 123 && s.cursor_y == 45,
+                "full route carries the pointer as cursorPosition without showCursor: %d,%d",
+                s.cursor_x, s.cursor_y);
         CHECK_INT(pattern_mismatches(&s.img, 0, 0, NULL), 0);
     }
     shot_free(&s);
@@ -70,8 +74,9 @@ static void test_full_and_region(void) {
     if (shot_get(base, "/computeruse/screenshot/region?x=100&y=50&width=64&height=32", &s) == 0) {
         CHECK(s.width == 64 && s.height == 32, "region size %dx%d", s.width, s.height);
         CHECK(s.rx == 100 && s.ry == 50 && s.rw == 64 && s.rh == 32, "region echoed");
-        CHECK(s.has_cursor && s.cursor_x == 100 && s.cursor_y == 50,
-                "region route carries the region origin as cursorPosition");
+        CHECK(s.has_cursor && s.cursor_x == 123 && s.cursor_y == 45,
+                "region route carries the pointer (screen coordinates) as cursorPosition: %d,%d",
+                s.cursor_x, s.cursor_y);
         CHECK_INT(pattern_mismatches(&s.img, 100, 50, NULL), 0);
     }
     shot_free(&s);
@@ -177,7 +182,9 @@ static void test_binary(void) {
     CHECK_STR(http_header(&r, "X-Desk-Width", buf, sizeof buf), "20");
     CHECK_STR(http_header(&r, "X-Desk-Height", buf, sizeof buf), "10");
     CHECK_STR(http_header(&r, "X-Desk-Region", buf, sizeof buf), "-5,3,20,10");
-    CHECK_STR(http_header(&r, "X-Desk-Cursor-X", buf, sizeof buf), "-5");
+    /* The pointer, where test_full_and_region put it. */
+    CHECK_STR(http_header(&r, "X-Desk-Cursor-X", buf, sizeof buf), "123");
+    CHECK_STR(http_header(&r, "X-Desk-Cursor-Y", buf, sizeof buf), "45");
     struct image img;
     if (image_decode((uint8_t *)r.body, r.len, &img) == 0) {
         CHECK(img.width == 20 && img.height == 10, "binary png %dx%d", img.width, img.height);
@@ -237,7 +244,9 @@ static void test_cursor(Display *dpy) {
 
     /* The alias wins over showCursor. */
     if (shot_get(base, "/computeruse/screenshot?showCursor=true&show_cursor=false", &plain) == 0)
-        CHECK(plain.cursor_x == 0 && plain.cursor_y == 0, "show_cursor=false wins");
+        CHECK(plain.cursor_x == 300 && plain.cursor_y == 200 &&
+                        pattern_mismatches(&plain.img, 0, 0, NULL) == 0,
+                "show_cursor=false wins: no cursor drawn, the position all the same");
     shot_free(&plain);
 
     /* Compressed: position in the returned image's scaled space. */
@@ -326,7 +335,7 @@ int main(void) {
         return 1;
     }
     base = d.url;
-    test_full_and_region();
+    test_full_and_region(dpy);
     test_compressed();
     test_binary();
     test_cursor(dpy);
