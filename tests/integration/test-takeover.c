@@ -24,81 +24,9 @@
 #include "check.h"
 #include "deskproc.h"
 #include "evproc.h"
+#include "nodeproc.h"
 #include "shot.h"
 #include "stack-util.h"
-
-struct node {
-    pid_t pid;
-    int in, out;
-    char buf[1 << 16];
-    size_t len;
-};
-
-static int node_start(struct node *n, const char *const *argv) {
-    int pin[2], pout[2];
-    if (pipe2(pin, O_CLOEXEC) < 0 || pipe2(pout, O_CLOEXEC) < 0)
-        return -1;
-    n->pid = fork();
-    if (n->pid < 0)
-        return -1;
-    if (n->pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        dup2(pin[0], 0);
-        dup2(pout[1], 1);
-        execvp(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    close(pin[0]);
-    close(pout[1]);
-    n->in = pin[1];
-    n->out = pout[0];
-    n->len = 0;
-    return 0;
-}
-
-/* The next line of node's stdout; NULL on timeout or end. */
-static char *node_line(struct node *n, int timeout_ms) {
-    int64_t t0 = su_ms();
-    for (;;) {
-        char *nl = memchr(n->buf, '\n', n->len);
-        if (nl) {
-            *nl = '\0';
-            char *line = strdup(n->buf);
-            size_t used = (size_t)(nl - n->buf) + 1;
-            memmove(n->buf, nl + 1, n->len - used);
-            n->len -= used;
-            return line;
-        }
-        int left = timeout_ms - (int)(su_ms() - t0);
-        struct pollfd p = {.fd = n->out, .events = POLLIN};
-        if (left <= 0 || poll(&p, 1, left) <= 0 || n->len >= sizeof n->buf - 1)
-            return NULL;
-        ssize_t r = read(n->out, n->buf + n->len, sizeof n->buf - 1 - n->len);
-        if (r <= 0)
-            return NULL;
-        n->len += (size_t)r;
-    }
-}
-
-/* Closes its stdin and waits for it; returns its exit status (-1 if killed after timeout_ms). */
-static int node_finish(struct node *n, int timeout_ms) {
-    ssize_t w = write(n->in, "done\n", 5);
-    (void)w;
-    close(n->in);
-    close(n->out);
-    int64_t t0 = su_ms();
-    int status = 0;
-    while (waitpid(n->pid, &status, WNOHANG) == 0) {
-        if (su_ms() - t0 > timeout_ms) {
-            kill(n->pid, SIGKILL);
-            waitpid(n->pid, NULL, 0);
-            return -1;
-        }
-        struct timespec ts = {0, 20 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 int main(void) {
     check_timeout(240);
@@ -170,10 +98,10 @@ int main(void) {
     snprintf(cxs, sizeof cxs, "%d", cx);
     snprintf(cys, sizeof cys, "%d", cy);
     const char *argv[] = {"node", script, url, password, cxs, cys, "q", NULL};
-    struct node n;
+    struct nodeproc n;
     t0 = su_ms();
-    CHECK_INT(node_start(&n, argv), 0);
-    char *line = node_line(&n, 90000);
+    CHECK_INT(nodeproc_start(&n, argv), 0);
+    char *line = nodeproc_line(&n, 90000);
     CHECK(line != NULL, "the browser reported the canvas");
     printf("browser connected and drew the desktop in %lld ms\n", (long long)(su_ms() - t0));
     json_t *res = line ? json_loads(line, 0, NULL) : NULL;
@@ -219,7 +147,7 @@ int main(void) {
     }
     CHECK(pressed, "evlog saw the browser's click at %d,%d", cx, cy);
     CHECK(key, "evlog saw the key typed in the browser");
-    CHECK_INT(node_finish(&n, 30000), 0);
+    CHECK_INT(nodeproc_finish(&n, "done", 30000), 0);
     evproc_stop(&ev);
 
     pid_t owner = d.pid;
