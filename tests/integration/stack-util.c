@@ -12,9 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "http.h"
 
 int64_t su_ms(void) {
@@ -239,4 +241,21 @@ void su_rm_rf(const char *dir) {
 int su_tmpdir(char *out, size_t len, const char *what) {
     snprintf(out, len, "/tmp/desk-%s-XXXXXX", what);
     return mkdtemp(out) ? 0 : -1;
+}
+
+int su_desktop_prepare(struct su_desktop *s, const char *what) {
+    int display = su_free_display(), vnc = su_free_port(), novnc = su_free_port();
+    CHECK(display > 0 && vnc > 0 && novnc > 0 && vnc != novnc, "free display and ports");
+    if (display <= 0 || vnc <= 0 || novnc <= 0 || vnc == novnc ||
+            su_tmpdir(s->top, sizeof s->top, what) < 0)
+        return -1;
+    snprintf(s->dpy, sizeof s->dpy, ":%d", display);
+    snprintf(s->vnc, sizeof s->vnc, "%d", vnc);
+    snprintf(s->novnc, sizeof s->novnc, "%d", novnc);
+    snprintf(s->state, sizeof s->state, "%s/state", s->top);
+    snprintf(s->home, sizeof s->home, "%s/home", s->top);
+    CHECK(mkdir(s->home, 0700) == 0, "mkdir %s", s->home);
+    setenv("DESK_ATTACH", "0", 1);
+    setenv("HOME", s->home, 1);
+    return 0;
 }

@@ -57,4 +57,17 @@ void su_rm_rf(const char *dir);
 /* Makes a fresh temporary directory; returns 0 or -1. */
 int su_tmpdir(char *out, size_t len, const char *what);
 
+/* A supervised desktop of the test's own: where it runs and where it writes. */
+struct su_desktop {
+    char dpy[16], vnc[16], novnc[16]; /* ":N" and two free ports, as deskd's flags take them */
+    char top[256];                    /* a fresh directory, removed by the test when it passed */
+    char state[300], home[300];       /* top/state for --state-dir, top/home made and set as HOME */
+};
+/*
+ * Picks a free display and two free ports, makes the directories, sets HOME to
+ * home and DESK_ATTACH=0 (the test kit's deskd attaches by default). Returns 0
+ * or -1 after a failed check.
+ */
+int su_desktop_prepare(struct su_desktop *s, const char *what);
+
 #endif

@@ -222,24 +222,13 @@ int main(void) {
         printf("skipped: noVNC is not installed (/usr/share/novnc)\n");
         return 77;
     }
-    int display = su_free_display(), vnc = su_free_port(), novnc = su_free_port();
-    CHECK(display > 0 && vnc > 0 && novnc > 0 && vnc != novnc, "free display and ports");
-    char dpy[16], vnc_s[16], novnc_s[16], top[256], state[300], home[300];
-    snprintf(dpy, sizeof dpy, ":%d", display);
-    snprintf(vnc_s, sizeof vnc_s, "%d", vnc);
-    snprintf(novnc_s, sizeof novnc_s, "%d", novnc);
-    if (su_tmpdir(top, sizeof top, "latency") < 0)
-        return 1;
-    snprintf(state, sizeof state, "%s/state", top);
-    snprintf(home, sizeof home, "%s/home", top);
-    mkdir(home, 0700);
-    setenv("DESK_ATTACH", "0", 1);
-    setenv("HOME", home, 1);
-
+    struct su_desktop sd;
+    if (su_desktop_prepare(&sd, "latency") < 0)
+        return check_finish();
     struct deskd_proc d;
-    const char *args[] = {"--token", SU_TOKEN, "--display", dpy, "--vnc-port", vnc_s,
-            "--novnc-port", novnc_s, "--state-dir", state, "--no-start", NULL};
-    if (deskd_start(&d, dpy, args) < 0) {
+    const char *args[] = {"--token", SU_TOKEN, "--display", sd.dpy, "--vnc-port", sd.vnc,
+            "--novnc-port", sd.novnc, "--state-dir", sd.state, "--no-start", NULL};
+    if (deskd_start(&d, sd.dpy, args) < 0) {
         CHECK(0, "deskd started");
         return check_finish();
     }
@@ -257,6 +246,6 @@ int main(void) {
     if (check_failed)
         deskd_dump_log(&d);
     else
-        su_rm_rf(top);
+        su_rm_rf(sd.top);
     return check_finish();
 }

@@ -48,24 +48,16 @@ int main(void) {
         return 77;
     }
 
-    int display = su_free_display(), vnc = su_free_port(), novnc = su_free_port();
-    char dpy[16], vnc_s[16], novnc_s[16], top[256], state[300], home[300];
-    snprintf(dpy, sizeof dpy, ":%d", display);
-    snprintf(vnc_s, sizeof vnc_s, "%d", vnc);
-    snprintf(novnc_s, sizeof novnc_s, "%d", novnc);
-    if (su_tmpdir(top, sizeof top, "takeover") < 0)
-        return 1;
-    snprintf(state, sizeof state, "%s/state", top);
-    snprintf(home, sizeof home, "%s/home", top);
-    mkdir(home, 0700);
     /* The supervised desktop, not attached to an X server (the test kit's default). */
-    setenv("DESK_ATTACH", "0", 1);
-    setenv("HOME", home, 1);
+    struct su_desktop sd;
+    if (su_desktop_prepare(&sd, "takeover") < 0)
+        return check_finish();
+    const char *dpy = sd.dpy;
 
     /* No --no-start: the desktop comes up by itself. */
     struct deskd_proc d;
-    const char *args[] = {"--token", SU_TOKEN, "--display", dpy, "--vnc-port", vnc_s,
-            "--novnc-port", novnc_s, "--state-dir", state, "--resolution", "1024x768", NULL};
+    const char *args[] = {"--token", SU_TOKEN, "--display", dpy, "--vnc-port", sd.vnc,
+            "--novnc-port", sd.novnc, "--state-dir", sd.state, "--resolution", "1024x768", NULL};
     int64_t t0 = su_ms();
     if (deskd_start(&d, dpy, args) < 0)
         return 1;
@@ -157,6 +149,6 @@ int main(void) {
     if (check_failed)
         deskd_dump_log(&d);
     else
-        su_rm_rf(top);
+        su_rm_rf(sd.top);
     return check_finish();
 }
