@@ -215,10 +215,24 @@ static size_t count_chars(const char *s, size_t len) {
     return n;
 }
 
+bool deskd_input_key(struct req *r, const struct key_combo *combo, const char *what) {
+    struct act a = {.kind = ACT_KEY, .combo = *combo};
+    return run_act(r, &a, INPUTW_JOB_BASE_MS, what);
+}
+
 static void api_keyboard_type(struct req *r) {
     char err[256];
     struct act a = {.kind = ACT_TYPE};
     json_t *body = r->json;
+    const char *method = "type";
+    if (body_string(body, "method", false, &method, NULL, err, sizeof err) < 0)
+        BAD_INPUT(r, err);
+    if (strcmp(method, "paste") == 0) {
+        deskd_paste(r);
+        return;
+    }
+    if (strcmp(method, "type") != 0)
+        BAD_INPUT(r, "method must be \"type\" (key by key) or \"paste\" (through the clipboard)");
     if (body_string(body, "text", true, &a.text, &a.len, err, sizeof err) < 0 ||
             body_int(body, "delay", false, 0, TYPE_DELAY_MAX, &a.delay, err, sizeof err) < 0 ||
             keys_check_text(a.text, a.len, err, sizeof err) < 0)

@@ -10,12 +10,25 @@
 #include "shots.h"
 #include "xconn.h"
 
+struct x11_window;
+struct clipw;
+struct key_combo;
+
 struct deskd {
     const char *display;
     /* Each owns its X connections: screenshots, input, and window and monitor queries. */
     struct shots *shots;
     struct inputw *input;
     struct xconn *xquery;
+    /* Window actions: their own connection (they wait for the window manager's events on it)
+     * and libxdo's handle on it, made when it opens. */
+    struct xconn *xwm;
+    struct xdo *xdo;
+    /* Waiting for a launched program's window: a connection of its own, so that a long wait
+     * holds up neither the window list nor the window actions. */
+    struct xconn *xapps;
+    /* The clipboard deskd owns: its connection and event loop thread. */
+    struct clipw *clip;
     /* Set once SIGTERM/SIGINT arrived: long actions (typing with a delay) stop early. */
     volatile bool stopping;
 };
@@ -34,5 +47,17 @@ extern const struct route *const deskd_routes[];
 
 /* Replies 503 naming the display problem in err. */
 void reply_no_display(struct req *r, const char *err);
+
+/* The API's WindowInfo of w (api-windows.c). */
+json_t *deskd_window_json(const struct x11_window *w);
+
+/*
+ * POST /computeruse/keyboard/type with "method": "paste" (api-clipboard.c):
+ * the text goes through the clipboard and a paste chord, and the previous
+ * clipboard comes back.
+ */
+void deskd_paste(struct req *r);
+/* Presses combo on the input worker (api-input.c); true when done, else the error was replied. */
+bool deskd_input_key(struct req *r, const struct key_combo *combo, const char *what);
 
 #endif

@@ -43,6 +43,7 @@ struct rstate {
     char *body;
     size_t body_len;
     bool body_too_big;
+    size_t body_limit; /* REQ_BODY_LIMIT, or more for the route's ROUTE_BIG_BODY */
     /* The first query key or value with a control byte (API.md §1 refuses them). */
     const char *bad_arg;
     unsigned char bad_byte;
@@ -275,6 +276,19 @@ static void run(struct server *s, struct rstate *st, const struct route *rt) {
         reply_error(r, ERR_INTERNAL, "the handler for %s %s sent no reply", r->method, r->path);
 }
 
+/* The body limit of the route method and path name (the largest of those that match). */
+static size_t body_limit(const struct server *s, const char *method, const char *path) {
+    char param[256];
+    for (const struct route *const *t = s->routes; *t; t++) {
+        for (const struct route *rt = *t; rt->method; rt++) {
+            if ((rt->flags & ROUTE_BIG_BODY) && strcmp(rt->method, method) == 0 &&
+                    match(rt->pattern, path, param, sizeof param))
+                return REQ_BIG_BODY_LIMIT;
+        }
+    }
+    return REQ_BODY_LIMIT;
+}
+
 static void dispatch(struct server *s, struct rstate *st) {
     struct req *r = &st->req;
     /* HEAD is GET without the body, which MHD leaves out by itself. */
@@ -367,16 +381,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         const char *cl =
                 MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         long long announced = cl ? strtoll(cl, NULL, 10) : 0;
-        if (announced > (long long)REQ_BODY_LIMIT)
-            reply_error(&st->req, ERR_BODY_TOO_LARGE, "the request body exceeds %d bytes",
-                    REQ_BODY_LIMIT);
+        st->body_limit = body_limit(s, method, url);
+        if (announced > (long long)st->body_limit)
+            reply_error(&st->req, ERR_BODY_TOO_LARGE, "the request body exceeds %zu bytes",
+                    st->body_limit);
         return MHD_YES;
     }
 
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (st->req.replied || st->body_too_big || st->body_len + n > (size_t)REQ_BODY_LIMIT) {
+        if (st->req.replied || st->body_too_big || st->body_len + n > st->body_limit) {
             st->body_too_big = true;
             return MHD_YES;
         }
@@ -397,7 +412,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     r->body_len = st->body_len;
     MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND, collect_arg, st);
     if (st->body_too_big) {
-        reply_error(r, ERR_BODY_TOO_LARGE, "the request body exceeds %d bytes", REQ_BODY_LIMIT);
+        reply_error(r, ERR_BODY_TOO_LARGE, "the request body exceeds %zu bytes", st->body_limit);
     } else if (r->nargs >= REQ_MAX_ARGS) {
         reply_error(r, ERR_INVALID_PARAMETER, "too many query parameters (at most %d)",
                 REQ_MAX_ARGS - 1);

@@ -18,6 +18,8 @@
 
 #define REQ_MAX_ARGS   32
 #define REQ_BODY_LIMIT (1024 * 1024)
+/* The body limit of ROUTE_BIG_BODY routes: 16 MiB of text, escaped as JSON. */
+#define REQ_BIG_BODY_LIMIT (48 * 1024 * 1024)
 
 /* The wire error codes: ERR_INVALID_PARAMETER, ERR_PROCESS_NOT_FOUND, ... */
 #define DESK_ERR_ENUM_(code, http, client, sentence) ERR_##code,
@@ -79,6 +81,7 @@ typedef void (*route_fn)(struct req *r);
 enum route_flags {
     ROUTE_PUBLIC = 1 << 0, /* no token needed */
     ROUTE_JSON = 1 << 1,   /* the body must be a JSON object: parsed into r->json, else 400 */
+    ROUTE_BIG_BODY = 1 << 2, /* the body may have up to REQ_BIG_BODY_LIMIT bytes */
 };
 
 /*

@@ -5,15 +5,32 @@
  * waits for SIGTERM or SIGINT, lets in-flight requests finish, stops the
  * desktop it started and exits 0.
  */
+#include <errno.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "clipw.h"
 #include "config.h"
 #include "deskd.h"
 #include "log.h"
+#include "x11.h"
+
+/* The window actions' connection carries libxdo's handle, made and freed with it. */
+static int xwm_open(Display *dpy, void *data) {
+    struct deskd *d = data;
+    d->xdo = x11_xdo_new(dpy);
+    return d->xdo ? 0 : -ENOMEM;
+}
+
+static void xwm_close(Display *dpy, void *data) {
+    (void)dpy;
+    struct deskd *d = data;
+    x11_xdo_free(d->xdo);
+    d->xdo = NULL;
+}
 
 int main(int argc, char **argv) {
     struct config cfg;
@@ -49,6 +66,9 @@ int main(int argc, char **argv) {
     d.shots = shots_new(cfg.display);
     d.input = inputw_new(cfg.display, &d.stopping, INPUTW_WAIT_MAX_MS);
     d.xquery = xconn_new(cfg.display, "queries", NULL, NULL, NULL);
+    d.xwm = xconn_new(cfg.display, "windows", xwm_open, xwm_close, &d);
+    d.xapps = xconn_new(cfg.display, "launched programs' windows", NULL, NULL, NULL);
+    d.clip = clipw_new(cfg.display);
     struct server_config scfg = {
             .host = cfg.host,
             .port = cfg.port,
@@ -56,7 +76,7 @@ int main(int argc, char **argv) {
             .routes = deskd_routes,
             .ctx = &d,
     };
-    struct server *srv = d.shots && d.input && d.xquery ? server_start(&scfg) : NULL;
+    struct server *srv = d.shots && d.input && d.xquery && d.xwm && d.xapps && d.clip ? server_start(&scfg) : NULL;
     if (!srv) {
         stack_finish();
         return 1;
@@ -75,6 +95,9 @@ int main(int argc, char **argv) {
     inputw_destroy(d.input);
     shots_destroy(d.shots);
     xconn_destroy(d.xquery);
+    xconn_destroy(d.xwm);
+    xconn_destroy(d.xapps);
+    clipw_destroy(d.clip);
     stack_finish();
     log_msg(LOG_INFO, "stopped");
     return 0;

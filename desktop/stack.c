@@ -47,8 +47,13 @@ int stack_init(const struct stack_config *c, char *err, size_t errlen) {
         snprintf(stk.names + n, sizeof stk.names - n, "%s%s", i ? ", " : "", services[i].name);
     }
     stk.managed = !c->attach;
-    if (!stk.managed)
+    if (!stk.managed) {
+        /* Nothing to supervise, but launched programs are jobs too. */
+        if (jobs_init(NULL, err, errlen) < 0)
+            return -1;
+        stk.jobs_only = true;
         return 0;
+    }
     if (stack_config_check(c, err, errlen) < 0 ||
             statedir_init(&stk.dir, c->state_dir, err, errlen) < 0 ||
             statedir_password(c->vnc_password, c->password_file, stk.password, err, errlen) < 0)
@@ -78,6 +83,10 @@ void stack_quiesce(void) {
 }
 
 void stack_finish(void) {
+    if (stk.jobs_only) {
+        jobs_finish();
+        stk.jobs_only = false;
+    }
     if (!stk.running)
         return;
     supervisor_finish();

@@ -88,4 +88,22 @@ char *stack_log(int i, bool errors, size_t *len);
 /* The VNC password and the noVNC port and host; false when attached. */
 bool stack_vnc(char *password, size_t len, int *novnc_port, const char **novnc_host);
 
+/*
+ * What a program launched into the desktop session (API.md §12) starts with:
+ * the environment of the xfce4 session (DISPLAY, its session bus, its
+ * DESK_SERVICE mark, so that stopping the desktop stops the program too; a
+ * UTF-8 LANG when none is set), its log files and the desktop's HOME as the
+ * working directory. Attached: deskd's environment with DISPLAY, no logs.
+ */
+struct proc_log;
+struct stack_session {
+    char **envp;                /* NULL-terminated; free with stack_session_free */
+    struct proc_log *log, *err; /* the xfce4 session's logs (for the job layer), or NULL */
+    const char *dir;            /* the desktop's HOME, or NULL */
+    const char *path;           /* the PATH to find executables on */
+};
+/* Returns 0; -EAGAIN when the desktop (xfce4) is not running, with a sentence; -ENOMEM. */
+int stack_session(struct stack_session *s, char *err, size_t errlen);
+void stack_session_free(struct stack_session *s);
+
 #endif

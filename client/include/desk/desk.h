@@ -69,6 +69,7 @@ enum desk_status {
     DESK_ERR_CANCELLED = 20,      /* 503 CANCELLED: the request was dropped before it completed */
     DESK_ERR_NO_KEYCODE = 21,     /* 503 NO_SPARE_KEYCODE: no keycode free for a character */
     DESK_ERR_BUSY = 22,           /* 503 INPUT_BUSY: too much input queued; retry later */
+    DESK_ERR_NO_RESPONSE = 23,    /* 504: the window manager or a selection owner did not act in time */
 };
 
 /* A short English sentence for a status; never NULL ("unknown status" for unknown values). */

@@ -1,0 +1,343 @@
+/*
+ * x11: the window actions of x11.h: EWMH client messages to the window
+ * manager (libxdo's where it sends the right one), then a wait on the X
+ * events that make the change visible.
+ *
+ * libxdo is used for activate (_NET_ACTIVE_WINDOW as a pager, after switching
+ * to the window's desktop) and minimize (ICCCM's WM_CHANGE_STATE through
+ * XIconifyWindow). Not for close: xdo_close_window is XDestroyWindow, which
+ * takes the window away under its client without asking it (no chance to
+ * save, and toolkits often exit on it); nor for move and resize:
+ * xdo_move_window and xdo_set_window_size configure the client window in two
+ * requests, in client coordinates, which the window manager applies one after
+ * the other and ignores for a maximized window. It has no maximize or restore.
+ *
+ * Not here: opening displays, locks, JSON.
+ */
+#include <X11/Xatom.h>
+#include <X11/Xutil.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xdo.h>
+
+#include "util.h"
+#include "x11.h"
+#include "xtrap.h"
+
+/* How long the frame must stay put before a geometry the WM changed counts as its answer. */
+#define SETTLE_MS 200
+
+/* _NET_WM_STATE's actions and the source indication of a pager. */
+#define STATE_REMOVE 0
+#define STATE_ADD    1
+#define SOURCE_PAGER 2
+
+struct xdo *x11_xdo_new(Display *dpy) {
+    xdo_t *xdo = xdo_new_with_opened_display(dpy, NULL, 0);
+    if (xdo)
+        xdo->quiet = 1;
+    return xdo;
+}
+
+void x11_xdo_free(struct xdo *xdo) {
+    if (xdo)
+        xdo_free(xdo);
+}
+
+static void client_message(Display *dpy, Window w, const char *type, long l0, long l1, long l2,
+        long l3, long l4) {
+    XEvent e = {0};
+    e.xclient.type = ClientMessage;
+    e.xclient.window = w;
+    e.xclient.message_type = XInternAtom(dpy, type, False);
+    e.xclient.format = 32;
+    long l[5] = {l0, l1, l2, l3, l4};
+    memcpy(e.xclient.data.l, l, sizeof l);
+    XSendEvent(dpy, DefaultRootWindow(dpy), False,
+            SubstructureRedirectMask | SubstructureNotifyMask, &e);
+}
+
+static void set_state(Display *dpy, Window w, long action, const char *a, const char *b) {
+    client_message(dpy, w, "_NET_WM_STATE", action, (long)XInternAtom(dpy, a, False),
+            b ? (long)XInternAtom(dpy, b, False) : 0, SOURCE_PAGER, 0);
+}
+
+/* True when w lists WM_DELETE_WINDOW in WM_PROTOCOLS. */
+static bool takes_delete(Display *dpy, Window w, Atom del) {
+    Atom *protos = NULL;
+    int n = 0;
+    bool yes = false;
+    if (XGetWMProtocols(dpy, w, &protos, &n)) {
+        for (int i = 0; i < n; i++)
+            yes = yes || protos[i] == del;
+        XFree(protos);
+    }
+    return yes;
+}
+
+static void close_by_delete(Display *dpy, Window w) {
+    Atom del = XInternAtom(dpy, "WM_DELETE_WINDOW", False);
+    if (!takes_delete(dpy, w, del))
+        return;
+    XEvent e = {0};
+    e.xclient.type = ClientMessage;
+    e.xclient.window = w;
+    e.xclient.message_type = XInternAtom(dpy, "WM_PROTOCOLS", False);
+    e.xclient.format = 32;
+    e.xclient.data.l[0] = (long)del;
+    e.xclient.data.l[1] = CurrentTime;
+    XSendEvent(dpy, w, False, NoEventMask, &e);
+}
+
+/* Sends the request; the window is as *now shows it. */
+static void request(Display *dpy, xdo_t *xdo, Window w, enum x11_action act,
+        const struct x11_rect *geom, const struct x11_window *now) {
+    switch (act) {
+    case X11_ACTIVATE:
+        xdo_activate_window(xdo, w);
+        break;
+    case X11_CLOSE:
+        client_message(dpy, w, "_NET_CLOSE_WINDOW", CurrentTime, SOURCE_PAGER, 0, 0, 0);
+        break;
+    case X11_MINIMIZE:
+        xdo_minimize_window(xdo, w);
+        break;
+    case X11_MAXIMIZE:
+        set_state(dpy, w, STATE_ADD, "_NET_WM_STATE_MAXIMIZED_VERT",
+                "_NET_WM_STATE_MAXIMIZED_HORZ");
+        break;
+    case X11_RESTORE:
+    case X11_GEOMETRY:
+        if (now->states & (X11_STATE(MINIMIZED) | X11_STATE(HIDDEN)))
+            xdo_activate_window(xdo, w);
+        if (now->states & X11_STATE_MAXIMIZED)
+            set_state(dpy, w, STATE_REMOVE, "_NET_WM_STATE_MAXIMIZED_VERT",
+                    "_NET_WM_STATE_MAXIMIZED_HORZ");
+        if (now->states & X11_STATE(FULLSCREEN))
+            set_state(dpy, w, STATE_REMOVE, "_NET_WM_STATE_FULLSCREEN", NULL);
+        if (act == X11_GEOMETRY) {
+            /* The client's place in its frame, from where both are now. */
+            XWindowAttributes wa;
+            int cx = 0, cy = 0;
+            Window child;
+            if (!XGetWindowAttributes(dpy, w, &wa) ||
+                    !XTranslateCoordinates(dpy, w, DefaultRootWindow(dpy), 0, 0, &cx, &cy, &child))
+                break;
+            int left = cx - now->frame.x, top = cy - now->frame.y;
+            int cw = geom->width - (now->frame.width - wa.width);
+            int ch = geom->height - (now->frame.height - wa.height);
+            /* StaticGravity: x, y are where the client itself goes. */
+            long flags = StaticGravity | 0xf << 8 | (long)SOURCE_PAGER << 12;
+            client_message(dpy, w, "_NET_MOVERESIZE_WINDOW", flags, geom->x + left, geom->y + top,
+                    cw > 1 ? cw : 1, ch > 1 ? ch : 1);
+        }
+        break;
+    }
+    XFlush(dpy);
+}
+
+static bool rect_eq(const struct x11_rect *a, const struct x11_rect *b) {
+    return a->x == b->x && a->y == b->y && a->width == b->width && a->height == b->height;
+}
+
+/* Whether the change act asked for shows in now. */
+static bool done(enum x11_action act, const struct x11_rect *geom, const struct x11_window *now) {
+    unsigned s = now->states;
+    switch (act) {
+    case X11_ACTIVATE:
+        return now->active;
+    case X11_CLOSE:
+        return false; /* done when the window is gone */
+    case X11_MINIMIZE:
+        return s & X11_STATE(MINIMIZED);
+    case X11_MAXIMIZE:
+        return (s & X11_STATE_MAXIMIZED) == X11_STATE_MAXIMIZED;
+    case X11_RESTORE:
+        return !(s & (X11_STATE(MINIMIZED) | X11_STATE(HIDDEN) | X11_STATE_MAXIMIZED |
+                       X11_STATE(FULLSCREEN)));
+    case X11_GEOMETRY:
+        return rect_eq(&now->frame, geom);
+    }
+    return false;
+}
+
+/*
+ * Waits for events on dpy until deadline; returns 1 when some arrived, 0 at
+ * the deadline, -EIO when the connection failed.
+ */
+static int wait_events(Display *dpy, int64_t deadline) {
+    bool any = false;
+    while (XPending(dpy)) {
+        XEvent ev;
+        XNextEvent(dpy, &ev);
+        any = true;
+    }
+    if (any)
+        return 1;
+    struct pollfd p = {.fd = ConnectionNumber(dpy), .events = POLLIN};
+    int rc = poll(&p, 1, (int)util_ms_left(deadline));
+    if (rc > 0 && (p.revents & (POLLHUP | POLLERR | POLLNVAL)))
+        return -EIO;
+    return rc > 0;
+}
+
+static void select_events(Display *dpy, Window w, Window frame_of_w, long mask) {
+    struct xtrap trap;
+    xtrap_begin(&trap, dpy);
+    XSelectInput(dpy, DefaultRootWindow(dpy), mask ? PropertyChangeMask : NoEventMask);
+    XSelectInput(dpy, w, mask);
+    if (frame_of_w != w)
+        XSelectInput(dpy, frame_of_w, mask ? StructureNotifyMask : NoEventMask);
+    xtrap_end(&trap, true);
+}
+
+/* The root's child holding w (the frame), or w. */
+static Window frame_window(Display *dpy, Window w) {
+    Window root = DefaultRootWindow(dpy), frame = w;
+    for (int depth = 0; depth < 16; depth++) {
+        Window r, parent = None, *kids = NULL;
+        unsigned n;
+        if (!XQueryTree(dpy, frame, &r, &parent, &kids, &n))
+            break;
+        if (kids)
+            XFree(kids);
+        if (parent == root || parent == None)
+            break;
+        frame = parent;
+    }
+    return frame;
+}
+
+int x11_window_act(Display *dpy, struct xdo *xdo, Window w, enum x11_action act,
+        const struct x11_rect *geom, int timeout_ms, struct x11_window *out) {
+    struct x11_window before;
+    int rc = x11_window_get(dpy, w, &before);
+    if (rc < 0)
+        return rc;
+    int64_t deadline = util_mono_ms() + timeout_ms;
+    struct xtrap trap;
+    xtrap_begin(&trap, dpy);
+    Window frame = frame_window(dpy, w);
+    xtrap_end(&trap, false);
+    select_events(dpy, w, frame, PropertyChangeMask | StructureNotifyMask);
+    xtrap_begin(&trap, dpy);
+    request(dpy, xdo, w, act, geom, &before);
+    xtrap_end(&trap, true);
+
+    struct x11_rect last = before.frame;
+    int64_t settled_at = 0; /* geometry: when the frame last changed away from where it was */
+    bool deleted = false;
+    rc = -ETIMEDOUT;
+    for (;;) {
+        struct x11_window now;
+        int got = x11_window_get(dpy, w, &now);
+        if (got == -ENOENT || got == -ENOTDIR) {
+            rc = act == X11_CLOSE ? 0 : -ENOENT;
+            break;
+        }
+        if (got < 0) {
+            rc = got;
+            break;
+        }
+        bool ok = done(act, geom, &now);
+        if (act == X11_GEOMETRY && !ok && !rect_eq(&now.frame, &last)) {
+            last = now.frame;
+            settled_at = util_mono_ms();
+        }
+        if (!ok && settled_at && util_mono_ms() - settled_at >= SETTLE_MS)
+            ok = true;
+        if (ok) {
+            x11_windows_free(&before, 1);
+            *out = now;
+            rc = 1;
+            break;
+        }
+        x11_windows_free(&now, 1);
+        /* The window manager had half the time to pass the close on: ask the client. */
+        if (act == X11_CLOSE && !deleted && util_ms_left(deadline) <= timeout_ms / 2) {
+            deleted = true;
+            xtrap_begin(&trap, dpy);
+            close_by_delete(dpy, w);
+            xtrap_end(&trap, true);
+        }
+        int64_t until = deadline;
+        if (settled_at && settled_at + SETTLE_MS < until)
+            until = settled_at + SETTLE_MS;
+        if (act == X11_CLOSE && !deleted && deadline - timeout_ms / 2 < until)
+            until = deadline - timeout_ms / 2;
+        if (util_ms_left(deadline) == 0)
+            break;
+        int ev = wait_events(dpy, until);
+        if (ev < 0) {
+            rc = ev;
+            break;
+        }
+    }
+    select_events(dpy, w, frame, NoEventMask);
+    while (XPending(dpy)) {
+        XEvent ev;
+        XNextEvent(dpy, &ev);
+    }
+    if (rc == 1)
+        return 0;
+    if (rc == 0)
+        *out = before; /* closed: the window as it was */
+    else
+        x11_windows_free(&before, 1);
+    return rc;
+}
+
+int x11_wait_window(Display *dpy, int (*match)(long pid, void *arg), void *arg, int timeout_ms,
+        struct x11_window *out) {
+    struct x11_window *wins = calloc(X11_WINDOWS_MAX, sizeof *wins);
+    if (!wins)
+        return -ENOMEM;
+    int64_t deadline = util_mono_ms() + timeout_ms;
+    struct xtrap trap;
+    xtrap_begin(&trap, dpy);
+    XSelectInput(dpy, DefaultRootWindow(dpy), PropertyChangeMask);
+    xtrap_end(&trap, true);
+    int rc = -ETIMEDOUT;
+    for (;;) {
+        int n = x11_windows(dpy, wins, X11_WINDOWS_MAX);
+        if (n < 0) {
+            rc = n;
+            break;
+        }
+        int found = -1, stop = 0;
+        for (int i = 0; i < n && found < 0 && stop >= 0; i++) {
+            int m = match(wins[i].pid, arg);
+            found = m > 0 ? i : -1;
+            stop = m < 0 ? m : 0;
+        }
+        if (found < 0 && stop == 0)
+            stop = match(0, arg) < 0 ? -1 : 0; /* the program may be gone without a window */
+        if (found >= 0) {
+            *out = wins[found];
+            wins[found].title = NULL;
+            rc = 0;
+        }
+        x11_windows_free(wins, n);
+        if (found >= 0 || stop < 0 || util_ms_left(deadline) == 0) {
+            rc = found >= 0 ? 0 : stop < 0 ? -ESRCH : -ETIMEDOUT;
+            break;
+        }
+        int64_t until = util_mono_ms() + 100;
+        int ev = wait_events(dpy, until < deadline ? until : deadline);
+        if (ev < 0) {
+            rc = ev;
+            break;
+        }
+    }
+    xtrap_begin(&trap, dpy);
+    XSelectInput(dpy, DefaultRootWindow(dpy), NoEventMask);
+    xtrap_end(&trap, true);
+    while (XPending(dpy)) {
+        XEvent ev;
+        XNextEvent(dpy, &ev);
+    }
+    free(wins);
+    return rc;
+}
