@@ -118,7 +118,7 @@ static void act(struct req *r, enum x11_action action, const struct x11_rect *ge
         return;
     }
     struct x11_window out;
-    int rc = d->xdo ? x11_window_act(dpy, d->xdo, w, action, geom, WM_WAIT_MS, &out) : -ENOMEM;
+    int rc = x11_window_act(dpy, w, action, geom, WM_WAIT_MS, &out);
     bool dead = xconn_dead(d->xwm);
     xconn_unlock(d->xwm);
     if (dead || rc == -EIO) {

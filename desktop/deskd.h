@@ -20,10 +20,8 @@ struct deskd {
     struct shots *shots;
     struct inputw *input;
     struct xconn *xquery;
-    /* Window actions: their own connection (they wait for the window manager's events on it)
-     * and libxdo's handle on it, made when it opens. */
+    /* Window actions: their own connection (they wait for the window manager's events on it). */
     struct xconn *xwm;
-    struct xdo *xdo;
     /* Waiting for a launched program's window: a connection of its own, so that a long wait
      * holds up neither the window list nor the window actions. */
     struct xconn *xapps;

@@ -44,6 +44,7 @@ struct rstate {
     size_t body_len;
     bool body_too_big;
     size_t body_limit; /* REQ_BODY_LIMIT, or more for the route's ROUTE_BIG_BODY */
+    size_t body_cap;
     /* The first query key or value with a control byte (API.md §1 refuses them). */
     const char *bad_arg;
     unsigned char bad_byte;
@@ -395,11 +396,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             st->body_too_big = true;
             return MHD_YES;
         }
-        char *nb = realloc(st->body, st->body_len + n + 1);
-        if (!nb)
-            return MHD_NO;
-        memcpy(nb + st->body_len, upload_data, n);
-        st->body = nb;
+        if (st->body_len + n + 1 > st->body_cap) {
+            /* Doubling: a large body arrives in many small pieces. */
+            size_t cap = st->body_cap ? st->body_cap : 4096;
+            while (cap < st->body_len + n + 1)
+                cap *= 2;
+            char *nb = realloc(st->body, cap);
+            if (!nb)
+                return MHD_NO;
+            st->body = nb;
+            st->body_cap = cap;
+        }
+        memcpy(st->body + st->body_len, upload_data, n);
         st->body_len += n;
         st->body[st->body_len] = '\0';
         return MHD_YES;

@@ -5,7 +5,6 @@
  * waits for SIGTERM or SIGINT, lets in-flight requests finish, stops the
  * desktop it started and exits 0.
  */
-#include <errno.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
@@ -16,21 +15,6 @@
 #include "config.h"
 #include "deskd.h"
 #include "log.h"
-#include "x11.h"
-
-/* The window actions' connection carries libxdo's handle, made and freed with it. */
-static int xwm_open(Display *dpy, void *data) {
-    struct deskd *d = data;
-    d->xdo = x11_xdo_new(dpy);
-    return d->xdo ? 0 : -ENOMEM;
-}
-
-static void xwm_close(Display *dpy, void *data) {
-    (void)dpy;
-    struct deskd *d = data;
-    x11_xdo_free(d->xdo);
-    d->xdo = NULL;
-}
 
 int main(int argc, char **argv) {
     struct config cfg;
@@ -66,7 +50,7 @@ int main(int argc, char **argv) {
     d.shots = shots_new(cfg.display);
     d.input = inputw_new(cfg.display, &d.stopping, INPUTW_WAIT_MAX_MS);
     d.xquery = xconn_new(cfg.display, "queries", NULL, NULL, NULL);
-    d.xwm = xconn_new(cfg.display, "windows", xwm_open, xwm_close, &d);
+    d.xwm = xconn_new(cfg.display, "window actions", NULL, NULL, NULL);
     d.xapps = xconn_new(cfg.display, "launched programs' windows", NULL, NULL, NULL);
     d.clip = clipw_new(cfg.display);
     struct server_config scfg = {

@@ -1,16 +1,13 @@
 /*
  * x11: the window actions of x11.h: EWMH client messages to the window
- * manager (libxdo's where it sends the right one), then a wait on the X
- * events that make the change visible.
+ * manager, then a wait on the X events that make the change visible.
  *
- * libxdo is used for activate (_NET_ACTIVE_WINDOW as a pager, after switching
- * to the window's desktop) and minimize (ICCCM's WM_CHANGE_STATE through
- * XIconifyWindow). Not for close: xdo_close_window is XDestroyWindow, which
- * takes the window away under its client without asking it (no chance to
- * save, and toolkits often exit on it); nor for move and resize:
- * xdo_move_window and xdo_set_window_size configure the client window in two
- * requests, in client coordinates, which the window manager applies one after
- * the other and ignores for a maximized window. It has no maximize or restore.
+ * Not libxdo (see the README): its activate leaks the _NET_SUPPORTED list
+ * it reads three times a call, xdo_new leaks a keyboard map, its close is
+ * XDestroyWindow (the window taken away under its client, no chance to
+ * save), its move and resize are two ConfigureRequests in client coordinates
+ * that a window manager ignores for a maximized window, and its minimize is
+ * Xlib's XIconifyWindow, which we call ourselves.
  *
  * Not here: opening displays, locks, JSON.
  */
@@ -20,7 +17,6 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <xdo.h>
 
 #include "util.h"
 #include "x11.h"
@@ -33,18 +29,6 @@
 #define STATE_REMOVE 0
 #define STATE_ADD    1
 #define SOURCE_PAGER 2
-
-struct xdo *x11_xdo_new(Display *dpy) {
-    xdo_t *xdo = xdo_new_with_opened_display(dpy, NULL, 0);
-    if (xdo)
-        xdo->quiet = 1;
-    return xdo;
-}
-
-void x11_xdo_free(struct xdo *xdo) {
-    if (xdo)
-        xdo_free(xdo);
-}
 
 static void client_message(Display *dpy, Window w, const char *type, long l0, long l1, long l2,
         long l3, long l4) {
@@ -91,33 +75,59 @@ static void close_by_delete(Display *dpy, Window w) {
     XSendEvent(dpy, w, False, NoEventMask, &e);
 }
 
+/* The first item of a CARDINAL property, or -1. */
+static long cardinal(Display *dpy, Window w, const char *name) {
+    Atom type;
+    int format;
+    unsigned long n, after;
+    unsigned char *data = NULL;
+    long v = -1;
+    if (XGetWindowProperty(dpy, w, XInternAtom(dpy, name, False), 0, 1, False, XA_CARDINAL, &type,
+                &format, &n, &after, &data) == Success &&
+            data && n == 1 && format == 32)
+        v = *(long *)data;
+    if (data)
+        XFree(data);
+    return v;
+}
+
+/* _NET_ACTIVE_WINDOW as a pager, after switching to the window's desktop when it is elsewhere. */
+static void activate(Display *dpy, Window w) {
+    long desk = cardinal(dpy, w, "_NET_WM_DESKTOP");
+    if (desk >= 0 && desk != 0xffffffffL &&
+            desk != cardinal(dpy, DefaultRootWindow(dpy), "_NET_CURRENT_DESKTOP"))
+        client_message(dpy, DefaultRootWindow(dpy), "_NET_CURRENT_DESKTOP", desk, CurrentTime, 0,
+                0, 0);
+    client_message(dpy, w, "_NET_ACTIVE_WINDOW", SOURCE_PAGER, CurrentTime, 0, 0, 0);
+}
+
 /* Sends the request; the window is as *now shows it. */
-static void request(Display *dpy, xdo_t *xdo, Window w, enum x11_action act,
-        const struct x11_rect *geom, const struct x11_window *now) {
+static void request(Display *dpy, Window w, enum x11_action act, const struct x11_rect *geom,
+        const struct x11_window *now) {
     switch (act) {
     case X11_ACTIVATE:
-        xdo_activate_window(xdo, w);
+        activate(dpy, w);
         break;
     case X11_CLOSE:
         client_message(dpy, w, "_NET_CLOSE_WINDOW", CurrentTime, SOURCE_PAGER, 0, 0, 0);
         break;
     case X11_MINIMIZE:
-        xdo_minimize_window(xdo, w);
+        XIconifyWindow(dpy, w, DefaultScreen(dpy));
         break;
     case X11_MAXIMIZE:
         set_state(dpy, w, STATE_ADD, "_NET_WM_STATE_MAXIMIZED_VERT",
                 "_NET_WM_STATE_MAXIMIZED_HORZ");
         break;
     case X11_RESTORE:
-    case X11_GEOMETRY:
         if (now->states & (X11_STATE(MINIMIZED) | X11_STATE(HIDDEN)))
-            xdo_activate_window(xdo, w);
+            activate(dpy, w);
         if (now->states & X11_STATE_MAXIMIZED)
             set_state(dpy, w, STATE_REMOVE, "_NET_WM_STATE_MAXIMIZED_VERT",
                     "_NET_WM_STATE_MAXIMIZED_HORZ");
         if (now->states & X11_STATE(FULLSCREEN))
             set_state(dpy, w, STATE_REMOVE, "_NET_WM_STATE_FULLSCREEN", NULL);
-        if (act == X11_GEOMETRY) {
+        break;
+    case X11_GEOMETRY: {
             /* The client's place in its frame, from where both are now. */
             XWindowAttributes wa;
             int cx = 0, cy = 0;
@@ -132,8 +142,8 @@ static void request(Display *dpy, xdo_t *xdo, Window w, enum x11_action act,
             long flags = StaticGravity | 0xf << 8 | (long)SOURCE_PAGER << 12;
             client_message(dpy, w, "_NET_MOVERESIZE_WINDOW", flags, geom->x + left, geom->y + top,
                     cw > 1 ? cw : 1, ch > 1 ? ch : 1);
-        }
         break;
+    }
     }
     XFlush(dpy);
 }
@@ -210,25 +220,33 @@ static Window frame_window(Display *dpy, Window w) {
     return frame;
 }
 
-int x11_window_act(Display *dpy, struct xdo *xdo, Window w, enum x11_action act,
-        const struct x11_rect *geom, int timeout_ms, struct x11_window *out) {
+int x11_window_act(Display *dpy, Window w, enum x11_action act, const struct x11_rect *geom,
+        int timeout_ms, struct x11_window *out) {
     struct x11_window before;
     int rc = x11_window_get(dpy, w, &before);
     if (rc < 0)
         return rc;
     int64_t deadline = util_mono_ms() + timeout_ms;
+    /* A maximized, fullscreen or iconic window is restored first: the window manager keeps
+     * the size of those states, and the frame's borders differ in them. */
+    if (act == X11_GEOMETRY && !done(X11_RESTORE, NULL, &before)) {
+        x11_windows_free(&before, 1);
+        if ((rc = x11_window_act(dpy, w, X11_RESTORE, NULL, timeout_ms, &before)) < 0)
+            return rc;
+    }
     struct xtrap trap;
     xtrap_begin(&trap, dpy);
     Window frame = frame_window(dpy, w);
     xtrap_end(&trap, false);
     select_events(dpy, w, frame, PropertyChangeMask | StructureNotifyMask);
     xtrap_begin(&trap, dpy);
-    request(dpy, xdo, w, act, geom, &before);
+    request(dpy, w, act, geom, &before);
     xtrap_end(&trap, true);
 
     struct x11_rect last = before.frame;
     int64_t settled_at = 0; /* geometry: when the frame last changed away from where it was */
-    bool deleted = false;
+    int64_t nudge_at = deadline - timeout_ms / 2;
+    bool nudged = false;
     rc = -ETIMEDOUT;
     for (;;) {
         struct x11_window now;
@@ -255,20 +273,26 @@ int x11_window_act(Display *dpy, struct xdo *xdo, Window w, enum x11_action act,
             break;
         }
         x11_windows_free(&now, 1);
-        /* The window manager had half the time to pass the close on: ask the client. */
-        if (act == X11_CLOSE && !deleted && util_ms_left(deadline) <= timeout_ms / 2) {
-            deleted = true;
+        /*
+         * Half the time gone: close asks the client itself (the window manager may not have
+         * passed WM_DELETE_WINDOW on), activate asks again (xfwm4 drops an activation that
+         * races its own focusing of a window mapped just before).
+         */
+        if (!nudged && util_ms_left(nudge_at) == 0) {
+            nudged = true;
             xtrap_begin(&trap, dpy);
-            close_by_delete(dpy, w);
+            if (act == X11_CLOSE)
+                close_by_delete(dpy, w);
+            else if (act == X11_ACTIVATE)
+                activate(dpy, w);
+            XFlush(dpy);
             xtrap_end(&trap, true);
         }
-        int64_t until = deadline;
-        if (settled_at && settled_at + SETTLE_MS < until)
-            until = settled_at + SETTLE_MS;
-        if (act == X11_CLOSE && !deleted && deadline - timeout_ms / 2 < until)
-            until = deadline - timeout_ms / 2;
         if (util_ms_left(deadline) == 0)
             break;
+        int64_t until = nudged ? deadline : nudge_at;
+        if (settled_at && settled_at + SETTLE_MS < until)
+            until = settled_at + SETTLE_MS;
         int ev = wait_events(dpy, until);
         if (ev < 0) {
             rc = ev;

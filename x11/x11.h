@@ -141,24 +141,23 @@ enum x11_action { X11_ACTIVATE, X11_CLOSE, X11_MINIMIZE, X11_MAXIMIZE, X11_RESTO
  * the window manager moved it elsewhere and made no change for 200 ms (it
  * kept the window on the screen or within its size hints).
  *
- * How: activate (which also switches to the window's desktop) and minimize
- * through libxdo (xdo, made by x11_xdo_new on dpy; _NET_ACTIVE_WINDOW as a
- * pager, and ICCCM's WM_CHANGE_STATE); close with _NET_CLOSE_WINDOW and, when
- * the window is still there after half the time, WM_DELETE_WINDOW sent to the
- * client itself; maximize and restore with _NET_WM_STATE (restore also
- * activates an iconic window); geometry with one _NET_MOVERESIZE_WINDOW (after
- * taking back a maximized or fullscreen state, which the window manager would
- * keep the size of). Waits on the X events of the change (PropertyNotify,
- * ConfigureNotify), not by polling; selects them on dpy for the wait only.
+ * How: activate with _NET_ACTIVE_WINDOW as a pager (after switching to the
+ * window's desktop), sent again after half the time; minimize with ICCCM's
+ * WM_CHANGE_STATE; close with _NET_CLOSE_WINDOW and, when the window is still
+ * there after half the time, WM_DELETE_WINDOW sent to the client itself;
+ * maximize and restore with _NET_WM_STATE (restore also activates an iconic
+ * window); geometry with one _NET_MOVERESIZE_WINDOW, after a restore of a
+ * maximized, fullscreen or iconic window. Waits on the X events of the change
+ * (PropertyNotify, ConfigureNotify), not by polling; selects them on dpy for
+ * the wait only.
  *
  * Returns 0 with the window as it is then in *out (for close: as it was
  * before; free with x11_windows_free(out, 1)); -ENOENT when w does not
  * exist or vanished (except by close); -ENOTDIR when it is not a managed
  * window; -ETIMEDOUT; -EIO when the connection failed; -ENOMEM.
  */
-struct xdo;
-int x11_window_act(Display *dpy, struct xdo *xdo, Window w, enum x11_action act,
-        const struct x11_rect *geom, int timeout_ms, struct x11_window *out);
+int x11_window_act(Display *dpy, Window w, enum x11_action act, const struct x11_rect *geom,
+        int timeout_ms, struct x11_window *out);
 /*
  * Waits, at most timeout_ms, for a managed window whose pid match() accepts
  * (match(pid, arg) > 0; < 0 stops the wait: the program is gone), waking on
@@ -168,10 +167,6 @@ int x11_window_act(Display *dpy, struct xdo *xdo, Window w, enum x11_action act,
  */
 int x11_wait_window(Display *dpy, int (*match)(long pid, void *arg), void *arg, int timeout_ms,
         struct x11_window *out);
-
-/* libxdo's handle on dpy (which it never closes), for x11_window_act; NULL on failure. */
-struct xdo *x11_xdo_new(Display *dpy);
-void x11_xdo_free(struct xdo *xdo);
 
 /*
  * The window-manager checks speak xcb, not Xlib: the xfce4 readiness probe

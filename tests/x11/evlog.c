@@ -16,12 +16,15 @@
  * It does nothing else: no drawing beyond the background, no exit but by
  * signal or by the X connection closing.
  *
- * usage: evlog [--geometry WxH+X+Y] [--title TEXT] [--color NAME] [--focus]
+ * --ignore-term makes it ignore SIGTERM (for tests of stopping a stubborn program).
+ *
+ * usage: evlog [--geometry WxH+X+Y] [--title TEXT] [--color NAME] [--focus] [--ignore-term]
  */
 #include <X11/Xlib.h>
 #include <X11/Xutil.h>
 #include <X11/keysym.h>
 #include <locale.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,9 +96,11 @@ int main(int argc, char **argv) {
             color = argv[++i];
         } else if (strcmp(argv[i], "--focus") == 0) {
             focus = true;
+        } else if (strcmp(argv[i], "--ignore-term") == 0) {
+            signal(SIGTERM, SIG_IGN);
         } else {
-            fprintf(stderr,
-                    "usage: evlog [--geometry WxH+X+Y] [--title TEXT] [--color NAME] [--focus]\n");
+            fprintf(stderr, "usage: evlog [--geometry WxH+X+Y] [--title TEXT] [--color NAME] "
+                            "[--focus] [--ignore-term]\n");
             return 2;
         }
     }
