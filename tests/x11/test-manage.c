@@ -11,7 +11,8 @@
  *   ways: ASCII, "héllo ✓ 日本語", 2 MiB (INCR) and 16 MiB;
  * - a launched program (evlog) with its window matched by pid; kill of one
  *   that ignores SIGTERM ends it within 3.5 s;
- * - the bad inputs of each route: a 400 naming the parameter, nothing done.
+ * - the bad inputs of each route: a 400 naming the parameter, nothing done;
+ * - the same through libdesk and the desk CLI.
  *
  * Prints the p50 of "action to visible change" and the time of a 2 MiB
  * clipboard set plus an independent read.
@@ -34,6 +35,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "desk/desk.h"
 #include "deskproc.h"
 #include "evproc.h"
 #include "http.h"
@@ -685,6 +687,105 @@ static void test_launch(void) {
     json_decref(j);
 }
 
+/* Runs the desk CLI against our deskd; its stdout (first line) in out; the exit status. */
+static int run_desk(const char *const *args, char *out, size_t outlen) {
+    int po[2];
+    if (pipe2(po, O_CLOEXEC) < 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(po[1], 1);
+        const char *argv[16] = {DESK_CLI_PATH, "--url", d.url};
+        int n = 3;
+        for (int i = 0; args[i] && n < 15; i++)
+            argv[n++] = args[i];
+        argv[n] = NULL;
+        execv(DESK_CLI_PATH, (char *const *)argv);
+        _exit(127);
+    }
+    close(po[1]);
+    size_t got = 0;
+    ssize_t k;
+    while (got + 1 < outlen && (k = read(po[0], out + got, outlen - 1 - got)) > 0)
+        got += (size_t)k;
+    out[got] = '\0';
+    close(po[0]);
+    int status;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void test_client(Window a) {
+    desk_client *c = desk_client_new(d.url);
+    struct desk_window_list *wl = NULL;
+    CHECK_INT(desk_window_action(c, a, DESK_WINDOW_MAXIMIZE, &wl), DESK_OK);
+    CHECK(wl && wl->count == 1 && strstr(wl->windows[0].states, "maximized"),
+            "libdesk: maximized (%s)", wl ? wl->windows[0].states : "");
+    CHECK(has_state(a, "_NET_WM_STATE_MAXIMIZED_HORZ"), "libdesk: X sees it maximized");
+    desk_window_list_free(wl);
+    CHECK_INT(desk_window_geometry(c, a, 60, 70, 400, 250, &wl), DESK_OK);
+    struct rect f = frame_rect(a);
+    CHECK(f.x == 60 && f.y == 70 && f.w == 400 && f.h == 250, "libdesk geometry: %d,%d %dx%d",
+            f.x, f.y, f.w, f.h);
+    desk_window_list_free(wl);
+    CHECK_INT(desk_window_action(c, 0x1fffff0, DESK_WINDOW_ACTIVATE, NULL), DESK_ERR_NOT_FOUND);
+    CHECK_INT(desk_display_windows_of_type(c, "normal", &wl), DESK_OK);
+    CHECK(wl && wl->count >= 1 && strcmp(wl->windows[0].type, "normal") == 0, "libdesk: type");
+    desk_window_list_free(wl);
+
+    const char *uni = "héllo ✓ 日本語";
+    CHECK_INT(desk_clipboard_set(c, DESK_CLIPBOARD, uni), DESK_OK);
+    CHECK(clipc_reads(NULL, NULL, uni, strlen(uni), NULL, NULL), "libdesk: clipboard set");
+    char *text = NULL;
+    size_t len = 0;
+    CHECK_INT(desk_clipboard_get(c, DESK_CLIPBOARD, &text, &len), DESK_OK);
+    CHECK(text && len == strlen(uni) && strcmp(text, uni) == 0, "libdesk: clipboard get");
+    free(text);
+
+    /* No application takes a paste here (evlog has no text field): the error says so. */
+    CHECK_INT(desk_keyboard_paste(c, "x", NULL), DESK_ERR_NO_RESPONSE);
+    CHECK(clipc_reads(NULL, NULL, uni, strlen(uni), NULL, NULL),
+            "the clipboard is back after a paste nobody took");
+
+    const char *argv[] = {"true", NULL};
+    struct desk_launch l = {.argv = argv};
+    long pid = 0;
+    CHECK_INT(desk_app_launch(c, &l, &pid, NULL), DESK_OK);
+    CHECK(pid > 0, "libdesk: launched true");
+    const char *missing[] = {"no-such-program-desk", NULL};
+    l.argv = missing;
+    CHECK_INT(desk_app_launch(c, &l, &pid, NULL), DESK_ERR_BAD_REQUEST);
+    CHECK(strstr(desk_last_error(c), "no-such-program-desk"), "names it: %s", desk_last_error(c));
+    struct desk_app_list *al = NULL;
+    CHECK_INT(desk_apps(c, &al), DESK_OK);
+    desk_app_list_free(al);
+    desk_client_free(c);
+
+    /* The CLI, as the issue spells it. */
+    char id[32], out[4096];
+    snprintf(id, sizeof id, "%lu", (unsigned long)a);
+    const char *max[] = {"window", id, "maximize", NULL};
+    CHECK_INT(run_desk(max, out, sizeof out), 0);
+    CHECK(strstr(out, "maximized") && has_state(a, "_NET_WM_STATE_MAXIMIZED_VERT"),
+            "desk window ID maximize: %s", out);
+    const char *res[] = {"window", id, "restore", NULL};
+    CHECK_INT(run_desk(res, out, sizeof out), 0);
+    CHECK(!has_state(a, "_NET_WM_STATE_MAXIMIZED_VERT"), "desk window ID restore");
+    const char *set[] = {"clip", "set", "from the CLI ✓", NULL};
+    CHECK_INT(run_desk(set, out, sizeof out), 0);
+    CHECK(clipc_reads(NULL, NULL, "from the CLI ✓", strlen("from the CLI ✓"), NULL, NULL),
+            "desk clip set");
+    const char *get[] = {"clip", "get", NULL};
+    CHECK_INT(run_desk(get, out, sizeof out), 0);
+    CHECK_STR(out, "from the CLI ✓");
+    const char *types[] = {"windows", "--type", "normal", NULL};
+    CHECK_INT(run_desk(types, out, sizeof out), 0);
+    CHECK(strstr(out, id) || strstr(out, "normal"), "desk windows --type normal: %s", out);
+    const char *launch[] = {"launch", "--", "true", NULL};
+    CHECK_INT(run_desk(launch, out, sizeof out), 0);
+    CHECK(strncmp(out, "pid ", 4) == 0, "desk launch -- true: %s", out);
+}
+
 int main(void) {
     check_timeout(240);
     check_require_tool("Xvfb");
@@ -718,6 +819,7 @@ int main(void) {
         test_stubborn_close();
         test_clipboard();
         test_launch();
+        test_client(a.window);
         CHECK_INT(deskd_stop(&d), 0);
         if (check_failed)
             deskd_dump_log(&d);
