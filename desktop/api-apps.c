@@ -135,7 +135,9 @@ static void api_apps_launch(struct req *r) {
     int rc = apps_launch(&l, &pid, err, sizeof err);
     if (rc == -ENOENT || rc == -EACCES || rc == -ENOTDIR)
         BAD(r, "%s", err);
-    if (rc == -EAGAIN) {
+    if (rc == -ENXIO) {
+        reply_no_display(r, err);
+    } else if (rc == -EAGAIN) {
         reply_error(r, ERR_CONFLICT, "%s", err);
     } else if (rc < 0) {
         reply_error(r, ERR_INTERNAL, "cannot start %s: %s", argv[0], err);

@@ -21,6 +21,8 @@
 #define CLIP_WAIT_MS 2000
 /* How long a paste waits for an application to ask for the text. */
 #define PASTE_WAIT_MS 2000
+/* Then, until the application asked no more for this long (it may ask twice). */
+#define PASTE_QUIET_MS 250
 
 /* The selection query or body field; false after replying 400. */
 static bool selection_of(struct req *r, const char *s, enum clip_sel *out) {
@@ -139,6 +141,8 @@ void deskd_paste(struct req *r) {
     unsigned long served = clipw_served(clip, CLIP_CLIPBOARD);
     bool pressed = deskd_input_key(r, &combo, "the paste chord");
     bool taken = pressed && clipw_wait_served(clip, CLIP_CLIPBOARD, served, PASTE_WAIT_MS);
+    if (taken)
+        clipw_wait_quiet(clip, CLIP_CLIPBOARD, PASTE_QUIET_MS, PASTE_WAIT_MS);
     /* The previous clipboard comes back whatever happened. */
     rc = had ? clipw_set(clip, CLIP_CLIPBOARD, prev, prev_len, err, sizeof err)
              : clipw_clear(clip, CLIP_CLIPBOARD, err, sizeof err);

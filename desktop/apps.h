@@ -26,8 +26,9 @@ struct app_launch {
 
 /*
  * Starts the program. Returns 0 with its pid; -ENOENT or -EACCES (argv[0]
- * missing or not executable), -ENOTDIR (cwd), -EAGAIN (the desktop is not
- * running; APPS_MAX reached), -ENOMEM, or the exec's errno; err says which.
+ * missing or not executable), -ENOTDIR (cwd), -ENXIO (the desktop is not
+ * running), -EAGAIN (APPS_MAX reached), -ENOMEM, or the exec's errno; err
+ * says which.
  */
 int apps_launch(const struct app_launch *l, pid_t *pid, char *err, size_t errlen);
 

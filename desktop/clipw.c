@@ -98,6 +98,7 @@ struct clipw {
     bool quit;
     struct cmd *head, *tail;
     unsigned long served[2];
+    unsigned long asked[2]; /* SelectionRequests for it, any target */
 
     /* The thread's (the connection's lock held, or the thread not running). */
     bool connected;
@@ -221,6 +222,32 @@ bool clipw_wait_served(struct clipw *c, enum clip_sel sel, unsigned long since, 
     return ok;
 }
 
+void clipw_wait_quiet(struct clipw *c, enum clip_sel sel, int quiet_ms, int max_ms) {
+    int64_t end = util_mono_ms() + max_ms;
+    pthread_mutex_lock(&c->mu);
+    for (;;) {
+        unsigned long seen = c->asked[sel];
+        int64_t until = util_mono_ms() + quiet_ms;
+        if (until > end)
+            until = end;
+        struct timespec ts = util_abstime(CLOCK_MONOTONIC, util_ms_left(until));
+        while (c->asked[sel] == seen) {
+            if (pthread_cond_timedwait(&c->cv, &c->mu, &ts) == ETIMEDOUT)
+                break;
+        }
+        if (c->asked[sel] == seen || util_ms_left(end) == 0)
+            break;
+    }
+    pthread_mutex_unlock(&c->mu);
+}
+
+static void count_asked(struct clipw *c, enum clip_sel sel) {
+    pthread_mutex_lock(&c->mu);
+    c->asked[sel]++;
+    pthread_cond_broadcast(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+}
+
 static void count_served(struct clipw *c, enum clip_sel sel) {
     pthread_mutex_lock(&c->mu);
     c->served[sel]++;
@@ -327,6 +354,8 @@ static void serve(struct clipw *c, Display *dpy, const XSelectionRequestEvent *r
               : rq->selection == XA_PRIMARY        ? CLIP_PRIMARY
                                                    : -1;
     struct buf *b = sel >= 0 ? c->owned[sel] : NULL;
+    if (sel >= 0)
+        count_asked(c, (enum clip_sel)sel);
     struct xtrap trap;
     xtrap_begin(&trap, dpy);
     bool ok = b && (rq->time == CurrentTime || rq->time >= c->owned_time[sel]);
@@ -354,6 +383,12 @@ static void serve(struct clipw *c, Display *dpy, const XSelectionRequestEvent *r
     }
     if (!ok)
         n.property = None;
+    char *tname = log_threshold >= LOG_DEBUG ? XGetAtomName(dpy, rq->target) : NULL;
+    log_msg(LOG_DEBUG, "clipboard: %s of %s for 0x%lx at %lu (owned since %lu)",
+            ok ? "served" : "refused", tname ? tname : "?", (unsigned long)rq->requestor,
+            (unsigned long)rq->time, sel >= 0 ? (unsigned long)c->owned_time[sel] : 0UL);
+    if (tname)
+        XFree(tname);
     XSendEvent(dpy, rq->requestor, False, NoEventMask, (XEvent *)&n);
     if (xtrap_end(&trap, true) != 0)
         log_msg(LOG_DEBUG, "clipboard: requestor 0x%lx went away", (unsigned long)rq->requestor);

@@ -62,5 +62,12 @@ int clipw_get(struct clipw *c, enum clip_sel sel, int timeout_ms, char **text, s
 unsigned long clipw_served(struct clipw *c, enum clip_sel sel);
 /* Waits until clipw_served(c, sel) > since, at most timeout_ms; true when it is. */
 bool clipw_wait_served(struct clipw *c, enum clip_sel sel, unsigned long since, int timeout_ms);
+/*
+ * Waits until no client asked deskd for sel (any target) for quiet_ms, at
+ * most max_ms in all: an application may ask more than once for one paste
+ * (xfce4-terminal reads the text to check it, then its terminal widget reads
+ * it again, with the same timestamp).
+ */
+void clipw_wait_quiet(struct clipw *c, enum clip_sel sel, int quiet_ms, int max_ms);
 
 #endif

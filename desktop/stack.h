@@ -102,7 +102,7 @@ struct stack_session {
     const char *dir;            /* the desktop's HOME, or NULL */
     const char *path;           /* the PATH to find executables on */
 };
-/* Returns 0; -EAGAIN when the desktop (xfce4) is not running, with a sentence; -ENOMEM. */
+/* Returns 0; -ENXIO when the desktop (xfce4) is not running, with a sentence; -ENOMEM. */
 int stack_session(struct stack_session *s, char *err, size_t errlen);
 void stack_session_free(struct stack_session *s);
 

@@ -401,7 +401,7 @@ int stack_session(struct stack_session *s, char *err, size_t errlen) {
             snprintf(err, errlen,
                     "the desktop session (xfce4) is not running; start it with POST "
                     "/computeruse/start");
-            return -EAGAIN;
+            return -ENXIO;
         }
         char bus[512];
         session_bus(x, bus, sizeof bus);
