@@ -619,10 +619,9 @@ static int cmd_apps(struct ctx *x) {
     if (x->json) {
         json_t *list = json_array();
         for (size_t i = 0; list && i < al->count; i++)
-            json_array_append_new(list, json_pack("{s:I, s:s, s:I}", "pid",
-                                                (json_int_t)al->apps[i].pid, "command",
-                                                al->apps[i].command, "startedAt",
-                                                (json_int_t)al->apps[i].started_ms));
+            json_array_append_new(list,
+                    json_pack("{s:I, s:s, s:I}", "pid", (json_int_t)al->apps[i].pid, "command",
+                            al->apps[i].command, "startedAt", (json_int_t)al->apps[i].started_ms));
         rc = print_json(json_pack("{s:o, s:I}", "apps", list, "count", (json_int_t)al->count));
     } else {
         for (size_t i = 0; i < al->count; i++)
@@ -767,7 +766,8 @@ static const struct cmd cmds[] = {
         {"drag", "X1 Y1 X2 Y2", 4, 4, BIT(O_BUTTON), "press at X1,Y1, release at X2,Y2", cmd_drag},
         {"scroll", "X Y up|down|left|right [N]", 3, 4, 0, "scroll N steps (default 1) at X,Y",
                 cmd_scroll},
-        {"type", "TEXT", 1, 1, BIT(O_DELAY) | BIT(O_KEEP_NEWLINE) | BIT(O_PASTE) | BIT(O_PASTE_KEYS),
+        {"type", "TEXT", 1, 1,
+                BIT(O_DELAY) | BIT(O_KEEP_NEWLINE) | BIT(O_PASTE) | BIT(O_PASTE_KEYS),
                 "type TEXT ('-' reads it from stdin, less one final newline)", cmd_type},
         {"key", "KEY [MOD...]", 1, MAX_POS, 0, "tap KEY with modifiers (ctrl alt shift cmd) held",
                 cmd_key},

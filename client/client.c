@@ -816,8 +816,8 @@ enum desk_status desk_keyboard_paste(desk_client *c, const char *text, const cha
 
 /* ---- launched applications ---- */
 
-enum desk_status desk_app_launch(desk_client *c, const struct desk_launch *l, long *pid,
-        struct desk_window_list **window) {
+enum desk_status desk_app_launch(
+        desk_client *c, const struct desk_launch *l, long *pid, struct desk_window_list **window) {
     if (window)
         *window = NULL;
     BEGIN(c);
@@ -843,8 +843,8 @@ enum desk_status desk_app_launch(desk_client *c, const struct desk_launch *l, lo
         name[eq - l->env[i]] = '\0';
         json_object_set_new(env, name, json_string(eq + 1));
     }
-    json_t *root = json_pack("{s:o, s:o, s:b}", "argv", argv, "env", env, "waitForWindow",
-            l->wait_for_window);
+    json_t *root = json_pack(
+            "{s:o, s:o, s:b}", "argv", argv, "env", env, "waitForWindow", l->wait_for_window);
     if (root && l->cwd)
         json_object_set_new(root, "cwd", json_string(l->cwd));
     if (root && l->timeout_ms > 0)

@@ -20,10 +20,10 @@
 #include "util.h"
 #include "x11.h"
 
-#define ARGV_MAX           256
-#define ENV_MAX            256
-#define WAIT_DEFAULT_MS    10000
-#define WAIT_MAX_MS        60000
+#define ARGV_MAX        256
+#define ENV_MAX         256
+#define WAIT_DEFAULT_MS 10000
+#define WAIT_MAX_MS     60000
 
 #define BAD(r, ...)                                                                                \
     do {                                                                                           \
@@ -49,8 +49,8 @@ static void reply_with_window(struct req *r, pid_t pid, int timeout_ms) {
     bool dead = xconn_dead(d->xapps);
     xconn_unlock(d->xapps);
     if (rc == 0 && !dead) {
-        reply_json(r, 200, json_pack("{s:I, s:o}", "pid", (json_int_t)pid, "window",
-                                    deskd_window_json(&w)));
+        reply_json(r, 200,
+                json_pack("{s:I, s:o}", "pid", (json_int_t)pid, "window", deskd_window_json(&w)));
     } else if (dead || rc == -EIO) {
         reply_no_display(r, "the X display went away while waiting for the window");
     } else if (rc == -ESRCH) {
@@ -82,8 +82,9 @@ static void api_apps_launch(struct req *r) {
 
     json_t *ja = json_object_get(b, "argv");
     if (!json_is_array(ja) || json_array_size(ja) == 0 || json_array_size(ja) > ARGV_MAX)
-        BAD(r, "argv must be a list of 1 to %d strings, the program first (no shell): "
-               "[\"xfce4-terminal\", \"--title\", \"x\"]",
+        BAD(r,
+                "argv must be a list of 1 to %d strings, the program first (no shell): "
+                "[\"xfce4-terminal\", \"--title\", \"x\"]",
                 ARGV_MAX);
     argv = calloc(json_array_size(ja) + 1, sizeof *argv);
     if (!argv) {
@@ -159,9 +160,9 @@ static void api_apps_list(struct req *r) {
     int n = apps_list(apps);
     json_t *list = json_array();
     for (int i = 0; i < n; i++)
-        json_array_append_new(list, json_pack("{s:I, s:s, s:I}", "pid", (json_int_t)apps[i].pid,
-                                            "command", apps[i].cmdline, "startedAt",
-                                            (json_int_t)apps[i].started_ms));
+        json_array_append_new(
+                list, json_pack("{s:I, s:s, s:I}", "pid", (json_int_t)apps[i].pid, "command",
+                              apps[i].cmdline, "startedAt", (json_int_t)apps[i].started_ms));
     reply_json(r, 200, json_pack("{s:o, s:i}", "apps", list, "count", n));
 }
 
@@ -186,8 +187,9 @@ static void api_apps_kill(struct req *r) {
         reply_json(r, 200,
                 json_pack("{s:I, s:n, s:s}", "pid", (json_int_t)pid, "exitCode", "signal", sig));
     } else {
-        reply_json(r, 200, json_pack("{s:I, s:i, s:n}", "pid", (json_int_t)pid, "exitCode",
-                                    WEXITSTATUS(status), "signal"));
+        reply_json(r, 200,
+                json_pack("{s:I, s:i, s:n}", "pid", (json_int_t)pid, "exitCode",
+                        WEXITSTATUS(status), "signal"));
     }
 }
 

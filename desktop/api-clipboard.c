@@ -72,8 +72,7 @@ static void api_clipboard_get(struct req *r) {
         reply_clip_error(r, rc, err);
         return;
     }
-    reply_json(r, 200,
-            json_pack("{s:s%, s:s}", "text", text, len, "selection", sel_name(sel)));
+    reply_json(r, 200, json_pack("{s:s%, s:s}", "text", text, len, "selection", sel_name(sel)));
     free(text);
 }
 
@@ -110,8 +109,8 @@ static void api_clipboard_set(struct req *r) {
     if (rc < 0)
         reply_clip_error(r, rc, err);
     else
-        reply_json(r, 200, json_pack("{s:s, s:I}", "selection", sel_name(sel), "bytes",
-                                    (json_int_t)len));
+        reply_json(r, 200,
+                json_pack("{s:s, s:I}", "selection", sel_name(sel), "bytes", (json_int_t)len));
 }
 
 void deskd_paste(struct req *r) {

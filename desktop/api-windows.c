@@ -30,7 +30,8 @@ json_t *deskd_window_json(const struct x11_window *w) {
         if (!(w->states & bit))
             continue;
         /* Both directions maximized is what a user calls maximized. */
-        if ((bit & X11_STATE_MAXIMIZED) && (w->states & X11_STATE_MAXIMIZED) == X11_STATE_MAXIMIZED) {
+        if ((bit & X11_STATE_MAXIMIZED) &&
+                (w->states & X11_STATE_MAXIMIZED) == X11_STATE_MAXIMIZED) {
             if (bit == X11_STATE(MAXIMIZED_VERT))
                 json_array_append_new(states, json_string("maximized"));
             continue;
@@ -105,8 +106,8 @@ static bool window_id(struct req *r, Window *out) {
     return true;
 }
 
-static void act(struct req *r, enum x11_action action, const struct x11_rect *geom,
-        const char *what) {
+static void act(
+        struct req *r, enum x11_action action, const struct x11_rect *geom, const char *what) {
     char err[256];
     Window w;
     if (!window_id(r, &w))

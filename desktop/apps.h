@@ -35,7 +35,7 @@ int apps_launch(const struct app_launch *l, pid_t *pid, char *err, size_t errlen
 /* A launched program that still runs. */
 struct app_info {
     pid_t pid;
-    char cmdline[512]; /* argv joined by spaces (shortened) */
+    char cmdline[512];  /* argv joined by spaces (shortened) */
     int64_t started_ms; /* CLOCK_REALTIME ms */
 };
 /* Fills out[0..APPS_MAX) with the running programs in launch order; returns how many. */

@@ -309,7 +309,8 @@ static void on_close(Display *dpy, void *data) {
 /* ---- serving other clients ---- */
 
 /* Text converted to STRING (Latin-1) or TEXT (STRING or COMPOUND_TEXT) by Xlib. */
-static struct buf *converted(Display *dpy, const struct buf *b, XICCEncodingStyle style, Atom *type) {
+static struct buf *converted(
+        Display *dpy, const struct buf *b, XICCEncodingStyle style, Atom *type) {
     char *list[1] = {(char *)b->data};
     XTextProperty tp = {0};
     if (Xutf8TextListToTextProperty(dpy, list, 1, style, &tp) < Success || !tp.value)
@@ -374,8 +375,8 @@ static void serve(struct clipw *c, Display *dpy, const XSelectionRequestEvent *r
         ok = send_data(c, dpy, rq, n.property, (enum clip_sel)sel, b, rq->target);
     } else if (rq->target == XA_STRING || rq->target == c->at[AT_TEXT]) {
         Atom type = None;
-        struct buf *cb = converted(
-                dpy, b, rq->target == XA_STRING ? XStringStyle : XStdICCTextStyle, &type);
+        struct buf *cb =
+                converted(dpy, b, rq->target == XA_STRING ? XStringStyle : XStdICCTextStyle, &type);
         ok = cb && send_data(c, dpy, rq, n.property, (enum clip_sel)sel, cb, type);
         buf_unref(cb);
     } else {
@@ -637,7 +638,8 @@ static void start(struct clipw *c, Display *dpy, struct cmd *cmd) {
     XFlush(dpy);
 }
 
-/* One turn: events, timeouts, the next request. Returns the ms until the next deadline (-1: none). */
+/* One turn: events, timeouts, the next request. Returns the ms until the next deadline (-1: none).
+ */
 static int turn(struct clipw *c, Display *dpy) {
     for (;;) {
         while (XPending(dpy)) {

@@ -40,8 +40,8 @@ void clipw_destroy(struct clipw *c);
  * it; -ENXIO (the display cannot be opened) or -EIO (it went away, or refused
  * the ownership) with a sentence in err; -ENOMEM.
  */
-int clipw_set(struct clipw *c, enum clip_sel sel, const char *text, size_t len, char *err,
-        size_t errlen);
+int clipw_set(
+        struct clipw *c, enum clip_sel sel, const char *text, size_t len, char *err, size_t errlen);
 /* Gives sel up when deskd owns it (nobody owns it then). Same returns. */
 int clipw_clear(struct clipw *c, enum clip_sel sel, char *err, size_t errlen);
 /*

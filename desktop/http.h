@@ -79,8 +79,8 @@ void reply_bytes(struct req *r, int status, const char *mime, const void *buf, s
 typedef void (*route_fn)(struct req *r);
 
 enum route_flags {
-    ROUTE_PUBLIC = 1 << 0, /* no token needed */
-    ROUTE_JSON = 1 << 1,   /* the body must be a JSON object: parsed into r->json, else 400 */
+    ROUTE_PUBLIC = 1 << 0,   /* no token needed */
+    ROUTE_JSON = 1 << 1,     /* the body must be a JSON object: parsed into r->json, else 400 */
     ROUTE_BIG_BODY = 1 << 2, /* the body may have up to REQ_BIG_BODY_LIMIT bytes */
 };
 

@@ -60,7 +60,9 @@ int main(int argc, char **argv) {
             .routes = deskd_routes,
             .ctx = &d,
     };
-    struct server *srv = d.shots && d.input && d.xquery && d.xwm && d.xapps && d.clip ? server_start(&scfg) : NULL;
+    struct server *srv = d.shots && d.input && d.xquery && d.xwm && d.xapps && d.clip
+                                 ? server_start(&scfg)
+                                 : NULL;
     if (!srv) {
         stack_finish();
         return 1;

@@ -30,8 +30,8 @@
 #define STATE_ADD    1
 #define SOURCE_PAGER 2
 
-static void client_message(Display *dpy, Window w, const char *type, long l0, long l1, long l2,
-        long l3, long l4) {
+static void client_message(
+        Display *dpy, Window w, const char *type, long l0, long l1, long l2, long l3, long l4) {
     XEvent e = {0};
     e.xclient.type = ClientMessage;
     e.xclient.window = w;
@@ -96,8 +96,8 @@ static void activate(Display *dpy, Window w) {
     long desk = cardinal(dpy, w, "_NET_WM_DESKTOP");
     if (desk >= 0 && desk != 0xffffffffL &&
             desk != cardinal(dpy, DefaultRootWindow(dpy), "_NET_CURRENT_DESKTOP"))
-        client_message(dpy, DefaultRootWindow(dpy), "_NET_CURRENT_DESKTOP", desk, CurrentTime, 0,
-                0, 0);
+        client_message(
+                dpy, DefaultRootWindow(dpy), "_NET_CURRENT_DESKTOP", desk, CurrentTime, 0, 0, 0);
     client_message(dpy, w, "_NET_ACTIVE_WINDOW", SOURCE_PAGER, CurrentTime, 0, 0, 0);
 }
 
@@ -115,8 +115,8 @@ static void request(Display *dpy, Window w, enum x11_action act, const struct x1
         XIconifyWindow(dpy, w, DefaultScreen(dpy));
         break;
     case X11_MAXIMIZE:
-        set_state(dpy, w, STATE_ADD, "_NET_WM_STATE_MAXIMIZED_VERT",
-                "_NET_WM_STATE_MAXIMIZED_HORZ");
+        set_state(
+                dpy, w, STATE_ADD, "_NET_WM_STATE_MAXIMIZED_VERT", "_NET_WM_STATE_MAXIMIZED_HORZ");
         break;
     case X11_RESTORE:
         if (now->states & (X11_STATE(MINIMIZED) | X11_STATE(HIDDEN)))
@@ -128,20 +128,20 @@ static void request(Display *dpy, Window w, enum x11_action act, const struct x1
             set_state(dpy, w, STATE_REMOVE, "_NET_WM_STATE_FULLSCREEN", NULL);
         break;
     case X11_GEOMETRY: {
-            /* The client's place in its frame, from where both are now. */
-            XWindowAttributes wa;
-            int cx = 0, cy = 0;
-            Window child;
-            if (!XGetWindowAttributes(dpy, w, &wa) ||
-                    !XTranslateCoordinates(dpy, w, DefaultRootWindow(dpy), 0, 0, &cx, &cy, &child))
-                break;
-            int left = cx - now->frame.x, top = cy - now->frame.y;
-            int cw = geom->width - (now->frame.width - wa.width);
-            int ch = geom->height - (now->frame.height - wa.height);
-            /* StaticGravity: x, y are where the client itself goes. */
-            long flags = StaticGravity | 0xf << 8 | (long)SOURCE_PAGER << 12;
-            client_message(dpy, w, "_NET_MOVERESIZE_WINDOW", flags, geom->x + left, geom->y + top,
-                    cw > 1 ? cw : 1, ch > 1 ? ch : 1);
+        /* The client's place in its frame, from where both are now. */
+        XWindowAttributes wa;
+        int cx = 0, cy = 0;
+        Window child;
+        if (!XGetWindowAttributes(dpy, w, &wa) ||
+                !XTranslateCoordinates(dpy, w, DefaultRootWindow(dpy), 0, 0, &cx, &cy, &child))
+            break;
+        int left = cx - now->frame.x, top = cy - now->frame.y;
+        int cw = geom->width - (now->frame.width - wa.width);
+        int ch = geom->height - (now->frame.height - wa.height);
+        /* StaticGravity: x, y are where the client itself goes. */
+        long flags = StaticGravity | 0xf << 8 | (long)SOURCE_PAGER << 12;
+        client_message(dpy, w, "_NET_MOVERESIZE_WINDOW", flags, geom->x + left, geom->y + top,
+                cw > 1 ? cw : 1, ch > 1 ? ch : 1);
         break;
     }
     }
@@ -166,7 +166,7 @@ static bool done(enum x11_action act, const struct x11_rect *geom, const struct 
         return (s & X11_STATE_MAXIMIZED) == X11_STATE_MAXIMIZED;
     case X11_RESTORE:
         return !(s & (X11_STATE(MINIMIZED) | X11_STATE(HIDDEN) | X11_STATE_MAXIMIZED |
-                       X11_STATE(FULLSCREEN)));
+                             X11_STATE(FULLSCREEN)));
     case X11_GEOMETRY:
         return rect_eq(&now->frame, geom);
     }

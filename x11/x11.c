@@ -369,9 +369,9 @@ int x11_window_get(Display *dpy, Window w, struct x11_window *out) {
     XWindowAttributes wa;
     int rc = XGetWindowAttributes(dpy, w, &wa) ? -ENOTDIR : -ENOENT;
     unsigned long n = 0;
-    unsigned long *list =
-            rc == -ENOTDIR ? get_longs(dpy, root, a.a[A_CLIENT_LIST], XA_WINDOW, X11_WINDOWS_MAX, &n)
-                           : NULL;
+    unsigned long *list = rc == -ENOTDIR ? get_longs(dpy, root, a.a[A_CLIENT_LIST], XA_WINDOW,
+                                                   X11_WINDOWS_MAX, &n)
+                                         : NULL;
     for (unsigned long i = 0; i < n; i++) {
         if ((Window)list[i] == w) {
             Window active = (Window)get_long(dpy, root, a.a[A_ACTIVE], XA_WINDOW);

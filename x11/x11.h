@@ -94,7 +94,7 @@ int x11_type_parse(const char *name);
 #define X11_STATE_BIT_(id, name) X11_STATE_BIT_##id,
 enum { X11_WINDOW_STATES(X11_STATE_BIT_) X11_STATES_N };
 #undef X11_STATE_BIT_
-#define X11_STATE(id)        (1u << X11_STATE_BIT_##id)
+#define X11_STATE(id)       (1u << X11_STATE_BIT_##id)
 #define X11_STATE_MAXIMIZED (X11_STATE(MAXIMIZED_VERT) | X11_STATE(MAXIMIZED_HORZ))
 /* The name of state bit i (0 <= i < X11_STATES_N). */
 const char *x11_state_name(int i);

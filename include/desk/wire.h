@@ -46,10 +46,10 @@
     X(CANCELLED, 503, ERR_CANCELLED, "the request was cancelled before it completed")              \
     X(NO_SPARE_KEYCODE, 503, ERR_NO_KEYCODE, "no spare keycode is free for a character")           \
     X(INPUT_BUSY, 503, ERR_BUSY, "input is busy with earlier requests")                            \
-    X(WINDOW_NOT_FOUND, 404, ERR_NOT_FOUND, "no managed top-level window of that id")             \
-    X(WM_TIMEOUT, 504, ERR_NO_RESPONSE, "the window manager did not make the change in time")     \
-    X(CLIPBOARD_TIMEOUT, 504, ERR_NO_RESPONSE, "the selection's owner did not answer in time")    \
-    X(CLIPBOARD_TOO_LARGE, 413, ERR_BODY_TOO_LARGE, "the selection holds more than 16 MiB")     \
+    X(WINDOW_NOT_FOUND, 404, ERR_NOT_FOUND, "no managed top-level window of that id")              \
+    X(WM_TIMEOUT, 504, ERR_NO_RESPONSE, "the window manager did not make the change in time")      \
+    X(CLIPBOARD_TIMEOUT, 504, ERR_NO_RESPONSE, "the selection's owner did not answer in time")     \
+    X(CLIPBOARD_TOO_LARGE, 413, ERR_BODY_TOO_LARGE, "the selection holds more than 16 MiB")        \
     X(PASTE_NOT_TAKEN, 504, ERR_NO_RESPONSE, "no application asked for the pasted text in time")
 
 /* The "source" of every error body: what Daytona's SDKs look for to read "code". */

@@ -136,8 +136,8 @@ int main(void) {
         }
     }
     qsort(times, 3, sizeof times[0], cmp_long);
-    printf("launch to window (xfce4-terminal): p50 %ld ms (of %ld, %ld, %ld)\n", times[1],
-            times[0], times[1], times[2]);
+    printf("launch to window (xfce4-terminal): p50 %ld ms (of %ld, %ld, %ld)\n", times[1], times[0],
+            times[1], times[2]);
     CHECK(environ_entry(extra[0], "DBUS_SESSION_BUS_ADDRESS="),
             "the terminal has the session's D-Bus address");
     CHECK(environ_entry(extra[0], "DESK_SERVICE="), "the terminal carries the desktop's mark");
@@ -163,8 +163,8 @@ int main(void) {
             200);
     /* Without a line break: xfce4-terminal asks before it pastes one (an "unsafe paste"). */
     const char *pasted = "héllo ✓ 日本語 pasted", *text = "héllo ✓ 日本語 pasted\n";
-    json_t *body = json_pack("{s:s, s:s, s:s}", "text", pasted, "method", "paste", "pasteKeys",
-            "ctrl+shift+v");
+    json_t *body = json_pack(
+            "{s:s, s:s, s:s}", "text", pasted, "method", "paste", "pasteKeys", "ctrl+shift+v");
     char *b = json_dumps(body, JSON_COMPACT);
     json_decref(body);
     json_t *j = NULL;

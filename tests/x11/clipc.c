@@ -57,8 +57,8 @@ static Atom take(Atom prop, unsigned char **buf, size_t *len, size_t *got) {
     int format;
     unsigned long n, after;
     unsigned char *data = NULL;
-    XGetWindowProperty(dpy, win, prop, 0, 0x7fffffff / 4, True, AnyPropertyType, &type, &format,
-            &n, &after, &data);
+    XGetWindowProperty(dpy, win, prop, 0, 0x7fffffff / 4, True, AnyPropertyType, &type, &format, &n,
+            &after, &data);
     size_t bytes = format == 32 ? n * sizeof(long) : format == 16 ? n * 2 : n;
     *got = bytes;
     if (data && type != XInternAtom(dpy, "INCR", False)) {
@@ -143,8 +143,8 @@ static int own(const char *path) {
         if (ev.type == PropertyNotify && t.active && ev.xproperty.window == t.requestor &&
                 ev.xproperty.atom == t.prop && ev.xproperty.state == PropertyDelete) {
             size_t k = len - t.off < CHUNK ? len - t.off : CHUNK;
-            XChangeProperty(dpy, t.requestor, t.prop, utf8, 8, PropModeReplace, data + t.off,
-                    (int)k);
+            XChangeProperty(
+                    dpy, t.requestor, t.prop, utf8, 8, PropModeReplace, data + t.off, (int)k);
             t.off += k;
             if (k == 0) {
                 t.active = false;
@@ -168,8 +168,8 @@ static int own(const char *path) {
             XChangeProperty(dpy, rq->requestor, rq->property, XA_ATOM, 32, PropModeReplace,
                     (const unsigned char *)list, 2);
         } else if (rq->target == utf8 && len <= CHUNK) {
-            XChangeProperty(dpy, rq->requestor, rq->property, utf8, 8, PropModeReplace, data,
-                    (int)len);
+            XChangeProperty(
+                    dpy, rq->requestor, rq->property, utf8, 8, PropModeReplace, data, (int)len);
             printf("served %d\n", ++served);
             fflush(stdout);
         } else if (rq->target == utf8 && !t.active) {

@@ -55,8 +55,8 @@ static int64_t now_ms(void) {
 }
 
 /* A request to deskd; returns the status and the parsed body in *json (may be NULL). */
-static long call(const char *method, const char *path, const char *body, json_t **json,
-        double *ms) {
+static long call(
+        const char *method, const char *path, const char *body, json_t **json, double *ms) {
     char url[512];
     snprintf(url, sizeof url, "%s%s", d.url, path);
     static const char *const headers[] = {"Content-Type: application/json", NULL};
@@ -258,7 +258,8 @@ static void test_actions(Window a, Window b) {
                 ms[n * 95 / 100 < n ? n * 95 / 100 : n - 1], n);
 
     CHECK_INT(window_action(a, "maximize", NULL, &j, &ms[0]), 200);
-    CHECK(has_state(a, "_NET_WM_STATE_MAXIMIZED_VERT") && has_state(a, "_NET_WM_STATE_MAXIMIZED_HORZ"),
+    CHECK(has_state(a, "_NET_WM_STATE_MAXIMIZED_VERT") &&
+                    has_state(a, "_NET_WM_STATE_MAXIMIZED_HORZ"),
             "maximized in _NET_WM_STATE");
     CHECK(json_has_state(j, "maximized"), "the answer says maximized");
     struct rect f = frame_rect(a);
@@ -304,8 +305,8 @@ static void test_actions(Window a, Window b) {
     printf("geometry to visible change: %.1f ms\n", ms[0]);
     /* From maximized: the state is taken back first. */
     CHECK_INT(window_action(a, "maximize", NULL, NULL, NULL), 200);
-    CHECK_INT(window_action(a, "geometry", "{\"x\":40,\"y\":50,\"width\":420,\"height\":260}", &j,
-                      NULL),
+    CHECK_INT(window_action(
+                      a, "geometry", "{\"x\":40,\"y\":50,\"width\":420,\"height\":260}", &j, NULL),
             200);
     f = frame_rect(a);
     CHECK(f.x == 40 && f.y == 50 && f.w == 420 && f.h == 260, "from maximized: frame %d,%d %dx%d",
@@ -315,12 +316,13 @@ static void test_actions(Window a, Window b) {
 
     /* Bad input changes nothing. */
     f = frame_rect(a);
-    CHECK_INT(window_action(a, "geometry", "{\"x\":0,\"y\":0,\"width\":0,\"height\":300}", &j, NULL),
+    CHECK_INT(
+            window_action(a, "geometry", "{\"x\":0,\"y\":0,\"width\":0,\"height\":300}", &j, NULL),
             400);
     CHECK(strstr(message_of(j), "width"), "names width: %s", message_of(j));
     json_decref(j);
-    CHECK_INT(window_action(a, "geometry", "{\"x\":0,\"y\":0,\"width\":-5,\"height\":300}", NULL,
-                      NULL),
+    CHECK_INT(window_action(
+                      a, "geometry", "{\"x\":0,\"y\":0,\"width\":-5,\"height\":300}", NULL, NULL),
             400);
     struct rect g = frame_rect(a);
     CHECK(f.x == g.x && f.w == g.w, "a rejected geometry changed nothing");
@@ -431,8 +433,8 @@ static long clip_set(const char *text, size_t len, const char *selection, double
 }
 
 /* clipc get; true when it returned exactly want (len bytes); *incr: whether INCR was used. */
-static bool clipc_reads(const char *sel, const char *target, const char *want, size_t len,
-        bool *incr, double *ms) {
+static bool clipc_reads(
+        const char *sel, const char *target, const char *want, size_t len, bool *incr, double *ms) {
     const char *args[5] = {"clipc", "get"};
     int k = 2;
     if (sel)
@@ -608,7 +610,8 @@ static void test_launch(void) {
     snprintf(evlog, sizeof evlog, "%s/evlog", exe);
     snprintf(body, sizeof body,
             "{\"argv\": [\"%s\", \"--title\", \"launched ✓\", \"--ignore-term\"], "
-            "\"env\": {\"DESK_TEST_MARK\": \"yes\"}, \"waitForWindow\": true, \"timeoutMs\": 10000}",
+            "\"env\": {\"DESK_TEST_MARK\": \"yes\"}, \"waitForWindow\": true, \"timeoutMs\": "
+            "10000}",
             evlog);
     json_t *j = NULL;
     double ms = 0;
@@ -725,8 +728,8 @@ static void test_client(Window a) {
     desk_window_list_free(wl);
     CHECK_INT(desk_window_geometry(c, a, 60, 70, 400, 250, &wl), DESK_OK);
     struct rect f = frame_rect(a);
-    CHECK(f.x == 60 && f.y == 70 && f.w == 400 && f.h == 250, "libdesk geometry: %d,%d %dx%d",
-            f.x, f.y, f.w, f.h);
+    CHECK(f.x == 60 && f.y == 70 && f.w == 400 && f.h == 250, "libdesk geometry: %d,%d %dx%d", f.x,
+            f.y, f.w, f.h);
     desk_window_list_free(wl);
     CHECK_INT(desk_window_action(c, 0x1fffff0, DESK_WINDOW_ACTIVATE, NULL), DESK_ERR_NOT_FOUND);
     CHECK_INT(desk_display_windows_of_type(c, "normal", &wl), DESK_OK);

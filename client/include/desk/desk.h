@@ -70,7 +70,8 @@ enum desk_status {
     DESK_ERR_CANCELLED = 20,      /* 503 CANCELLED: the request was dropped before it completed */
     DESK_ERR_NO_KEYCODE = 21,     /* 503 NO_SPARE_KEYCODE: no keycode free for a character */
     DESK_ERR_BUSY = 22,           /* 503 INPUT_BUSY: too much input queued; retry later */
-    DESK_ERR_NO_RESPONSE = 23,    /* 504: the window manager or a selection owner did not act in time */
+    DESK_ERR_NO_RESPONSE =
+            23, /* 504: the window manager or a selection owner did not act in time */
 };
 
 /* A short English sentence for a status; never NULL ("unknown status" for unknown values). */
@@ -354,8 +355,8 @@ struct desk_launch {
  * wait_for_window, *window (may be NULL) a list of one window (free with
  * desk_window_list_free). A missing executable is DESK_ERR_BAD_REQUEST naming it.
  */
-DESK_EXPORT enum desk_status desk_app_launch(desk_client *c, const struct desk_launch *l,
-        long *pid, struct desk_window_list **window);
+DESK_EXPORT enum desk_status desk_app_launch(
+        desk_client *c, const struct desk_launch *l, long *pid, struct desk_window_list **window);
 
 struct desk_app {
     long pid;
