@@ -366,6 +366,7 @@ static enum desk_status window_from(const json_t *o, void *item, struct desk_err
     json_array_foreach(states, i, v) total += json_string_length(v) + 1;
     if (!(w->states = calloc(1, total)))
         return wire_fail(e, DESK_ERR_NOMEM, "out of memory");
+    size_t at = 0;
     json_array_foreach(states, i, v) {
         if (!json_is_string(v)) {
             free(w->states);
@@ -373,8 +374,9 @@ static enum desk_status window_from(const json_t *o, void *item, struct desk_err
             return wire_fail(e, DESK_ERR_PROTOCOL, "\"states\" holds a value that is no string");
         }
         if (i)
-            strcat(w->states, ",");
-        strcat(w->states, json_string_value(v));
+            w->states[at++] = ',';
+        memcpy(w->states + at, json_string_value(v), json_string_length(v));
+        at += json_string_length(v);
     }
     rc = set_string(&w->type, json_is_string(type) ? json_string_value(type) : "", e);
     if (rc == DESK_OK)

@@ -220,8 +220,10 @@ static pid_t parent_of(pid_t pid) {
     buf[n] = '\0';
     /* "pid (comm) state ppid": comm may hold spaces and parentheses. */
     const char *p = strrchr(buf, ')');
-    int ppid = 0;
-    return p && sscanf(p + 1, " %*c %d", &ppid) == 1 ? (pid_t)ppid : 0;
+    if (!p || strlen(p) < 5)
+        return 0;
+    long ppid = strtol(p + 4, NULL, 10);
+    return ppid > 0 ? (pid_t)ppid : 0;
 }
 
 int apps_owns(pid_t root, pid_t pid) {

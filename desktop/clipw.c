@@ -441,9 +441,12 @@ static void done_read(struct clipw *c, Display *dpy) {
                 total += strlen(list[i]);
             char *joined = malloc(total + 1);
             if (joined) {
-                joined[0] = '\0';
-                for (int i = 0; i < count; i++)
-                    strcat(joined, list[i]);
+                size_t at = 0;
+                for (int i = 0; i < count; i++) {
+                    size_t n = strlen(list[i]);
+                    memcpy(joined + at, list[i], n);
+                    at += n;
+                }
                 text = util_utf8_clean(joined, total, &len);
                 free(joined);
             }

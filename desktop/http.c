@@ -287,7 +287,7 @@ static size_t body_limit(const struct server *s, const char *method, const char 
                 return REQ_BIG_BODY_LIMIT;
         }
     }
-    return REQ_BODY_LIMIT;
+    return (size_t)REQ_BODY_LIMIT;
 }
 
 static void dispatch(struct server *s, struct rstate *st) {

@@ -19,7 +19,7 @@
 #define REQ_MAX_ARGS   32
 #define REQ_BODY_LIMIT (1024 * 1024)
 /* The body limit of ROUTE_BIG_BODY routes: 16 MiB of text, escaped as JSON. */
-#define REQ_BIG_BODY_LIMIT (48 * 1024 * 1024)
+#define REQ_BIG_BODY_LIMIT ((size_t)48 * 1024 * 1024)
 
 /* The wire error codes: ERR_INVALID_PARAMETER, ERR_PROCESS_NOT_FOUND, ... */
 #define DESK_ERR_ENUM_(code, http, client, sentence) ERR_##code,

@@ -220,6 +220,62 @@ static Window frame_window(Display *dpy, Window w) {
     return frame;
 }
 
+/* Half the time gone: close asks the client itself, activate asks again. */
+static void nudge(Display *dpy, Window w, enum x11_action act) {
+    struct xtrap trap;
+    xtrap_begin(&trap, dpy);
+    if (act == X11_CLOSE)
+        close_by_delete(dpy, w);
+    else if (act == X11_ACTIVATE)
+        activate(dpy, w);
+    XFlush(dpy);
+    xtrap_end(&trap, true);
+}
+
+/*
+ * Waits until the change shows. Returns 1 with the window in *out, 0 when it
+ * is gone (for close, done), or a negative errno.
+ */
+static int await(Display *dpy, Window w, enum x11_action act, const struct x11_rect *geom,
+        const struct x11_rect *start, int64_t deadline, int timeout_ms, struct x11_window *out) {
+    struct x11_rect last = *start;
+    int64_t settled_at = 0; /* geometry: when the frame last changed away from where it was */
+    int64_t nudge_at = deadline - timeout_ms / 2;
+    bool nudged = false;
+    for (;;) {
+        struct x11_window now;
+        int got = x11_window_get(dpy, w, &now);
+        if (got == -ENOENT || got == -ENOTDIR)
+            return act == X11_CLOSE ? 0 : -ENOENT;
+        if (got < 0)
+            return got;
+        bool ok = done(act, geom, &now);
+        if (act == X11_GEOMETRY && !ok && !rect_eq(&now.frame, &last)) {
+            last = now.frame;
+            settled_at = util_mono_ms();
+        }
+        /* The window manager put it elsewhere (the screen, its size hints) and left it there. */
+        ok = ok || (settled_at && util_mono_ms() - settled_at >= SETTLE_MS);
+        if (ok) {
+            *out = now;
+            return 1;
+        }
+        x11_windows_free(&now, 1);
+        if (!nudged && util_ms_left(nudge_at) == 0) {
+            nudged = true;
+            nudge(dpy, w, act);
+        }
+        if (util_ms_left(deadline) == 0)
+            return -ETIMEDOUT;
+        int64_t until = nudged ? deadline : nudge_at;
+        if (settled_at && settled_at + SETTLE_MS < until)
+            until = settled_at + SETTLE_MS;
+        int ev = wait_events(dpy, until);
+        if (ev < 0)
+            return ev;
+    }
+}
+
 int x11_window_act(Display *dpy, Window w, enum x11_action act, const struct x11_rect *geom,
         int timeout_ms, struct x11_window *out) {
     struct x11_window before;
@@ -242,75 +298,17 @@ int x11_window_act(Display *dpy, Window w, enum x11_action act, const struct x11
     xtrap_begin(&trap, dpy);
     request(dpy, w, act, geom, &before);
     xtrap_end(&trap, true);
-
-    struct x11_rect last = before.frame;
-    int64_t settled_at = 0; /* geometry: when the frame last changed away from where it was */
-    int64_t nudge_at = deadline - timeout_ms / 2;
-    bool nudged = false;
-    rc = -ETIMEDOUT;
-    for (;;) {
-        struct x11_window now;
-        int got = x11_window_get(dpy, w, &now);
-        if (got == -ENOENT || got == -ENOTDIR) {
-            rc = act == X11_CLOSE ? 0 : -ENOENT;
-            break;
-        }
-        if (got < 0) {
-            rc = got;
-            break;
-        }
-        bool ok = done(act, geom, &now);
-        if (act == X11_GEOMETRY && !ok && !rect_eq(&now.frame, &last)) {
-            last = now.frame;
-            settled_at = util_mono_ms();
-        }
-        if (!ok && settled_at && util_mono_ms() - settled_at >= SETTLE_MS)
-            ok = true;
-        if (ok) {
-            x11_windows_free(&before, 1);
-            *out = now;
-            rc = 1;
-            break;
-        }
-        x11_windows_free(&now, 1);
-        /*
-         * Half the time gone: close asks the client itself (the window manager may not have
-         * passed WM_DELETE_WINDOW on), activate asks again (xfwm4 drops an activation that
-         * races its own focusing of a window mapped just before).
-         */
-        if (!nudged && util_ms_left(nudge_at) == 0) {
-            nudged = true;
-            xtrap_begin(&trap, dpy);
-            if (act == X11_CLOSE)
-                close_by_delete(dpy, w);
-            else if (act == X11_ACTIVATE)
-                activate(dpy, w);
-            XFlush(dpy);
-            xtrap_end(&trap, true);
-        }
-        if (util_ms_left(deadline) == 0)
-            break;
-        int64_t until = nudged ? deadline : nudge_at;
-        if (settled_at && settled_at + SETTLE_MS < until)
-            until = settled_at + SETTLE_MS;
-        int ev = wait_events(dpy, until);
-        if (ev < 0) {
-            rc = ev;
-            break;
-        }
-    }
+    rc = await(dpy, w, act, geom, &before.frame, deadline, timeout_ms, out);
     select_events(dpy, w, frame, NoEventMask);
     while (XPending(dpy)) {
         XEvent ev;
         XNextEvent(dpy, &ev);
     }
-    if (rc == 1)
-        return 0;
     if (rc == 0)
         *out = before; /* closed: the window as it was */
     else
         x11_windows_free(&before, 1);
-    return rc;
+    return rc < 0 ? rc : 0;
 }
 
 int x11_wait_window(Display *dpy, int (*match)(long pid, void *arg), void *arg, int timeout_ms,
@@ -341,7 +339,6 @@ int x11_wait_window(Display *dpy, int (*match)(long pid, void *arg), void *arg, 
         if (found >= 0) {
             *out = wins[found];
             wins[found].title = NULL;
-            rc = 0;
         }
         x11_windows_free(wins, n);
         if (found >= 0 || stop < 0 || util_ms_left(deadline) == 0) {
