@@ -406,6 +406,8 @@ static void transfer_next(struct clipw *c, Display *dpy, struct transfer *t) {
             (const unsigned char *)t->b->data + t->off, (int)n);
     bool failed = xtrap_end(&trap, true) != 0;
     t->last = util_mono_ms();
+    log_msg(LOG_DEBUG, "clipboard: INCR chunk of %zu bytes at %zu to 0x%lx%s", n, t->off,
+            (unsigned long)t->requestor, failed ? " failed" : "");
     if (n == 0 && !failed)
         count_served(c, t->sel);
     if (n == 0 || failed)
@@ -675,7 +677,13 @@ static int turn(struct clipw *c, Display *dpy) {
         else if (t->active && t->last + TRANSFER_IDLE_MS < next)
             next = t->last + TRANSFER_IDLE_MS;
     }
-    XFlush(dpy);
+    /*
+     * The last call before the thread sleeps in poll() must be XPending: a flush may read
+     * what arrived into xcb's queue (it reads while it writes), and poll() would then sleep
+     * on an empty socket with an event waiting. XPending flushes, reads and counts.
+     */
+    if (XPending(dpy))
+        return 0;
     return next == INT64_MAX ? -1 : (int)(next > now ? next - now : 0);
 }
 

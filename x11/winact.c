@@ -276,6 +276,32 @@ static int await(Display *dpy, Window w, enum x11_action act, const struct x11_r
     }
 }
 
+/*
+ * Waits until neither w nor its frame had an event for SETTLE_MS / 2 (at
+ * most until deadline) and reads w then: a window manager sets a state
+ * before it has put the frame where that state wants it.
+ */
+static int settle(Display *dpy, Window w, int64_t deadline, struct x11_window *out) {
+    struct xtrap trap;
+    xtrap_begin(&trap, dpy);
+    Window frame = frame_window(dpy, w);
+    XSelectInput(dpy, w, PropertyChangeMask | StructureNotifyMask);
+    if (frame != w)
+        XSelectInput(dpy, frame, StructureNotifyMask);
+    xtrap_end(&trap, true);
+    int rc;
+    do {
+        int64_t until = util_mono_ms() + SETTLE_MS / 2;
+        rc = wait_events(dpy, until < deadline ? until : deadline);
+    } while (rc > 0 && util_ms_left(deadline) > 0);
+    select_events(dpy, w, frame, NoEventMask);
+    while (XPending(dpy)) {
+        XEvent ev;
+        XNextEvent(dpy, &ev);
+    }
+    return rc < 0 ? rc : x11_window_get(dpy, w, out);
+}
+
 int x11_window_act(Display *dpy, Window w, enum x11_action act, const struct x11_rect *geom,
         int timeout_ms, struct x11_window *out) {
     struct x11_window before;
@@ -288,6 +314,9 @@ int x11_window_act(Display *dpy, Window w, enum x11_action act, const struct x11
     if (act == X11_GEOMETRY && !done(X11_RESTORE, NULL, &before)) {
         x11_windows_free(&before, 1);
         if ((rc = x11_window_act(dpy, w, X11_RESTORE, NULL, timeout_ms, &before)) < 0)
+            return rc;
+        x11_windows_free(&before, 1);
+        if ((rc = settle(dpy, w, deadline, &before)) < 0)
             return rc;
     }
     struct xtrap trap;

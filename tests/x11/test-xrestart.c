@@ -71,8 +71,8 @@ int main(void) {
     long status = 0;
     CHECK(shows_pattern(d.url, 1, &status), "first server's pattern (status %ld)", status);
     /* The clipboard's and the window actions' connections live and die like the others. */
-    CHECK_INT(request(&d, "POST", "/computeruse/clipboard", "{\"text\": \"before\"}", NULL, 0),
-            200);
+    CHECK_INT(
+            request(&d, "POST", "/computeruse/clipboard", "{\"text\": \"before\"}", NULL, 0), 200);
 
     /* Kill the X server hard, as a crash would. */
     kill(xs.pid, SIGKILL);
@@ -115,8 +115,7 @@ int main(void) {
     char text[64];
     CHECK_INT(request(&d, "GET", "/computeruse/clipboard", NULL, text, sizeof text), 200);
     CHECK_STR(text, ""); /* the selection died with the server */
-    CHECK_INT(request(&d, "POST", "/computeruse/clipboard", "{\"text\": \"after\"}", NULL, 0),
-            200);
+    CHECK_INT(request(&d, "POST", "/computeruse/clipboard", "{\"text\": \"after\"}", NULL, 0), 200);
     CHECK_INT(request(&d, "GET", "/computeruse/clipboard", NULL, text, sizeof text), 200);
     CHECK_STR(text, "after");
     CHECK_INT(request(&d, "POST", "/computeruse/windows/33554416/maximize", NULL, NULL, 0), 404);
