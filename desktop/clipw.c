@@ -112,7 +112,7 @@ struct clipw {
     bool incr;
     Atom tried;
     char *acc;
-    size_t acc_len;
+    size_t acc_len, acc_cap;
     Atom acc_type;
 };
 
@@ -283,7 +283,7 @@ static void forget(struct clipw *c) {
     }
     free(c->acc);
     c->acc = NULL;
-    c->acc_len = 0;
+    c->acc_len = c->acc_cap = 0;
 }
 
 static int on_open(Display *dpy, void *data) {
@@ -423,7 +423,7 @@ static void done_cur(struct clipw *c, int rc, const char *err) {
     c->cur = NULL;
     free(c->acc);
     c->acc = NULL;
-    c->acc_len = 0;
+    c->acc_len = c->acc_cap = 0;
     c->incr = false;
     finish(c, cmd, rc, err);
 }
@@ -493,14 +493,21 @@ static bool take_prop(struct clipw *c, Display *dpy, Atom *type, size_t *got) {
         done_cur(c, -EFBIG, "the selection holds more than 16 MiB");
         return false;
     }
-    char *acc = realloc(c->acc, c->acc_len + bytes + 1);
-    if (!acc) {
-        XFree(data);
-        done_cur(c, -ENOMEM, "out of memory for the selection's text");
-        return false;
+    if (c->acc_len + bytes + 1 > c->acc_cap) {
+        /* Doubling: INCR text comes in many chunks. */
+        size_t cap = c->acc_cap ? c->acc_cap : 65536;
+        while (cap < c->acc_len + bytes + 1)
+            cap *= 2;
+        char *acc = realloc(c->acc, cap);
+        if (!acc) {
+            XFree(data);
+            done_cur(c, -ENOMEM, "out of memory for the selection's text");
+            return false;
+        }
+        c->acc = acc;
+        c->acc_cap = cap;
     }
-    memcpy(acc + c->acc_len, data, bytes);
-    c->acc = acc;
+    memcpy(c->acc + c->acc_len, data, bytes);
     c->acc_len += bytes;
     c->acc_type = actual;
     XFree(data);
