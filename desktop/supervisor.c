@@ -46,7 +46,7 @@ static char **make_env(const char *marker) {
     size_t n = 0;
     while (environ[n])
         n++;
-    char **env = calloc(n + 4, sizeof *env);
+    char **env = calloc(n + 5, sizeof *env);
     if (!env)
         return NULL;
     size_t k = 0;
@@ -60,6 +60,7 @@ static char **make_env(const char *marker) {
     const char *dirs = getenv("XDG_CONFIG_DIRS");
     if (asprintf(&env[k++], "DISPLAY=%s", stk.display) < 0 ||
             asprintf(&env[k++], "%s", marker) < 0 ||
+            asprintf(&env[k++], "DBUS_SESSION_BUS_ADDRESS=%s", stk.session_bus) < 0 ||
             asprintf(&env[k++], "XDG_CONFIG_DIRS=%s:%s", stk.dir.xdg_dir,
                     dirs && *dirs ? dirs : "/etc/xdg") < 0) {
         env[k - 1] = NULL; /* what the failed asprintf left there is undefined */
@@ -267,7 +268,16 @@ static void setup_proc(int i) {
 }
 
 int supervisor_init(bool autostart, char *err, size_t errlen) {
+    /* Abstract: no socket file to outlive a killed bus, and no path length limit. */
+    snprintf(stk.session_bus, sizeof stk.session_bus, "unix:abstract=desk-session-%s",
+            stk.stack_id);
+    snprintf(stk.bus_config, sizeof stk.bus_config, "%s/session-bus.conf", stk.dir.path);
+    snprintf(stk.bus_config_arg, sizeof stk.bus_config_arg, "--config-file=%s", stk.bus_config);
     stk.env = (struct service_env){
+            .session_bus = stk.session_bus,
+            .bus_config = stk.bus_config,
+            .bus_config_arg = stk.bus_config_arg,
+            .bus_services = stk.dir.bus_services,
             .display = stk.display,
             .display_num = stk.display_num,
             .width = stk.width,
