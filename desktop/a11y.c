@@ -609,14 +609,55 @@ static int parse_id(const char *id, char **bus, const char **path, struct a11y_r
     return 0;
 }
 
-/* Opens the bus for one node operation: w ready and (*bus, *path) parsed, or -1. */
+/*
+ * Opens the bus for one node operation: w ready and (*bus, *path) parsed, or
+ * -1. A node whose widget is gone (GTK keeps its object, with the defunct
+ * state, after its window closed) is not found: acting on it would report a
+ * success that did nothing.
+ */
 static int node_open(struct walk *w, const char *session_bus, const char *id, char **bus,
         const char **path, struct a11y_result *res) {
     *w = (struct walk){0};
     *bus = NULL;
-    if (parse_id(id, bus, path, res) < 0)
+    if (parse_id(id, bus, path, res) < 0 || walk_open(w, session_bus, NULL, res) < 0)
         return -1;
-    return walk_open(w, session_bus, NULL, res);
+    GError *e = NULL;
+    GVariant *r = call(w, *bus, *path, A11Y_IFACE, "GetState", NULL, "(au)", &e);
+    if (!r) {
+        set_call_error(res, e, *bus, *path, "GetState");
+        g_error_free(e);
+        return -1;
+    }
+    GVariantIter *words = NULL;
+    guint32 word = 0, any = 0;
+    g_variant_get(r, "(au)", &words);
+    bool defunct = g_variant_iter_next(words, "u", &word) && (word & (1u << 6));
+    any = word;
+    while (g_variant_iter_next(words, "u", &word))
+        any |= word;
+    g_variant_iter_free(words);
+    g_variant_unref(r);
+    /* No state at all: is it still in its application's tree? GTK 3 detaches the
+     * objects of a destroyed window (parent: the null object) and keeps them. */
+    bool detached = false;
+    if (!defunct && any == 0) {
+        GVariant *parent = get_prop(w, *bus, *path, A11Y_IFACE, "Parent", &e);
+        g_clear_error(&e);
+        const char *pbus = NULL, *ppath = NULL;
+        if (parent && g_variant_is_of_type(parent, G_VARIANT_TYPE("(so)"))) {
+            g_variant_get(parent, "(&s&o)", &pbus, &ppath);
+            detached = strcmp(ppath, "/org/a11y/atspi/null") == 0;
+        }
+        if (parent)
+            g_variant_unref(parent);
+    }
+    if (defunct || detached) {
+        set_result(res, A11Y_NODE_NOT_FOUND, NOT_FOUND ": %s: %s", id,
+                defunct ? "it is defunct (its widget is gone)"
+                        : "it is no longer in its application's tree (its window closed)");
+        return -1;
+    }
+    return 0;
 }
 
 /* A call whose boolean answer is the verdict: 1 true, 0 false, -1 failed (res set). */
