@@ -358,7 +358,15 @@ static void test_missing_executable(void) {
 static void check_status_map(json_t *j, bool running, const char *what) {
     static const char *const names[] = {"xvfb", "xfce4", "x11vnc", "novnc"};
     json_t *st = json_object_get(j, "status");
-    CHECK(json_is_object(st) && json_object_size(st) == 4, "%s: status map of 4", what);
+    CHECK(json_is_object(st) && json_object_size(st) == 5, "%s: status map of 5", what);
+    /* Daytona's atspi: priority 250, never restarted by itself, no pid. */
+    json_t *at = json_object_get(st, "atspi");
+    CHECK(json_is_boolean(json_object_get(at, "running")) &&
+                    json_boolean_value(json_object_get(at, "running")) == running &&
+                    json_integer_value(json_object_get(at, "priority")) == 250 &&
+                    json_is_false(json_object_get(at, "autoRestart")) &&
+                    json_is_null(json_object_get(at, "pid")),
+            "%s: atspi", what);
     for (int i = 0; i < 4; i++) {
         json_t *p = json_object_get(st, names[i]);
         CHECK(json_is_object(p), "%s: %s present", what, names[i]);
@@ -402,7 +410,7 @@ static void test_before_start(const struct deskd_proc *d) {
             {"GET", "/computeruse/process/novnc%20/errors"}};
     for (int i = 0; i < 4; i++) {
         CHECK_INT(su_call(d, paths[i][0], paths[i][1], NULL, NULL, &j), 404);
-        CHECK(strstr(err_text(j), "valid names: xvfb, xfce4, x11vnc, novnc"), "%s: %s", paths[i][1],
+        CHECK(strstr(err_text(j), "valid names: xvfb, xfce4, atspi, x11vnc, novnc"), "%s: %s", paths[i][1],
                 err_text(j));
         json_decref(j);
     }

@@ -66,7 +66,8 @@ static long wait_readyz(const struct deskd_proc *d, long want, int timeout_ms, j
 static void check_not_ready(json_t *j, const char *status, const bool running[4]) {
     CHECK_STR(status_of(j), status);
     json_t *map = json_object_get(j, "processes");
-    CHECK(json_is_object(map) && json_object_size(map) == 4, "a map of the four processes");
+    CHECK(json_is_object(map) && json_object_size(map) == 5,
+            "a map of the four processes and atspi");
     for (int i = 0; i < 4; i++) {
         json_t *p = json_object_get(map, names[i]);
         json_t *run = json_object_get(p, "running");
