@@ -146,7 +146,8 @@ bool a11y_bus_healthy(const char *session_addr) {
     if (pthread_mutex_trylock(&lock) != 0)
         return atomic_load(&healthy);
     int64_t now = util_mono_ms();
-    if (now - checked_at >= 2000) {
+    /* Only a healthy answer is kept: a bus that came back is seen at once. */
+    if (!atomic_load(&healthy) || now - checked_at >= 2000) {
         char err[256];
         atomic_store(&healthy, a11y_bus_probe(session_addr, 100, err, sizeof err) == 0);
         checked_at = util_mono_ms();

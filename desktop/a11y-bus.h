@@ -37,7 +37,11 @@ GDBusConnection *a11y_bus_get(const char *session_addr, int timeout_ms, char *er
  */
 int a11y_bus_probe(const char *session_addr, int timeout_ms, char *err, size_t errlen);
 
-/* a11y_bus_probe with 100 ms, its answer kept for 2 s (what the status routes show). */
+/*
+ * a11y_bus_probe with 100 ms (what the status routes show, as Daytona's
+ * atspi entry): a healthy answer is kept for 2 s, an unhealthy one is asked
+ * again by the next caller. Concurrent callers take the last answer.
+ */
 bool a11y_bus_healthy(const char *session_addr);
 
 #endif

@@ -181,6 +181,23 @@ static GVariant *get_prop(struct walk *w, const char *name, const char *path, co
     return v;
 }
 
+/* Whether the node lists iface among its interfaces (false when it cannot say). */
+static bool has_iface(struct walk *w, const char *bus, const char *path, const char *iface) {
+    GError *e = NULL;
+    GVariant *r = call(w, bus, path, A11Y_IFACE, "GetInterfaces", NULL, "(as)", &e);
+    g_clear_error(&e);
+    if (!r)
+        return false;
+    const gchar **names = NULL;
+    bool found = false;
+    g_variant_get(r, "(^a&s)", &names);
+    for (size_t k = 0; names && names[k] && !found; k++)
+        found = strcmp(names[k], iface) == 0;
+    g_free(names);
+    g_variant_unref(r);
+    return found;
+}
+
 /* Daytona's classes of D-Bus errors. */
 static enum a11y_status classify(const GError *e) {
     if (is_closed(e))
@@ -700,6 +717,11 @@ int a11y_invoke(const char *session_bus, const char *id, const char *action, str
     if (node_open(&w, session_bus, id, &bus, &path, res) < 0)
         goto out;
     GError *e = NULL;
+    /* The bridges answer a property of an interface the node lacks with a generic failure. */
+    if (!has_iface(&w, bus, path, IFACE_ACTION)) {
+        set_result(res, A11Y_NOT_SUPPORTED, NOT_SUPPORTED ": node has no actions");
+        goto out;
+    }
     GVariant *count = get_prop(&w, bus, path, IFACE_ACTION, "NActions", &e);
     if (!count) {
         set_call_error(res, e, bus, path, "NActions");
