@@ -101,8 +101,22 @@ GDBusConnection *a11y_bus_get(const char *session_addr, int timeout_ms, char *er
         g_clear_object(&bus);
     GDBusConnection *conn = bus ? g_object_ref(bus) : NULL;
     pthread_mutex_unlock(&bus_lock);
-    if (conn)
-        return conn;
+    if (conn) {
+        /* GDBus notices a closed socket only when it reads: one round trip to the bus daemon
+         * tells a live connection from one to a bus that was restarted meanwhile. */
+        GVariant *r = g_dbus_connection_call_sync(conn, "org.freedesktop.DBus",
+                "/org/freedesktop/DBus", "org.freedesktop.DBus.Peer", "Ping", NULL, NULL,
+                G_DBUS_CALL_FLAGS_NONE, timeout_ms, NULL, NULL);
+        if (r) {
+            g_variant_unref(r);
+            return conn;
+        }
+        pthread_mutex_lock(&bus_lock);
+        if (bus == conn)
+            g_clear_object(&bus);
+        pthread_mutex_unlock(&bus_lock);
+        g_object_unref(conn);
+    }
     /* Opened unlocked: a stalled bus must not hold the requests that find the connection. */
     conn = open_bus(session_addr, timeout_ms, err, errlen);
     if (!conn)

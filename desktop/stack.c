@@ -211,12 +211,18 @@ static void begin(struct op *o) {
         o->starts = stk.sup.svcs[i].starts;
         stk.op_target = i;
         stk.op_gen++;
-        /* What must be ready afterwards: it, what runs bound to it, and what it needs. */
+        /* What must be ready afterwards: it, what runs bound to it (transitively: atspi on
+         * xfce4 on xvfb), and what it needs. */
         o->want = 1u << i;
-        for (int j = 0; j < services_n; j++) {
-            const struct svc *v = &stk.sup.svcs[j];
-            if ((v->def->bound & (1u << i)) && v->wanted)
-                o->want |= 1u << j;
+        for (bool grew = true; grew;) {
+            grew = false;
+            for (int j = 0; j < services_n; j++) {
+                const struct svc *v = &stk.sup.svcs[j];
+                if (!(o->want & (1u << j)) && (v->def->bound & o->want) && v->wanted) {
+                    o->want |= 1u << j;
+                    grew = true;
+                }
+            }
         }
         svc_restart(&stk.sup, i);
         for (int j = 0; j < services_n; j++) {
