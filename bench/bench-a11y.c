@@ -4,7 +4,7 @@
  * xfce4-terminal and the tests' GTK application (a11y-app), with deskd attached to it.
  *
  *   tree   GET a11y/tree of xfce4-terminal's pid (whole tree): nodes and ms
- *   find   POST a11y/find in the terminal: a menu item by exact name (walks the tree)
+ *   find   POST a11y/find in the terminal: the terminal widget by role (walks the tree)
  *   invoke POST a11y/node/invoke on a11y-app's button (the app really clicks)
  *
  * Peers in the same run, in this process:
@@ -192,7 +192,8 @@ static int bench(void) {
         return -1;
     /* The bus answers (deskd's own probe of it) before the applications start. */
     char *text = NULL;
-    for (double end = now_ms() + 10000; desk_a11y_tree(cl, "all", 0, 0, &text) != DESK_OK; nap_ms(50)) {
+    for (double end = now_ms() + 10000; desk_a11y_tree(cl, "all", 0, 0, &text) != DESK_OK;
+            nap_ms(50)) {
         if (now_ms() > end) {
             say("the accessibility bus did not answer: %s", bench_desk_error(cl, err, sizeof err));
             return -1;
@@ -206,13 +207,13 @@ static int bench(void) {
     if (!tk || !ak)
         return -1;
     char query[256], button[256], copy[256];
-    snprintf(query, sizeof query, "{\"scope\":\"pid\",\"pid\":%d,\"name\":\"Press me\",\"nameMatch\":\"exact\"}",
+    snprintf(query, sizeof query,
+            "{\"scope\":\"pid\",\"pid\":%d,\"name\":\"Press me\",\"nameMatch\":\"exact\"}",
             (int)ak->pid);
     if (!wait_node(cl, query, button, sizeof button, 20000))
         return -1;
     char find_q[256];
-    snprintf(find_q, sizeof find_q,
-            "{\"scope\":\"pid\",\"pid\":%d,\"role\":\"menu item\",\"name\":\"Copy\",\"nameMatch\":\"exact\"}",
+    snprintf(find_q, sizeof find_q, "{\"scope\":\"pid\",\"pid\":%d,\"role\":\"terminal\"}",
             (int)tk->pid);
     if (!wait_node(cl, find_q, copy, sizeof copy, 20000))
         return -1;
@@ -250,7 +251,7 @@ static int bench(void) {
             s[i] = now_ms() - t0;
         desk_free(text);
     }
-    add_row("deskd find (terminal, menu item Copy)", s, n, NULL);
+    add_row("deskd find (terminal, role terminal)", s, n, NULL);
 
     for (int i = -opt.warmup; i < n; i++) {
         double t0 = now_ms();
@@ -374,7 +375,8 @@ int main(int argc, char **argv) {
                    parse_int(v, 10, 36000, &opt.timeout_s) == 0) {
             i++;
         } else {
-            fprintf(stderr, "usage: bench-a11y [-n RUNS (default 50)] [--timeout SEC] [--keep-tmp]\n");
+            fprintf(stderr,
+                    "usage: bench-a11y [-n RUNS (default 50)] [--timeout SEC] [--keep-tmp]\n");
             return 2;
         }
     }

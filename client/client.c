@@ -865,8 +865,8 @@ enum desk_status desk_a11y_tree(
             strcmp(scope, "all") != 0)
         return invalid(c, "scope must be focused, pid or all, got \"%s\"", scope);
     char path[160];
-    snprintf(path, sizeof path, "/computeruse/a11y/tree?scope=%s&maxDepth=%d", scope ? scope : "focused",
-            max_depth < 0 ? -1 : max_depth);
+    snprintf(path, sizeof path, "/computeruse/a11y/tree?scope=%s&maxDepth=%d",
+            scope ? scope : "focused", max_depth < 0 ? -1 : max_depth);
     if (pid > 0)
         snprintf(path + strlen(path), sizeof path - strlen(path), "&pid=%ld", pid);
     struct call rq = {"GET", path, NULL, NULL};

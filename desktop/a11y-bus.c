@@ -62,7 +62,8 @@ static GDBusConnection *connect_bus(const char *addr, int timeout_ms, GError **e
 }
 
 /* Asks the session bus for the accessibility bus's address and connects to it. */
-static GDBusConnection *open_bus(const char *session_addr, int timeout_ms, char *err, size_t errlen) {
+static GDBusConnection *open_bus(
+        const char *session_addr, int timeout_ms, char *err, size_t errlen) {
     if (!session_addr || !*session_addr) {
         snprintf(err, errlen, "%s: session bus: no session bus address is known", A11Y_UNREACHABLE);
         return NULL;

@@ -17,10 +17,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define A11Y_REGISTRY_BUS  "org.a11y.atspi.Registry"
-#define A11Y_ROOT_PATH     "/org/a11y/atspi/accessible/root"
-#define A11Y_IFACE         "org.a11y.atspi.Accessible"
-#define A11Y_UNREACHABLE   "accessibility bus not reachable"
+#define A11Y_REGISTRY_BUS "org.a11y.atspi.Registry"
+#define A11Y_ROOT_PATH    "/org/a11y/atspi/accessible/root"
+#define A11Y_IFACE        "org.a11y.atspi.Accessible"
+#define A11Y_UNREACHABLE  "accessibility bus not reachable"
 
 /*
  * A new reference to the accessibility bus (g_object_unref it), or NULL with

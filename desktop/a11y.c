@@ -39,8 +39,8 @@
 static const char *const state_names[A11Y_STATES_MAX] = {"invalid", "active", "armed", "busy",
         "checked", "collapsed", "defunct", "editable", "enabled", "expandable", "expanded",
         "focusable", "focused", "has_tooltip", "horizontal", "iconified", "modal", "multi_line",
-        "multiselectable", "opaque", "pressed", "resizable", "selectable", "selected",
-        "sensitive", "showing", "single_line", "stale", "transient", "vertical", "visible",
+        "multiselectable", "opaque", "pressed", "resizable", "selectable", "selected", "sensitive",
+        "showing", "single_line", "stale", "transient", "vertical", "visible",
         "manages_descendants", "indeterminate", "required", "truncated", "animated",
         "invalid_entry", "supports_autocompletion", "selectable_text", "is_default", "visited",
         "checkable", "has_popup", "read_only"};
@@ -114,7 +114,8 @@ struct walk {
     GRegex *re;
     int budget;
     bool out_of_time;
-    GError *fatal; /* the bus went away: the request fails */
+    GError *fatal;     /* the bus went away: the request fails */
+    GMainContext *ctx; /* where the replies of batched calls arrive (this thread's default) */
 };
 
 static int walk_open(struct walk *w, const char *session_bus, const struct a11y_query *q,
@@ -126,6 +127,8 @@ static int walk_open(struct walk *w, const char *session_bus, const struct a11y_
         return -1;
     }
     w->stalled = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    w->ctx = g_main_context_new();
+    g_main_context_push_thread_default(w->ctx);
     return 0;
 }
 
@@ -138,6 +141,10 @@ static void walk_close(struct walk *w) {
         g_regex_unref(w->re);
     if (w->fatal)
         g_error_free(w->fatal);
+    if (w->ctx) {
+        g_main_context_pop_thread_default(w->ctx);
+        g_main_context_unref(w->ctx);
+    }
 }
 
 static bool is_closed(const GError *e) {
@@ -169,10 +176,70 @@ static GVariant *call(struct walk *w, const char *name, const char *path, const 
     return r;
 }
 
+/* One call of a batch: the request, and its reply or error once the batch ran. */
+struct bcall {
+    const char *iface, *method;
+    GVariant *args; /* may be floating */
+    const char *type;
+    GVariant *reply;
+    GError *error;
+    int *pending;
+};
+
+static void batch_reply(GObject *src, GAsyncResult *res, gpointer data) {
+    struct bcall *c = data;
+    c->reply = g_dbus_connection_call_finish(G_DBUS_CONNECTION(src), res, &c->error);
+    (*c->pending)--;
+}
+
+/*
+ * The calls of c[0..n) to one node, sent together and awaited together: one
+ * round trip's wait instead of n. The same bounds as call().
+ */
+static void batch(struct walk *w, const char *name, const char *path, struct bcall *c, int n) {
+    int pending = 0;
+    int64_t left = util_ms_left(w->deadline);
+    bool stalled = g_hash_table_contains(w->stalled, name);
+    int timeout = left < A11Y_CALL_TIMEOUT_MS ? (int)left : A11Y_CALL_TIMEOUT_MS;
+    for (int k = 0; k < n; k++) {
+        c[k].reply = NULL;
+        c[k].error = NULL;
+        c[k].pending = &pending;
+        if (left == 0 || stalled) {
+            if (c[k].args)
+                g_variant_unref(g_variant_ref_sink(c[k].args));
+            w->out_of_time |= left == 0;
+            g_set_error(&c[k].error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "%s did not answer in time",
+                    name);
+            continue;
+        }
+        pending++;
+        g_dbus_connection_call(w->bus, name, path, c[k].iface, c[k].method, c[k].args,
+                c[k].type ? G_VARIANT_TYPE(c[k].type) : NULL, G_DBUS_CALL_FLAGS_NONE, timeout, NULL,
+                batch_reply, &c[k]);
+    }
+    while (pending > 0)
+        g_main_context_iteration(w->ctx, TRUE);
+    for (int k = 0; k < n; k++) {
+        if (g_error_matches(c[k].error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT) && !stalled && left)
+            g_hash_table_add(w->stalled, g_strdup(name));
+        if (c[k].error && is_closed(c[k].error) && !w->fatal)
+            w->fatal = g_error_copy(c[k].error);
+    }
+}
+
+static void batch_free(struct bcall *c, int n) {
+    for (int k = 0; k < n; k++) {
+        if (c[k].reply)
+            g_variant_unref(c[k].reply);
+        g_clear_error(&c[k].error);
+    }
+}
+
 static GVariant *get_prop(struct walk *w, const char *name, const char *path, const char *iface,
         const char *prop, GError **e) {
-    GVariant *r = call(w, name, path, IFACE_PROPS, "Get", g_variant_new("(ss)", iface, prop),
-            "(v)", e);
+    GVariant *r =
+            call(w, name, path, IFACE_PROPS, "Get", g_variant_new("(ss)", iface, prop), "(v)", e);
     if (!r)
         return NULL;
     GVariant *v = NULL;
@@ -205,8 +272,8 @@ static enum a11y_status classify(const GError *e) {
     gchar *remote = g_dbus_error_get_remote_error(e);
     enum a11y_status st = A11Y_FAILED;
     if (remote) {
-        static const char *const unsupported[] = {"UnknownMethod", "UnknownInterface",
-                "UnknownProperty", "NotSupported"};
+        static const char *const unsupported[] = {
+                "UnknownMethod", "UnknownInterface", "UnknownProperty", "NotSupported"};
         static const char *const gone[] = {"ServiceUnknown", "NameHasNoOwner", "UnknownObject"};
         const char *p = "org.freedesktop.DBus.Error.";
         if (strncmp(remote, p, strlen(p)) == 0) {
@@ -255,42 +322,81 @@ static void set_call_error(struct a11y_result *res, const GError *e, const char 
 struct info {
     gchar *role, *name, *description;
     uint64_t states;
+    GVariant *children;     /* (a(so)), when asked for and answered */
+    bool component, action; /* its interfaces, when asked for */
 };
 
 static void info_free(struct info *in) {
     g_free(in->role);
     g_free(in->name);
     g_free(in->description);
+    if (in->children)
+        g_variant_unref(in->children);
 }
 
-/* Role, name, description, states. -1 with *e when the node does not answer its role. */
-static int node_info(struct walk *w, const char *bus, const char *path, struct info *in, GError **e) {
+enum { WANT_CHILDREN = 1, WANT_IFACES = 2 };
+
+/*
+ * Role, name, description, states, and as asked its children and interfaces,
+ * in one batch. -1 with *e when the node does not answer its role.
+ */
+static int node_info(struct walk *w, const char *bus, const char *path, unsigned want,
+        struct info *in, GError **e) {
     *in = (struct info){0};
-    GVariant *r = call(w, bus, path, A11Y_IFACE, "GetRoleName", NULL, "(s)", e);
-    if (!r)
+    struct bcall c[5] = {
+            {.iface = A11Y_IFACE, .method = "GetRoleName", .args = NULL, .type = "(s)"},
+            {.iface = IFACE_PROPS,
+                    .method = "GetAll",
+                    .args = g_variant_new("(s)", A11Y_IFACE),
+                    .type = "(a{sv})"},
+            {.iface = A11Y_IFACE, .method = "GetState", .args = NULL, .type = "(au)"},
+            {.iface = A11Y_IFACE, .method = "GetChildren", .args = NULL, .type = "(a(so))"},
+            {.iface = A11Y_IFACE, .method = "GetInterfaces", .args = NULL, .type = "(as)"},
+    };
+    int n = want & WANT_IFACES ? 5 : want & WANT_CHILDREN ? 4 : 3;
+    if (!(want & WANT_CHILDREN) && n == 5) {
+        c[3] = c[4];
+        n = 4;
+    }
+    batch(w, bus, path, c, n);
+    if (!c[0].reply) {
+        g_propagate_error(e, c[0].error);
+        c[0].error = NULL;
+        batch_free(c, n);
         return -1;
-    g_variant_get(r, "(s)", &in->role);
-    g_variant_unref(r);
-    GError *ignored = NULL;
-    if ((r = call(w, bus, path, IFACE_PROPS, "GetAll", g_variant_new("(s)", A11Y_IFACE),
-                 "(a{sv})", &ignored))) {
-        GVariant *all = g_variant_get_child_value(r, 0);
+    }
+    g_variant_get(c[0].reply, "(s)", &in->role);
+    if (c[1].reply) {
+        GVariant *all = g_variant_get_child_value(c[1].reply, 0);
         g_variant_lookup(all, "Name", "s", &in->name);
         g_variant_lookup(all, "Description", "s", &in->description);
         g_variant_unref(all);
-        g_variant_unref(r);
     }
-    g_clear_error(&ignored);
-    if ((r = call(w, bus, path, A11Y_IFACE, "GetState", NULL, "(au)", &ignored))) {
+    if (c[2].reply) {
         GVariantIter *it = NULL;
         guint32 word = 0;
-        g_variant_get(r, "(au)", &it);
+        g_variant_get(c[2].reply, "(au)", &it);
         for (int k = 0; k < 2 && g_variant_iter_next(it, "u", &word); k++)
             in->states |= (uint64_t)word << (32 * k);
         g_variant_iter_free(it);
-        g_variant_unref(r);
     }
-    g_clear_error(&ignored);
+    for (int k = 3; k < n; k++) {
+        if (!c[k].reply)
+            continue;
+        if (strcmp(c[k].method, "GetChildren") == 0) {
+            in->children = g_variant_ref(c[k].reply);
+            continue;
+        }
+        GVariantIter *it = NULL;
+        const char *iface = NULL;
+        g_variant_get(c[k].reply, "(as)", &it);
+        while (g_variant_iter_next(it, "&s", &iface)) {
+            in->component |= strcmp(iface, IFACE_COMPONENT) == 0;
+            in->action |= strcmp(iface, IFACE_ACTION) == 0;
+        }
+        g_variant_iter_free(it);
+    }
+    batch_free(c, n);
     if (!in->name)
         in->name = g_strdup("");
     return 0;
@@ -300,71 +406,84 @@ static json_t *rect_json(int x, int y, int width, int height) {
     return json_pack("{s:i, s:i, s:i, s:i}", "x", x, "y", y, "width", width, "height", height);
 }
 
-/* The node as Daytona's AccessibilityNode, without children. */
-static json_t *node_json(struct walk *w, const char *bus, const char *path, const struct info *in) {
-    bool component = false, action = false;
-    GError *ignored = NULL;
-    GVariant *r = call(w, bus, path, A11Y_IFACE, "GetInterfaces", NULL, "(as)", &ignored);
-    if (r) {
-        GVariantIter *it = NULL;
-        const char *iface = NULL;
-        g_variant_get(r, "(as)", &it);
-        while (g_variant_iter_next(it, "&s", &iface)) {
-            component |= strcmp(iface, IFACE_COMPONENT) == 0;
-            action |= strcmp(iface, IFACE_ACTION) == 0;
+/* The action names of a node with n actions, in one batch. */
+static json_t *action_names(struct walk *w, const char *bus, const char *path, gint32 n) {
+    if (n > 64)
+        n = 64; /* no widget has more; a bogus count must not cost thousands of calls */
+    struct bcall c[64];
+    for (gint32 k = 0; k < n; k++)
+        c[k] = (struct bcall){.iface = IFACE_ACTION,
+                .method = "GetName",
+                .args = g_variant_new("(i)", k),
+                .type = "(s)"};
+    batch(w, bus, path, c, n);
+    json_t *names = json_array();
+    for (gint32 k = 0; k < n; k++) {
+        const char *s = NULL;
+        if (c[k].reply) {
+            g_variant_get(c[k].reply, "(&s)", &s);
+            json_array_append_new(names, json_string(s));
         }
-        g_variant_iter_free(it);
-        g_variant_unref(r);
     }
-    g_clear_error(&ignored);
-    gint32 x = 0, y = 0, width = 0, height = 0;
-    if (component && (r = call(w, bus, path, IFACE_COMPONENT, "GetExtents",
-                              g_variant_new("(u)", 0u), "((iiii))", &ignored))) {
-        g_variant_get(r, "((iiii))", &x, &y, &width, &height);
-        g_variant_unref(r);
-    }
-    g_clear_error(&ignored);
+    batch_free(c, n);
+    return names;
+}
 
-    json_t *n = json_object();
+/* The node as Daytona's AccessibilityNode, without children (in has its interfaces). */
+static json_t *node_json(struct walk *w, const char *bus, const char *path, const struct info *in) {
+    struct bcall c[2];
+    int n = 0, extents = -1, count = -1;
+    if (in->component) {
+        extents = n;
+        c[n++] = (struct bcall){.iface = IFACE_COMPONENT,
+                .method = "GetExtents",
+                .args = g_variant_new("(u)", 0u),
+                .type = "((iiii))"};
+    }
+    if (in->action) {
+        count = n;
+        c[n++] = (struct bcall){.iface = IFACE_PROPS,
+                .method = "Get",
+                .args = g_variant_new("(ss)", IFACE_ACTION, "NActions"),
+                .type = "(v)"};
+    }
+    batch(w, bus, path, c, n);
+    gint32 x = 0, y = 0, width = 0, height = 0, nactions = 0;
+    if (extents >= 0 && c[extents].reply)
+        g_variant_get(c[extents].reply, "((iiii))", &x, &y, &width, &height);
+    if (count >= 0 && c[count].reply) {
+        GVariant *v = NULL;
+        g_variant_get(c[count].reply, "(v)", &v);
+        if (g_variant_is_of_type(v, G_VARIANT_TYPE_INT32))
+            nactions = g_variant_get_int32(v);
+        g_variant_unref(v);
+    }
+    batch_free(c, n);
+
+    json_t *node = json_object();
     char *id = g_strdup_printf("%s:%s", bus, path);
-    json_object_set_new(n, "id", json_string(id));
+    json_object_set_new(node, "id", json_string(id));
     g_free(id);
-    json_object_set_new(n, "role", json_string(in->role));
-    json_object_set_new(n, "name", json_string(in->name));
+    json_object_set_new(node, "role", json_string(in->role));
+    json_object_set_new(node, "name", json_string(in->name));
     if (in->description && *in->description)
-        json_object_set_new(n, "description", json_string(in->description));
-    json_object_set_new(n, "bounds", rect_json(x, y, width, height));
+        json_object_set_new(node, "description", json_string(in->description));
+    json_object_set_new(node, "bounds", rect_json(x, y, width, height));
     json_t *states = json_array();
     for (int k = 0; k < A11Y_STATES_MAX; k++) {
         if (in->states & (1ull << k))
             json_array_append_new(states, json_string(state_names[k]));
     }
-    json_object_set_new(n, "states", states);
-    GVariant *count = action ? get_prop(w, bus, path, IFACE_ACTION, "NActions", &ignored) : NULL;
-    g_clear_error(&ignored);
-    if (count && g_variant_is_of_type(count, G_VARIANT_TYPE_INT32) && g_variant_get_int32(count) > 0) {
-        json_t *names = json_array();
-        for (gint32 k = 0; k < g_variant_get_int32(count); k++) {
-            if ((r = call(w, bus, path, IFACE_ACTION, "GetName", g_variant_new("(i)", k), "(s)",
-                         &ignored))) {
-                const char *s = NULL;
-                g_variant_get(r, "(&s)", &s);
-                json_array_append_new(names, json_string(s));
-                g_variant_unref(r);
-            }
-            g_clear_error(&ignored);
-        }
-        json_object_set_new(n, "actions", names);
-    }
-    if (count)
-        g_variant_unref(count);
+    json_object_set_new(node, "states", states);
+    if (nactions > 0)
+        json_object_set_new(node, "actions", action_names(w, bus, path, nactions));
     if (w->q && w->q->space) {
         int sx0, sy0, sx1, sy1;
         space_from_screen(w->q->space, x, y, &sx0, &sy0);
         space_from_screen(w->q->space, x + width, y + height, &sx1, &sy1);
-        json_object_set_new(n, "spaceBounds", rect_json(sx0, sy0, sx1 - sx0, sy1 - sy0));
+        json_object_set_new(node, "spaceBounds", rect_json(sx0, sy0, sx1 - sx0, sy1 - sy0));
     }
-    return n;
+    return node;
 }
 
 /* The children of a node as (bus, path) pairs; NULL with *e. */
@@ -374,22 +493,20 @@ static GVariant *children_of(struct walk *w, const char *bus, const char *path, 
 
 static json_t *walk_tree(struct walk *w, const char *bus, const char *path, int depth, GError **e) {
     w->budget--;
+    bool deeper = w->q->max_depth < 0 || depth < w->q->max_depth;
     struct info in;
-    if (node_info(w, bus, path, &in, e) < 0)
+    if (node_info(w, bus, path, WANT_IFACES | (deeper ? WANT_CHILDREN : 0), &in, e) < 0)
         return NULL;
     json_t *n = node_json(w, bus, path, &in);
-    info_free(&in);
-    if (w->q->max_depth >= 0 && depth >= w->q->max_depth)
+    if (!in.children) {
+        info_free(&in);
         return n;
-    GError *ce = NULL;
-    GVariant *r = children_of(w, bus, path, &ce);
-    g_clear_error(&ce);
-    if (!r)
-        return n;
+    }
     json_t *kids = json_array();
     GVariantIter *it = NULL;
     const char *cbus = NULL, *cpath = NULL;
-    g_variant_get(r, "(a(so))", &it);
+    GError *ce = NULL;
+    g_variant_get(in.children, "(a(so))", &it);
     while (w->budget > 0 && !w->fatal && !w->out_of_time &&
             g_variant_iter_next(it, "(&s&o)", &cbus, &cpath)) {
         /* A child that vanished or does not answer is left out, as Daytona skips vanished ones. */
@@ -399,7 +516,7 @@ static json_t *walk_tree(struct walk *w, const char *bus, const char *path, int 
         g_clear_error(&ce);
     }
     g_variant_iter_free(it);
-    g_variant_unref(r);
+    info_free(&in);
     if (json_array_size(kids))
         json_object_set_new(n, "children", kids);
     else
@@ -429,30 +546,26 @@ static bool walk_find(struct walk *w, const char *bus, const char *path, json_t 
     w->budget--;
     struct info in;
     GError *e = NULL;
-    if (node_info(w, bus, path, &in, &e) < 0) {
+    /* The interfaces only matter for a match: asking every node for them costs nothing more
+     * than a bigger batch, and saves a round trip per match. */
+    if (node_info(w, bus, path, WANT_CHILDREN | WANT_IFACES, &in, &e) < 0) {
         g_clear_error(&e);
         return true;
     }
+    bool go = true;
     if (passes(w, &in)) {
         json_array_append_new(matches, node_json(w, bus, path, &in));
-        if ((int)json_array_size(matches) >= w->q->limit) {
-            info_free(&in);
-            return false;
-        }
+        go = (int)json_array_size(matches) < w->q->limit;
+    }
+    if (go && in.children) {
+        GVariantIter *it = NULL;
+        const char *cbus = NULL, *cpath = NULL;
+        g_variant_get(in.children, "(a(so))", &it);
+        while (go && g_variant_iter_next(it, "(&s&o)", &cbus, &cpath))
+            go = walk_find(w, cbus, cpath, matches);
+        g_variant_iter_free(it);
     }
     info_free(&in);
-    GVariant *r = children_of(w, bus, path, &e);
-    g_clear_error(&e);
-    if (!r)
-        return true;
-    bool go = true;
-    GVariantIter *it = NULL;
-    const char *cbus = NULL, *cpath = NULL;
-    g_variant_get(r, "(a(so))", &it);
-    while (go && g_variant_iter_next(it, "(&s&o)", &cbus, &cpath))
-        go = walk_find(w, cbus, cpath, matches);
-    g_variant_iter_free(it);
-    g_variant_unref(r);
     return go;
 }
 
@@ -709,7 +822,8 @@ int a11y_focus(const char *session_bus, const char *id, struct a11y_result *res)
     return rc;
 }
 
-int a11y_invoke(const char *session_bus, const char *id, const char *action, struct a11y_result *res) {
+int a11y_invoke(
+        const char *session_bus, const char *id, const char *action, struct a11y_result *res) {
     struct walk w;
     char *bus;
     const char *path;
@@ -736,7 +850,8 @@ int a11y_invoke(const char *session_bus, const char *id, const char *action, str
             index = 0;
             break;
         }
-        GVariant *r = call(&w, bus, path, IFACE_ACTION, "GetName", g_variant_new("(i)", k), "(s)", &e);
+        GVariant *r =
+                call(&w, bus, path, IFACE_ACTION, "GetName", g_variant_new("(i)", k), "(s)", &e);
         if (!r) {
             set_call_error(res, e, bus, path, "GetName");
             g_error_free(e);
@@ -752,7 +867,8 @@ int a11y_invoke(const char *session_bus, const char *id, const char *action, str
         if (n <= 0)
             set_result(res, A11Y_NOT_SUPPORTED, NOT_SUPPORTED ": node has no actions");
         else
-            set_result(res, A11Y_NOT_SUPPORTED, NOT_SUPPORTED ": node has no action \"%s\"", action);
+            set_result(
+                    res, A11Y_NOT_SUPPORTED, NOT_SUPPORTED ": node has no action \"%s\"", action);
         goto out;
     }
     int ok = call_bool(&w, bus, path, IFACE_ACTION, "DoAction", g_variant_new("(i)", index), res);
@@ -765,7 +881,8 @@ out:
     return rc;
 }
 
-int a11y_value(const char *session_bus, const char *id, const char *value, struct a11y_result *res) {
+int a11y_value(
+        const char *session_bus, const char *id, const char *value, struct a11y_result *res) {
     struct walk w;
     char *bus;
     const char *path;
@@ -774,8 +891,8 @@ int a11y_value(const char *session_bus, const char *id, const char *value, struc
         goto out;
     GError *e = NULL;
     /* Any answer counts, whatever its boolean says (Daytona's rule). */
-    GVariant *r = call(&w, bus, path, IFACE_TEXT_EDIT, "SetTextContents", g_variant_new("(s)", value),
-            NULL, &e);
+    GVariant *r = call(&w, bus, path, IFACE_TEXT_EDIT, "SetTextContents",
+            g_variant_new("(s)", value), NULL, &e);
     if (r) {
         g_variant_unref(r);
         rc = 0;

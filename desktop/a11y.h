@@ -83,7 +83,8 @@ json_t *a11y_find(const char *session_bus, const struct a11y_query *q, bool *tru
 /* Component.GrabFocus on node id. 0, or -1 with res set. */
 int a11y_focus(const char *session_bus, const char *id, struct a11y_result *res);
 /* Runs the action called action (any case; NULL or "": the first one). 0, or -1. */
-int a11y_invoke(const char *session_bus, const char *id, const char *action, struct a11y_result *res);
+int a11y_invoke(
+        const char *session_bus, const char *id, const char *action, struct a11y_result *res);
 /* EditableText.SetTextContents, else Value.CurrentValue when value is a number. 0, or -1. */
 int a11y_value(const char *session_bus, const char *id, const char *value, struct a11y_result *res);
 

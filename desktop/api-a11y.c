@@ -65,7 +65,8 @@ static bool query_long(struct req *r, const char *key, long min, long max, long 
     errno = 0;
     long v = strtol(s, &end, 10);
     if (errno || *end || v < min || v > max) {
-        bad_request(r, "invalid accessibility request: %s must be an integer from %ld to %ld, got \"%s\"",
+        bad_request(r,
+                "invalid accessibility request: %s must be an integer from %ld to %ld, got \"%s\"",
                 key, min, max, s);
         return false;
     }
@@ -96,7 +97,8 @@ static bool query_space(struct req *r, struct space *sp, bool *given) {
     if (rg) {
         n = sscanf(rg, "%d,%d,%d,%d%c", &x, &y, &rw, &rh, &tail);
         json_object_set_new(body, "region",
-                n == 4 ? json_pack("{s:i, s:i, s:i, s:i}", "x", x, "y", y, "width", rw, "height", rh)
+                n == 4 ? json_pack(
+                                 "{s:i, s:i, s:i, s:i}", "x", x, "y", y, "width", rw, "height", rh)
                        : json_string(rg));
     }
     char err[256];
@@ -146,7 +148,8 @@ static json_t *body_object(struct req *r) {
     json_error_t je;
     json_t *j = json_loadb(r->body, r->body_len, 0, &je);
     if (!j || !json_is_object(j)) {
-        bad_request(r, "the request body must be a JSON object%s%s", j ? "" : ": ", j ? "" : je.text);
+        bad_request(
+                r, "the request body must be a JSON object%s%s", j ? "" : ": ", j ? "" : je.text);
         json_decref(j);
         return NULL;
     }
@@ -186,10 +189,12 @@ static bool find_query(struct req *r, json_t *body, struct a11y_query *q, struct
     const char *scope, *match;
     long pid, limit;
     if (!member_string(r, body, "scope", &scope) || !member_int(r, body, "pid", &pid) ||
-            !member_string(r, body, "role", &q->role) || !member_string(r, body, "name", &q->name) ||
+            !member_string(r, body, "role", &q->role) ||
+            !member_string(r, body, "name", &q->name) ||
             !member_string(r, body, "nameMatch", &match) || !member_int(r, body, "limit", &limit))
         return false;
-    if (a11y_parse_scope(scope, &q->scope, &res) < 0 || a11y_parse_match(match, &q->name_match, &res) < 0) {
+    if (a11y_parse_scope(scope, &q->scope, &res) < 0 ||
+            a11y_parse_match(match, &q->name_match, &res) < 0) {
         reply_a11y(r, &res);
         return false;
     }
@@ -198,7 +203,9 @@ static bool find_query(struct req *r, json_t *body, struct a11y_query *q, struct
         return false;
     }
     q->pid = pid;
-    q->limit = limit <= 0 ? A11Y_FIND_LIMIT : limit > A11Y_FIND_LIMIT_MAX ? A11Y_FIND_LIMIT_MAX : (int)limit;
+    q->limit = limit <= 0                    ? A11Y_FIND_LIMIT
+               : limit > A11Y_FIND_LIMIT_MAX ? A11Y_FIND_LIMIT_MAX
+                                             : (int)limit;
     json_t *states = json_object_get(body, "states"), *s;
     size_t k;
     if (states && !json_is_null(states) && !json_is_array(states)) {
@@ -255,7 +262,8 @@ static void node_route(struct req *r, enum node_op op) {
         return;
     const char *id, *arg = "";
     if (member_string(r, body, "id", &id) &&
-            (op == OP_FOCUS || member_string(r, body, op == OP_INVOKE ? "action" : "value", &arg))) {
+            (op == OP_FOCUS ||
+                    member_string(r, body, op == OP_INVOKE ? "action" : "value", &arg))) {
         struct a11y_result res = {0};
         const char *bus = stack_session_bus();
         int rc = op == OP_FOCUS    ? a11y_focus(bus, id, &res)

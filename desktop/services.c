@@ -32,13 +32,13 @@
 #define _GNU_SOURCE
 #include "services.h"
 
-#include "a11y-bus.h"
-
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "a11y-bus.h"
 
 static void xvfb_argv(const struct service_env *e, struct service_argv *out) {
     snprintf(out->store, sizeof out->store, "%dx%dx24", e->width, e->height);

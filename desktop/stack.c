@@ -329,9 +329,8 @@ void stack_publish(void) {
     pthread_mutex_lock(&stk.status_lock);
     for (int i = 0; i < services_n; i++) {
         const struct svc *v = &stk.sup.svcs[i];
-        stk.status[i] = (struct stack_status){
-                services[i].name, v->def->priority, v->state == SVC_READY,
-                !services[i].no_restart, v->pid};
+        stk.status[i] = (struct stack_status){services[i].name, v->def->priority,
+                v->state == SVC_READY, !services[i].no_restart, v->pid};
     }
     pthread_mutex_unlock(&stk.status_lock);
 }

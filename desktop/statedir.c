@@ -40,8 +40,7 @@ static const char *const hidden_autostart[] = {"light-locker", "xscreensaver", "
  * deskd's atspi process owns org.a11y.Bus, and a bus deskd stopped stays
  * stopped until its restart.
  */
-static const char a11y_bus_service[] =
-        "[D-BUS Service]\nName=org.a11y.Bus\nExec=/bin/false\n";
+static const char a11y_bus_service[] = "[D-BUS Service]\nName=org.a11y.Bus\nExec=/bin/false\n";
 
 static int mkdirs(const char *path, mode_t mode) {
     char buf[PATH_MAX];

@@ -269,8 +269,8 @@ static void setup_proc(int i) {
 
 int supervisor_init(bool autostart, char *err, size_t errlen) {
     /* Abstract: no socket file to outlive a killed bus, and no path length limit. */
-    snprintf(stk.session_bus, sizeof stk.session_bus, "unix:abstract=desk-session-%s",
-            stk.stack_id);
+    snprintf(
+            stk.session_bus, sizeof stk.session_bus, "unix:abstract=desk-session-%s", stk.stack_id);
     snprintf(stk.bus_config, sizeof stk.bus_config, "%s/session-bus.conf", stk.dir.path);
     snprintf(stk.bus_config_arg, sizeof stk.bus_config_arg, "--config-file=%s", stk.bus_config);
     stk.env = (struct service_env){

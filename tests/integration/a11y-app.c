@@ -14,6 +14,7 @@
  *                                          with a button "Second button"; says "opened"
  *   close                                  destroys it; says "closed"
  *   quit
+ * At the end of stdin it takes no more commands and runs on.
  */
 #include <atk/atk.h>
 #include <gtk/gtk.h>
@@ -99,10 +100,9 @@ static gboolean on_stdin(GIOChannel *ch, GIOCondition cond, gpointer data) {
     (void)cond;
     (void)data;
     gchar *line = NULL;
-    if (g_io_channel_read_line(ch, &line, NULL, NULL, NULL) != G_IO_STATUS_NORMAL) {
-        gtk_main_quit();
+    /* No more commands (stdin at its end, /dev/null): it runs until closed or killed. */
+    if (g_io_channel_read_line(ch, &line, NULL, NULL, NULL) != G_IO_STATUS_NORMAL)
         return G_SOURCE_REMOVE;
-    }
     g_strstrip(line);
     if (strcmp(line, "bounds") == 0) {
         say_bounds();

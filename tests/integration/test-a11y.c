@@ -105,8 +105,8 @@ static int app_start(struct app *a) {
     return line ? 0 : -1;
 }
 
-static long a11y(const struct deskd_proc *d, const char *method, const char *path,
-        const char *body, json_t **j) {
+static long a11y(const struct deskd_proc *d, const char *method, const char *path, const char *body,
+        json_t **j) {
     char full[512];
     snprintf(full, sizeof full, "/computeruse/a11y/%s", path);
     return su_call(d, method, full, body, body ? "application/json" : NULL, j);
@@ -221,7 +221,8 @@ static void check_tree(const struct deskd_proc *d, struct app *a, json_t *tree) 
 }
 
 /* find with body; the number of matches (-1 on failure) and the first match's id. */
-static int find(const struct deskd_proc *d, const char *body, char *id, size_t idlen, bool *truncated) {
+static int find(
+        const struct deskd_proc *d, const char *body, char *id, size_t idlen, bool *truncated) {
     json_t *j = NULL;
     long st = a11y(d, "POST", "find", body, &j);
     json_t *m = json_object_get(j, "matches");
@@ -240,15 +241,25 @@ static void check_find_and_act(const struct deskd_proc *d, struct app *a, char *
     int pid = (int)a->p.pid;
     bool trunc = false;
 #define FIND(...) (snprintf(body, sizeof body, __VA_ARGS__), find(d, body, id, sizeof id, &trunc))
-    CHECK_INT(FIND("{\"scope\":\"pid\",\"pid\":%d,\"name\":\"Press me\",\"nameMatch\":\"exact\"}", pid), 1);
-    CHECK_INT(FIND("{\"scope\":\"pid\",\"pid\":%d,\"name\":\"Press\",\"nameMatch\":\"exact\"}", pid), 0);
+    CHECK_INT(FIND("{\"scope\":\"pid\",\"pid\":%d,\"name\":\"Press me\",\"nameMatch\":\"exact\"}",
+                      pid),
+            1);
+    CHECK_INT(
+            FIND("{\"scope\":\"pid\",\"pid\":%d,\"name\":\"Press\",\"nameMatch\":\"exact\"}", pid),
+            0);
     CHECK_INT(FIND("{\"scope\":\"pid\",\"pid\":%d,\"name\":\" me\"}", pid), 2);
-    CHECK_INT(FIND("{\"scope\":\"pid\",\"pid\":%d,\"name\":\"^(Press|Check) me$\",\"nameMatch\":\"regex\"}", pid), 2);
-    CHECK_INT(FIND("{\"scope\":\"pid\",\"pid\":%d,\"name\":\"press me\",\"nameMatch\":\"exact\"}", pid), 0);
+    CHECK_INT(FIND("{\"scope\":\"pid\",\"pid\":%d,\"name\":\"^(Press|Check) "
+                   "me$\",\"nameMatch\":\"regex\"}",
+                      pid),
+            2);
+    CHECK_INT(FIND("{\"scope\":\"pid\",\"pid\":%d,\"name\":\"press me\",\"nameMatch\":\"exact\"}",
+                      pid),
+            0);
     CHECK_INT(FIND("{\"scope\":\"pid\",\"pid\":%d,\"role\":\"SLIDER\"}", pid), 1);
     CHECK_INT(FIND("{\"scope\":\"pid\",\"pid\":%d,\"name\":\" me\",\"limit\":1}", pid), 1);
     CHECK(trunc, "limit reached: truncated");
-    CHECK_INT(FIND("{\"scope\":\"pid\",\"pid\":%d,\"states\":[\"editable\",\"single_line\"]}", pid), 1);
+    CHECK_INT(FIND("{\"scope\":\"pid\",\"pid\":%d,\"states\":[\"editable\",\"single_line\"]}", pid),
+            1);
     snprintf(entry_id, 256, "%s", id);
     char slider[256];
     CHECK_INT(FIND("{\"scope\":\"pid\",\"pid\":%d,\"role\":\"slider\"}", pid), 1);
@@ -289,7 +300,8 @@ static void check_find_and_act(const struct deskd_proc *d, struct app *a, char *
         if (!(line = expect(a, "entry ", 5000)))
             break;
     }
-    CHECK(line && strcmp(line, "entry Z") == 0, "typed text in the entry: %s", line ? line : "nothing");
+    CHECK(line && strcmp(line, "entry Z") == 0, "typed text in the entry: %s",
+            line ? line : "nothing");
     free(line);
 #undef FIND
 }
@@ -301,7 +313,8 @@ static void check_closed_window(const struct deskd_proc *d, struct app *a) {
     json_t *t = tree_with(d, a->p.pid, "Second button");
     json_t *n = t ? node_named(json_object_get(t, "root"), "Second button") : NULL;
     char body[300];
-    snprintf(body, sizeof body, "{\"id\":\"%s\"}", n ? json_string_value(json_object_get(n, "id")) : "");
+    snprintf(body, sizeof body, "{\"id\":\"%s\"}",
+            n ? json_string_value(json_object_get(n, "id")) : "");
     json_decref(t);
     dprintf(a->p.in, "close\n");
     expect_line(a, "closed", 10000);
@@ -349,15 +362,18 @@ static void check_sdk(const struct deskd_proc *d, struct app *a) {
     }
     static const char *const ok[] = {"tree", "findButton", "findEntry", "invoke", "value", "focus"};
     for (int i = 0; i < 6; i++)
-        CHECK(json_is_true(json_object_get(json_object_get(r, ok[i]), "ok")), "SDK %s: %s", ok[i], out);
-    json_t *m = json_object_get(json_object_get(json_object_get(r, "findButton"), "value"), "matches");
+        CHECK(json_is_true(json_object_get(json_object_get(r, ok[i]), "ok")), "SDK %s: %s", ok[i],
+                out);
+    json_t *m =
+            json_object_get(json_object_get(json_object_get(r, "findButton"), "value"), "matches");
     CHECK(json_array_size(m) == 1, "the SDK found the button");
     expect_line(a, "clicked", 5000);
     expect_line(a, "entry from the sdk", 5000);
     expect_line(a, "focus button", 5000);
     json_t *e = json_object_get(json_object_get(r, "badScope"), "error");
-    CHECK(get_int(e, "statusCode") == 400 && strstr(json_string_value(json_object_get(e, "message")),
-                                                     "invalid accessibility scope"),
+    CHECK(get_int(e, "statusCode") == 400 &&
+                    strstr(json_string_value(json_object_get(e, "message")),
+                            "invalid accessibility scope"),
             "the SDK's error for a bad scope: %s", out);
     e = json_object_get(json_object_get(r, "badId"), "error");
     CHECK(get_int(e, "statusCode") == 400 && json_is_true(json_object_get(e, "isDaytonaError")),

@@ -410,8 +410,8 @@ static void test_before_start(const struct deskd_proc *d) {
             {"GET", "/computeruse/process/novnc%20/errors"}};
     for (int i = 0; i < 4; i++) {
         CHECK_INT(su_call(d, paths[i][0], paths[i][1], NULL, NULL, &j), 404);
-        CHECK(strstr(err_text(j), "valid names: xvfb, xfce4, atspi, x11vnc, novnc"), "%s: %s", paths[i][1],
-                err_text(j));
+        CHECK(strstr(err_text(j), "valid names: xvfb, xfce4, atspi, x11vnc, novnc"), "%s: %s",
+                paths[i][1], err_text(j));
         json_decref(j);
     }
 }
