@@ -669,9 +669,11 @@ json_t *a11y_tree(const char *session_bus, const struct a11y_query *q, bool *tru
     if (walk_open(&w, session_bus, q, res) == 0 && scope_root(&w, &bus, &path, res) == 0) {
         GError *e = NULL;
         root = walk_tree(&w, bus, path, 0, &e);
-        if (!root) {
+        if (!root && e) {
             set_call_error(res, e, bus, path, "GetRoleName");
             g_error_free(e);
+        } else if (!root) {
+            set_result(res, A11Y_FAILED, "the root %s:%s did not answer", bus, path);
         } else if (check_fatal(&w, res)) {
             json_decref(root);
             root = NULL;

@@ -74,6 +74,19 @@ static bool query_long(struct req *r, const char *key, long min, long max, long 
     return true;
 }
 
+/* n decimal integers separated by sep, and nothing else, into v. */
+static bool ints(const char *s, char sep, long *v, int n) {
+    for (int k = 0; k < n; k++) {
+        char *end = NULL;
+        errno = 0;
+        v[k] = strtol(s, &end, 10);
+        if (errno || end == s || *end != (k + 1 < n ? sep : '\0'))
+            return false;
+        s = end + 1;
+    }
+    return true;
+}
+
 /* [ext] the tree's space=WxH and region=x,y,w,h. false: replied. */
 static bool query_space(struct req *r, struct space *sp, bool *given) {
     const char *s = req_arg(r, "space"), *rg = req_arg(r, "region");
@@ -88,18 +101,17 @@ static bool query_space(struct req *r, struct space *sp, bool *given) {
         return false;
     /* space_parse_json knows the bounds; the query form is turned into its JSON. */
     json_t *body = json_object();
-    int w, h, x, y, rw, rh, n = -1;
-    char tail;
-    if (sscanf(s, "%dx%d%c", &w, &h, &tail) == 2)
-        json_object_set_new(body, "space", json_pack("{s:i, s:i}", "width", w, "height", h));
-    else
-        json_object_set_new(body, "space", json_string(s));
+    long v[4];
+    json_object_set_new(body, "space",
+            ints(s, 'x', v, 2)
+                    ? json_pack("{s:I, s:I}", "width", (json_int_t)v[0], "height", (json_int_t)v[1])
+                    : json_string(s));
     if (rg) {
-        n = sscanf(rg, "%d,%d,%d,%d%c", &x, &y, &rw, &rh, &tail);
         json_object_set_new(body, "region",
-                n == 4 ? json_pack(
-                                 "{s:i, s:i, s:i, s:i}", "x", x, "y", y, "width", rw, "height", rh)
-                       : json_string(rg));
+                ints(rg, ',', v, 4) ? json_pack("{s:I, s:I, s:I, s:I}", "x", (json_int_t)v[0], "y",
+                                              (json_int_t)v[1], "width", (json_int_t)v[2], "height",
+                                              (json_int_t)v[3])
+                                    : json_string(rg));
     }
     char err[256];
     int rc = space_parse_json(body, sw, sh, sp, err, sizeof err);

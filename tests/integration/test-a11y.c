@@ -15,16 +15,21 @@
  *     A11Y_NODE_NOT_FOUND; malformed
  *     ids, scopes, regexes and bodies give Daytona's codes;
  *   - Daytona's TypeScript SDK's accessibility methods do the same (node);
+ *   - a stopped (SIGSTOP) application's request ends with an error instead of
+ *     hanging, and another application's tree is answered meanwhile;
  *   - killing the bus gives A11Y_UNAVAILABLE and no restart by itself; the
  *     restart route brings it back, and a new application's tree is there.
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -382,6 +387,71 @@ static void check_sdk(const struct deskd_proc *d, struct app *a) {
     free(out);
 }
 
+/* Sends a GET to deskd on a socket of its own and returns the socket, or -1. */
+static int send_get(const struct deskd_proc *d, const char *path) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)d->port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    char req[512];
+    int n = snprintf(req, sizeof req,
+            "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " SU_TOKEN
+            "\r\nConnection: close\r\n\r\n",
+            path);
+    if (write(fd, req, (size_t)n) != n) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/*
+ * An application that stopped answering (SIGSTOP) costs its own request a timeout, an
+ * error rather than a hang, and delays no other request: the second application's tree,
+ * asked after, arrives while the first request still waits.
+ */
+static void check_hung_app(const struct deskd_proc *d, struct app *hung) {
+    struct app other;
+    if (app_start(&other) < 0)
+        return;
+    json_decref(tree_with(d, other.p.pid, "Press me"));
+    kill(hung->p.pid, SIGSTOP);
+    char q[96];
+    snprintf(q, sizeof q, "/computeruse/a11y/tree?scope=pid&pid=%d", (int)hung->p.pid);
+    int fd = send_get(d, q);
+    CHECK(fd >= 0, "the request for the stopped application was sent");
+    snprintf(q, sizeof q, "tree?scope=pid&pid=%d", (int)other.p.pid);
+    json_t *j = NULL;
+    CHECK_INT(a11y(d, "GET", q, NULL, &j), 200);
+    CHECK(node_named(json_object_get(j, "root"), "Press me"), "the other application's tree");
+    json_decref(j);
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    CHECK(fd >= 0 && poll(&p, 1, 0) == 0,
+            "the other application's tree came while the stopped one's request waited");
+    char buf[4096] = "";
+    size_t got = 0;
+    int64_t end = su_ms() + 15000;
+    while (fd >= 0 && got < sizeof buf - 1 && su_ms() < end && poll(&p, 1, 1000) >= 0) {
+        if (!(p.revents & (POLLIN | POLLHUP)))
+            continue;
+        ssize_t n = read(fd, buf + got, sizeof buf - 1 - got);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    buf[got] = '\0';
+    CHECK(strncmp(buf, "HTTP/1.1 500", 12) == 0 && strstr(buf, "A11Y_INTERNAL"),
+            "the stopped application's tree is an error, not a hang: %.200s", buf);
+    if (fd >= 0)
+        close(fd);
+    kill(hung->p.pid, SIGCONT);
+    nodeproc_finish(&other.p, "quit", 5000);
+}
+
 static bool atspi_running(const struct deskd_proc *d) {
     json_t *j = NULL;
     su_call(d, "GET", "/computeruse/process/atspi/status", NULL, NULL, &j);
@@ -466,6 +536,7 @@ int main(void) {
         check_find_and_act(&d, &a, entry);
         check_closed_window(&d, &a);
         check_sdk(&d, &a);
+        check_hung_app(&d, &a);
         nodeproc_finish(&a.p, "quit", 5000);
     }
     check_bad_input(&d);
