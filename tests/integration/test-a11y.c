@@ -5,6 +5,8 @@
  * would check against what the application itself reports:
  *   - the atspi process as Daytona shows it (priority 250, autoRestart false,
  *     pid null, running);
+ *   - xfce4-terminal's tree has its window (a frame with its title) and its
+ *     terminal widget;
  *   - the tree of the application's pid: roles, names, states, and bounds
  *     equal to where GTK placed the widgets; maxDepth; [ext] spaceBounds;
  *   - find by exact, substring and regex name, by role, by states, with limit;
@@ -387,6 +389,50 @@ static void check_sdk(const struct deskd_proc *d, struct app *a) {
     free(out);
 }
 
+/* The first node (depth first) whose role is role, or NULL. */
+static json_t *node_with_role(json_t *n, const char *role) {
+    const char *s = json_string_value(json_object_get(n, "role"));
+    if (s && strcmp(s, role) == 0)
+        return n;
+    json_t *c;
+    size_t k;
+    json_array_foreach(json_object_get(n, "children"), k, c) {
+        json_t *hit = node_with_role(c, role);
+        if (hit)
+            return hit;
+    }
+    return NULL;
+}
+
+/* xfce4-terminal, the desktop's own GTK application: its tree has its terminal widget. */
+static void check_terminal(const struct deskd_proc *d) {
+    struct nodeproc t;
+    const char *argv[] = {"xfce4-terminal", "--disable-server", "--title", "a11y terminal", NULL};
+    if (nodeproc_start(&t, argv) < 0) {
+        CHECK(0, "xfce4-terminal started");
+        return;
+    }
+    char q[96];
+    snprintf(q, sizeof q, "tree?scope=pid&pid=%d", (int)t.pid);
+    json_t *j = NULL, *term = NULL;
+    for (int64_t end = su_ms() + 20000; !term && su_ms() < end; poll(NULL, 0, 100)) {
+        json_decref(j);
+        j = NULL;
+        if (a11y(d, "GET", q, NULL, &j) == 200)
+            term = node_with_role(json_object_get(j, "root"), "terminal");
+    }
+    CHECK(term != NULL, "xfce4-terminal's tree has a terminal");
+    json_t *b = json_object_get(term, "bounds");
+    CHECK(get_int(b, "width") > 100 && get_int(b, "height") > 50 && has_state(term, "showing"),
+            "the terminal widget is shown with a size");
+    json_t *frame = node_named(json_object_get(j, "root"), "a11y terminal");
+    CHECK(frame && strcmp(json_string_value(json_object_get(frame, "role")), "frame") == 0,
+            "its window is a frame with its title");
+    json_decref(j);
+    kill(t.pid, SIGTERM);
+    nodeproc_finish(&t, NULL, 5000);
+}
+
 /* Sends a GET to deskd on a socket of its own and returns the socket, or -1. */
 static int send_get(const struct deskd_proc *d, const char *path) {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -539,6 +585,7 @@ int main(void) {
         check_hung_app(&d, &a);
         nodeproc_finish(&a.p, "quit", 5000);
     }
+    check_terminal(&d);
     check_bad_input(&d);
     check_bus_loss(&d);
 
