@@ -344,20 +344,18 @@ static int node_info(struct walk *w, const char *bus, const char *path, unsigned
         struct info *in, GError **e) {
     *in = (struct info){0};
     struct bcall c[5] = {
-            {.iface = A11Y_IFACE, .method = "GetRoleName", .args = NULL, .type = "(s)"},
+            {.iface = A11Y_IFACE, .method = "GetRoleName", .type = "(s)"},
             {.iface = IFACE_PROPS,
                     .method = "GetAll",
                     .args = g_variant_new("(s)", A11Y_IFACE),
                     .type = "(a{sv})"},
-            {.iface = A11Y_IFACE, .method = "GetState", .args = NULL, .type = "(au)"},
-            {.iface = A11Y_IFACE, .method = "GetChildren", .args = NULL, .type = "(a(so))"},
-            {.iface = A11Y_IFACE, .method = "GetInterfaces", .args = NULL, .type = "(as)"},
+            {.iface = A11Y_IFACE, .method = "GetState", .type = "(au)"},
     };
-    int n = want & WANT_IFACES ? 5 : want & WANT_CHILDREN ? 4 : 3;
-    if (!(want & WANT_CHILDREN) && n == 5) {
-        c[3] = c[4];
-        n = 4;
-    }
+    int n = 3;
+    if (want & WANT_CHILDREN)
+        c[n++] = (struct bcall){.iface = A11Y_IFACE, .method = "GetChildren", .type = "(a(so))"};
+    if (want & WANT_IFACES)
+        c[n++] = (struct bcall){.iface = A11Y_IFACE, .method = "GetInterfaces", .type = "(as)"};
     batch(w, bus, path, c, n);
     if (!c[0].reply) {
         g_propagate_error(e, c[0].error);

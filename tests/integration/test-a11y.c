@@ -211,6 +211,16 @@ static void check_tree(const struct deskd_proc *d, struct app *a, json_t *tree) 
     CHECK(json_is_array(acts) && json_array_size(acts) >= 1 &&
                     strcmp(json_string_value(json_array_get(acts, 0)), "click") == 0,
             "the button's first action is click");
+    /* The default scope, focused: the application with the active window, this one. */
+    json_t *f = NULL;
+    CHECK_INT(a11y(d, "GET", "tree?maxDepth=1", NULL, &f), 200);
+    CHECK_STR(json_string_value(json_object_get(json_object_get(f, "root"), "id")),
+            json_string_value(json_object_get(root, "id")));
+    json_decref(f);
+    /* all: the registry's root, with this application among its children. */
+    CHECK_INT(a11y(d, "GET", "tree?scope=all&maxDepth=1", NULL, &f), 200);
+    CHECK(node_named(json_object_get(f, "root"), "a11y-app") != NULL, "all holds the application");
+    json_decref(f);
     /* maxDepth 0: the root alone, no children key. */
     char q[96];
     json_t *j = NULL;
