@@ -41,12 +41,13 @@ static void free_env(char **env) {
 
 /* The environment of a service: ours without deskd's own settings, plus the desktop's. */
 static char **make_env(const char *marker) {
-    static const char *const drop[] = {"DESK_", "DISPLAY=", "DBUS_SESSION_BUS_ADDRESS=",
+    static const char *const drop[] = {"DESK_",
+            "DISPLAY=", "DBUS_SESSION_BUS_ADDRESS=", "QT_LINUX_ACCESSIBILITY_ALWAYS_ON=",
             "SESSION_MANAGER=", "XDG_CONFIG_DIRS=", "XAUTHORITY=", "WAYLAND_DISPLAY="};
     size_t n = 0;
     while (environ[n])
         n++;
-    char **env = calloc(n + 5, sizeof *env);
+    char **env = calloc(n + 6, sizeof *env);
     if (!env)
         return NULL;
     size_t k = 0;
@@ -61,6 +62,8 @@ static char **make_env(const char *marker) {
     if (asprintf(&env[k++], "DISPLAY=%s", stk.display) < 0 ||
             asprintf(&env[k++], "%s", marker) < 0 ||
             asprintf(&env[k++], "DBUS_SESSION_BUS_ADDRESS=%s", stk.session_bus) < 0 ||
+            /* Qt exports its accessibility tree only when asked (GTK always does). */
+            asprintf(&env[k++], "QT_LINUX_ACCESSIBILITY_ALWAYS_ON=1") < 0 ||
             asprintf(&env[k++], "XDG_CONFIG_DIRS=%s:%s", stk.dir.xdg_dir,
                     dirs && *dirs ? dirs : "/etc/xdg") < 0) {
         env[k - 1] = NULL; /* what the failed asprintf left there is undefined */
