@@ -55,8 +55,8 @@ static bool screen_size(struct req *r, int *w, int *h) {
     return true;
 }
 
-/* A decimal integer query value in [min, max] (absent or "": dflt). false: replied. */
-static bool query_long(struct req *r, const char *key, long min, long max, long dflt, long *out) {
+/* A decimal int query value (absent or "": dflt). false: replied. */
+static bool query_int(struct req *r, const char *key, int dflt, int *out) {
     const char *s = req_arg(r, key);
     *out = dflt;
     if (!s || !*s)
@@ -64,13 +64,12 @@ static bool query_long(struct req *r, const char *key, long min, long max, long 
     char *end = NULL;
     errno = 0;
     long v = strtol(s, &end, 10);
-    if (errno || *end || v < min || v > max) {
-        bad_request(r,
-                "invalid accessibility request: %s must be an integer from %ld to %ld, got \"%s\"",
-                key, min, max, s);
+    if (errno || *end || v < INT_MIN || v > INT_MAX) {
+        bad_request(r, "invalid accessibility request: %s must be a decimal integer, got \"%s\"",
+                key, s);
         return false;
     }
-    *out = v;
+    *out = (int)v;
     return true;
 }
 
@@ -124,15 +123,14 @@ static bool query_space(struct req *r, struct space *sp, bool *given) {
 static void api_tree(struct req *r) {
     struct a11y_result res = {0};
     struct a11y_query q = {0};
-    long pid, depth;
+    int pid, depth;
     struct space sp;
     bool with_space;
     if (a11y_parse_scope(req_arg(r, "scope"), &q.scope, &res) < 0) {
         reply_a11y(r, &res);
         return;
     }
-    if (!query_long(r, "pid", LONG_MIN, LONG_MAX, 0, &pid) ||
-            !query_long(r, "maxDepth", INT_MIN, INT_MAX, -1, &depth) ||
+    if (!query_int(r, "pid", 0, &pid) || !query_int(r, "maxDepth", -1, &depth) ||
             !query_space(r, &sp, &with_space))
         return;
     if (q.scope == A11Y_SCOPE_PID && pid <= 0) {
@@ -140,7 +138,7 @@ static void api_tree(struct req *r) {
         return;
     }
     q.pid = pid;
-    q.max_depth = (int)depth;
+    q.max_depth = depth;
     q.space = with_space ? &sp : NULL;
     bool truncated = false;
     json_t *root = a11y_tree(stack_session_bus(), &q, &truncated, &res);
