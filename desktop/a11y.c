@@ -178,6 +178,7 @@ static GVariant *call(struct walk *w, const char *name, const char *path, const 
 
 /* One call of a batch: the request, and its reply or error once the batch ran. */
 struct bcall {
+    const char *name, *path; /* the node asked */
     const char *iface, *method;
     GVariant *args; /* may be floating */
     const char *type;
@@ -193,36 +194,35 @@ static void batch_reply(GObject *src, GAsyncResult *res, gpointer data) {
 }
 
 /*
- * The calls of c[0..n) to one node, sent together and awaited together: one
- * round trip's wait instead of n. The same bounds as call().
+ * The calls c[0..n), to any nodes, sent together and awaited together: one
+ * wait for all instead of one each. The same bounds as call().
  */
-static void batch(struct walk *w, const char *name, const char *path, struct bcall *c, int n) {
+static void batch(struct walk *w, struct bcall *c, int n) {
     int pending = 0;
     int64_t left = util_ms_left(w->deadline);
-    bool stalled = g_hash_table_contains(w->stalled, name);
     int timeout = left < A11Y_CALL_TIMEOUT_MS ? (int)left : A11Y_CALL_TIMEOUT_MS;
     for (int k = 0; k < n; k++) {
         c[k].reply = NULL;
         c[k].error = NULL;
         c[k].pending = &pending;
-        if (left == 0 || stalled) {
+        if (left == 0 || g_hash_table_contains(w->stalled, c[k].name)) {
             if (c[k].args)
                 g_variant_unref(g_variant_ref_sink(c[k].args));
             w->out_of_time |= left == 0;
-            g_set_error(&c[k].error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "%s did not answer in time",
-                    name);
+            g_set_error(&c[k].error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "%s did not answer in time",
+                    c[k].name);
             continue;
         }
         pending++;
-        g_dbus_connection_call(w->bus, name, path, c[k].iface, c[k].method, c[k].args,
+        g_dbus_connection_call(w->bus, c[k].name, c[k].path, c[k].iface, c[k].method, c[k].args,
                 c[k].type ? G_VARIANT_TYPE(c[k].type) : NULL, G_DBUS_CALL_FLAGS_NONE, timeout, NULL,
                 batch_reply, &c[k]);
     }
     while (pending > 0)
         g_main_context_iteration(w->ctx, TRUE);
     for (int k = 0; k < n; k++) {
-        if (g_error_matches(c[k].error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT) && !stalled && left)
-            g_hash_table_add(w->stalled, g_strdup(name));
+        if (g_error_matches(c[k].error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+            g_hash_table_add(w->stalled, g_strdup(c[k].name));
         if (c[k].error && is_closed(c[k].error) && !w->fatal)
             w->fatal = g_error_copy(c[k].error);
     }
@@ -324,45 +324,41 @@ struct info {
     uint64_t states;
     GVariant *children;     /* (a(so)), when asked for and answered */
     bool component, action; /* its interfaces, when asked for */
+    gint32 x, y, width, height, nactions;
+    json_t *actions; /* the action names, once fetched */
 };
 
-static void info_free(struct info *in) {
-    g_free(in->role);
-    g_free(in->name);
-    g_free(in->description);
-    if (in->children)
-        g_variant_unref(in->children);
+/* A node to read: where it is, what it answered, and the error of its role if it did not. */
+struct fetched {
+    const char *bus, *path;
+    struct info in;
+    bool ok;
+    GError *error;
+};
+
+static void fetched_free(struct fetched *f, int n) {
+    for (int i = 0; i < n; i++) {
+        g_free(f[i].in.role);
+        g_free(f[i].in.name);
+        g_free(f[i].in.description);
+        if (f[i].in.children)
+            g_variant_unref(f[i].in.children);
+        json_decref(f[i].in.actions);
+        g_clear_error(&f[i].error);
+    }
 }
 
 enum { WANT_CHILDREN = 1, WANT_IFACES = 2 };
+#define MAX_ACTIONS 64 /* no widget has more; a bogus count must not cost thousands of calls */
 
-/*
- * Role, name, description, states, and as asked its children and interfaces,
- * in one batch. -1 with *e when the node does not answer its role.
- */
-static int node_info(struct walk *w, const char *bus, const char *path, unsigned want,
-        struct info *in, GError **e) {
-    *in = (struct info){0};
-    struct bcall c[5] = {
-            {.iface = A11Y_IFACE, .method = "GetRoleName", .type = "(s)"},
-            {.iface = IFACE_PROPS,
-                    .method = "GetAll",
-                    .args = g_variant_new("(s)", A11Y_IFACE),
-                    .type = "(a{sv})"},
-            {.iface = A11Y_IFACE, .method = "GetState", .type = "(au)"},
-    };
-    int n = 3;
-    if (want & WANT_CHILDREN)
-        c[n++] = (struct bcall){.iface = A11Y_IFACE, .method = "GetChildren", .type = "(a(so))"};
-    if (want & WANT_IFACES)
-        c[n++] = (struct bcall){.iface = A11Y_IFACE, .method = "GetInterfaces", .type = "(as)"};
-    batch(w, bus, path, c, n);
+static void read_basics(struct fetched *f, struct bcall *c, int n) {
+    struct info *in = &f->in;
     if (!c[0].reply) {
-        g_propagate_error(e, c[0].error);
+        f->error = c[0].error;
         c[0].error = NULL;
-        batch_free(c, n);
-        return -1;
+        return;
     }
+    f->ok = true;
     g_variant_get(c[0].reply, "(s)", &in->role);
     if (c[1].reply) {
         GVariant *all = g_variant_get_child_value(c[1].reply, 0);
@@ -370,6 +366,8 @@ static int node_info(struct walk *w, const char *bus, const char *path, unsigned
         g_variant_lookup(all, "Description", "s", &in->description);
         g_variant_unref(all);
     }
+    if (!in->name)
+        in->name = g_strdup("");
     if (c[2].reply) {
         GVariantIter *it = NULL;
         guint32 word = 0;
@@ -394,91 +392,140 @@ static int node_info(struct walk *w, const char *bus, const char *path, unsigned
         }
         g_variant_iter_free(it);
     }
-    batch_free(c, n);
-    if (!in->name)
-        in->name = g_strdup("");
-    return 0;
+}
+
+/*
+ * Reads the nodes f[0..n) at once: role, name, description, states, and as
+ * asked children and interfaces, all in one batch. A node that does not
+ * answer its role is not ok (f->error says why).
+ */
+static void fetch_basics(struct walk *w, struct fetched *f, int n, unsigned want) {
+    int per = 3 + !!(want & WANT_CHILDREN) + !!(want & WANT_IFACES);
+    struct bcall *c = g_new0(struct bcall, (gsize)n * per);
+    for (int i = 0; i < n; i++) {
+        struct bcall *b = c + (ptrdiff_t)i * per;
+        int k = 0;
+        b[k++] = (struct bcall){.iface = A11Y_IFACE, .method = "GetRoleName", .type = "(s)"};
+        b[k++] = (struct bcall){.iface = IFACE_PROPS,
+                .method = "GetAll",
+                .args = g_variant_new("(s)", A11Y_IFACE),
+                .type = "(a{sv})"};
+        b[k++] = (struct bcall){.iface = A11Y_IFACE, .method = "GetState", .type = "(au)"};
+        if (want & WANT_CHILDREN)
+            b[k++] =
+                    (struct bcall){.iface = A11Y_IFACE, .method = "GetChildren", .type = "(a(so))"};
+        if (want & WANT_IFACES)
+            b[k++] = (struct bcall){.iface = A11Y_IFACE, .method = "GetInterfaces", .type = "(as)"};
+        for (k = 0; k < per; k++) {
+            b[k].name = f[i].bus;
+            b[k].path = f[i].path;
+        }
+    }
+    batch(w, c, n * per);
+    for (int i = 0; i < n; i++)
+        read_basics(&f[i], c + (ptrdiff_t)i * per, per);
+    batch_free(c, n * per);
+    g_free(c);
+}
+
+/* Then the extents, action counts and action names of the ok nodes, in two batches for all. */
+static void fetch_details(struct walk *w, struct fetched *f, int n) {
+    struct bcall *c = g_new0(struct bcall, (gsize)n * 2);
+    int m = 0;
+    for (int i = 0; i < n; i++) {
+        struct info *in = &f[i].in;
+        if (f[i].ok && in->component)
+            c[m++] = (struct bcall){.name = f[i].bus,
+                    .path = f[i].path,
+                    .iface = IFACE_COMPONENT,
+                    .method = "GetExtents",
+                    .args = g_variant_new("(u)", 0u),
+                    .type = "((iiii))"};
+        if (f[i].ok && in->action)
+            c[m++] = (struct bcall){.name = f[i].bus,
+                    .path = f[i].path,
+                    .iface = IFACE_PROPS,
+                    .method = "Get",
+                    .args = g_variant_new("(ss)", IFACE_ACTION, "NActions"),
+                    .type = "(v)"};
+    }
+    batch(w, c, m);
+    int k = 0, names = 0;
+    for (int i = 0; i < n; i++) {
+        struct info *in = &f[i].in;
+        if (f[i].ok && in->component && c[k++].reply)
+            g_variant_get(c[k - 1].reply, "((iiii))", &in->x, &in->y, &in->width, &in->height);
+        if (f[i].ok && in->action && c[k++].reply) {
+            GVariant *v = NULL;
+            g_variant_get(c[k - 1].reply, "(v)", &v);
+            if (g_variant_is_of_type(v, G_VARIANT_TYPE_INT32))
+                in->nactions = g_variant_get_int32(v);
+            g_variant_unref(v);
+            in->nactions = in->nactions < 0 ? 0 : MIN(in->nactions, MAX_ACTIONS);
+            names += in->nactions;
+        }
+    }
+    batch_free(c, m);
+    g_free(c);
+    if (names == 0)
+        return;
+    c = g_new0(struct bcall, (gsize)names);
+    m = 0;
+    for (int i = 0; i < n; i++) {
+        for (gint32 a = 0; f[i].ok && a < f[i].in.nactions; a++)
+            c[m++] = (struct bcall){.name = f[i].bus,
+                    .path = f[i].path,
+                    .iface = IFACE_ACTION,
+                    .method = "GetName",
+                    .args = g_variant_new("(i)", a),
+                    .type = "(s)"};
+    }
+    batch(w, c, m);
+    m = 0;
+    for (int i = 0; i < n; i++) {
+        if (!f[i].ok || f[i].in.nactions == 0)
+            continue;
+        f[i].in.actions = json_array();
+        for (gint32 a = 0; a < f[i].in.nactions; a++, m++) {
+            const char *s = NULL;
+            if (c[m].reply) {
+                g_variant_get(c[m].reply, "(&s)", &s);
+                json_array_append_new(f[i].in.actions, json_string(s));
+            }
+        }
+    }
+    batch_free(c, names);
+    g_free(c);
 }
 
 static json_t *rect_json(int x, int y, int width, int height) {
     return json_pack("{s:i, s:i, s:i, s:i}", "x", x, "y", y, "width", width, "height", height);
 }
 
-/* The action names of a node with n actions, in one batch. */
-static json_t *action_names(struct walk *w, const char *bus, const char *path, gint32 n) {
-    if (n > 64)
-        n = 64; /* no widget has more; a bogus count must not cost thousands of calls */
-    struct bcall c[64];
-    for (gint32 k = 0; k < n; k++)
-        c[k] = (struct bcall){.iface = IFACE_ACTION,
-                .method = "GetName",
-                .args = g_variant_new("(i)", k),
-                .type = "(s)"};
-    batch(w, bus, path, c, n);
-    json_t *names = json_array();
-    for (gint32 k = 0; k < n; k++) {
-        const char *s = NULL;
-        if (c[k].reply) {
-            g_variant_get(c[k].reply, "(&s)", &s);
-            json_array_append_new(names, json_string(s));
-        }
-    }
-    batch_free(c, n);
-    return names;
-}
-
-/* The node as Daytona's AccessibilityNode, without children (in has its interfaces). */
-static json_t *node_json(struct walk *w, const char *bus, const char *path, const struct info *in) {
-    struct bcall c[2];
-    int n = 0, extents = -1, count = -1;
-    if (in->component) {
-        extents = n;
-        c[n++] = (struct bcall){.iface = IFACE_COMPONENT,
-                .method = "GetExtents",
-                .args = g_variant_new("(u)", 0u),
-                .type = "((iiii))"};
-    }
-    if (in->action) {
-        count = n;
-        c[n++] = (struct bcall){.iface = IFACE_PROPS,
-                .method = "Get",
-                .args = g_variant_new("(ss)", IFACE_ACTION, "NActions"),
-                .type = "(v)"};
-    }
-    batch(w, bus, path, c, n);
-    gint32 x = 0, y = 0, width = 0, height = 0, nactions = 0;
-    if (extents >= 0 && c[extents].reply)
-        g_variant_get(c[extents].reply, "((iiii))", &x, &y, &width, &height);
-    if (count >= 0 && c[count].reply) {
-        GVariant *v = NULL;
-        g_variant_get(c[count].reply, "(v)", &v);
-        if (g_variant_is_of_type(v, G_VARIANT_TYPE_INT32))
-            nactions = g_variant_get_int32(v);
-        g_variant_unref(v);
-    }
-    batch_free(c, n);
-
+/* The node as Daytona's AccessibilityNode, without children, from what was fetched. */
+static json_t *node_json(const struct walk *w, const struct fetched *f) {
+    const struct info *in = &f->in;
     json_t *node = json_object();
-    char *id = g_strdup_printf("%s:%s", bus, path);
+    char *id = g_strdup_printf("%s:%s", f->bus, f->path);
     json_object_set_new(node, "id", json_string(id));
     g_free(id);
     json_object_set_new(node, "role", json_string(in->role));
     json_object_set_new(node, "name", json_string(in->name));
     if (in->description && *in->description)
         json_object_set_new(node, "description", json_string(in->description));
-    json_object_set_new(node, "bounds", rect_json(x, y, width, height));
+    json_object_set_new(node, "bounds", rect_json(in->x, in->y, in->width, in->height));
     json_t *states = json_array();
     for (int k = 0; k < A11Y_STATES_MAX; k++) {
         if (in->states & (1ull << k))
             json_array_append_new(states, json_string(state_names[k]));
     }
     json_object_set_new(node, "states", states);
-    if (nactions > 0)
-        json_object_set_new(node, "actions", action_names(w, bus, path, nactions));
+    if (in->actions && json_array_size(in->actions))
+        json_object_set_new(node, "actions", json_incref(in->actions));
     if (w->q && w->q->space) {
         int sx0, sy0, sx1, sy1;
-        space_from_screen(w->q->space, x, y, &sx0, &sy0);
-        space_from_screen(w->q->space, x + width, y + height, &sx1, &sy1);
+        space_from_screen(w->q->space, in->x, in->y, &sx0, &sy0);
+        space_from_screen(w->q->space, in->x + in->width, in->y + in->height, &sx1, &sy1);
         json_object_set_new(node, "spaceBounds", rect_json(sx0, sy0, sx1 - sx0, sy1 - sy0));
     }
     return node;
@@ -489,37 +536,61 @@ static GVariant *children_of(struct walk *w, const char *bus, const char *path, 
     return call(w, bus, path, A11Y_IFACE, "GetChildren", NULL, "(a(so))", e);
 }
 
-static json_t *walk_tree(struct walk *w, const char *bus, const char *path, int depth, GError **e) {
-    w->budget--;
-    bool deeper = w->q->max_depth < 0 || depth < w->q->max_depth;
-    struct info in;
-    if (node_info(w, bus, path, WANT_IFACES | (deeper ? WANT_CHILDREN : 0), &in, e) < 0)
+/*
+ * The first n children listed in in->children as fetched entries (to free
+ * with fetched_free and g_free), their paths borrowed from in; *n is capped
+ * by the budget left, since no more of them can be visited.
+ */
+static struct fetched *children_entries(const struct walk *w, const struct info *in, int *n) {
+    *n = 0;
+    if (!in->children)
         return NULL;
-    json_t *n = node_json(w, bus, path, &in);
-    if (!in.children) {
-        info_free(&in);
-        return n;
-    }
-    json_t *kids = json_array();
+    GVariant *list = g_variant_get_child_value(in->children, 0);
+    gsize count = g_variant_n_children(list);
+    g_variant_unref(list);
+    int cap = w->budget > 0 ? w->budget : 0;
+    *n = count < (gsize)cap ? (int)count : cap;
+    struct fetched *f = g_new0(struct fetched, (gsize)(*n > 0 ? *n : 1));
     GVariantIter *it = NULL;
-    const char *cbus = NULL, *cpath = NULL;
-    GError *ce = NULL;
-    g_variant_get(in.children, "(a(so))", &it);
-    while (w->budget > 0 && !w->fatal && !w->out_of_time &&
-            g_variant_iter_next(it, "(&s&o)", &cbus, &cpath)) {
-        /* A child that vanished or does not answer is left out, as Daytona skips vanished ones. */
-        json_t *c = walk_tree(w, cbus, cpath, depth + 1, &ce);
-        if (c)
-            json_array_append_new(kids, c);
-        g_clear_error(&ce);
-    }
+    g_variant_get(in->children, "(a(so))", &it);
+    for (int i = 0; i < *n; i++)
+        g_variant_iter_next(it, "(&s&o)", &f[i].bus, &f[i].path);
     g_variant_iter_free(it);
-    info_free(&in);
+    return f;
+}
+
+/*
+ * Adds the children of node (fetched as parent) at depth, and theirs: every
+ * child of one node is read in the same batches, so a node with k children
+ * costs three waits, not 3k. The visiting order and the budget are Daytona's
+ * (DFS pre-order, one unit per node visited).
+ */
+static void walk_children(struct walk *w, json_t *node, const struct fetched *parent, int depth) {
+    int n = 0;
+    struct fetched *f = children_entries(w, &parent->in, &n);
+    if (n == 0) {
+        g_free(f);
+        return;
+    }
+    bool deeper = w->q->max_depth < 0 || depth + 1 < w->q->max_depth;
+    fetch_basics(w, f, n, WANT_IFACES | (deeper ? WANT_CHILDREN : 0));
+    fetch_details(w, f, n);
+    json_t *kids = json_array();
+    for (int i = 0; i < n && w->budget > 0 && !w->fatal && !w->out_of_time; i++) {
+        w->budget--;
+        /* A child that vanished or does not answer is left out, as Daytona skips vanished ones. */
+        if (!f[i].ok)
+            continue;
+        json_t *c = node_json(w, &f[i]);
+        walk_children(w, c, &f[i], depth + 1);
+        json_array_append_new(kids, c);
+    }
+    fetched_free(f, n);
+    g_free(f);
     if (json_array_size(kids))
-        json_object_set_new(n, "children", kids);
+        json_object_set_new(node, "children", kids);
     else
         json_decref(kids);
-    return n;
 }
 
 static bool passes(const struct walk *w, const struct info *in) {
@@ -537,33 +608,29 @@ static bool passes(const struct walk *w, const struct info *in) {
     return (in->states & q->states) == q->states;
 }
 
-/* DFS pre-order; returns false once the search is over (limit, budget, time, bus gone). */
-static bool walk_find(struct walk *w, const char *bus, const char *path, json_t *matches) {
-    if (w->budget <= 0 || w->fatal || w->out_of_time)
-        return false;
-    w->budget--;
-    struct info in;
-    GError *e = NULL;
-    /* The interfaces only matter for a match: asking every node for them costs nothing more
-     * than a bigger batch, and saves a round trip per match. */
-    if (node_info(w, bus, path, WANT_CHILDREN | WANT_IFACES, &in, &e) < 0) {
-        g_clear_error(&e);
-        return true;
+/* Visits the fetched node f in DFS pre-order; false once the search is over. */
+static bool find_in(struct walk *w, struct fetched *f, json_t *matches) {
+    if (f->ok && passes(w, &f->in)) {
+        fetch_details(w, f, 1);
+        json_array_append_new(matches, node_json(w, f));
+        if ((int)json_array_size(matches) >= w->q->limit)
+            return false;
     }
+    int n = 0;
+    struct fetched *kids = f->ok ? children_entries(w, &f->in, &n) : NULL;
     bool go = true;
-    if (passes(w, &in)) {
-        json_array_append_new(matches, node_json(w, bus, path, &in));
-        go = (int)json_array_size(matches) < w->q->limit;
+    if (n > 0)
+        fetch_basics(w, kids, n, WANT_CHILDREN | WANT_IFACES);
+    for (int i = 0; i < n && go; i++) {
+        if (w->budget <= 0 || w->fatal || w->out_of_time)
+            go = false;
+        else {
+            w->budget--;
+            go = find_in(w, &kids[i], matches);
+        }
     }
-    if (go && in.children) {
-        GVariantIter *it = NULL;
-        const char *cbus = NULL, *cpath = NULL;
-        g_variant_get(in.children, "(a(so))", &it);
-        while (go && g_variant_iter_next(it, "(&s&o)", &cbus, &cpath))
-            go = walk_find(w, cbus, cpath, matches);
-        g_variant_iter_free(it);
-    }
-    info_free(&in);
+    fetched_free(kids, n);
+    g_free(kids);
     return go;
 }
 
@@ -665,17 +732,26 @@ json_t *a11y_tree(const char *session_bus, const struct a11y_query *q, bool *tru
     json_t *root = NULL;
     char *bus = NULL, *path = NULL;
     if (walk_open(&w, session_bus, q, res) == 0 && scope_root(&w, &bus, &path, res) == 0) {
-        GError *e = NULL;
-        root = walk_tree(&w, bus, path, 0, &e);
-        if (!root && e) {
-            set_call_error(res, e, bus, path, "GetRoleName");
-            g_error_free(e);
-        } else if (!root) {
+        struct fetched f = {.bus = bus, .path = path};
+        bool deeper = q->max_depth != 0;
+        w.budget--;
+        fetch_basics(&w, &f, 1, WANT_IFACES | (deeper ? WANT_CHILDREN : 0));
+        fetch_details(&w, &f, 1);
+        if (!f.ok && f.error) {
+            set_call_error(res, f.error, bus, path, "GetRoleName");
+        } else if (!f.ok) {
             set_result(res, A11Y_FAILED, "the root %s:%s did not answer", bus, path);
         } else if (check_fatal(&w, res)) {
-            json_decref(root);
-            root = NULL;
+            /* the bus went away */
+        } else {
+            root = node_json(&w, &f);
+            walk_children(&w, root, &f, 0);
+            if (check_fatal(&w, res)) {
+                json_decref(root);
+                root = NULL;
+            }
         }
+        fetched_free(&f, 1);
         *truncated = w.budget <= 0 || w.out_of_time;
     }
     g_free(bus);
@@ -705,7 +781,11 @@ json_t *a11y_find(const char *session_bus, const struct a11y_query *q, bool *tru
     }
     if (scope_root(&w, &bus, &path, res) == 0) {
         matches = json_array();
-        walk_find(&w, bus, path, matches);
+        struct fetched f = {.bus = bus, .path = path};
+        w.budget--;
+        fetch_basics(&w, &f, 1, WANT_CHILDREN | WANT_IFACES);
+        find_in(&w, &f, matches);
+        fetched_free(&f, 1);
         if (check_fatal(&w, res)) {
             json_decref(matches);
             matches = NULL;
