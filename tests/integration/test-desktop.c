@@ -6,7 +6,7 @@
  *
  *   - --attach: nothing managed; status inactive, start/stop/restart 409.
  *   - a missing executable: start answers 503 naming it.
- *   - start returns once all four are ready (time printed); status active;
+ *   - start returns once all five are ready (time printed); status active;
  *     the screenshot shows the xfce4 panel (its rectangle, from X, differs from
  *     the background next to it and has content); no screen saver, no DPMS.
  *   - the VNC password: only through GET /computeruse/vnc (token needed), on
@@ -442,7 +442,7 @@ static void test_start(const struct deskd_proc *d) {
     long st = su_call(d, "POST", "/computeruse/start", "", "application/x-www-form-urlencoded", &j);
     long ms = (long)(su_ms() - t0);
     CHECK_INT(st, 200);
-    printf("start -> all four ready: %ld ms\n", ms);
+    printf("start -> all five ready: %ld ms\n", ms);
     check_status_map(j, true, "start");
     CHECK(json_string_value(json_object_get(j, "message")), "a message");
     json_decref(j);

@@ -297,7 +297,7 @@ enum desk_desktop_state {
 DESK_EXPORT const char *desk_desktop_state_name(enum desk_desktop_state state);
 
 struct desk_process {
-    char *name; /* "xvfb", "xfce4", "x11vnc", "novnc"; never NULL */
+    char *name; /* "xvfb", "xfce4", "atspi", "x11vnc", "novnc"; never NULL */
     bool running;
     int priority;
     bool auto_restart;
