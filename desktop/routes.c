@@ -21,6 +21,7 @@ static const struct route health_routes[] = {
     X(display)                                                                                     \
     X(windows)                                                                                     \
     X(input)                                                                                       \
+    X(actions)                                                                                     \
     X(process)
 
 #define DECLARE_GROUP_(name) extern const struct route api_##name##_routes[];
