@@ -23,6 +23,10 @@ static int act_job(struct input *in, void *arg) {
     return act_run(in, arg);
 }
 
+static int held_job(struct input *in, void *arg) {
+    return input_query_down(in, arg);
+}
+
 static int client_gone(void *arg) {
     return req_client_gone(arg);
 }
@@ -61,7 +65,10 @@ static bool run_act(struct req *r, struct act *a, long cost_ms, const char *what
 
 bool input_job(struct req *r, int (*fn)(struct input *in, void *arg), void *arg, long cost_ms,
         const char *what, const struct act *a) {
-    struct inputw_job job = {.fn = fn, .arg = arg, .cost_ms = cost_ms};
+    struct inputw_job job = {.fn = fn,
+            .arg = arg,
+            .cost_ms = cost_ms,
+            .reads_only = fn == held_job || (a && a->kind == ACT_POINTER)};
     if (!input_job_run(r, &job, what))
         return false;
     if (job.rc < 0)
@@ -179,34 +186,25 @@ static void api_input_release(struct req *r) {
     single(r, ACT_RELEASE_ALL, "releasing");
 }
 
-struct held {
-    struct input_down down;
-};
-
-static int held_job(struct input *in, void *arg) {
-    struct held *h = arg;
-    return input_query_down(in, &h->down);
-}
-
 static void api_input_held(struct req *r) {
     static const char *const button_names[] = {
             NULL, "left", "middle", "right", "wheelUp", "wheelDown", "wheelLeft", "wheelRight",
             "back", "forward"};
-    struct held h;
-    if (!input_job(r, held_job, &h, INPUTW_JOB_BASE_MS, "reading what is held", NULL))
+    struct input_down down;
+    if (!input_job(r, held_job, &down, INPUTW_JOB_BASE_MS, "reading what is held", NULL))
         return;
     json_t *keys = json_array(), *buttons = json_array();
-    for (int i = 0; i < h.down.nkeys; i++) {
-        const char *name = XKeysymToString(h.down.keys[i]);
+    for (int i = 0; i < down.nkeys; i++) {
+        const char *name = XKeysymToString(down.keys[i]);
         char hex[32];
         if (!name) {
-            snprintf(hex, sizeof hex, "0x%lx", (unsigned long)h.down.keys[i]);
+            snprintf(hex, sizeof hex, "0x%lx", (unsigned long)down.keys[i]);
             name = hex;
         }
         json_array_append_new(keys, json_string(name));
     }
     for (int b = 1; b <= 9; b++)
-        if (h.down.buttons & (1u << b))
+        if (down.buttons & (1u << b))
             json_array_append_new(buttons, json_string(button_names[b]));
     reply_json(r, 200, json_pack("{s:o, s:o}", "keys", keys, "buttons", buttons));
 }

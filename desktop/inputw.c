@@ -121,7 +121,8 @@ static void run_as_worker(struct inputw *w, struct inputw_job *job) {
             pthread_cond_signal(&w->work); /* the worker now has a deadline to keep */
         w->holding = job->holding;
     }
-    w->last_job_ms = now_ms();
+    if (!job->reads_only)
+        w->last_job_ms = now_ms();
 }
 
 static int release_held_fn(struct input *in, void *arg) {
@@ -265,6 +266,7 @@ int inputw_run(struct inputw *w, struct inputw_job *job, long *retry_s, char *er
             .cost_ms = job->cost_ms,
             .gone = job->gone,
             .gone_arg = job->gone_arg,
+            .reads_only = job->reads_only,
             .owner = w,
             .err = err,
             .errlen = errlen};

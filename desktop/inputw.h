@@ -39,6 +39,9 @@ struct inputw_job {
      */
     int (*gone)(void *arg);
     void *gone_arg;
+    /* The job only reads (the pointer, what is held): it does not count as input for the
+     * hold timeout. */
+    bool reads_only;
 
     /* Out, when inputw_run returned 0: fn's result, and whether the display died meanwhile. */
     int rc;

@@ -859,8 +859,7 @@ static int clear_foreign(struct input *in, struct kbd_saved *sv, XkbStateRec *af
     memset(sv, 0, sizeof *sv);
     if (XkbGetState(in->dpy, XkbUseCoreKbd, &st) != Success)
         return keymap_err(in);
-    /* Keys held by input_key_set are ours and meant to apply (a held Shift types capitals). */
-    unsigned held = st.base_mods & ~(unsigned)LockMask & ~in->sticky_mods;
+    unsigned held = st.base_mods & ~(unsigned)LockMask;
     if (held) {
         name_held(in, held);
         return dead(in) ? -EIO : -EBUSY;
@@ -894,6 +893,16 @@ static void restore_foreign(struct input *in, const struct kbd_saved *sv, bool g
         XkbLatchGroup(in->dpy, XkbUseCoreKbd, (unsigned)sv->latched_group);
 }
 
+/*
+ * Lets go of (down false) or presses again the modifier keys input_key_set
+ * holds: text is typed as given, so a held Shift is lifted while it is typed.
+ */
+static void lift_sticky_mods(struct input *in, bool down) {
+    for (int kc = 0; kc < 256; kc++)
+        if (in->sticky_sym[kc] != NoSymbol && in->sticky_modbits[kc])
+            XTestFakeKeyEvent(in->dpy, (unsigned)kc, down, CurrentTime);
+}
+
 int input_type(struct input *in, const char *utf8, size_t len, int delay_ms) {
     if (delay_ms < 0 || keys_check_text(utf8, len, NULL, 0) < 0)
         return -EINVAL;
@@ -908,6 +917,7 @@ int input_type(struct input *in, const char *utf8, size_t len, int delay_ms) {
     struct kbd_saved sv;
     XkbStateRec st;
     in->held_name[0] = '\0';
+    lift_sticky_mods(in, false);
     int r = clear_foreign(in, &sv, &st);
     bool cleared = r == 0;
     if (r == 0)
@@ -927,6 +937,7 @@ int input_type(struct input *in, const char *utf8, size_t len, int delay_ms) {
     in->mods_down = 0;
     if (cleared)
         restore_foreign(in, &sv, in->group_locked);
+    lift_sticky_mods(in, true);
     return finish(in, r);
 }
 

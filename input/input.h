@@ -194,7 +194,8 @@ int input_key_hold(struct input *in, const struct key_combo *combo, int hold_ms)
  * Presses (down) or releases the key for sym and, unlike every other action,
  * leaves it so: it stays down until input_key_set(sym, false),
  * input_release_sticky or input_destroy. Actions meanwhile neither press nor
- * release it (a held Shift applies to typed text and clicks). Pressing a
+ * release it (a held Shift applies to clicks and keys), except input_type,
+ * which types text as given: it lifts held modifiers while it types. Pressing a
  * held key again, or releasing one input does not hold, does nothing.
  */
 int input_key_set(struct input *in, KeySym sym, bool down);
