@@ -842,6 +842,39 @@ static desk_actions *act_bad(desk_actions *a, enum desk_status st, const char *w
     return a;
 }
 
+desk_actions *desk_actions_from_json(const char *json) {
+    desk_actions *a = desk_actions_new();
+    if (!a)
+        return NULL;
+    json_error_t jerr;
+    json_t *root = json ? json_loads(json, 0, &jerr) : NULL;
+    json_t *list = json_is_array(root) ? root : json_object_get(root, "actions");
+    if (!json_is_array(list)) {
+        char why[160];
+        snprintf(why, sizeof why, "%s",
+                !root ? (json ? jerr.text : "the JSON text is NULL")
+                      : "the JSON is neither {\"actions\": [...]} nor a list of actions");
+        json_decref(root);
+        return act_bad(a, DESK_ERR_INVALID_ARG, why);
+    }
+    json_decref(a->list);
+    a->list = json_incref(list);
+    if (json_is_object(root)) {
+        json_t *sp = json_object_get(root, "space"), *rg = json_object_get(root, "region");
+        if (sp) {
+            a->space = json_pack("{s:O}", "space", sp);
+            if (a->space && rg)
+                json_object_set(a->space, "region", rg);
+        }
+        json_t *ob = json_object_get(root, "observe");
+        if (ob)
+            a->observe = json_incref(ob);
+    }
+    json_decref(root);
+    return a;
+}
+
+
 /* Appends obj (reference stolen; NULL: out of memory or invalid UTF-8 in text). */
 static desk_actions *act_add(desk_actions *a, json_t *obj) {
     if (!a)

@@ -325,6 +325,12 @@ DESK_EXPORT enum desk_status desk_input_release(desk_client *c);
 typedef struct desk_actions desk_actions;
 
 DESK_EXPORT desk_actions *desk_actions_new(void);
+/*
+ * A batch from the JSON of the route's body: {"actions": [...], "space"?, "observe"?}, or
+ * the list of actions alone. Text that is neither is kept as a builder mistake. NULL only
+ * when out of memory.
+ */
+DESK_EXPORT desk_actions *desk_actions_from_json(const char *json);
 DESK_EXPORT void desk_actions_free(desk_actions *a);
 /* The space of the batch's coordinates (else the client's, else screen pixels); NULL clears. */
 DESK_EXPORT desk_actions *desk_actions_space(desk_actions *a, const struct desk_space *s);
