@@ -560,8 +560,8 @@ static enum desk_status batch_clicks(desk_client *cl, bool observe) {
 static enum desk_status single_clicks(desk_client *cl, bool shot) {
     enum desk_status st = DESK_OK;
     for (int k = 0; k < BATCH_CLICKS && st == DESK_OK; k++)
-        st = desk_mouse_click(cl, k % 2 ? P1_X : P0_X, k % 2 ? P1_Y : P0_Y, DESK_BUTTON_LEFT,
-                false, NULL);
+        st = desk_mouse_click(
+                cl, k % 2 ? P1_X : P0_X, k % 2 ? P1_Y : P0_Y, DESK_BUTTON_LEFT, false, NULL);
     struct desk_image *img = NULL;
     if (st == DESK_OK && shot)
         st = desk_screenshot_compressed(cl, &observe_shot, &img);

@@ -483,13 +483,13 @@ static int cmd_do(struct ctx *x) {
     } else if (x->json) {
         json_t *list = json_array();
         for (size_t i = 0; list && i < res->completed; i++)
-            json_array_append_new(list, res->has_point[i] ? json_pack("{s:i, s:i}", "x",
-                                                                    res->points[i].x, "y",
-                                                                    res->points[i].y)
-                                                          : json_object());
-        rc = print_json(list ? json_pack("{s:o, s:i}", "results", list, "completed",
-                                       (int)res->completed)
-                             : NULL);
+            json_array_append_new(list,
+                    res->has_point[i]
+                            ? json_pack("{s:i, s:i}", "x", res->points[i].x, "y", res->points[i].y)
+                            : json_object());
+        rc = print_json(
+                list ? json_pack("{s:o, s:i}", "results", list, "completed", (int)res->completed)
+                     : NULL);
     } else {
         for (size_t i = 0; i < res->completed; i++) {
             if (res->has_point[i])
@@ -508,9 +508,9 @@ static int cmd_do(struct ctx *x) {
             fprintf(stderr, "desk: do: %s: %s\n", out, strerror(errno));
             rc = EXIT_FAIL;
         } else if (!x->json) {
-            printf("screenshot: %dx%d %s, %zu bytes (-o FILE writes it)\n",
-                    res->screenshot->width, res->screenshot->height,
-                    desk_image_format_name(res->screenshot->format), res->screenshot->size);
+            printf("screenshot: %dx%d %s, %zu bytes (-o FILE writes it)\n", res->screenshot->width,
+                    res->screenshot->height, desk_image_format_name(res->screenshot->format),
+                    res->screenshot->size);
         }
     }
     desk_actions_result_free(res);

@@ -639,12 +639,12 @@ enum desk_status desk_client_set_space(desk_client *c, const struct desk_space *
 
 enum desk_status desk_mouse_move(desk_client *c, int x, int y, struct desk_point *pos) {
     BEGIN(c);
-    return post_json(c, "/computeruse/mouse/move", spaced(c, json_pack("{s:i, s:i}", "x", x, "y", y)),
-            NULL, wire_point, pos);
+    return post_json(c, "/computeruse/mouse/move",
+            spaced(c, json_pack("{s:i, s:i}", "x", x, "y", y)), NULL, wire_point, pos);
 }
 
-enum desk_status desk_mouse_click_n(desk_client *c, int x, int y, enum desk_button button,
-        int clicks, struct desk_point *pos) {
+enum desk_status desk_mouse_click_n(
+        desk_client *c, int x, int y, enum desk_button button, int clicks, struct desk_point *pos) {
     BEGIN(c);
     const char *b = button_name(button);
     if (!b)
@@ -674,7 +674,8 @@ enum desk_status desk_mouse_down(
     return button_route(c, "/computeruse/mouse/down", button, at);
 }
 
-enum desk_status desk_mouse_up(desk_client *c, enum desk_button button, const struct desk_point *at) {
+enum desk_status desk_mouse_up(
+        desk_client *c, enum desk_button button, const struct desk_point *at) {
     return button_route(c, "/computeruse/mouse/up", button, at);
 }
 
@@ -697,8 +698,8 @@ enum desk_status desk_mouse_drag(desk_client *c, int x1, int y1, int x2, int y2,
     if (!b)
         return invalid(c, "unknown button %d", (int)button);
     return post_json(c, "/computeruse/mouse/drag",
-            spaced(c, json_pack("{s:i, s:i, s:i, s:i, s:s}", "startX", x1, "startY", y1, "endX",
-                              x2, "endY", y2, "button", b)),
+            spaced(c, json_pack("{s:i, s:i, s:i, s:i, s:s}", "startX", x1, "startY", y1, "endX", x2,
+                              "endY", y2, "button", b)),
             NULL, wire_point, pos);
 }
 
@@ -809,9 +810,9 @@ void desk_held_free(struct desk_held *h) {
 /* ---- batches ---- */
 
 struct desk_actions {
-    json_t *list;     /* the actions */
-    json_t *space;    /* {"space", "region"?} or NULL */
-    json_t *observe;  /* {"screenshot": {...}} or NULL */
+    json_t *list;         /* the actions */
+    json_t *space;        /* {"space", "region"?} or NULL */
+    json_t *observe;      /* {"screenshot": {...}} or NULL */
     enum desk_status bad; /* the first builder mistake, DESK_OK when none */
     char why[160];
 };
@@ -873,7 +874,6 @@ desk_actions *desk_actions_from_json(const char *json) {
     json_decref(root);
     return a;
 }
-
 
 /* Appends obj (reference stolen; NULL: out of memory or invalid UTF-8 in text). */
 static desk_actions *act_add(desk_actions *a, json_t *obj) {

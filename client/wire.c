@@ -776,7 +776,8 @@ static enum desk_status string_list(
     return DESK_OK;
 }
 
-enum desk_status wire_held(const char *body, size_t len, struct desk_err *e, struct desk_held **out) {
+enum desk_status wire_held(
+        const char *body, size_t len, struct desk_err *e, struct desk_held **out) {
     *out = NULL;
     json_t *root = load_object(body, len, e);
     if (!root)
@@ -804,7 +805,7 @@ enum desk_status wire_actions(
         return e->status;
     struct desk_actions_result *r = calloc(1, sizeof *r);
     const json_t *results = get_array(root, "results", e);
-    enum desk_status st = !r ? wire_fail(e, DESK_ERR_NOMEM, "out of memory")
+    enum desk_status st = !r         ? wire_fail(e, DESK_ERR_NOMEM, "out of memory")
                           : !results ? e->status
                                      : DESK_OK;
     const json_t *failed = json_object_get(root, "failedIndex");

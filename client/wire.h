@@ -77,7 +77,8 @@ enum desk_status wire_text(
 enum desk_status wire_vnc(const char *body, size_t len, struct desk_err *e, struct desk_vnc **out);
 
 /* {"keys": [names], "buttons": [names]} (input/held). */
-enum desk_status wire_held(const char *body, size_t len, struct desk_err *e, struct desk_held **out);
+enum desk_status wire_held(
+        const char *body, size_t len, struct desk_err *e, struct desk_held **out);
 /*
  * The actions route's answer, or its error reply when that carries failedIndex (then
  * failed_index is set); {"results", "completed", "screenshot"?}.

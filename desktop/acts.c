@@ -66,8 +66,8 @@ int act_kind_of(const char *type, enum act_kind *kind) {
     return -EINVAL;
 }
 
-static int read_xy(json_t *obj, const char *kx, const char *ky, bool required, double *x,
-        double *y, const char **field, char *err, size_t errlen) {
+static int read_xy(json_t *obj, const char *kx, const char *ky, bool required, double *x, double *y,
+        const char **field, char *err, size_t errlen) {
     int rx = body_number(obj, kx, required, -COORD_MAX, COORD_MAX, x, err, errlen);
     if (rx < 0) {
         *field = kx;
@@ -99,13 +99,15 @@ static int read_key_name(const char *name, KeySym *sym, char *err, size_t errlen
     return 0;
 }
 
-static int read_hold_keys(struct act *a, json_t *obj, const char **field, char *err, size_t errlen) {
+static int read_hold_keys(
+        struct act *a, json_t *obj, const char **field, char *err, size_t errlen) {
     json_t *list = json_object_get(obj, "holdKeys");
     if (!list || json_is_null(list))
         return 0;
     if (!json_is_array(list) || json_array_size(list) > INPUT_HOLD_KEYS_MAX)
-        FAIL("holdKeys", "holdKeys must be a list of at most %d key names such as [\"shift\", "
-                         "\"ctrl\"]",
+        FAIL("holdKeys",
+                "holdKeys must be a list of at most %d key names such as [\"shift\", "
+                "\"ctrl\"]",
                 INPUT_HOLD_KEYS_MAX);
     size_t i;
     json_t *v;
@@ -121,8 +123,7 @@ static int read_hold_keys(struct act *a, json_t *obj, const char **field, char *
 }
 
 static int read_path(struct act *a, json_t *list, const char **field, char *err, size_t errlen) {
-    if (!json_is_array(list) || json_array_size(list) < 2 ||
-            json_array_size(list) > INPUT_PATH_MAX)
+    if (!json_is_array(list) || json_array_size(list) < 2 || json_array_size(list) > INPUT_PATH_MAX)
         FAIL("path", "path must be a list of 2 to %d points {\"x\", \"y\"}", INPUT_PATH_MAX);
     a->npath = (int)json_array_size(list);
     a->path = calloc((size_t)a->npath, sizeof *a->path);
@@ -151,10 +152,10 @@ static int parse_drag(struct act *a, json_t *obj, const char **field, char *err,
     a->path = calloc(2, sizeof *a->path);
     if (!a->path)
         FAIL("path", "out of memory");
-    if (read_xy(obj, "startX", "startY", true, &a->path[0][0], &a->path[0][1], field, err,
-                errlen) < 0 ||
-            read_xy(obj, "endX", "endY", true, &a->path[1][0], &a->path[1][1], field, err,
-                    errlen) < 0)
+    if (read_xy(obj, "startX", "startY", true, &a->path[0][0], &a->path[0][1], field, err, errlen) <
+                    0 ||
+            read_xy(obj, "endX", "endY", true, &a->path[1][0], &a->path[1][1], field, err, errlen) <
+                    0)
         return -EINVAL;
     return 0;
 }
@@ -222,8 +223,7 @@ static int parse_kind(struct act *a, json_t *obj, const char **field, char *err,
             return -EINVAL;
         TRY("double", body_bool(obj, "double", &dbl, err, errlen));
         a->clicks = dbl ? 2 : 1;
-        TRY("clicks",
-                body_int(obj, "clicks", false, 1, INPUT_CLICKS_MAX, &a->clicks, err, errlen));
+        TRY("clicks", body_int(obj, "clicks", false, 1, INPUT_CLICKS_MAX, &a->clicks, err, errlen));
         return read_button(obj, &a->button, field, err, errlen);
     case ACT_DRAG:
         if (parse_drag(a, obj, field, err, errlen) < 0)

@@ -45,7 +45,7 @@ struct act {
     bool has_xy; /* buttonDown and buttonUp: x and y are optional */
     double (*path)[2];
     int npath;
-    bool spaced; /* a "space" was given; else coordinates are screen pixels, floored */
+    bool spaced;        /* a "space" was given; else coordinates are screen pixels, floored */
     struct space space; /* region.width 0: the whole screen, read when the action runs */
     int button, amount, clicks, delay, hold_ms, wait_ms;
     KeySym hold[INPUT_HOLD_KEYS_MAX];

@@ -201,7 +201,8 @@ static void api_actions(struct req *r) {
     if (job.rc < 0) {
         char what[48];
         snprintf(what, sizeof what, "actions[%d]", b.done);
-        r->error_extra = json_pack("{s:i, s:o}", "failedIndex", b.done, "results", results_json(&b));
+        r->error_extra =
+                json_pack("{s:i, s:o}", "failedIndex", b.done, "results", results_json(&b));
         reply_input_failure(r, &job, &b.acts[b.done], what);
         batch_free(&b);
         return;
@@ -211,7 +212,8 @@ static void api_actions(struct req *r) {
     if (ob.shot) {
         struct shot_out out = {NULL, ob.spec.cursor, ob.spec.format};
         const char *stage = "capture";
-        int rc = shots_take(req_deskd(r)->shots, &ob.spec, shot_done, &out, &stage, err, sizeof err);
+        int rc =
+                shots_take(req_deskd(r)->shots, &ob.spec, shot_done, &out, &stage, err, sizeof err);
         if (rc == 0 && !out.json)
             rc = -ENOMEM;
         if (rc < 0) {
@@ -224,7 +226,8 @@ static void api_actions(struct req *r) {
             else if (rc == -EPIPE)
                 reply_no_display(r, "the X display went away during the observing screenshot");
             else
-                reply_error(r, strcmp(stage, "encode") == 0 ? ERR_ENCODE_FAILED : ERR_CAPTURE_FAILED,
+                reply_error(r,
+                        strcmp(stage, "encode") == 0 ? ERR_ENCODE_FAILED : ERR_CAPTURE_FAILED,
                         "the actions ran; the observing screenshot's %s failed: %s", stage,
                         strerror(-rc));
             return;

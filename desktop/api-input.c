@@ -12,9 +12,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "acts.h"
 #include "deskd.h"
 #include "inputw.h"
-#include "acts.h"
 #include "log.h"
 #include "params.h"
 
@@ -187,9 +187,8 @@ static void api_input_release(struct req *r) {
 }
 
 static void api_input_held(struct req *r) {
-    static const char *const button_names[] = {
-            NULL, "left", "middle", "right", "wheelUp", "wheelDown", "wheelLeft", "wheelRight",
-            "back", "forward"};
+    static const char *const button_names[] = {NULL, "left", "middle", "right", "wheelUp",
+            "wheelDown", "wheelLeft", "wheelRight", "back", "forward"};
     struct input_down down;
     if (!input_job(r, held_job, &down, INPUTW_JOB_BASE_MS, "reading what is held", NULL))
         return;

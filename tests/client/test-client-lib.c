@@ -342,8 +342,7 @@ static void test_actions(void) {
     desk_actions_result_free(res);
     if (collect()) {
         int n = buttons(b, 64);
-        CHECK(n == 6 && b[2].button == 8 && b[4].x == 150, "click, back click, drag: %d events",
-                n);
+        CHECK(n == 6 && b[2].button == 8 && b[4].x == 150, "click, back click, drag: %d events", n);
         char *got = evproc_text(&ev);
         CHECK(got && strcmp(got, "ok") == 0, "the batch typed \"%s\"", got ? got : "");
         free(got);

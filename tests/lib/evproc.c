@@ -48,8 +48,8 @@ int evproc_start_args(struct evproc *e, const char *display, int x, int y, int w
         setenv("DISPLAY", display, 1);
         char geom[64];
         snprintf(geom, sizeof geom, "%dx%d+%d+%d", w, h, x, y);
-        const char *argv[32] = {"evlog", "--geometry", geom, "--title", title, "--color", "gray50",
-                "--focus"};
+        const char *argv[32] = {
+                "evlog", "--geometry", geom, "--title", title, "--color", "gray50", "--focus"};
         for (int i = 0, k = 8; extra && extra[i] && k < 31; i++)
             argv[k++] = extra[i];
         execv(path, (char *const *)argv);

@@ -174,19 +174,23 @@ static void test_bad_action(void) {
     } bad[] = {
             {"{\"actions\":[{\"type\":\"jump\"}]}", "actions[0].type must be move, click"},
             {"{\"actions\":[{\"x\":1}]}", "actions[0].type is required"},
-            {"{\"actions\":[{\"type\":\"key\",\"key\":\"a\"},{\"type\":\"key\",\"key\":\"FooBar\"}]}",
+            {"{\"actions\":[{\"type\":\"key\",\"key\":\"a\"},{\"type\":\"key\",\"key\":\"FooBar\"}]"
+             "}",
                     "actions[1].key: unsupported key \"FooBar\""},
             {"{\"actions\":[{\"type\":\"click\",\"x\":1,\"y\":1,\"clicks\":4}]}",
                     "actions[0].clicks must be an integer from 1 to 3"},
             {"{\"actions\":[{\"type\":\"drag\",\"path\":[{\"x\":1,\"y\":1}]}]}",
                     "actions[0].path must be a list of 2 to 1000 points"},
-            {"{\"actions\":[{\"type\":\"move\",\"x\":1,\"y\":1,\"holdKeys\":[\"shift\",\"FooBar\"]}]}",
+            {"{\"actions\":[{\"type\":\"move\",\"x\":1,\"y\":1,\"holdKeys\":[\"shift\",\"FooBar\"]}"
+             "]}",
                     "actions[0].holdKeys[1]: unsupported key \"FooBar\""},
             {"{\"actions\":[{\"type\":\"key\",\"key\":\"a\",\"holdMs\":60001}]}",
                     "actions[0].holdMs must be an integer from 0 to 60000"},
-            {"{\"actions\":[{\"type\":\"move\",\"x\":1,\"y\":1,\"space\":{\"width\":0,\"height\":5}}]}",
+            {"{\"actions\":[{\"type\":\"move\",\"x\":1,\"y\":1,\"space\":{\"width\":0,\"height\":5}"
+             "}]}",
                     "actions[0].space.width must be an integer from 1 to 8192"},
-            {"{\"actions\":[{\"type\":\"wait\",\"ms\":70000}]}", "actions[0].ms must be an integer"},
+            {"{\"actions\":[{\"type\":\"wait\",\"ms\":70000}]}",
+                    "actions[0].ms must be an integer"},
             {"{\"actions\":[],\"observe\":{\"settle\":{\"stableMs\":200}}}", "observe.settle"},
             {"{\"actions\":[{\"type\":\"move\",\"x\":1000000.6,\"y\":1}]}", "got 1000000.6"},
             {"{\"actions\":[{\"type\":\"move\",\"x\":true,\"y\":1}]}", "got true"},
@@ -316,8 +320,7 @@ static void test_clicks_and_buttons(void) {
                         (b[2].state & ControlMask),
                 "ctrl+wheel: %d events, state 0x%x", n, n ? b[0].state : 0);
     }
-    CHECK_INT(post("/computeruse/mouse/move",
-                      "{\"x\":300,\"y\":200,\"holdKeys\":[\"alt\"]}", NULL),
+    CHECK_INT(post("/computeruse/mouse/move", "{\"x\":300,\"y\":200,\"holdKeys\":[\"alt\"]}", NULL),
             200);
     check_nothing_held(dpy, "move with holdKeys");
 
@@ -374,8 +377,8 @@ static void test_drag_path(void) {
             next++;
         }
     }
-    CHECK(pressed == 1 && released == 1 && next == 5, "path: %d presses, %d of 5 points, %d releases",
-            pressed, next, released);
+    CHECK(pressed == 1 && released == 1 && next == 5,
+            "path: %d presses, %d of 5 points, %d releases", pressed, next, released);
     CHECK(state & ShiftMask, "the drag's press carries Shift (0x%x)", state);
 }
 
@@ -413,8 +416,9 @@ static void test_coordinates(void) {
                     json_integer_value(json_object_get(pos, "y")) == 81,
             "region 100,50 300x300 in a 100x100 space: 10,10 is screen 131,81");
     json_decref(pos);
-    CHECK_INT(post("/computeruse/mouse/move", "{\"x\":1,\"y\":1,\"region\":{\"x\":0,\"y\":0,"
-                                              "\"width\":5,\"height\":5}}",
+    CHECK_INT(post("/computeruse/mouse/move",
+                      "{\"x\":1,\"y\":1,\"region\":{\"x\":0,\"y\":0,"
+                      "\"width\":5,\"height\":5}}",
                       &reply),
             400);
     json_decref(reply);

@@ -19,8 +19,8 @@
 #include "http.h"
 #include "xserver.h"
 
-#define WIN_X  100
-#define WIN_Y  50
+#define WIN_X 100
+#define WIN_Y 50
 #ifndef DRAGS
 #define DRAGS 1000
 #endif

@@ -253,8 +253,8 @@ DESK_EXPORT enum desk_status desk_mouse_drag(desk_client *c, int x1, int y1, int
 DESK_EXPORT enum desk_status desk_mouse_scroll(
         desk_client *c, int x, int y, enum desk_scroll direction, int amount);
 /* [ext] POST /computeruse/mouse/click with "clicks" 1..3 (3: a triple click). pos may be NULL. */
-DESK_EXPORT enum desk_status desk_mouse_click_n(desk_client *c, int x, int y,
-        enum desk_button button, int clicks, struct desk_point *pos);
+DESK_EXPORT enum desk_status desk_mouse_click_n(
+        desk_client *c, int x, int y, enum desk_button button, int clicks, struct desk_point *pos);
 /*
  * [ext] POST /computeruse/mouse/down and /mouse/up: press or release button, at (at->x,
  * at->y) when at is not NULL. The button stays down after mouse/down answers, until
@@ -363,8 +363,8 @@ DESK_EXPORT desk_actions *desk_act_release_all(desk_actions *a);
 DESK_EXPORT desk_actions *desk_act_wait(desk_actions *a, int ms);
 
 struct desk_actions_result {
-    size_t completed;   /* the actions that ran */
-    long failed_index;  /* the action that failed, or -1 */
+    size_t completed;  /* the actions that ran */
+    long failed_index; /* the action that failed, or -1 */
     /* Per completed action: where the pointer ended (in the action's space), when has_point. */
     struct desk_point *points;
     bool *has_point;
