@@ -814,7 +814,7 @@ struct desk_actions {
     json_t *space;        /* {"space", "region"?} or NULL */
     json_t *observe;      /* {"screenshot": {...}} or NULL */
     enum desk_status bad; /* the first builder mistake, DESK_OK when none */
-    char why[160];
+    char why[256];
 };
 
 desk_actions *desk_actions_new(void) {

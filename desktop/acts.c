@@ -367,7 +367,7 @@ static int run_drag(struct input *in, struct act *a, int *sx, int *sy) {
     return rc;
 }
 
-int act_run(struct input *in, struct act *a) {
+int act_run(struct input *in, struct act *a, bool later) {
     int rc = 0, sx = 0, sy = 0;
     bool moved = true; /* the action sent the pointer to (sx, sy) */
     if (a->spaced && a->space.region.width == 0) {
@@ -423,7 +423,21 @@ int act_run(struct input *in, struct act *a) {
     }
     if (rc < 0)
         return rc;
+    if (later) {
+        rc = input_pointer_ask(in, &a->ticket);
+        a->asked = rc == 0;
+        return rc;
+    }
     rc = moved ? input_pointer_at(in, sx, sy, &a->sx, &a->sy) : input_pointer(in, &a->sx, &a->sy);
+    from_screen(a, a->sx, a->sy, &a->px, &a->py);
+    return rc;
+}
+
+int act_answer_later(struct input *in, struct act *a) {
+    if (!a->asked)
+        return 0;
+    a->asked = false;
+    int rc = input_pointer_answer(in, a->ticket, &a->sx, &a->sy);
     from_screen(a, a->sx, a->sy, &a->px, &a->py);
     return rc;
 }

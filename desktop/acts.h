@@ -59,6 +59,8 @@ struct act {
     int px, py;
     int from[2], to[2]; /* drag: its first and last points, in the action's space */
     char held[32];      /* the modifier another client held when typing was refused */
+    bool asked;         /* act_run(..., true) asked the server for the pointer */
+    unsigned ticket;
 };
 
 /*
@@ -77,8 +79,16 @@ int act_kind_of(const char *type, enum act_kind *kind);
 /* The most a parsed action may take, in ms, for the input queue's admission. */
 long act_cost_ms(const struct act *a);
 
-/* Runs a on the worker (the connection locked); 0 or input's negative errno. */
-int act_run(struct input *in, struct act *a);
+/*
+ * Runs a on the worker (the connection locked); 0 or input's negative errno.
+ * The pointer position it answers is read back from the server; with later
+ * set (in a batch), only asked for, and act_answer_later reads it: the
+ * position the server had right after this action, without a round trip per
+ * action.
+ */
+int act_run(struct input *in, struct act *a, bool later);
+/* Reads the position act_run(..., true) asked for; 0 when nothing was asked. */
+int act_answer_later(struct input *in, struct act *a);
 
 /* Whether a's answer carries the pointer position ({"x","y"}). */
 bool act_answers_xy(const struct act *a);

@@ -36,16 +36,27 @@ static int batch_job(struct input *in, void *arg) {
     struct batch *b = arg;
     struct input_sticky before;
     input_sticky_get(in, &before);
-    for (b->done = 0; b->done < b->n; b->done++) {
-        int rc = act_run(in, &b->acts[b->done]);
-        if (rc < 0) {
-            /* Single actions release what they press on every path; a keyDown or buttonDown
-             * earlier in this batch is the batch's to release. */
-            input_release_sticky(in, &before);
-            return rc;
+    int rc = 0;
+    input_run_begin(in);
+    for (b->done = 0; b->done < b->n; b->done++)
+        if ((rc = act_run(in, &b->acts[b->done], true)) < 0)
+            break;
+    /* The pointer answers, asked for action by action, come back together. */
+    for (int i = 0; i < b->n; i++) {
+        int r = act_answer_later(in, &b->acts[i]);
+        if (r < 0 && rc == 0) {
+            rc = r;
+            b->done = i; /* the display went away: the answers from here on are not known */
         }
     }
-    return 0;
+    int end = input_run_end(in);
+    rc = rc < 0 ? rc : end;
+    if (rc < 0) {
+        /* Single actions release what they press on every path; a keyDown or buttonDown
+         * earlier in this batch is the batch's to release. */
+        input_release_sticky(in, &before);
+    }
+    return rc;
 }
 
 /* The parameters of observe.screenshot: the compressed route's (§3). */

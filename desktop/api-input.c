@@ -20,7 +20,7 @@
 
 /* The worker's side of a job; the connection is locked. */
 static int act_job(struct input *in, void *arg) {
-    return act_run(in, arg);
+    return act_run(in, arg, false);
 }
 
 static int held_job(struct input *in, void *arg) {

@@ -134,6 +134,10 @@ int shot_parse(struct shot_req *sr, bool region, bool compressed, arg_fn get, co
 }
 
 void param_format_double(double v, char *buf, size_t len) {
+    if (v == floor(v) && fabs(v) < 1e15) {
+        snprintf(buf, len, "%.0f", v); /* 1000000, not 1e+06 */
+        return;
+    }
     /* The fewest digits that read back as v: 100.6, not jansson's 100.59999999999999. */
     for (int prec = 1; prec <= 17; prec++) {
         snprintf(buf, len, "%.*g", prec, v);

@@ -50,7 +50,7 @@ int body_number(json_t *obj, const char *key, bool required, double min, double 
         char *err, size_t errlen);
 int body_bool(json_t *obj, const char *key, bool *out, char *err, size_t errlen);
 
-/* v in the fewest significant digits that read back as v (100.6, 1e+07). */
+/* v as digits that read back as v: integers in full (1000000), else the fewest (100.6). */
 void param_format_double(double v, char *buf, size_t len);
 int body_string(json_t *obj, const char *key, bool required, const char **out, size_t *len,
         char *err, size_t errlen);

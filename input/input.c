@@ -35,6 +35,7 @@
 #include "input.h"
 
 #include <X11/XKBlib.h>
+#include <X11/Xlib-xcb.h>
 #include <X11/Xutil.h>
 #include <X11/extensions/XTest.h>
 #include <X11/keysym.h>
@@ -130,6 +131,7 @@ struct input {
     unsigned sticky_buttons;
     uint8_t sticky_modbits[256];
     unsigned sticky_mods;
+    bool in_run; /* between input_run_begin and input_run_end */
 
     struct slot slot[256];
 
@@ -246,7 +248,8 @@ static void release_held(struct input *in) {
 /* Ends an action: releases what is held and waits until the server has processed it all. */
 static int finish(struct input *in, int r) {
     release_held(in);
-    int s = sync_check(in);
+    /* In a run, the next round trip (a pointer query) or the run's end sends and waits. */
+    int s = !in->in_run ? sync_check(in) : dead(in) ? -EIO : 0;
     drain_mapping_notify(in);
     memcpy(in->ours_last, in->ours, sizeof in->ours);
     in->ours_buttons_last = in->ours_buttons;
@@ -1116,6 +1119,37 @@ static int wait_pointer(struct input *in, int x, int y, int *px, int *py) {
             return r;
         sleep_ns(1000000ull);
     }
+}
+
+int input_pointer_ask(struct input *in, unsigned *ticket) {
+    if (dead(in))
+        return -EIO;
+    XFlush(in->dpy); /* Xlib's buffered requests first, so the query comes after them */
+    *ticket = xcb_query_pointer(XGetXCBConnection(in->dpy), DefaultRootWindow(in->dpy)).sequence;
+    return 0;
+}
+
+int input_pointer_answer(struct input *in, unsigned ticket, int *x, int *y) {
+    xcb_query_pointer_cookie_t cookie = {ticket};
+    xcb_query_pointer_reply_t *r =
+            xcb_query_pointer_reply(XGetXCBConnection(in->dpy), cookie, NULL);
+    if (!r || dead(in)) {
+        free(r);
+        return -EIO;
+    }
+    *x = r->root_x;
+    *y = r->root_y;
+    free(r);
+    return 0;
+}
+
+void input_run_begin(struct input *in) {
+    in->in_run = true;
+}
+
+int input_run_end(struct input *in) {
+    in->in_run = false;
+    return sync_check(in);
 }
 
 int input_screen_size(struct input *in, int *w, int *h) {

@@ -91,6 +91,26 @@ int input_move(struct input *in, int x, int y);
  */
 int input_pointer_at(struct input *in, int x, int y, int *px, int *py);
 
+/*
+ * A run of actions (a batch): between input_run_begin and input_run_end,
+ * actions end without their own XSync; the requests still reach the server
+ * in order, and the next round trip (a pointer query) or input_run_end waits
+ * for all of them. Timing inside an action (multi-click pacing, drag steps,
+ * keymap changes) is unchanged. input_run_end returns 0 or -EIO.
+ */
+void input_run_begin(struct input *in);
+int input_run_end(struct input *in);
+
+/*
+ * The pointer position as the server has it once it has processed what was
+ * sent so far, without waiting for it: input_pointer_ask sends the query,
+ * input_pointer_answer (with its ticket, in the order asked) waits for the
+ * reply. A run's pointer actions ask one after the other and read the
+ * answers at the end: one round trip for all of them.
+ */
+int input_pointer_ask(struct input *in, unsigned *ticket);
+int input_pointer_answer(struct input *in, unsigned ticket, int *x, int *y);
+
 /* The root window's size now (a round trip: it follows RandR changes). */
 int input_screen_size(struct input *in, int *w, int *h);
 
