@@ -183,9 +183,11 @@ static int space_opt(const struct ctx *x) {
     if (!x->set[O_SPACE])
         return 0;
     struct desk_space s = {0};
-    char tail;
-    if (sscanf(x->val[O_SPACE], "%dx%d%c", &s.width, &s.height, &tail) != 2 || s.width < 1 ||
-            s.height < 1 || s.width > 8192 || s.height > 8192)
+    char w[16] = "";
+    const char *v = x->val[O_SPACE], *sep = strchr(v, 'x');
+    if (sep && (size_t)(sep - v) < sizeof w)
+        memcpy(w, v, (size_t)(sep - v));
+    if (!sep || !parse_int(w, 1, 8192, &s.width) || !parse_int(sep + 1, 1, 8192, &s.height))
         return usage_error(
                 x, "--space must be WxH with sides from 1 to 8192, got \"%s\"", x->val[O_SPACE]);
     return desk_client_set_space(x->c, &s) == DESK_OK ? 0 : failed(x, desk_last_status(x->c));

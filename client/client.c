@@ -795,18 +795,6 @@ enum desk_status desk_input_held(desk_client *c, struct desk_held **out) {
     CALL_JSON(c, &rq, wire_held(body, len, &c->err, out));
 }
 
-void desk_held_free(struct desk_held *h) {
-    if (!h)
-        return;
-    for (size_t i = 0; i < h->nkeys; i++)
-        free(h->keys[i]);
-    for (size_t i = 0; i < h->nbuttons; i++)
-        free(h->buttons[i]);
-    free(h->keys);
-    free(h->buttons);
-    free(h);
-}
-
 /* ---- batches ---- */
 
 struct desk_actions {
@@ -1058,15 +1046,6 @@ enum desk_status desk_actions_run(
     }
     free(text);
     return finish(c, &rq, st);
-}
-
-void desk_actions_result_free(struct desk_actions_result *r) {
-    if (!r)
-        return;
-    free(r->points);
-    free(r->has_point);
-    desk_image_free(r->screenshot);
-    free(r);
 }
 
 /* ---- displays and windows ---- */

@@ -209,9 +209,31 @@ static int parse_key(struct act *a, json_t *obj, const char **field, char *err, 
     return 0;
 }
 
+static int parse_click(struct act *a, json_t *obj, const char **field, char *err, size_t errlen) {
+    bool dbl = false;
+    if (read_xy(obj, "x", "y", true, &a->x, &a->y, field, err, errlen) < 0)
+        return -EINVAL;
+    TRY("double", body_bool(obj, "double", &dbl, err, errlen));
+    a->clicks = dbl ? 2 : 1;
+    TRY("clicks", body_int(obj, "clicks", false, 1, INPUT_CLICKS_MAX, &a->clicks, err, errlen));
+    return read_button(obj, &a->button, field, err, errlen);
+}
+
+static int parse_scroll(struct act *a, json_t *obj, const char **field, char *err, size_t errlen) {
+    const char *s = NULL;
+    if (read_xy(obj, "x", "y", true, &a->x, &a->y, field, err, errlen) < 0)
+        return -EINVAL;
+    TRY("direction", body_string(obj, "direction", true, &s, NULL, err, errlen));
+    TRY("direction", keys_parse_direction(s, &a->button, err, errlen));
+    a->amount = 1;
+    TRY("amount", body_int(obj, "amount", false, 0, INPUT_SCROLL_MAX, &a->amount, err, errlen));
+    if (a->amount == 0)
+        a->amount = 1; /* Daytona's rule: 0 means one click */
+    return 0;
+}
+
 static int parse_kind(struct act *a, json_t *obj, const char **field, char *err, size_t errlen) {
     const char *s = NULL;
-    bool dbl = false;
     switch (a->kind) {
     case ACT_POINTER:
     case ACT_RELEASE_ALL:
@@ -219,26 +241,13 @@ static int parse_kind(struct act *a, json_t *obj, const char **field, char *err,
     case ACT_MOVE:
         return read_xy(obj, "x", "y", true, &a->x, &a->y, field, err, errlen) < 0 ? -EINVAL : 0;
     case ACT_CLICK:
-        if (read_xy(obj, "x", "y", true, &a->x, &a->y, field, err, errlen) < 0)
-            return -EINVAL;
-        TRY("double", body_bool(obj, "double", &dbl, err, errlen));
-        a->clicks = dbl ? 2 : 1;
-        TRY("clicks", body_int(obj, "clicks", false, 1, INPUT_CLICKS_MAX, &a->clicks, err, errlen));
-        return read_button(obj, &a->button, field, err, errlen);
+        return parse_click(a, obj, field, err, errlen);
     case ACT_DRAG:
         if (parse_drag(a, obj, field, err, errlen) < 0)
             return -EINVAL;
         return read_button(obj, &a->button, field, err, errlen);
     case ACT_SCROLL:
-        if (read_xy(obj, "x", "y", true, &a->x, &a->y, field, err, errlen) < 0)
-            return -EINVAL;
-        TRY("direction", body_string(obj, "direction", true, &s, NULL, err, errlen));
-        TRY("direction", keys_parse_direction(s, &a->button, err, errlen));
-        a->amount = 1;
-        TRY("amount", body_int(obj, "amount", false, 0, INPUT_SCROLL_MAX, &a->amount, err, errlen));
-        if (a->amount == 0)
-            a->amount = 1; /* Daytona's rule: 0 means one click */
-        return 0;
+        return parse_scroll(a, obj, field, err, errlen);
     case ACT_TYPE:
         return parse_type(a, obj, field, err, errlen);
     case ACT_KEY:
