@@ -270,6 +270,11 @@ static int parse_kind(struct act *a, json_t *obj, const char **field, char *err,
         return read_button(obj, &a->button, field, err, errlen);
     }
     case ACT_WAIT:
+        if (json_object_get(obj, "until"))
+            FAIL("until",
+                    "until (waiting for the screen to change or settle) is not available in "
+                    "this deskd; give ms, a time to wait from 0 to %d",
+                    ACT_WAIT_MAX_MS);
         TRY("ms", body_int(obj, "ms", true, 0, ACT_WAIT_MAX_MS, &a->wait_ms, err, errlen));
         return 0;
     }

@@ -1,12 +1,14 @@
 /*
- * api-input: the mouse and keyboard routes. Every request is validated in
- * full before anything is sent, so a rejected request presses nothing; then
- * it becomes one job for the input worker (inputw.c), which runs jobs one at a
- * time in arrival order on an X connection of its own, so input never waits
- * behind a screenshot. The worker and input/ release every key and button a
- * job pressed, on every path.
+ * api-input: the mouse and keyboard routes, the down/up routes and what is
+ * held (API.md §4, §5, §11). Every request is one action (acts.c), validated
+ * in full before anything is sent, so a rejected request presses nothing;
+ * then it becomes one job for the input worker (inputw.c), which runs jobs
+ * one at a time in arrival order on an X connection of its own, so input
+ * never waits behind a screenshot. The worker and input/ release every key
+ * and button a job pressed, on every path, except what the down routes hold.
  *
- * Not here: X calls (input/), the queue and its bounds (inputw.c).
+ * Not here: the actions' members (acts.c), X calls (input/), the queue and
+ * its bounds (inputw.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -15,8 +17,6 @@
 #include "acts.h"
 #include "deskd.h"
 #include "inputw.h"
-#include "log.h"
-#include "params.h"
 
 /* The worker's side of a job; the connection is locked. */
 static int act_job(struct input *in, void *arg) {
@@ -55,14 +55,6 @@ void reply_input_failure(
         reply_error(r, ERR_INPUT_FAILED, "%s failed: %s", what, strerror(-rc));
 }
 
-/*
- * Runs a on the input worker; true when it succeeded, else the reply is sent.
- * cost_ms: the most it may take, which admission counts for the jobs behind it.
- */
-static bool run_act(struct req *r, struct act *a, long cost_ms, const char *what) {
-    return input_job(r, act_job, a, cost_ms, what, a);
-}
-
 bool input_job(struct req *r, int (*fn)(struct input *in, void *arg), void *arg, long cost_ms,
         const char *what, const struct act *a) {
     struct inputw_job job = {.fn = fn,
@@ -98,12 +90,6 @@ bool input_job_run(struct req *r, struct inputw_job *job_in, const char *what) {
     return rc == 0;
 }
 
-#define BAD_INPUT(r, err)                                                                          \
-    do {                                                                                           \
-        reply_error(r, ERR_INVALID_PARAMETER, "%s", err);                                          \
-        return;                                                                                    \
-    } while (0)
-
 json_t *act_answer(const struct act *a) {
     if (!act_answers_xy(a))
         return json_object();
@@ -121,11 +107,9 @@ static void single(struct req *r, enum act_kind kind, const char *what) {
     char err[512];
     const char *field;
     struct act a;
-    if (act_parse(r->json, kind, NULL, false, &a, &field, err, sizeof err) < 0) {
-        act_free(&a);
-        BAD_INPUT(r, err);
-    }
-    if (run_act(r, &a, act_cost_ms(&a), what)) {
+    if (act_parse(r->json, kind, NULL, false, &a, &field, err, sizeof err) < 0)
+        reply_error(r, ERR_INVALID_PARAMETER, "%s", err);
+    else if (input_job(r, act_job, &a, act_cost_ms(&a), what, &a)) {
         if (kind == ACT_SCROLL)
             reply_json(r, 200, json_pack("{s:b}", "success", 1)); /* Daytona's answer */
         else
