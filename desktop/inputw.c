@@ -116,11 +116,10 @@ static void run_as_worker(struct inputw *w, struct inputw_job *job) {
     pthread_mutex_lock(&w->lock);
     w->run = NULL;
     job->state = JOB_DONE;
-    if (job->result == 0) {
-        if (job->holding && !w->holding)
-            pthread_cond_signal(&w->work); /* the worker now has a deadline to keep */
+    if (job->result == 0)
         w->holding = job->holding;
-    }
+    if (w->holding)
+        pthread_cond_signal(&w->work); /* the worker has a deadline to keep (see idle_wait) */
     if (!job->reads_only)
         w->last_job_ms = now_ms();
 }

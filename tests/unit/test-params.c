@@ -191,8 +191,7 @@ static void test_body_number(void) {
         double v = 0;
         char err[256] = "";
         int rc = body_number(o, "x", false, -1000000, 1000000, &v, err, sizeof err);
-        CHECK(rc == nums[i].rc && (rc != 1 || v == nums[i].value) &&
-                        strcmp(err, nums[i].err) == 0,
+        CHECK(rc == nums[i].rc && (rc != 1 || v == nums[i].value) && strcmp(err, nums[i].err) == 0,
                 "%s: %d %g \"%s\"", nums[i].json, rc, v, err);
         json_decref(o);
     }
