@@ -81,7 +81,8 @@
  */
 #define CLICK_GAP_NS (50ull * 1000 * 1000)
 #define MAX_HELD     (8 + INPUT_HOLD_KEYS_MAX)
-/* The longest input waits for the server to put the pointer where it was sent (wait_pointer). */
+/* The longest input waits for the server to put the pointer where it was sent (input_pointer_at).
+ */
 #define POINTER_WAIT_MS 1000ull
 /* Open-addressed table of the characters the layout types: up to 4 groups of 4 levels. */
 #define TABLE_SIZE 4096
@@ -1108,7 +1109,7 @@ static bool valid_button(int button) {
  * click-to-focus) the device is frozen: our motion waits in the server's
  * queue after XSync has returned, until that client lets events through.
  */
-static int wait_pointer(struct input *in, int x, int y, int *px, int *py) {
+int input_pointer_at(struct input *in, int x, int y, int *px, int *py) {
     Screen *scr = DefaultScreenOfDisplay(in->dpy);
     int tx = x < 0 ? 0 : x >= WidthOfScreen(scr) ? WidthOfScreen(scr) - 1 : x;
     int ty = y < 0 ? 0 : y >= HeightOfScreen(scr) ? HeightOfScreen(scr) - 1 : y;
@@ -1168,10 +1169,6 @@ int input_screen_size(struct input *in, int *w, int *h) {
 
 int input_pause(struct input *in, int ms) {
     return ms < 0 ? -EINVAL : hold_for(in, ms);
-}
-
-int input_pointer_at(struct input *in, int x, int y, int *px, int *py) {
-    return wait_pointer(in, x, y, px, py);
 }
 
 int input_hold_keys(struct input *in, const KeySym *syms, int n) {
@@ -1257,10 +1254,10 @@ int input_drag_path(struct input *in, const int (*pts)[2], int n, int button) {
             r = paced_move(in, x1 + (x2 - x1) * i / per, y1 + (y2 - y1) * i / per,
                     k == n - 1 && i == per ? DRAG_SETTLE_NS : DRAG_STEP_NS);
     }
-    /* The release only once the pointer is at the end (see wait_pointer), so it lands there. */
+    /* The release only once the pointer is at the end (see input_pointer_at), so it lands there. */
     int px, py;
     if (r == 0)
-        r = wait_pointer(in, pts[n - 1][0], pts[n - 1][1], &px, &py);
+        r = input_pointer_at(in, pts[n - 1][0], pts[n - 1][1], &px, &py);
     if (r == 0)
         button_up(in, button);
     return finish(in, r);
