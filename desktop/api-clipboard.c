@@ -14,6 +14,7 @@
 
 #include "clipw.h"
 #include "deskd.h"
+#include "input.h"
 #include "keys.h"
 #include "params.h"
 
@@ -113,6 +114,11 @@ static void api_clipboard_set(struct req *r) {
                 json_pack("{s:s, s:I}", "selection", sel_name(sel), "bytes", (json_int_t)len));
 }
 
+/* The paste chord, on the input worker. */
+static int press_job(struct input *in, void *arg) {
+    return input_key(in, arg);
+}
+
 void deskd_paste(struct req *r) {
     char err[256] = "";
     const char *text, *keys = "ctrl+v";
@@ -138,7 +144,7 @@ void deskd_paste(struct req *r) {
         return;
     }
     unsigned long served = clipw_served(clip, CLIP_CLIPBOARD);
-    bool pressed = deskd_input_key(r, &combo, "the paste chord");
+    bool pressed = input_job(r, press_job, &combo, INPUTW_JOB_BASE_MS, "the paste chord", NULL);
     bool taken = pressed && clipw_wait_served(clip, CLIP_CLIPBOARD, served, PASTE_WAIT_MS);
     if (taken)
         clipw_wait_quiet(clip, CLIP_CLIPBOARD, PASTE_QUIET_MS, PASTE_WAIT_MS);

@@ -12,7 +12,6 @@
 
 struct x11_window;
 struct clipw;
-struct key_combo;
 
 struct deskd {
     const char *display;
@@ -46,6 +45,22 @@ extern const struct route *const deskd_routes[];
 /* Replies 503 naming the display problem in err. */
 void reply_no_display(struct req *r, const char *err);
 
+struct act;
+
+/*
+ * Runs job (fn, arg, cost_ms set) on the input worker for r. Returns true
+ * when it ran (job->rc and job->dead say how), else false with the reply
+ * (busy, cancelled, no display) sent. what names the work in sentences.
+ */
+bool input_job_run(struct req *r, struct inputw_job *job, const char *what);
+/* input_job_run, then the error reply when fn failed; true when it succeeded. a may be NULL. */
+bool input_job(struct req *r, int (*fn)(struct input *in, void *arg), void *arg, long cost_ms,
+        const char *what, const struct act *a);
+/* The error reply for a job that ran and failed (job->rc < 0); a (may be NULL) names a held key. */
+void reply_input_failure(
+        struct req *r, const struct inputw_job *job, const struct act *a, const char *what);
+/* What an action's route answers: {"x","y"} for pointer actions (drag: also from, to), else {}. */
+json_t *act_answer(const struct act *a);
 /* The API's WindowInfo of w (api-windows.c). */
 json_t *deskd_window_json(const struct x11_window *w);
 
@@ -55,7 +70,5 @@ json_t *deskd_window_json(const struct x11_window *w);
  * clipboard comes back.
  */
 void deskd_paste(struct req *r);
-/* Presses combo on the input worker (api-input.c); true when done, else the error was replied. */
-bool deskd_input_key(struct req *r, const struct key_combo *combo, const char *what);
 
 #endif

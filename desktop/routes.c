@@ -23,7 +23,9 @@ static const struct route health_routes[] = {
     X(clipboard)                                                                                   \
     X(apps)                                                                                        \
     X(input)                                                                                       \
-    X(process)
+    X(actions)                                                                                     \
+    X(process)                                                                                     \
+    X(a11y)
 
 #define DECLARE_GROUP_(name) extern const struct route api_##name##_routes[];
 ROUTE_GROUPS(DECLARE_GROUP_)
