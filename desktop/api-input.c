@@ -285,12 +285,12 @@ static void api_keyboard_hotkey(struct req *r) {
 
 const struct route api_input_routes[] = {
         {"GET", "/computeruse/mouse/position", api_mouse_position, 0},
-        {"POST", "/computeruse/mouse/move", api_mouse_move, ROUTE_JSON},
-        {"POST", "/computeruse/mouse/click", api_mouse_click, ROUTE_JSON},
-        {"POST", "/computeruse/mouse/drag", api_mouse_drag, ROUTE_JSON},
-        {"POST", "/computeruse/mouse/scroll", api_mouse_scroll, ROUTE_JSON},
-        {"POST", "/computeruse/keyboard/type", api_keyboard_type, ROUTE_JSON},
-        {"POST", "/computeruse/keyboard/key", api_keyboard_key, ROUTE_JSON},
-        {"POST", "/computeruse/keyboard/hotkey", api_keyboard_hotkey, ROUTE_JSON},
+        {"POST", "/computeruse/mouse/move", api_mouse_move, ROUTE_JSON | ROUTE_ACTS},
+        {"POST", "/computeruse/mouse/click", api_mouse_click, ROUTE_JSON | ROUTE_ACTS},
+        {"POST", "/computeruse/mouse/drag", api_mouse_drag, ROUTE_JSON | ROUTE_ACTS},
+        {"POST", "/computeruse/mouse/scroll", api_mouse_scroll, ROUTE_JSON | ROUTE_ACTS},
+        {"POST", "/computeruse/keyboard/type", api_keyboard_type, ROUTE_JSON | ROUTE_ACTS},
+        {"POST", "/computeruse/keyboard/key", api_keyboard_key, ROUTE_JSON | ROUTE_ACTS},
+        {"POST", "/computeruse/keyboard/hotkey", api_keyboard_hotkey, ROUTE_JSON | ROUTE_ACTS},
         {NULL, NULL, NULL, 0},
 };

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 
 #include "log.h"
+#include "recs.h"
 #include "stack.h"
 
 struct config {
@@ -19,6 +20,7 @@ struct config {
     const char *display;
     enum log_level log_level;
     struct stack_config stack; /* .display is set too */
+    struct recs_config recs;   /* .display is set too */
 };
 
 enum config_result {

@@ -39,7 +39,7 @@ int main(int argc, char **argv) {
      * the supervisor blocks SIGCHLD for every thread. */
     xconn_global_init();
     char err[512];
-    if (stack_init(&cfg.stack, err, sizeof err) < 0) {
+    if (stack_init(&cfg.stack, err, sizeof err) < 0 || recs_init(&cfg.recs, err, sizeof err) < 0) {
         fprintf(stderr, "deskd: %s\n", err);
         return 2;
     }
@@ -55,6 +55,7 @@ int main(int argc, char **argv) {
             .token = cfg.token,
             .routes = deskd_routes,
             .ctx = &d,
+            .acted = api_recordings_acted,
     };
     struct server *srv = d.shots && d.input && d.xquery ? server_start(&scfg) : NULL;
     if (!srv) {
@@ -70,6 +71,7 @@ int main(int argc, char **argv) {
     sigwait(&sigs, &sig);
     log_msg(LOG_INFO, "%s: stopping", strsignal(sig));
     d.stopping = true;
+    recs_finish(); /* each file finished by ffmpeg, before the desktop goes */
     stack_quiesce();
     server_stop(srv, 10000);
     inputw_destroy(d.input);

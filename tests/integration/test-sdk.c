@@ -57,64 +57,6 @@ static bool on_path(const char *name) {
     return false;
 }
 
-/*
- * Runs argv with stdout to a pipe and returns what it printed (NUL-terminated,
- * to free) once it closed stdout, or NULL after timeout_ms (then it is
- * killed). *status gets its exit status, -1 when it did not exit normally.
- */
-static char *run_capture(const char *const *argv, int timeout_ms, int *status) {
-    int p[2];
-    *status = -1;
-    if (pipe2(p, O_CLOEXEC) < 0)
-        return NULL;
-    pid_t pid = fork();
-    if (pid < 0)
-        return NULL;
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        dup2(p[1], 1);
-        int devnull = open("/dev/null", O_RDONLY);
-        if (devnull >= 0)
-            dup2(devnull, 0);
-        execvp(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    close(p[1]);
-    size_t len = 0, cap = 1 << 16;
-    char *out = malloc(cap);
-    int64_t t0 = su_ms();
-    bool eof = false;
-    while (out && !eof) {
-        int left = timeout_ms - (int)(su_ms() - t0);
-        struct pollfd pfd = {.fd = p[0], .events = POLLIN};
-        if (left <= 0 || poll(&pfd, 1, left) <= 0)
-            break;
-        if (len + 1 >= cap) {
-            char *bigger = realloc(out, cap *= 2);
-            if (!bigger)
-                break;
-            out = bigger;
-        }
-        ssize_t r = read(p[0], out + len, cap - 1 - len);
-        if (r <= 0)
-            eof = true;
-        else
-            len += (size_t)r;
-    }
-    close(p[0]);
-    if (!eof)
-        kill(pid, SIGKILL);
-    int st = 0;
-    waitpid(pid, &st, 0);
-    if (!eof || !out) {
-        free(out);
-        return NULL;
-    }
-    *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    out[len] = '\0';
-    return out;
-}
-
 /* deskd's own sentence for a request, asked without the SDK ("error" of its body). */
 static char *sentence(const struct deskd_proc *d, const char *method, const char *path,
         const char *body, long want_status) {
@@ -244,7 +186,7 @@ static json_t *run_sdk(const struct deskd_proc *d, const char *png) {
     const char *argv[] = {"node", script, d->url, SU_TOKEN, png, mx, my, NULL};
     int64_t t0 = su_ms();
     int status = -1;
-    char *out = run_capture(argv, 60000, &status);
+    char *out = su_run(argv, 60000, &status, NULL);
     printf("sdk.js ran in %lld ms\n", (long long)(su_ms() - t0));
     CHECK(out != NULL, "sdk.js finished within 60 s");
     CHECK_INT(status, 0);
