@@ -36,13 +36,13 @@
 struct rec {
     bool used;
     struct recs_info info;
-    int64_t start_ns; /* CLOCK_MONOTONIC when start was asked: the duration */
+    int64_t start_ns; /* CLOCK_MONOTONIC when start was asked: events from then on */
     int job;
     int quit_fd; /* ffmpeg's stdin; -1 once "q" was sent */
     bool stopping;
     FILE *events; /* opened at the first event */
     struct proc_log log; /* ffmpeg's output (NAME.ffmpeg.log), its last lines for a failure */
-    int64_t t0_ns;       /* CLOCK_MONOTONIC of the video's first frame: event offsets */
+    int64_t t0_ns;       /* CLOCK_MONOTONIC of the video's first frame: offsets, duration */
     uint64_t seq;         /* which came first, to crowd out the oldest finished one */
 };
 
@@ -309,7 +309,7 @@ static void rec_exited(void *data, int id, int status) {
     pthread_mutex_lock(&R.lock);
     clock_gettime(CLOCK_REALTIME, &r->info.end);
     r->info.has_end = r->info.has_duration = true;
-    r->info.duration_s = (double)(util_mono_ns() - r->start_ns) / 1e9;
+    r->info.duration_s = (double)(util_mono_ns() - r->t0_ns) / 1e9;
     stat_size(&r->info);
     if (r->stopping) {
         r->info.status = REC_COMPLETED;
@@ -400,33 +400,37 @@ static int spawn(const struct recs_info *i, int *job, int *quit_fd, const char *
 }
 
 /*
- * When the video starts, as CLOCK_MONOTONIC ns: x11grab stamps frames with
- * the wall clock, and ffmpeg logs the first one's ("Input #0, x11grab, ...
- * start: 1764463045.312145"). Else fallback.
+ * When r's video starts: x11grab stamps frames with the wall clock, and ffmpeg
+ * logs the first one's ("Input #0, x11grab, ... start: 1764463045.312145").
+ * Moves r's start (startTime, the duration's and the events' origin) there.
+ * False while the log does not say yet.
  */
-static int64_t first_frame(const char *log, int64_t fallback) {
+static bool first_frame(struct rec *r) {
     char buf[4096];
-    int fd = open(log, O_RDONLY | O_CLOEXEC);
+    int fd = open(r->log.path, O_RDONLY | O_CLOEXEC);
     ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
     if (fd >= 0)
         close(fd);
     if (n <= 0)
-        return fallback;
+        return false;
     buf[n] = '\0';
     const char *in = strstr(buf, "x11grab");
     const char *st = in ? strstr(in, "start: ") : NULL;
     char *end;
     double wall = st ? strtod(st + 7, &end) : 0;
     if (!st || end == st + 7 || wall <= 0)
-        return fallback;
+        return false;
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     int64_t mono = util_mono_ns();
     double ago = (double)now.tv_sec + (double)now.tv_nsec / 1e9 - wall;
-    /* A clock that jumped makes nonsense: keep the fallback. */
+    /* A clock that jumped makes nonsense. */
     if (ago < 0 || ago > RECS_START_MS / 1000.0)
-        return fallback;
-    return mono - (int64_t)(ago * 1e9);
+        return true;
+    r->t0_ns = mono - (int64_t)(ago * 1e9);
+    r->info.start.tv_sec = (time_t)wall;
+    r->info.start.tv_nsec = (long)((wall - (double)(time_t)wall) * 1e9) / 1000 * 1000;
+    return true;
 }
 
 /* mkdir -p */
@@ -528,12 +532,12 @@ enum recs_result recs_start(const char *label, struct recs_info *out, char *err,
     struct stat st;
     while (rc == 0 && r->used && strcmp(r->info.id, id) == 0 &&
             r->info.status == REC_RECORDING && util_mono_ms() < give_up &&
-            !(stat(out->path, &st) == 0 && st.st_size > 0)) {
+            !(stat(out->path, &st) == 0 && st.st_size > 0 && first_frame(r))) {
         struct timespec ts = util_abstime(CLOCK_MONOTONIC, 10);
         pthread_cond_timedwait(&R.ended, &R.lock, &ts);
     }
-    if (rc == 0 && r->used && strcmp(r->info.id, id) == 0 && r->info.status == REC_RECORDING)
-        r->t0_ns = first_frame(r->log.path, r->t0_ns);
+    if (rc == 0 && r->used && strcmp(r->info.id, id) == 0)
+        *out = r->info;
     if (rc == 0 && r->used && strcmp(r->info.id, id) == 0 && r->info.status == REC_FAILED) {
         snprintf(err, errlen, "ffmpeg could not record display %s: %s", R.display,
                 r->info.reason);

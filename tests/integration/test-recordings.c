@@ -281,12 +281,43 @@ static void check_download(const struct deskd_proc *d, const char *id, const cha
     free(file);
 }
 
+/* An RFC 3339 time ("2026-11-30T00:43:07.669667535Z", or with +hh:mm) as seconds since 1970. */
+static double rfc3339(const char *s) {
+    struct tm tm = {0};
+    const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (!p)
+        return 0;
+    double t = (double)timegm(&tm);
+    if (*p == '.') {
+        char *end;
+        t += strtod(p, &end);
+        p = end;
+    }
+    if (*p == '+' || *p == '-') {
+        int hh = atoi(p + 1), mm = atoi(p + 4);
+        t -= (*p == '+' ? 1 : -1) * (hh * 3600 + mm * 60);
+    }
+    return t;
+}
+
+/* CLOCK_MONOTONIC ms (su_ms) of a wall-clock time in seconds. */
+static int64_t mono_of(double wall) {
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    double ago = (double)now.tv_sec + (double)now.tv_nsec / 1e9 - wall;
+    return su_ms() - (int64_t)(ago * 1000);
+}
+
 /* The 3 s colour recording with a click and typing: file, frames, events, chapters, download. */
 static void colours(const struct deskd_proc *d, Display *dpy) {
     const unsigned long red = 0xff0000, green = 0x00ff00, blue = 0x0000ff;
     paint(dpy, red);
     json_t *j = call(d, "POST", "/computeruse/recordings/start", "{\"label\":\"colour run\"}", 201);
-    int64_t t0 = su_ms();
+    /* The recording's clock: startTime is its first frame (the video's 0 s). */
+    double start = rfc3339(str(j, "startTime"));
+    int64_t t0 = mono_of(start);
+    CHECK(start > 0 && su_ms() - t0 >= 0 && su_ms() - t0 < 3000, "startTime %s is a moment ago",
+            str(j, "startTime"));
     char id[64], path[1024], name[512];
     snprintf(id, sizeof id, "%s", str(j, "id"));
     snprintf(path, sizeof path, "%s", str(j, "filePath"));
