@@ -315,15 +315,19 @@ static void rec_exited(void *data, int id, int status) {
         r->info.status = REC_COMPLETED;
     } else {
         r->info.status = REC_FAILED;
-        char how[64];
+        char how[128];
         if (WIFSIGNALED(status))
             snprintf(how, sizeof how, "killed by %s", strsignal(WTERMSIG(status)));
+        else if (WEXITSTATUS(status) == 0)
+            /* x11grab ends its input when the X server goes away. */
+            snprintf(how, sizeof how, "ended on its own: its input, display %.60s, ended",
+                    R.display);
         else
             snprintf(how, sizeof how, "exited with status %d", WEXITSTATUS(status));
-        /* A killed ffmpeg's last words are about something else. */
-        const char *said = WIFSIGNALED(status) ? "" : r->log.last;
-        snprintf(r->info.reason, sizeof r->info.reason, "ffmpeg %s%s%s", how, *said ? ": " : "",
-                said);
+        /* Only an error has last words worth quoting (else they are statistics). */
+        const char *said = WIFEXITED(status) && WEXITSTATUS(status) ? r->log.last : "";
+        snprintf(r->info.reason, sizeof r->info.reason, "ffmpeg %s%s%.100s", how,
+                *said ? ": " : "", said);
         log_msg(LOG_WARN, "recording %s failed: %s", r->info.id, r->info.reason);
     }
     if (r->events)
@@ -333,11 +337,11 @@ static void rec_exited(void *data, int id, int status) {
     if (r->quit_fd >= 0)
         close(r->quit_fd);
     r->quit_fd = -1;
-    struct recs_info info = r->info;
+    /* Before anyone hears of the end: a start that failed removes what is written here. */
+    write_chapters(r->info.path, r->info.duration_s);
     pthread_cond_broadcast(&R.ended);
     pthread_mutex_unlock(&R.lock);
     jobs_release(id);
-    write_chapters(info.path, info.duration_s);
 }
 
 /*

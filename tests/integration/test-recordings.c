@@ -162,14 +162,22 @@ static json_t *wait_status(const struct deskd_proc *d, const char *id, const cha
     return NULL;
 }
 
-/* Waits until the file holds a fragment after its header: ffmpeg has written video. */
-static void wait_bytes(const char *path, long long min, int ms) {
+/*
+ * Waits until ffmpeg has written n fragments after the file's header: the
+ * muxer writes a fragment (a second of video) at once, so each is a growth.
+ */
+static void wait_fragments(const char *path, int n, int ms) {
     int64_t end = su_ms() + ms;
-    while (file_size(path) < min && su_ms() < end) {
+    long long last = file_size(path);
+    int seen = 0;
+    while (seen < n && su_ms() < end) {
         struct timespec ts = {0, 20 * 1000 * 1000};
         nanosleep(&ts, NULL);
+        long long now = file_size(path);
+        seen += now > last;
+        last = now;
     }
-    CHECK(file_size(path) >= min, "%s grew to %lld bytes (is %lld)", path, min, file_size(path));
+    CHECK(seen >= n, "%s got %d fragments (%d)", path, n, seen);
 }
 
 static int count_entries(const char *d) {
@@ -448,7 +456,7 @@ static void ffmpeg_killed(const struct deskd_proc *d) {
     snprintf(path, sizeof path, "%s", str(j, "filePath"));
     json_decref(j);
     CHECK(strstr(path, "_session_") != NULL, "no label: %s", path);
-    wait_bytes(path, 20000, 10000);
+    wait_fragments(path, 2, 10000);
     pid_t ff = su_cmdline_has(path, true, 0);
     CHECK(ff > 0, "ffmpeg records into %s", path);
     if (ff > 0)
@@ -486,7 +494,7 @@ static void limit_and_shutdown(struct deskd_proc *d) {
     CHECK_STR(str(j, "code"), "RECORDING_LIMIT");
     CHECK(strstr(str(j, "message"), "2 recordings") != NULL, "message: %s", str(j, "message"));
     json_decref(j);
-    wait_bytes(paths[0], 20000, 10000);
+    wait_fragments(paths[0], 2, 10000);
     CHECK_INT(deskd_stop(d), 0);
     for (int i = 0; i < 2; i++) {
         char vtt[1100];
@@ -513,7 +521,7 @@ static void deskd_killed(const char *dpy_name) {
     snprintf(path, sizeof path, "%s", str(j, "filePath"));
     json_decref(j);
     json_decref(call(&d, "POST", "/computeruse/mouse/move", "{\"x\":5,\"y\":6}", 200));
-    wait_bytes(path, 20000, 10000);
+    wait_fragments(path, 2, 10000);
     pid_t ff = su_cmdline_has(path, true, 0);
     kill(d.pid, SIGKILL);
     waitpid(d.pid, NULL, 0);
@@ -583,6 +591,34 @@ static void no_ffmpeg(const char *dpy_name) {
     rmdir(nodir);
 }
 
+/* The X server goes away mid-recording: failed, saying so, and the file plays up to then. */
+static void x_gone(const struct deskd_proc *d, struct xserver *xs) {
+    json_t *j = call(d, "POST", "/computeruse/recordings/start", NULL, 201);
+    char id[64], path[1024];
+    snprintf(id, sizeof id, "%s", str(j, "id"));
+    snprintf(path, sizeof path, "%s", str(j, "filePath"));
+    json_decref(j);
+    wait_fragments(path, 2, 10000);
+    xserver_stop(xs);
+    j = wait_status(d, id, "failed", 15000);
+    CHECK(strstr(str(j, "reason"), "ended on its own") != NULL, "reason: %s", str(j, "reason"));
+    json_decref(j);
+    char codec[32];
+    int w = 0, h = 0;
+    double dur = 0;
+    CHECK(probe(path, codec, &w, &h, &dur) && dur >= 0.5,
+            "the recording of a display that went away plays (%.3f s)", dur);
+    CHECK(decodes(path), "it decodes");
+    /* Without a display, start is refused and leaves nothing behind. */
+    int before = count_entries(dir);
+    j = call(d, "POST", "/computeruse/recordings/start", NULL, 503);
+    CHECK_STR(str(j, "code"), "DISPLAY_UNAVAILABLE");
+    CHECK(strstr(str(j, "message"), "ffmpeg could not record display") != NULL, "message: %s",
+            str(j, "message"));
+    json_decref(j);
+    CHECK_INT(count_entries(dir), before);
+}
+
 int main(void) {
     check_timeout(280);
     check_require_tool("Xvfb");
@@ -613,8 +649,16 @@ int main(void) {
     CHECK_INT(deskd_stop(&d), 0);
     deskd_killed(xs.name);
     no_ffmpeg(xs.name);
-
     XCloseDisplay(dpy);
+
+    const char *again[] = {"--attach", "--display", xs.name, "--token", SU_TOKEN,
+            "--recordings-dir", dir, NULL};
+    if (deskd_start(&d, xs.name, again) == 0) {
+        x_gone(&d, &xs);
+        CHECK_INT(deskd_stop(&d), 0);
+    } else {
+        CHECK(false, "deskd started again");
+    }
     xserver_stop(&xs);
     if (check_failed)
         deskd_dump_log(&d);
