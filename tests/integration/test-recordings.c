@@ -448,6 +448,56 @@ static void colours(const struct deskd_proc *d, Display *dpy) {
     json_decref(call(d, "DELETE", rpath, NULL, 404));
 }
 
+/* desk, the CLI: rec start, ls, stop, download, rm, get. Its stdout (to free) and exit status. */
+static char *desk(const struct deskd_proc *d, int *st, const char *a1, const char *a2,
+        const char *a3, const char *a4) {
+    const char *argv[] = {DESK_CLI_PATH, "--url", d->url, "--token", SU_TOKEN, "rec", a1, a2, a3,
+            a4, NULL};
+    return su_run(argv, 30000, st, NULL);
+}
+
+static void cli(const struct deskd_proc *d) {
+    int st = -1;
+    char *out = desk(d, &st, "start", "cli run", "--json", NULL);
+    CHECK_INT(st, 0);
+    json_t *j = out ? json_loads(out, 0, NULL) : NULL;
+    free(out);
+    char id[64], path[1024];
+    snprintf(id, sizeof id, "%s", str(j, "id"));
+    snprintf(path, sizeof path, "%s", str(j, "filePath"));
+    CHECK_STR(str(j, "status"), "recording");
+    json_decref(j);
+    out = desk(d, &st, "ls", NULL, NULL, NULL);
+    char want[128];
+    snprintf(want, sizeof want, "%s recording ", id);
+    CHECK(st == 0 && out && strstr(out, want), "desk rec ls lists it: %s", out ? out : "");
+    free(out);
+    wait_fragments(path, 1, 10000);
+    out = desk(d, &st, "stop", id, NULL, NULL);
+    snprintf(want, sizeof want, "%s completed ", id);
+    CHECK(st == 0 && out && strncmp(out, want, strlen(want)) == 0, "desk rec stop: %s",
+            out ? out : "");
+    free(out);
+    char copy[1100];
+    snprintf(copy, sizeof copy, "%s/../cli-copy.mp4", dir);
+    free(desk(d, &st, "download", id, "-o", copy));
+    CHECK_INT(st, 0);
+    size_t a = 0, b = 0;
+    char *fa = read_file(path, &a), *fb = read_file(copy, &b);
+    CHECK(fa && fb && a == b && a > 0 && memcmp(fa, fb, a) == 0,
+            "desk rec download wrote the recording (%zu of %zu bytes)", b, a);
+    free(fa);
+    free(fb);
+    unlink(copy);
+    free(desk(d, &st, "rm", id, NULL, NULL));
+    CHECK_INT(st, 0);
+    CHECK(file_size(path) < 0, "desk rec rm removed %s", path);
+    free(desk(d, &st, "get", id, NULL, NULL));
+    CHECK_INT(st, 1);
+    free(desk(d, &st, "rm", NULL, NULL, NULL));
+    CHECK_INT(st, 2);
+}
+
 /* ffmpeg killed mid-recording: failed, with why, and the file plays up to the kill. */
 static void ffmpeg_killed(const struct deskd_proc *d) {
     json_t *j = call(d, "POST", "/computeruse/recordings/start", NULL, 201);
@@ -645,6 +695,7 @@ int main(void) {
     unsetenv("DAYTONA_RECORDINGS_DIR");
     bad_input(&d);
     colours(&d, dpy);
+    cli(&d);
     ffmpeg_killed(&d);
     CHECK_INT(deskd_stop(&d), 0);
     deskd_killed(xs.name);
