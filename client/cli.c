@@ -599,8 +599,8 @@ static int cmd_vnc(struct ctx *x) {
 /* ---- recordings ---- */
 
 static json_t *recording_json(const struct desk_recording *r) {
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "id", r->id, "fileName", r->file_name,
-            "filePath", r->file_path, "startTime", r->start_time);
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "id", r->id, "fileName", r->file_name, "filePath",
+            r->file_path, "startTime", r->start_time);
     if (o && r->end_time)
         json_object_set_new(o, "endTime", json_string(r->end_time));
     if (o)
@@ -701,8 +701,9 @@ static int cmd_rec(struct ctx *x) {
         desk_recording_list_free(l);
         return rc;
     } else {
-        return usage_error(x, "unknown rec command \"%s\"; use start, stop, ls, get, rm or "
-                              "download",
+        return usage_error(x,
+                "unknown rec command \"%s\"; use start, stop, ls, get, rm or "
+                "download",
                 sub);
     }
     return st == DESK_OK ? print_recording(x, r) : failed(x, st);
@@ -733,8 +734,8 @@ static const struct cmd cmds[] = {
         {"logs", "NAME", 1, 1, BIT(O_ERRORS), "print a desktop process's log", cmd_logs},
         {"restart", "NAME", 1, 1, 0, "restart a desktop process", cmd_restart},
         {"vnc", "", 0, 0, 0, "print the noVNC address and password", cmd_vnc},
-        {"rec", "start [LABEL] | stop ID | ls | get ID | rm ID | download ID", 1, 2,
-                BIT(O_OUTPUT), "record the screen to MP4 files, and fetch them", cmd_rec},
+        {"rec", "start [LABEL] | stop ID | ls | get ID | rm ID | download ID", 1, 2, BIT(O_OUTPUT),
+                "record the screen to MP4 files, and fetch them", cmd_rec},
         {"health", "", 0, 0, 0, "check that deskd answers; print its version", cmd_health},
 };
 

@@ -50,9 +50,9 @@ struct desk_client {
     bool binary;
     long connections;
     struct rxbuf rx;
-    int sink_fd;         /* >= 0: a 2xx body is written here as it arrives (downloads) */
-    int sink_errno;      /* why writing to sink_fd failed */
-    long long sunk;      /* bytes written to sink_fd */
+    int sink_fd;    /* >= 0: a 2xx body is written here as it arrives (downloads) */
+    int sink_errno; /* why writing to sink_fd failed */
+    long long sunk; /* bytes written to sink_fd */
     struct desk_err err;
     char curl_msg[CURL_ERROR_SIZE];
 };

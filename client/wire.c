@@ -756,7 +756,8 @@ enum desk_status wire_image_binary(unsigned char *data, size_t size,
 }
 
 /* One Recording DTO into r (zeroed first); on failure r holds what it had time to take. */
-static enum desk_status recording_from(const json_t *o, struct desk_recording *r, struct desk_err *e) {
+static enum desk_status recording_from(
+        const json_t *o, struct desk_recording *r, struct desk_err *e) {
     static const char *const states[] = {[DESK_RECORDING_ACTIVE] = "recording",
             [DESK_RECORDING_COMPLETED] = "completed",
             [DESK_RECORDING_FAILED] = "failed"};
@@ -781,11 +782,12 @@ static enum desk_status recording_from(const json_t *o, struct desk_recording *r
             state = i;
     }
     if (state < 0)
-        return wire_fail(e, DESK_ERR_PROTOCOL, "\"status\" is \"%.32s\", not a recording state",
-                status);
+        return wire_fail(
+                e, DESK_ERR_PROTOCOL, "\"status\" is \"%.32s\", not a recording state", status);
     r->state = (enum desk_recording_state)state;
     const json_t *end = json_object_get(o, "endTime"), *why = json_object_get(o, "reason");
-    const json_t *dur = json_object_get(o, "durationSeconds"), *size = json_object_get(o, "sizeBytes");
+    const json_t *dur = json_object_get(o, "durationSeconds"),
+                 *size = json_object_get(o, "sizeBytes");
     if (json_is_number(dur))
         r->duration_s = json_number_value(dur);
     if (json_is_integer(size))
@@ -805,7 +807,8 @@ enum desk_status wire_recording(
     if (!root)
         return e->status;
     struct desk_recording *r = calloc(1, sizeof *r);
-    enum desk_status rc = r ? recording_from(root, r, e) : wire_fail(e, DESK_ERR_NOMEM, "out of memory");
+    enum desk_status rc =
+            r ? recording_from(root, r, e) : wire_fail(e, DESK_ERR_NOMEM, "out of memory");
     json_decref(root);
     if (rc != DESK_OK) {
         desk_recording_free(r);
@@ -823,7 +826,9 @@ enum desk_status wire_recordings(
         return e->status;
     const json_t *arr = get_array(root, "recordings", e);
     struct desk_recording_list *l = arr ? calloc(1, sizeof *l) : NULL;
-    enum desk_status rc = !arr ? e->status : l ? DESK_OK : wire_fail(e, DESK_ERR_NOMEM, "out of memory");
+    enum desk_status rc = !arr ? e->status
+                          : l  ? DESK_OK
+                               : wire_fail(e, DESK_ERR_NOMEM, "out of memory");
     size_t n = json_array_size(arr);
     if (rc == DESK_OK && n && !(l->items = calloc(n, sizeof *l->items)))
         rc = wire_fail(e, DESK_ERR_NOMEM, "out of memory");

@@ -29,8 +29,8 @@ static json_t *dto(const struct recs_info *i) {
             [REC_RECORDING] = "recording", [REC_COMPLETED] = "completed", [REC_FAILED] = "failed"};
     char t[64];
     recs_time(&i->start, t, sizeof t);
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "id", i->id, "fileName", i->file_name,
-            "filePath", i->path, "startTime", t);
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "id", i->id, "fileName", i->file_name, "filePath",
+            i->path, "startTime", t);
     if (!o)
         return NULL;
     if (i->has_end) {
@@ -241,8 +241,7 @@ static void api_rec_download(struct req *r) {
     uint64_t size = (uint64_t)st.st_size;
     char modified[64], crange[96];
     http_date(st.st_mtim.tv_sec, modified, sizeof modified);
-    const char *headers[] = {"Accept-Ranges", "bytes", "Last-Modified", modified, NULL, NULL,
-            NULL};
+    const char *headers[] = {"Accept-Ranges", "bytes", "Last-Modified", modified, NULL, NULL, NULL};
     time_t since = parse_http_date(req_header(r, "If-Modified-Since"));
     if (since != (time_t)-1 && st.st_mtim.tv_sec <= since) {
         close(fd);
@@ -277,8 +276,7 @@ static void api_rec_events(struct req *r) {
         return;
     }
     if (res != RECS_OK) {
-        reply_error(r, ERR_INTERNAL, "out of memory while reading the events of %s",
-                r->path_param);
+        reply_error(r, ERR_INTERNAL, "out of memory while reading the events of %s", r->path_param);
         return;
     }
     reply_rec(r, 200,

@@ -152,11 +152,12 @@ static void error_reply(struct req *r, enum err_code code, const char *error, co
     char when[40];
     timestamp(when, sizeof when);
     int status = err_http_status(code);
-    json_t *root = msg && path ? json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s}", "error",
-                                         error ? error : msg, "message", msg, "code", err_name(code), "statusCode",
-                                         status, "path", path, "method", r->method, "timestamp",
-                                         when, "source", DESK_WIRE_ERROR_SOURCE)
-                               : NULL;
+    json_t *root = msg && path
+                           ? json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s}", "error",
+                                     error ? error : msg, "message", msg, "code", err_name(code),
+                                     "statusCode", status, "path", path, "method", r->method,
+                                     "timestamp", when, "source", DESK_WIRE_ERROR_SOURCE)
+                           : NULL;
     free(msg);
     free(path);
     char *text = root ? json_dumps(root, JSON_COMPACT) : NULL;

@@ -40,10 +40,10 @@ struct rec {
     int job;
     int quit_fd; /* ffmpeg's stdin; -1 once "q" was sent */
     bool stopping;
-    FILE *events; /* opened at the first event */
+    FILE *events;        /* opened at the first event */
     struct proc_log log; /* ffmpeg's output (NAME.ffmpeg.log), its last lines for a failure */
     int64_t t0_ns;       /* CLOCK_MONOTONIC of the video's first frame: offsets, duration */
-    uint64_t seq;         /* which came first, to crowd out the oldest finished one */
+    uint64_t seq;        /* which came first, to crowd out the oldest finished one */
 };
 
 static struct {
@@ -286,8 +286,8 @@ void recs_note(const char *method, const char *route, json_t *params, int status
         }
         /* Milliseconds are what a viewer can seek to. */
         double off = t_ns > r->t0_ns ? (double)((t_ns - r->t0_ns) / 1000000) / 1000.0 : 0;
-        json_t *e = json_pack("{s:f, s:s, s:s, s:s, s:O, s:i}", "offsetSeconds", off, "time",
-                when, "method", method, "route", route, "params", p, "status", status);
+        json_t *e = json_pack("{s:f, s:s, s:s, s:s, s:O, s:i}", "offsetSeconds", off, "time", when,
+                "method", method, "route", route, "params", p, "status", status);
         char *line = e ? json_dumps(e, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
         /* One line, flushed: a crash loses at most the line being written. */
         if (line && r->events) {
@@ -326,8 +326,8 @@ static void rec_exited(void *data, int id, int status) {
             snprintf(how, sizeof how, "exited with status %d", WEXITSTATUS(status));
         /* Only an error has last words worth quoting (else they are statistics). */
         const char *said = WIFEXITED(status) && WEXITSTATUS(status) ? r->log.last : "";
-        snprintf(r->info.reason, sizeof r->info.reason, "ffmpeg %s%s%.100s", how,
-                *said ? ": " : "", said);
+        snprintf(r->info.reason, sizeof r->info.reason, "ffmpeg %s%s%.100s", how, *said ? ": " : "",
+                said);
         log_msg(LOG_WARN, "recording %s failed: %s", r->info.id, r->info.reason);
     }
     if (r->events)
@@ -361,10 +361,10 @@ static int spawn(const struct recs_info *i, int *job, int *quit_fd, const char *
      * frame size, which yuv420p needs.
      */
     const char *argv[] = {"ffmpeg", "-hide_banner", "-nostats", "-loglevel", "info", "-f",
-            "x11grab", "-framerate", "30", "-i", R.display, "-vf",
-            "pad=ceil(iw/2)*2:ceil(ih/2)*2", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt",
-            "yuv420p", "-g", "30", "-movflags", "+frag_keyframe+empty_moov+default_base_moof",
-            "-flush_packets", "1", "-y", i->path, NULL};
+            "x11grab", "-framerate", "30", "-i", R.display, "-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2",
+            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "30",
+            "-movflags", "+frag_keyframe+empty_moov+default_base_moof", "-flush_packets", "1", "-y",
+            i->path, NULL};
     char marker[128];
     snprintf(marker, sizeof marker, "DESK_RECORDING=%d:%s", (int)getpid(), i->id);
     /* The marker reaches ffmpeg through its environment: ours plus it. */
@@ -456,8 +456,8 @@ enum recs_result recs_start(const char *label, struct recs_info *out, char *err,
     /* Daytona's order: the directory, ffmpeg, then the label. */
     int rc = make_dir(R.dir);
     if (rc < 0) {
-        snprintf(err, errlen, "cannot create the recordings directory %s: %s", R.dir,
-                strerror(-rc));
+        snprintf(
+                err, errlen, "cannot create the recordings directory %s: %s", R.dir, strerror(-rc));
         return RECS_FAILED;
     }
     char ffmpeg[1024];
@@ -489,8 +489,7 @@ enum recs_result recs_start(const char *label, struct recs_info *out, char *err,
         return RECS_LIMIT;
     }
     int64_t t_ns = util_mono_ns();
-    *r = (struct rec){
-            .used = true, .start_ns = t_ns, .t0_ns = t_ns, .quit_fd = -1, .seq = ++R.seq};
+    *r = (struct rec){.used = true, .start_ns = t_ns, .t0_ns = t_ns, .quit_fd = -1, .seq = ++R.seq};
     struct recs_info *i = &r->info;
     snprintf(i->id, sizeof i->id, "%s", id);
     snprintf(i->file_name, sizeof i->file_name, "%s_%s_%s.mp4", id,
@@ -534,8 +533,8 @@ enum recs_result recs_start(const char *label, struct recs_info *out, char *err,
      */
     int64_t give_up = util_mono_ms() + RECS_START_MS;
     struct stat st;
-    while (rc == 0 && r->used && strcmp(r->info.id, id) == 0 &&
-            r->info.status == REC_RECORDING && util_mono_ms() < give_up &&
+    while (rc == 0 && r->used && strcmp(r->info.id, id) == 0 && r->info.status == REC_RECORDING &&
+            util_mono_ms() < give_up &&
             !(stat(out->path, &st) == 0 && st.st_size > 0 && first_frame(r))) {
         struct timespec ts = util_abstime(CLOCK_MONOTONIC, 10);
         pthread_cond_timedwait(&R.ended, &R.lock, &ts);
@@ -543,8 +542,7 @@ enum recs_result recs_start(const char *label, struct recs_info *out, char *err,
     if (rc == 0 && r->used && strcmp(r->info.id, id) == 0)
         *out = r->info;
     if (rc == 0 && r->used && strcmp(r->info.id, id) == 0 && r->info.status == REC_FAILED) {
-        snprintf(err, errlen, "ffmpeg could not record display %s: %s", R.display,
-                r->info.reason);
+        snprintf(err, errlen, "ffmpeg could not record display %s: %s", R.display, r->info.reason);
         r->used = false;
         remove_files(out->path);
         rc = -EIO;
@@ -605,7 +603,8 @@ static int mp4_only(const struct dirent *e) {
     return n > 4 && strcmp(e->d_name + n - 4, ".mp4") == 0;
 }
 
-/* Daytona's id of a file it did not start: the UUID before the first '_', else UUIDv5(URL, path). */
+/* Daytona's id of a file it did not start: the UUID before the first '_', else UUIDv5(URL, path).
+ */
 static void disk_id(const char *name, const char *path, char *id, size_t len) {
     const char *us = strchr(name, '_');
     uuid_t u;
@@ -658,8 +657,8 @@ enum recs_result recs_list(struct recs_info **out, size_t *n, char *err, size_t 
     struct dirent **names = NULL;
     int nn = scandir(R.dir, &names, mp4_only, by_name);
     if (nn < 0 && errno != ENOENT) {
-        snprintf(err, errlen, "cannot list the recordings directory %s: %s", R.dir,
-                strerror(errno));
+        snprintf(
+                err, errlen, "cannot list the recordings directory %s: %s", R.dir, strerror(errno));
         return RECS_FAILED;
     }
     if (nn < 0)

@@ -61,12 +61,12 @@ struct recs_info {
 
 enum recs_result {
     RECS_OK,
-    RECS_NOT_FOUND,  /* no recording with that id */
-    RECS_ACTIVE,     /* it is still running (delete) */
-    RECS_NO_FFMPEG,  /* ffmpeg is not on the PATH */
-    RECS_BAD_LABEL,  /* the label breaks Daytona's rule */
-    RECS_LIMIT,      /* the most recordings allowed at once are running */
-    RECS_FAILED,     /* a file or a process could not be made; err says which */
+    RECS_NOT_FOUND,     /* no recording with that id */
+    RECS_ACTIVE,        /* it is still running (delete) */
+    RECS_NO_FFMPEG,     /* ffmpeg is not on the PATH */
+    RECS_BAD_LABEL,     /* the label breaks Daytona's rule */
+    RECS_LIMIT,         /* the most recordings allowed at once are running */
+    RECS_FAILED,        /* a file or a process could not be made; err says which */
     RECS_FFMPEG_FAILED, /* ffmpeg ended before its first frame (the display is gone); err */
 };
 

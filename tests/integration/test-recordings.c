@@ -110,8 +110,7 @@ static bool probe(const char *path, char *codec, int *w, int *h, double *dur) {
 
 /* The whole file decodes without an error (what a player needs). */
 static bool decodes(const char *path) {
-    const char *argv[] = {"ffmpeg", "-v", "error", "-xerror", "-i", path, "-f", "null", "-",
-            NULL};
+    const char *argv[] = {"ffmpeg", "-v", "error", "-xerror", "-i", path, "-f", "null", "-", NULL};
     int st = -1;
     free(su_run(argv, 60000, &st, NULL));
     return st == 0;
@@ -222,8 +221,8 @@ static void bad_input(const struct deskd_proc *d) {
 }
 
 /* GET .../download with extra request headers; the response (to free). */
-static void download(const struct deskd_proc *d, const char *id, const char *header,
-        struct http_resp *out) {
+static void download(
+        const struct deskd_proc *d, const char *id, const char *header, struct http_resp *out) {
     char url[512];
     snprintf(url, sizeof url, "%s/computeruse/recordings/%s/download", d->url, id);
     const char *headers[] = {"Authorization: Bearer " SU_TOKEN, header, NULL};
@@ -451,8 +450,8 @@ static void colours(const struct deskd_proc *d, Display *dpy) {
 /* desk, the CLI: rec start, ls, stop, download, rm, get. Its stdout (to free) and exit status. */
 static char *desk(const struct deskd_proc *d, int *st, const char *a1, const char *a2,
         const char *a3, const char *a4) {
-    const char *argv[] = {DESK_CLI_PATH, "--url", d->url, "--token", SU_TOKEN, "rec", a1, a2, a3,
-            a4, NULL};
+    const char *argv[] = {
+            DESK_CLI_PATH, "--url", d->url, "--token", SU_TOKEN, "rec", a1, a2, a3, a4, NULL};
     return su_run(argv, 30000, st, NULL);
 }
 
@@ -586,8 +585,8 @@ static void deskd_killed(const char *dpy_name) {
     char codec[32];
     int w = 0, h = 0;
     double dur = 0;
-    CHECK(probe(path, codec, &w, &h, &dur) && dur >= 0.5, "the file of a killed deskd plays (%.3f s)",
-            dur);
+    CHECK(probe(path, codec, &w, &h, &dur) && dur >= 0.5,
+            "the file of a killed deskd plays (%.3f s)", dur);
     CHECK(decodes(path), "it decodes");
 
     if (deskd_start(&d, dpy_name, args) < 0) {
@@ -702,8 +701,8 @@ int main(void) {
     no_ffmpeg(xs.name);
     XCloseDisplay(dpy);
 
-    const char *again[] = {"--attach", "--display", xs.name, "--token", SU_TOKEN,
-            "--recordings-dir", dir, NULL};
+    const char *again[] = {
+            "--attach", "--display", xs.name, "--token", SU_TOKEN, "--recordings-dir", dir, NULL};
     if (deskd_start(&d, xs.name, again) == 0) {
         x_gone(&d, &xs);
         CHECK_INT(deskd_stop(&d), 0);

@@ -205,8 +205,8 @@ static void check_recordings(json_t *report, const char *dir, const char *mp4) {
     /* The SDK's download is the file deskd wrote, and it plays at the screen's size. */
     value_of(rec, "download");
     long long want = json_integer_value(json_object_get(stop, "sizeBytes"));
-    CHECK(size_of(mp4) > 1000 && size_of(mp4) == want, "the download has %lld bytes, stop said %lld",
-            size_of(mp4), want);
+    CHECK(size_of(mp4) > 1000 && size_of(mp4) == want,
+            "the download has %lld bytes, stop said %lld", size_of(mp4), want);
     const char *argv[] = {"ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
             "stream=codec_name,width,height", "-of", "csv=p=0", mp4, NULL};
     int st = -1;
@@ -343,8 +343,8 @@ int main(void) {
     snprintf(png, sizeof png, "%s/screenshot.png", top);
     snprintf(mp4, sizeof mp4, "%s/downloads/recording.mp4", top);
     snprintf(recdir, sizeof recdir, "%s/recordings", top);
-    const char *args[] = {"--attach", "--display", xs.name, "--token", SU_TOKEN,
-            "--recordings-dir", recdir, NULL};
+    const char *args[] = {"--attach", "--display", xs.name, "--token", SU_TOKEN, "--recordings-dir",
+            recdir, NULL};
     if (deskd_start(&d, xs.name, args) < 0) {
         CHECK(false, "deskd started");
         XCloseDisplay(dpy);

@@ -350,14 +350,14 @@ enum desk_recording_state {
 
 /* A recording as deskd describes it (Daytona's Recording DTO). Strings are UTF-8. */
 struct desk_recording {
-    char *id;                   /* a UUID; never NULL */
+    char *id;                    /* a UUID; never NULL */
     char *file_name, *file_path; /* the MP4 on deskd's machine; never NULL */
-    char *start_time;           /* RFC 3339 (the video's first frame); never NULL */
-    char *end_time;             /* RFC 3339; NULL while recording */
+    char *start_time;            /* RFC 3339 (the video's first frame); never NULL */
+    char *end_time;              /* RFC 3339; NULL while recording */
     enum desk_recording_state state;
-    double duration_s;     /* seconds; -1 when the server gave none (while recording) */
-    long long size_bytes;  /* the file's size; -1 when the server gave none */
-    char *reason;          /* why it failed; NULL otherwise */
+    double duration_s;    /* seconds; -1 when the server gave none (while recording) */
+    long long size_bytes; /* the file's size; -1 when the server gave none */
+    char *reason;         /* why it failed; NULL otherwise */
 };
 
 struct desk_recording_list {
