@@ -825,14 +825,16 @@ enum desk_status wire_recordings(
     if (!root)
         return e->status;
     const json_t *arr = get_array(root, "recordings", e);
-    struct desk_recording_list *l = arr ? calloc(1, sizeof *l) : NULL;
-    enum desk_status rc = !arr ? e->status
-                          : l  ? DESK_OK
-                               : wire_fail(e, DESK_ERR_NOMEM, "out of memory");
+    if (!arr) {
+        json_decref(root);
+        return e->status;
+    }
+    struct desk_recording_list *l = calloc(1, sizeof *l);
     size_t n = json_array_size(arr);
-    if (rc == DESK_OK && n && !(l->items = calloc(n, sizeof *l->items)))
+    enum desk_status rc = DESK_OK;
+    if (!l || (n && !(l->items = calloc(n, sizeof *l->items))))
         rc = wire_fail(e, DESK_ERR_NOMEM, "out of memory");
-    for (size_t i = 0; rc == DESK_OK && i < n; i++) {
+    for (size_t i = 0; rc == DESK_OK && l && i < n; i++) {
         rc = recording_from(json_array_get(arr, i), &l->items[i], e);
         l->count = i + 1; /* what it took is freed with the list, also on failure */
         if (rc != DESK_OK)

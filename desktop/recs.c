@@ -14,6 +14,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -67,7 +68,7 @@ void recs_time(const struct timespec *t, char *buf, size_t len) {
     strftime(day, sizeof day, "%Y-%m-%dT%H:%M:%S", &tm);
     if (t->tv_nsec) {
         snprintf(frac, sizeof frac, ".%09ld", t->tv_nsec % 1000000000L);
-        for (size_t n = strlen(frac); frac[n - 1] == '0'; n--)
+        for (size_t n = strlen(frac); n > 1 && frac[n - 1] == '0'; n--)
             frac[n - 1] = '\0';
     }
     if (tm.tm_gmtoff) {
@@ -285,7 +286,7 @@ void recs_note(const char *method, const char *route, json_t *params, int status
             r->events = fopen(path, "ae");
         }
         /* Milliseconds are what a viewer can seek to. */
-        double off = t_ns > r->t0_ns ? (double)((t_ns - r->t0_ns) / 1000000) / 1000.0 : 0;
+        double off = t_ns > r->t0_ns ? floor((double)(t_ns - r->t0_ns) / 1e6) / 1000.0 : 0;
         json_t *e = json_pack("{s:f, s:s, s:s, s:s, s:O, s:i}", "offsetSeconds", off, "time", when,
                 "method", method, "route", route, "params", p, "status", status);
         char *line = e ? json_dumps(e, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
@@ -452,6 +453,34 @@ static int make_dir(const char *dir) {
     return mkdir(buf, 0755) < 0 && errno != EEXIST ? -errno : 0;
 }
 
+/*
+ * Under the lock: waits until ffmpeg records (it writes the file's header
+ * after its first frame), so that what the client does next is in the video,
+ * and a display ffmpeg cannot record is an error, not a recording that
+ * fails. *out gets r's description. False (r dropped, its files removed, a
+ * sentence in err) when ffmpeg ended first.
+ */
+static bool await_first_frame(
+        struct rec *r, const char *id, struct recs_info *out, char *err, size_t errlen) {
+    int64_t give_up = util_mono_ms() + RECS_START_MS;
+    struct stat st;
+    while (r->used && strcmp(r->info.id, id) == 0 && r->info.status == REC_RECORDING &&
+            util_mono_ms() < give_up &&
+            !(stat(out->path, &st) == 0 && st.st_size > 0 && first_frame(r))) {
+        struct timespec ts = util_abstime(CLOCK_MONOTONIC, 10);
+        pthread_cond_timedwait(&R.ended, &R.lock, &ts);
+    }
+    if (!r->used || strcmp(r->info.id, id) != 0)
+        return true; /* deleted meanwhile: nothing of ours to say */
+    *out = r->info;
+    if (r->info.status != REC_FAILED)
+        return true;
+    snprintf(err, errlen, "ffmpeg could not record display %s: %s", R.display, r->info.reason);
+    r->used = false;
+    remove_files(out->path);
+    return false;
+}
+
 enum recs_result recs_start(const char *label, struct recs_info *out, char *err, size_t errlen) {
     /* Daytona's order: the directory, ffmpeg, then the label. */
     int rc = make_dir(R.dir);
@@ -500,7 +529,7 @@ enum recs_result recs_start(const char *label, struct recs_info *out, char *err,
     char logpath[1100];
     companion(i->path, ".ffmpeg.log", logpath, sizeof logpath);
     /* Without its file the log still keeps the last lines. */
-    proc_log_open(&r->log, logpath, 64 * 1024);
+    proc_log_open(&r->log, logpath, (size_t)64 * 1024);
     *out = *i;
     pthread_mutex_unlock(&R.lock);
 
@@ -526,32 +555,12 @@ enum recs_result recs_start(const char *label, struct recs_info *out, char *err,
             r->quit_fd = quit_fd;
         }
     }
-    /*
-     * Answer once ffmpeg records (it writes the file's header after its first
-     * frame), so that what the client does next is in the video, and a
-     * display ffmpeg cannot record is an error, not a recording that fails.
-     */
-    int64_t give_up = util_mono_ms() + RECS_START_MS;
-    struct stat st;
-    while (rc == 0 && r->used && strcmp(r->info.id, id) == 0 && r->info.status == REC_RECORDING &&
-            util_mono_ms() < give_up &&
-            !(stat(out->path, &st) == 0 && st.st_size > 0 && first_frame(r))) {
-        struct timespec ts = util_abstime(CLOCK_MONOTONIC, 10);
-        pthread_cond_timedwait(&R.ended, &R.lock, &ts);
-    }
-    if (rc == 0 && r->used && strcmp(r->info.id, id) == 0)
-        *out = r->info;
-    if (rc == 0 && r->used && strcmp(r->info.id, id) == 0 && r->info.status == REC_FAILED) {
-        snprintf(err, errlen, "ffmpeg could not record display %s: %s", R.display, r->info.reason);
-        r->used = false;
-        remove_files(out->path);
-        rc = -EIO;
-    }
+    bool recording = rc == 0 && await_first_frame(r, id, out, err, errlen);
     pthread_mutex_unlock(&R.lock);
-    if (rc == -EIO)
-        return RECS_FFMPEG_FAILED;
     if (rc < 0)
         return RECS_FAILED;
+    if (!recording)
+        return RECS_FFMPEG_FAILED;
     log_msg(LOG_INFO, "recording %s to %s", id, out->path);
     return RECS_OK;
 }
