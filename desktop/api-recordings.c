@@ -93,6 +93,9 @@ static void api_rec_start(struct req *r) {
     case RECS_FFMPEG_FAILED:
         reply_error(r, ERR_DISPLAY_UNAVAILABLE, "%s", err);
         break;
+    case RECS_SHUTDOWN:
+        reply_error(r, ERR_SHUTTING_DOWN, "deskd is stopping; it starts no recording now");
+        break;
     default:
         reply_error(r, ERR_INTERNAL, "%s", err);
         break;

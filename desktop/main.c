@@ -71,9 +71,9 @@ int main(int argc, char **argv) {
     sigwait(&sigs, &sig);
     log_msg(LOG_INFO, "%s: stopping", strsignal(sig));
     d.stopping = true;
-    recs_finish(); /* each file finished by ffmpeg, before the desktop goes */
     stack_quiesce();
     server_stop(srv, 10000);
+    recs_finish(); /* each file finished by ffmpeg, before the desktop goes */
     inputw_destroy(d.input);
     shots_destroy(d.shots);
     xconn_destroy(d.xquery);

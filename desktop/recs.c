@@ -262,10 +262,8 @@ static json_t *without_text(json_t *v) {
 }
 
 void recs_note(const char *method, const char *route, json_t *params, int status, int64_t t_ns) {
-    if (!R.ready)
-        return;
     pthread_mutex_lock(&R.lock);
-    bool any = running() > 0;
+    bool any = R.ready && running() > 0;
     pthread_mutex_unlock(&R.lock);
     if (!any)
         return;
@@ -508,6 +506,10 @@ enum recs_result recs_start(const char *label, struct recs_info *out, char *err,
     strftime(stamp, sizeof stamp, "%Y%m%d_%H%M%S", &tm);
 
     pthread_mutex_lock(&R.lock);
+    if (!R.ready) {
+        pthread_mutex_unlock(&R.lock);
+        return RECS_SHUTDOWN;
+    }
     struct rec *r = running() < R.max ? slot() : NULL;
     if (!r) {
         pthread_mutex_unlock(&R.lock);
@@ -699,8 +701,6 @@ static enum recs_result lookup(const char *id, struct recs_info *out) {
     struct rec *r = find(id);
     if (r) {
         *out = r->info;
-        if (out->status == REC_RECORDING)
-            stat_size(out), out->has_size = false;
         return RECS_OK;
     }
     struct dirent **names = NULL;
@@ -778,7 +778,7 @@ int recs_init(const struct recs_config *c, char *err, size_t errlen) {
     snprintf(R.display, sizeof R.display, "%s", c->display ? c->display : ":1");
     R.max = c->max > 0 ? c->max : RECS_MAX_DEFAULT;
     R.record_text = c->record_text;
-    R.ready = true;
+    R.ready = true; /* before any thread but the job layer's exists */
     return 0;
 }
 
@@ -787,12 +787,12 @@ const char *recs_dir(void) {
 }
 
 void recs_finish(void) {
-    if (!R.ready)
-        return;
     char ids[RECS_TABLE][40];
     int n = 0;
     pthread_mutex_lock(&R.lock);
-    for (int k = 0; k < RECS_TABLE; k++) {
+    bool was = R.ready;
+    R.ready = false; /* no new ones from here on */
+    for (int k = 0; was && k < RECS_TABLE; k++) {
         if (R.recs[k].used && R.recs[k].info.status == REC_RECORDING)
             snprintf(ids[n++], sizeof ids[0], "%s", R.recs[k].info.id);
     }
@@ -802,5 +802,4 @@ void recs_finish(void) {
         recs_stop(ids[k], &i);
         log_msg(LOG_INFO, "recording %s stopped: deskd is stopping", ids[k]);
     }
-    R.ready = false;
 }

@@ -68,6 +68,7 @@ enum recs_result {
     RECS_LIMIT,         /* the most recordings allowed at once are running */
     RECS_FAILED,        /* a file or a process could not be made; err says which */
     RECS_FFMPEG_FAILED, /* ffmpeg ended before its first frame (the display is gone); err */
+    RECS_SHUTDOWN,      /* deskd is stopping (recs_finish ran) */
 };
 
 /*
@@ -76,7 +77,11 @@ enum recs_result {
  * directory can be named).
  */
 int recs_init(const struct recs_config *c, char *err, size_t errlen);
-/* Stops every running recording (as recs_stop) and forgets them all. */
+/*
+ * Refuses new recordings from now on (RECS_SHUTDOWN) and stops every running
+ * one as recs_stop does, each file finished by ffmpeg. Call before the job
+ * layer ends (stack_finish).
+ */
 void recs_finish(void);
 /* The recordings directory. */
 const char *recs_dir(void);
