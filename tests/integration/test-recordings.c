@@ -12,6 +12,7 @@
  *   - ffmpeg killed: "failed" with the reason, the file plays up to the kill;
  *     deskd killed: the next deskd lists the file as completed and it plays;
  *     deskd stopped: it finishes the recording first; the concurrency limit;
+ *     --record-text keeps typed text in the events; the X server gone: failed;
  *     no ffmpeg on the PATH: 503 RECORDING_FFMPEG_NOT_FOUND.
  * deskd is attached to an Xvfb of the test's own.
  */
@@ -559,7 +560,7 @@ static void limit_and_shutdown(struct deskd_proc *d) {
 static void deskd_killed(const char *dpy_name) {
     struct deskd_proc d;
     const char *args[] = {"--attach", "--display", dpy_name, "--token", SU_TOKEN,
-            "--recordings-dir", dir, "--recordings-max", "2", NULL};
+            "--recordings-dir", dir, "--recordings-max", "2", "--record-text", NULL};
     if (deskd_start(&d, dpy_name, args) < 0) {
         CHECK(false, "deskd started");
         return;
@@ -570,6 +571,7 @@ static void deskd_killed(const char *dpy_name) {
     snprintf(path, sizeof path, "%s", str(j, "filePath"));
     json_decref(j);
     json_decref(call(&d, "POST", "/computeruse/mouse/move", "{\"x\":5,\"y\":6}", 200));
+    json_decref(call(&d, "POST", "/computeruse/keyboard/type", "{\"text\":\"abc\"}", 200));
     wait_fragments(path, 2, 10000);
     pid_t ff = su_cmdline_has(path, true, 0);
     kill(d.pid, SIGKILL);
@@ -607,6 +609,9 @@ static void deskd_killed(const char *dpy_name) {
     j = call(&d, "GET", epath, NULL, 200);
     json_t *ev = json_array_get(json_object_get(j, "events"), 0);
     CHECK_STR(str(ev, "route"), "/computeruse/mouse/move");
+    /* --record-text: the typed text is kept. */
+    ev = json_array_get(json_object_get(j, "events"), 1);
+    CHECK_STR(str(json_object_get(ev, "params"), "text"), "abc");
     CHECK(file_size(str(j, "chapters")) > 0, "chapters written for it: %s", str(j, "chapters"));
     json_decref(j);
 
