@@ -782,10 +782,6 @@ int recs_init(const struct recs_config *c, char *err, size_t errlen) {
     return 0;
 }
 
-const char *recs_dir(void) {
-    return R.dir;
-}
-
 void recs_finish(void) {
     char ids[RECS_TABLE][40];
     int n = 0;

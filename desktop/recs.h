@@ -83,8 +83,6 @@ int recs_init(const struct recs_config *c, char *err, size_t errlen);
  * layer ends (stack_finish).
  */
 void recs_finish(void);
-/* The recordings directory. */
-const char *recs_dir(void);
 
 /*
  * Daytona's label rule (1-100 bytes, not blank, no path separator, no
