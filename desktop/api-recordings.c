@@ -288,7 +288,10 @@ static void api_rec_events(struct req *r) {
 }
 
 void api_recordings_acted(const struct req *r) {
-    recs_note(r->method, r->path, r->json, r->status, r->start_ns);
+    /* Routes that read their body themselves have no r->json: their parameters all the same. */
+    json_t *body = r->json ? NULL : r->body ? json_loadb(r->body, r->body_len, 0, NULL) : NULL;
+    recs_note(r->method, r->path, r->json ? r->json : body, r->status, r->start_ns);
+    json_decref(body);
 }
 
 const struct route api_recordings_routes[] = {

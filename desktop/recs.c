@@ -233,7 +233,11 @@ static int write_chapters(const char *path, double end_s) {
     return rc;
 }
 
-/* A copy of params with every "text" string replaced by "textLength" (code points). */
+/*
+ * A copy of params with every "text" string (what was typed) and "value"
+ * string (what an accessibility node was set to) replaced by its length in
+ * code points, as "textLength" and "valueLength".
+ */
 static json_t *without_text(json_t *v) {
     if (json_is_array(v)) {
         json_t *out = json_array();
@@ -248,12 +252,14 @@ static json_t *without_text(json_t *v) {
     const char *k;
     json_t *x;
     json_object_foreach(v, k, x) {
-        if (strcmp(k, "text") == 0 && json_is_string(x)) {
+        if ((strcmp(k, "text") == 0 || strcmp(k, "value") == 0) && json_is_string(x)) {
             const char *s = json_string_value(x);
             size_t len = json_string_length(x), cps = 0;
             for (size_t i = 0; i < len; i++)
                 cps += ((unsigned char)s[i] & 0xc0) != 0x80;
-            json_object_set_new(out, "textLength", json_integer((json_int_t)cps));
+            char key[16];
+            snprintf(key, sizeof key, "%sLength", k);
+            json_object_set_new(out, key, json_integer((json_int_t)cps));
         } else {
             json_object_set_new(out, k, without_text(x));
         }

@@ -22,6 +22,7 @@ static const struct route health_routes[] = {
     X(windows)                                                                                     \
     X(input)                                                                                       \
     X(process)                                                                                     \
+    X(a11y)                                                                                        \
     X(recordings)
 
 #define DECLARE_GROUP_(name) extern const struct route api_##name##_routes[];
