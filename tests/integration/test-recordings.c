@@ -472,6 +472,9 @@ static void cli(const struct deskd_proc *d) {
     snprintf(want, sizeof want, "%s recording ", id);
     CHECK(st == 0 && out && strstr(out, want), "desk rec ls lists it: %s", out ? out : "");
     free(out);
+    /* A batch is one event, its typed text only a length too. */
+    json_decref(call(d, "POST", "/computeruse/actions",
+            "{\"actions\":[{\"type\":\"type\",\"text\":\"hidden\"}]}", 200));
     wait_fragments(path, 1, 10000);
     out = desk(d, &st, "stop", id, NULL, NULL);
     snprintf(want, sizeof want, "%s completed ", id);
@@ -480,6 +483,16 @@ static void cli(const struct deskd_proc *d) {
     free(out);
     char copy[1100];
     snprintf(copy, sizeof copy, "%s/../cli-copy.mp4", dir);
+    char epath[256];
+    snprintf(epath, sizeof epath, "/computeruse/recordings/%s/events", id);
+    j = call(d, "GET", epath, NULL, 200);
+    json_t *ev = json_array_get(json_object_get(j, "events"), 0);
+    json_t *act = json_array_get(json_object_get(json_object_get(ev, "params"), "actions"), 0);
+    CHECK_STR(str(ev, "route"), "/computeruse/actions");
+    CHECK(json_object_get(act, "text") == NULL &&
+                    json_integer_value(json_object_get(act, "textLength")) == 6,
+            "the batch's text is only its length");
+    json_decref(j);
     free(desk(d, &st, "download", id, "-o", copy));
     CHECK_INT(st, 0);
     size_t a = 0, b = 0;
