@@ -16,11 +16,13 @@
  */
 #include "inputw.h"
 
+#include <X11/XKBlib.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
 
+#include "log.h"
 #include "util.h"
 #include "xconn.h"
 
@@ -40,6 +42,7 @@ struct inputw {
     /* The worker's alone. */
     struct xconn *xc;
     struct input *in; /* lives on xc, made and destroyed by its callbacks */
+    int xkb_event;    /* XKB's event type on xc, or -1 */
     const volatile bool *stopping;
     long wait_max_ms;
 };
@@ -59,7 +62,58 @@ static int conn_open(Display *dpy, void *data) {
     if (!w->in)
         return -ENOTSUP;
     input_set_dead_check(w->in, conn_dead, w);
+    /* Told when a control is switched or a modifier or group latched: what a job may change
+     * beyond its own keys (see undo_side_effects). */
+    int opcode, error, major = XkbMajorVersion, minor = XkbMinorVersion;
+    w->xkb_event = -1;
+    if (XkbQueryExtension(dpy, &opcode, &w->xkb_event, &error, &major, &minor)) {
+        unsigned latches = XkbModifierLatchMask | XkbGroupLatchMask;
+        XkbSelectEvents(dpy, XkbUseCoreKbd, XkbControlsNotifyMask, XkbControlsNotifyMask);
+        XkbSelectEventDetails(dpy, XkbUseCoreKbd, XkbStateNotify, latches, latches);
+    }
     return 0;
+}
+
+/* Drops the XKB events queued on dpy: changes made by others, or by our own undoing. */
+static void drain_xkb_events(struct inputw *w, Display *dpy) {
+    XEvent ev;
+    while (w->xkb_event >= 0 && XCheckTypedEvent(dpy, w->xkb_event, &ev)) {
+    }
+}
+
+/*
+ * After a job: the XKB controls it switched (StickyKeys, SlowKeys, MouseKeys:
+ * through a key the desktop's keymap binds to such an action) are switched
+ * back, and modifiers or a group it left latched are unlatched, so that no
+ * later request or user inherits them. The events say what changed; the
+ * first event about a control gives its value before the job.
+ */
+static void undo_side_effects(struct inputw *w, Display *dpy) {
+    unsigned changed = 0, before = 0;
+    bool latched = false;
+    XEvent ev;
+    while (w->xkb_event >= 0 && XCheckTypedEvent(dpy, w->xkb_event, &ev)) {
+        const XkbEvent *xe = (const XkbEvent *)&ev;
+        if (xe->any.xkb_type == XkbControlsNotify) {
+            unsigned now_changed = xe->ctrls.enabled_ctrl_changes & ~changed;
+            before |= ~xe->ctrls.enabled_ctrls & now_changed;
+            changed |= now_changed;
+        } else if (xe->any.xkb_type == XkbStateNotify) {
+            latched = xe->state.latched_mods || xe->state.latched_group;
+        }
+    }
+    if (!changed && !latched)
+        return;
+    if (changed)
+        XkbChangeEnabledControls(dpy, XkbUseCoreKbd, changed, before);
+    if (latched) {
+        XkbLatchModifiers(dpy, XkbUseCoreKbd, 0xff, 0);
+        XkbLatchGroup(dpy, XkbUseCoreKbd, 0);
+    }
+    XSync(dpy, False);
+    drain_xkb_events(w, dpy);
+    log_msg(LOG_INFO, "input: undid what a request changed beyond its keys (controls %#x%s)",
+            changed, latched ? ", latches" : "");
 }
 
 static void conn_close(Display *dpy, void *data) {
@@ -83,13 +137,17 @@ static void run_job(struct inputw *w, struct inputw_job *job) {
         job->result = -ECANCELED;
         return;
     }
-    if (!xconn_lock(w->xc, job->err, job->errlen)) {
+    Display *dpy = xconn_lock(w->xc, job->err, job->errlen);
+    if (!dpy) {
         job->result = -ENXIO;
         return;
     }
+    drain_xkb_events(w, dpy);
     input_set_cancel(w->in, job_cancelled, job);
     job->rc = job->fn(w->in, job->arg);
     input_set_cancel(w->in, NULL, NULL);
+    if (!xconn_dead(w->xc))
+        undo_side_effects(w, dpy);
     job->dead = xconn_dead(w->xc);
     /* input releases what it pressed on every path; this is the safety net after a failure. */
     if (job->rc < 0 && !job->dead)
