@@ -14,6 +14,7 @@
 #include "shots.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <semaphore.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -152,6 +153,9 @@ int shots_take(struct shots *s, const struct shot_spec *spec,
     }
     if (rc == 0)
         done(&img, arg);
+    /* Buffers a large region or scale grew are given back, to the system too. */
+    if (encoder_release_big(sl->enc, SHOTS_KEEP_BYTES) + capture_release_big(sl->cap, SHOTS_KEEP_BYTES))
+        malloc_trim(0);
     xconn_unlock(sl->xc);
     slot_give(s, sl);
     return rc;

@@ -16,6 +16,12 @@
 #include "capture.h"
 
 #define SHOTS_SLOTS 2
+/*
+ * A slot keeps buffers up to this size between screenshots (a 3840x2160 frame
+ * is 33 MB); bigger ones, grown by a large region or scale, are freed after
+ * the request that needed them.
+ */
+#define SHOTS_KEEP_BYTES ((size_t)48 << 20)
 
 struct shot_spec {
     bool whole;              /* the whole screen, at its current size; else the rectangle: */
