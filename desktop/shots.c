@@ -21,6 +21,7 @@
 #include <stdlib.h>
 
 #include "log.h"
+#include "util.h"
 #include "xconn.h"
 
 struct slot {
@@ -84,9 +85,14 @@ void shots_destroy(struct shots *s) {
     free(s);
 }
 
+/* A free slot, or NULL when none came free within SHOTS_WAIT_MS. */
 static struct slot *slot_take(struct shots *s) {
-    while (sem_wait(&s->free) < 0 && errno == EINTR) {
+    struct timespec until = util_abstime(CLOCK_REALTIME, SHOTS_WAIT_MS);
+    int rc;
+    while ((rc = sem_timedwait(&s->free, &until)) < 0 && errno == EINTR) {
     }
+    if (rc < 0)
+        return NULL;
     /* The semaphore promised one is free; find it. */
     for (;;) {
         for (int i = 0; i < SHOTS_SLOTS; i++) {
@@ -133,6 +139,11 @@ int shots_take(struct shots *s, const struct shot_spec *spec,
         void (*done)(const struct shot_image *img, void *arg), void *arg, const char **stage,
         char *err, size_t errlen) {
     struct slot *sl = slot_take(s);
+    if (!sl) {
+        snprintf(err, errlen, "all %d screenshot encoders stayed busy for %d ms", SHOTS_SLOTS,
+                SHOTS_WAIT_MS);
+        return -EBUSY;
+    }
     Display *dpy = xconn_lock(sl->xc, err, errlen);
     if (!dpy) {
         slot_give(s, sl);

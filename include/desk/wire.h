@@ -45,7 +45,8 @@
     X(SHUTTING_DOWN, 503, ERR_SHUTTING_DOWN, "deskd is shutting down")                             \
     X(CANCELLED, 503, ERR_CANCELLED, "the request was cancelled before it completed")              \
     X(NO_SPARE_KEYCODE, 503, ERR_NO_KEYCODE, "no spare keycode is free for a character")           \
-    X(INPUT_BUSY, 503, ERR_BUSY, "input is busy with earlier requests")
+    X(INPUT_BUSY, 503, ERR_BUSY, "input is busy with earlier requests")                            \
+    X(BUSY, 503, ERR_BUSY, "deskd has no room for the request now (connections, encoders)")
 
 /* The "source" of every error body: what Daytona's SDKs look for to read "code". */
 #define DESK_WIRE_ERROR_SOURCE "DAYTONA_DAEMON"
