@@ -86,8 +86,8 @@ static void *client_loop(void *arg) {
             desk_image_free(img);
             break;
         case K_INPUT:
-            st = desk_mouse_move(h, (int)((i * 37 + (unsigned)c->id * 11) % 600),
-                    (int)((i * 17) % 400), NULL);
+            st = desk_mouse_move(
+                    h, (int)((i * 37 + (unsigned)c->id * 11) % 600), (int)((i * 17) % 400), NULL);
             break;
         case K_QUERY:
             st = desk_mouse_position(h, &p);
@@ -175,8 +175,8 @@ static int run_level(const char *url, struct kid *deskd, int n, int seconds, boo
     if (soak && alive) {
         long rss = rss_kib(deskd->pid), fds = open_fds(deskd->pid),
              thr = proc_field(deskd->pid, "Threads");
-        say("soak end: RSS %ld KiB (%+ld), %ld fds (%+ld), %ld threads (%+ld)", rss,
-                rss - first[0], fds, fds - first[1], thr, thr - first[2]);
+        say("soak end: RSS %ld KiB (%+ld), %ld fds (%+ld), %ld threads (%+ld)", rss, rss - first[0],
+                fds, fds - first[1], thr, thr - first[2]);
     }
     for (int k = 0; k < NKINDS; k++) {
         if (!s.n[k] && !s.errors[k] && !s.busy[k])

@@ -64,8 +64,8 @@ static void api_process_status_all(struct req *r) {
     /* A display whose server runs but does not answer (stopped, hung) is not active. */
     bool unresponsive = xconn_unresponsive(req_deskd(r)->display);
     const char *s = running == n && !unresponsive ? "active"
-                    : running || unresponsive    ? "partial"
-                                                 : "inactive";
+                    : running || unresponsive     ? "partial"
+                                                  : "inactive";
     json_t *body = json_pack("{s:s}", "status", s);
     if (unresponsive)
         json_object_set_new(body, "display", json_string("unresponsive"));

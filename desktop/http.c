@@ -399,11 +399,39 @@ static size_t unescape(void *cls, struct MHD_Connection *conn, char *str) {
 
 /* A body framing MHD would misread: anything but "chunked" alone, or both framings. */
 static bool bad_framing(struct MHD_Connection *conn) {
-    const char *te = MHD_lookup_connection_value(
-            conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    const char *te =
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
     const char *cl =
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     return te && (strcasecmp(te, "chunked") != 0 || cl);
+}
+
+/*
+ * On a request's header: refuses at once what will not be served (bad
+ * framing, shutdown, over the connection cap, a body announced too large: no
+ * 100 Continue is sent then).
+ */
+static void admit(struct rstate *st, struct MHD_Connection *conn, int nconns) {
+    const char *cl =
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    long long announced = cl ? strtoll(cl, NULL, 10) : 0;
+    bool probe = strcmp(st->path, "/healthz") == 0 || strcmp(st->path, "/readyz") == 0;
+    if (bad_framing(conn)) {
+        st->close_after = true;
+        reply_error(&st->req, ERR_INVALID_PARAMETER,
+                "Transfer-Encoding must be chunked alone, without Content-Length");
+    } else if (atomic_load(&st->srv->stopping)) {
+        st->close_after = true;
+        reply_error(&st->req, ERR_SHUTTING_DOWN, "deskd is shutting down");
+    } else if (nconns > HTTP_MAX_CONNECTIONS && !probe) {
+        st->close_after = true;
+        reply_error(&st->req, ERR_BUSY,
+                "deskd serves at most %d connections at once and has %d; retry later",
+                HTTP_MAX_CONNECTIONS, nconns);
+    } else if (announced > (long long)REQ_BODY_LIMIT) {
+        reply_error(
+                &st->req, ERR_BODY_TOO_LARGE, "the request body exceeds %d bytes", REQ_BODY_LIMIT);
+    }
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -438,27 +466,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         }
         pthread_mutex_unlock(&s->lock);
         log_msg(LOG_DEBUG, "%s %s started", st->method, st->path);
-        /* A body announced too large is refused before it is sent (no 100 Continue). */
-        const char *cl =
-                MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        long long announced = cl ? strtoll(cl, NULL, 10) : 0;
-        bool probe = strcmp(url, "/healthz") == 0 || strcmp(url, "/readyz") == 0;
-        if (bad_framing(conn)) {
-            st->close_after = true;
-            reply_error(&st->req, ERR_INVALID_PARAMETER,
-                    "Transfer-Encoding must be chunked alone, without Content-Length");
-        } else if (atomic_load(&s->stopping)) {
-            st->close_after = true;
-            reply_error(&st->req, ERR_SHUTTING_DOWN, "deskd is shutting down");
-        } else if (nconns > HTTP_MAX_CONNECTIONS && !probe) {
-            st->close_after = true;
-            reply_error(&st->req, ERR_BUSY,
-                    "deskd serves at most %d connections at once and has %d; retry later",
-                    HTTP_MAX_CONNECTIONS, nconns);
-        } else if (announced > (long long)REQ_BODY_LIMIT) {
-            reply_error(&st->req, ERR_BODY_TOO_LARGE, "the request body exceeds %d bytes",
-                    REQ_BODY_LIMIT);
-        }
+        admit(st, conn, nconns);
         return MHD_YES;
     }
 
@@ -666,9 +674,9 @@ struct server *server_start(const struct server_config *cfg) {
     s->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
             on_mhd_log, NULL, MHD_OPTION_LISTEN_SOCKET, s->listen_fd, MHD_OPTION_NOTIFY_COMPLETED,
             on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
-            MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
-            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_CONNECTION_LIMIT,
-            (unsigned)HTTP_HARD_CONNECTIONS, MHD_OPTION_END);
+            MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
+            (unsigned)120, MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_HARD_CONNECTIONS,
+            MHD_OPTION_END);
     if (!s->mhd) {
         log_msg(LOG_ERROR, "cannot start the HTTP server");
         close(s->listen_fd);

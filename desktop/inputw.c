@@ -43,6 +43,7 @@ struct inputw {
     struct xconn *xc;
     struct input *in; /* lives on xc, made and destroyed by its callbacks */
     int xkb_event;    /* XKB's event type on xc, or -1 */
+    bool sticky;      /* StickyKeys is on (modifiers latch), as the events say */
     const volatile bool *stopping;
     long wait_max_ms;
 };
@@ -62,14 +63,18 @@ static int conn_open(Display *dpy, void *data) {
     if (!w->in)
         return -ENOTSUP;
     input_set_dead_check(w->in, conn_dead, w);
-    /* Told when a control is switched or a modifier or group latched: what a job may change
-     * beyond its own keys (see undo_side_effects). */
+    /* Told when a control is switched: what a job may change beyond its own keys (see
+     * undo_side_effects). Not StateNotify: selecting it upsets the keymap updates that typing
+     * relies on; latches are read when they can happen instead. */
     int opcode, error, major = XkbMajorVersion, minor = XkbMinorVersion;
     w->xkb_event = -1;
+    w->sticky = false;
     if (XkbQueryExtension(dpy, &opcode, &w->xkb_event, &error, &major, &minor)) {
-        unsigned latches = XkbModifierLatchMask | XkbGroupLatchMask;
         XkbSelectEvents(dpy, XkbUseCoreKbd, XkbControlsNotifyMask, XkbControlsNotifyMask);
-        XkbSelectEventDetails(dpy, XkbUseCoreKbd, XkbStateNotify, latches, latches);
+        XkbDescPtr xkb = XkbAllocKeyboard();
+        if (xkb && XkbGetControls(dpy, XkbControlsEnabledMask, xkb) == Success)
+            w->sticky = xkb->ctrls->enabled_ctrls & XkbStickyKeysMask;
+        XkbFreeKeyboard(xkb, 0, True);
     }
     return 0;
 }
@@ -78,19 +83,22 @@ static int conn_open(Display *dpy, void *data) {
 static void drain_xkb_events(struct inputw *w, Display *dpy) {
     XEvent ev;
     while (w->xkb_event >= 0 && XCheckTypedEvent(dpy, w->xkb_event, &ev)) {
+        const XkbEvent *xe = (const XkbEvent *)&ev;
+        if (xe->any.xkb_type == XkbControlsNotify)
+            w->sticky = xe->ctrls.enabled_ctrls & XkbStickyKeysMask;
     }
 }
 
 /*
  * After a job: the XKB controls it switched (StickyKeys, SlowKeys, MouseKeys:
  * through a key the desktop's keymap binds to such an action) are switched
- * back, and modifiers or a group it left latched are unlatched, so that no
- * later request or user inherits them. The events say what changed; the
- * first event about a control gives its value before the job.
+ * back, and modifiers or a group left latched (StickyKeys latches them) are
+ * unlatched, so that no later request or user inherits them. The events say
+ * what changed; the first event about a control gives its value before the
+ * job.
  */
 static void undo_side_effects(struct inputw *w, Display *dpy) {
     unsigned changed = 0, before = 0;
-    bool latched = false;
     XEvent ev;
     while (w->xkb_event >= 0 && XCheckTypedEvent(dpy, w->xkb_event, &ev)) {
         const XkbEvent *xe = (const XkbEvent *)&ev;
@@ -98,10 +106,11 @@ static void undo_side_effects(struct inputw *w, Display *dpy) {
             unsigned now_changed = xe->ctrls.enabled_ctrl_changes & ~changed;
             before |= ~xe->ctrls.enabled_ctrls & now_changed;
             changed |= now_changed;
-        } else if (xe->any.xkb_type == XkbStateNotify) {
-            latched = xe->state.latched_mods || xe->state.latched_group;
         }
     }
+    XkbStateRec st;
+    bool latched = (changed || w->sticky) && XkbGetState(dpy, XkbUseCoreKbd, &st) == Success &&
+                   (st.latched_mods || st.latched_group);
     if (!changed && !latched)
         return;
     if (changed)

@@ -165,7 +165,8 @@ int shots_take(struct shots *s, const struct shot_spec *spec,
     if (rc == 0)
         done(&img, arg);
     /* Buffers a large region or scale grew are given back, to the system too. */
-    if (encoder_release_big(sl->enc, SHOTS_KEEP_BYTES) + capture_release_big(sl->cap, SHOTS_KEEP_BYTES))
+    if (encoder_release_big(sl->enc, SHOTS_KEEP_BYTES) +
+            capture_release_big(sl->cap, SHOTS_KEEP_BYTES))
         malloc_trim(0);
     xconn_unlock(sl->xc);
     slot_give(s, sl);

@@ -22,7 +22,7 @@
  * the request that needed them.
  */
 /* How long a screenshot waits for a free slot before it is refused (503 BUSY). */
-#define SHOTS_WAIT_MS 2000
+#define SHOTS_WAIT_MS    2000
 #define SHOTS_KEEP_BYTES ((size_t)48 << 20)
 
 struct shot_spec {
@@ -54,7 +54,8 @@ void shots_destroy(struct shots *s);
  * arg) with the slot still held, then gives the slot back. Returns 0 after
  * done ran; else done was not called and: -ENXIO, the display cannot be
  * opened (err says why); -EBUSY, no slot came free within SHOTS_WAIT_MS (err
- * says so); -EPIPE, the display went away during the capture; -EIO or -ENOMEM with *stage "capture" or "encode" (the step that failed).
+ * says so); -EPIPE, the display went away during the capture; -EIO or -ENOMEM with *stage "capture"
+ * or "encode" (the step that failed).
  */
 int shots_take(struct shots *s, const struct shot_spec *spec,
         void (*done)(const struct shot_image *img, void *arg), void *arg, const char **stage,

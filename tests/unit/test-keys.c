@@ -152,8 +152,8 @@ static void test_press(void) {
             "MouseKeys_Enable", "AccessX_Enable", "BounceKeys_Enable", "RepeatKeys_Enable",
             "Overlay1_Enable", "AudibleBell_Enable", "Pointer_EnableKeys", "Pointer_Button1",
             "Pointer_Left", "Pointer_Drag_Dflt", "Pointer_Accelerate", "ISO_Level3_Latch",
-            "ISO_Group_Lock", "ISO_Next_Group", "ISO_Level5_Lock", "ISO_Lock", "Next_Virtual_Screen",
-            "slowkeys_enable"};
+            "ISO_Group_Lock", "ISO_Next_Group", "ISO_Level5_Lock", "ISO_Lock",
+            "Next_Virtual_Screen", "slowkeys_enable"};
     for (size_t i = 0; i < sizeof state_keys / sizeof state_keys[0]; i++) {
         char want[256];
         snprintf(want, sizeof want,
@@ -164,7 +164,8 @@ static void test_press(void) {
     }
     hotkey_err("ctrl+StickyKeys_Enable",
             "invalid hotkey \"ctrl+StickyKeys_Enable\": unsupported key \"StickyKeys_Enable\"; it "
-            "switches a keyboard or pointer feature of the X server that would outlive the request");
+            "switches a keyboard or pointer feature of the X server that would outlive the "
+            "request");
     /* Their neighbours in the keysym table stay keys. */
     key_is("ISO_Left_Tab", XK_ISO_Left_Tab);
     key_is("ISO_Level3_Shift", XK_ISO_Level3_Shift);

@@ -59,8 +59,8 @@ int main(void) {
             "Pointer_EnableKeys", "Pointer_Button1", "ISO_Level3_Latch", "Terminate_Server"};
     for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
         CHECK_INT(post_key(d.url, refused[i], body, sizeof body), 400);
-        CHECK(strstr(body, refused[i]) && strstr(body, "INVALID_PARAMETER"),
-                "the 400 names %s: %s", refused[i], body);
+        CHECK(strstr(body, refused[i]) && strstr(body, "INVALID_PARAMETER"), "the 400 names %s: %s",
+                refused[i], body);
     }
     CHECK_INT(enabled_controls(dpy), before);
 

@@ -137,8 +137,8 @@ int main(void) {
     all_at_once(200, "after SIGCONT");
     j = get_json("/computeruse/status", &status);
     st = json_string_value(json_object_get(j, "status"));
-    CHECK(st && strcmp(st, before) == 0, "status after SIGCONT: %s (before: %s)", st ? st : "(none)",
-            before);
+    CHECK(st && strcmp(st, before) == 0, "status after SIGCONT: %s (before: %s)",
+            st ? st : "(none)", before);
     CHECK(!json_object_get(j, "display"), "no display remark after SIGCONT");
     json_decref(j);
 
