@@ -594,6 +594,40 @@ static int cmd_vnc(struct ctx *x) {
     return rc;
 }
 
+/* desk a11y tree|find|focus|invoke|value ...: the answers of tree and find are JSON. */
+static int cmd_a11y(struct ctx *x) {
+    const char *sub = x->pos[0];
+    char *text = NULL;
+    enum desk_status st;
+    int n = x->npos;
+    if (strcmp(sub, "tree") == 0 && n <= 4) {
+        int pid = 0, depth = -1;
+        if ((n > 2 && int_arg(x, "PID", x->pos[2], &pid) != 0) ||
+                (n > 3 && int_arg(x, "MAXDEPTH", x->pos[3], &depth) != 0))
+            return EXIT_USAGE;
+        st = desk_a11y_tree(x->c, n > 1 ? x->pos[1] : NULL, pid, depth, &text);
+    } else if (strcmp(sub, "find") == 0 && n <= 2) {
+        st = desk_a11y_find(x->c, n > 1 ? x->pos[1] : NULL, &text);
+    } else if (strcmp(sub, "focus") == 0 && n == 2) {
+        st = desk_a11y_focus(x->c, x->pos[1]);
+    } else if (strcmp(sub, "invoke") == 0 && (n == 2 || n == 3)) {
+        st = desk_a11y_invoke(x->c, x->pos[1], n > 2 ? x->pos[2] : NULL);
+    } else if (strcmp(sub, "value") == 0 && n == 3) {
+        st = desk_a11y_value(x->c, x->pos[1], x->pos[2]);
+    } else {
+        return usage_error(x, "a11y takes tree [SCOPE [PID [MAXDEPTH]]], find [QUERY_JSON], "
+                              "focus ID, invoke ID [ACTION] or value ID VALUE");
+    }
+    if (st != DESK_OK)
+        return failed(x, st);
+    if (text)
+        puts(text);
+    else
+        puts(x->json ? "{}" : "ok");
+    desk_free(text);
+    return 0;
+}
+
 static const struct cmd cmds[] = {
         {"screenshot", "", 0, 0,
                 BIT(O_OUTPUT) | BIT(O_FORMAT) | BIT(O_QUALITY) | BIT(O_SCALE) | BIT(O_REGION) |
@@ -619,6 +653,10 @@ static const struct cmd cmds[] = {
         {"logs", "NAME", 1, 1, BIT(O_ERRORS), "print a desktop process's log", cmd_logs},
         {"restart", "NAME", 1, 1, 0, "restart a desktop process", cmd_restart},
         {"vnc", "", 0, 0, 0, "print the noVNC address and password", cmd_vnc},
+        {"a11y", "tree|find|focus|invoke|value [ARGS...]", 1, 4, 0,
+                "the accessibility tree (tree [SCOPE [PID [MAXDEPTH]]], find [QUERY_JSON]) and "
+                "its nodes (focus ID, invoke ID [ACTION], value ID VALUE)",
+                cmd_a11y},
         {"health", "", 0, 0, 0, "check that deskd answers; print its version", cmd_health},
 };
 

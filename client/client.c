@@ -841,3 +841,80 @@ enum desk_status desk_vnc(desk_client *c, struct desk_vnc **out) {
         *out = NULL;
     GET_PARSED(c, out, "/computeruse/vnc", wire_vnc);
 }
+
+/* ---- accessibility ---- */
+
+/* A JSON answer handed over as text: *out takes the receive buffer's copy. */
+static enum desk_status json_text(desk_client *c, const struct call *rq, char **out) {
+    enum desk_status st = perform(c, rq);
+    if (st == DESK_OK)
+        st = wire_object((const char *)c->rx.p, c->rx.len, &c->err);
+    if (st == DESK_OK && !(*out = strdup((const char *)c->rx.p)))
+        st = wire_fail(&c->err, DESK_ERR_NOMEM, "out of memory");
+    return finish(c, rq, st);
+}
+
+enum desk_status desk_a11y_tree(
+        desk_client *c, const char *scope, long pid, int max_depth, char **json) {
+    if (json)
+        *json = NULL;
+    BEGIN(c);
+    if (!json)
+        return invalid(c, "json must not be NULL");
+    if (scope && strcmp(scope, "focused") != 0 && strcmp(scope, "pid") != 0 &&
+            strcmp(scope, "all") != 0)
+        return invalid(c, "scope must be focused, pid or all, got \"%s\"", scope);
+    char path[160];
+    snprintf(path, sizeof path, "/computeruse/a11y/tree?scope=%s&maxDepth=%d",
+            scope ? scope : "focused", max_depth < 0 ? -1 : max_depth);
+    if (pid > 0)
+        snprintf(path + strlen(path), sizeof path - strlen(path), "&pid=%ld", pid);
+    struct call rq = {"GET", path, NULL, NULL};
+    return json_text(c, &rq, json);
+}
+
+enum desk_status desk_a11y_find(desk_client *c, const char *query, char **json) {
+    if (json)
+        *json = NULL;
+    BEGIN(c);
+    if (!json)
+        return invalid(c, "json must not be NULL");
+    json_error_t je;
+    json_t *q = json_loads(query ? query : "{}", 0, &je);
+    if (!json_is_object(q)) {
+        json_decref(q);
+        return invalid(c, "the query must be a JSON object");
+    }
+    char *text = json_body(c, q, "the query");
+    if (!text)
+        return c->err.status;
+    struct call rq = {"POST", "/computeruse/a11y/find", text, NULL};
+    enum desk_status st = json_text(c, &rq, json);
+    free(text);
+    return st;
+}
+
+static enum desk_status a11y_node(
+        desk_client *c, const char *route, const char *id, const char *key, const char *arg) {
+    BEGIN(c);
+    if (!id)
+        return invalid(c, "the node id must not be NULL");
+    json_t *body = json_pack("{s:s}", "id", id);
+    if (key && arg)
+        json_object_set_new(body, key, json_string(arg));
+    return post_json(c, route, body, "the node id or value", NULL, NULL);
+}
+
+enum desk_status desk_a11y_focus(desk_client *c, const char *id) {
+    return a11y_node(c, "/computeruse/a11y/node/focus", id, NULL, NULL);
+}
+
+enum desk_status desk_a11y_invoke(desk_client *c, const char *id, const char *action) {
+    return a11y_node(c, "/computeruse/a11y/node/invoke", id, "action", action);
+}
+
+enum desk_status desk_a11y_value(desk_client *c, const char *id, const char *value) {
+    if (!value && c)
+        return invalid(c, "the value must not be NULL");
+    return a11y_node(c, "/computeruse/a11y/node/value", id, "value", value);
+}

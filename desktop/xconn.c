@@ -15,8 +15,8 @@
  *  - XOpenDisplay installs the default exit handler itself and already makes
  *    requests (the resource database, XKB), so a server dying then would reach
  *    exit() before we could install ours. The process-wide handler, in place
- *    before any connection, jumps out of XOpenDisplay instead (the Display is
- *    whole by then, and is closed). See open_display for libXext's part.
+ *    before any connection, jumps out of XOpenDisplay instead; see
+ *    open_display for what becomes of that Display, and for libXext's part.
  *
  * A hung server (stopped, or livelocked) answers nothing, and Xlib waits
  * without a deadline. A watchdog thread probes the display with a connection
@@ -36,7 +36,6 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -4,8 +4,9 @@
  * and cursor positions, pixels compared with the painted root pattern; clicks, drags,
  * scrolls and typing observed by the tests' X client evlog; display info; windows (the
  * test publishes evlog's window in _NET_CLIENT_LIST, as a window manager would); the
- * process routes as far as this deskd has them; a wrong token (401); the reply cap; the
- * kept-alive connection; and, last, a stopped server (connection error).
+ * process routes as far as this deskd has them; the accessibility calls without a bus; a wrong
+ * token (401); the reply cap; the kept-alive connection; and, last, a stopped server (connection
+ * error).
  *
  * It also prints client-side p50 timings of a binary JPEG screenshot and of a click.
  * Waiting is on evlog's output (an F1 tap through the API marks the end), never on timers.
@@ -423,6 +424,40 @@ static void test_vnc(void) {
     desk_vnc_free(v);
 }
 
+/*
+ * The accessibility calls as far as a deskd without an accessibility bus answers them
+ * (test-a11y drives them on a real desktop): the bus's absence is DESK_ERR_UNAVAILABLE
+ * with Daytona's code, bad input the server's 400s, and what the library can tell is
+ * wrong never leaves it.
+ */
+static void test_a11y(void) {
+    char *json = NULL;
+    enum desk_status st = desk_a11y_tree(c, "all", 0, -1, &json);
+    CHECK(st == DESK_ERR_UNAVAILABLE && json == NULL &&
+                    strcmp(desk_last_error_code(c), "A11Y_UNAVAILABLE") == 0 &&
+                    strstr(desk_last_error(c), "accessibility bus not reachable"),
+            "tree without a bus: %s %s %s", desk_status_name(st), desk_last_error_code(c),
+            desk_last_error(c));
+    st = desk_a11y_find(c, "{\"scope\":\"sideways\"}", &json);
+    CHECK(st == DESK_ERR_BAD_REQUEST && strcmp(desk_last_error_code(c), "A11Y_INVALID_SCOPE") == 0,
+            "find with a bad scope: %s %s", desk_status_name(st), desk_last_error_code(c));
+    st = desk_a11y_focus(c, "no-path");
+    CHECK(st == DESK_ERR_BAD_REQUEST &&
+                    strcmp(desk_last_error_code(c), "A11Y_INVALID_REQUEST") == 0 &&
+                    strstr(desk_last_error(c), "missing object path"),
+            "focus of a malformed id: %s %s", desk_status_name(st), desk_last_error(c));
+    st = desk_a11y_invoke(c, ":1.5:/org/a11y/atspi/accessible/1", "click");
+    CHECK(st == DESK_ERR_UNAVAILABLE, "invoke without a bus: %s", desk_status_name(st));
+    long http = desk_last_http_status(c);
+    CHECK(desk_a11y_tree(c, "sideways", 0, -1, &json) == DESK_ERR_INVALID_ARG &&
+                    desk_last_http_status(c) == 0,
+            "a bad scope is refused before a request (HTTP %ld, before %ld)",
+            desk_last_http_status(c), http);
+    CHECK_INT(desk_a11y_find(c, "[1]", &json), DESK_ERR_INVALID_ARG);
+    CHECK_INT(desk_a11y_value(c, ":1.5:/x", NULL), DESK_ERR_INVALID_ARG);
+    CHECK(json == NULL, "no answer on failures");
+}
+
 static void test_auth(const char *url) {
     desk_client *anon = desk_client_new(url);
     char *version = NULL;
@@ -499,6 +534,8 @@ int main(void) {
     dpy = XOpenDisplay(xs.name);
     struct deskd_proc d;
     const char *args[] = {"--token", TOKEN, "--attach", NULL};
+    /* deskd's session bus (where it looks for the accessibility bus) is one that is not. */
+    setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/desk-test-bus", 1);
     if (!dpy || pattern_paint(dpy, SEED) < 0 ||
             evproc_start(&ev, xs.name, WIN_X, WIN_Y, WIN_W, WIN_H, "client-lib ✓") < 0 ||
             deskd_start(&d, xs.name, args) < 0) {
@@ -518,6 +555,7 @@ int main(void) {
     test_displays_windows();
     test_processes();
     test_vnc();
+    test_a11y();
     timings();
     /* Every call above went over one kept-alive connection, except after the reply that
      * was over the cap: the client stops reading it, so that connection cannot be reused. */

@@ -297,7 +297,7 @@ enum desk_desktop_state {
 DESK_EXPORT const char *desk_desktop_state_name(enum desk_desktop_state state);
 
 struct desk_process {
-    char *name; /* "xvfb", "xfce4", "x11vnc", "novnc"; never NULL */
+    char *name; /* "xvfb", "xfce4", "atspi", "x11vnc", "novnc"; never NULL */
     bool running;
     int priority;
     bool auto_restart;
@@ -350,6 +350,30 @@ struct desk_vnc {
 /* GET /computeruse/vnc. On success *out is new; free with desk_vnc_free. */
 DESK_EXPORT enum desk_status desk_vnc(desk_client *c, struct desk_vnc **out);
 DESK_EXPORT void desk_vnc_free(struct desk_vnc *v);
+
+/* ---- accessibility (API.md §15, Daytona's routes) ------------------------------------- */
+
+/*
+ * GET /computeruse/a11y/tree: the AT-SPI tree of scope ("focused", "pid" with pid > 0, or
+ * "all"; NULL: focused) down to max_depth levels (< 0: all; 0: the root alone). *json gets
+ * the server's answer, {"root": AccessibilityNode, "truncated": bool}, as JSON text (free
+ * with desk_free); nodes are recursive, so they are left to the caller's JSON parser.
+ * A code of A11Y_* in desk_last_error_code() says why it failed (A11Y_UNAVAILABLE: the
+ * desktop's accessibility bus is down, DESK_ERR_UNAVAILABLE).
+ */
+DESK_EXPORT enum desk_status desk_a11y_tree(
+        desk_client *c, const char *scope, long pid, int max_depth, char **json);
+/*
+ * POST /computeruse/a11y/find with query, a JSON object text ({"scope","pid","role","name",
+ * "nameMatch","states","limit"}; NULL: {}). *json gets {"matches": [...], "truncated"}.
+ */
+DESK_EXPORT enum desk_status desk_a11y_find(desk_client *c, const char *query, char **json);
+/* POST .../node/focus: gives node id (as tree and find name it) the keyboard focus. */
+DESK_EXPORT enum desk_status desk_a11y_focus(desk_client *c, const char *id);
+/* POST .../node/invoke: runs the node's action called action (NULL: its first one). */
+DESK_EXPORT enum desk_status desk_a11y_invoke(desk_client *c, const char *id, const char *action);
+/* POST .../node/value: sets a text node's text, or a value node's number (value in decimal). */
+DESK_EXPORT enum desk_status desk_a11y_value(desk_client *c, const char *id, const char *value);
 
 #ifdef __cplusplus
 }
