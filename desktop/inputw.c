@@ -44,7 +44,7 @@ struct inputw {
     struct input *in; /* lives on xc, made and destroyed by its callbacks */
     int xkb_event;    /* XKB's event type on xc, or -1 */
     bool sticky;      /* StickyKeys is on (modifiers latch), as the events say */
-    const volatile bool *stopping;
+    const atomic_bool *stopping;
     long wait_max_ms;
 };
 
@@ -135,7 +135,7 @@ static void conn_close(Display *dpy, void *data) {
 /* input_type's cancel hook: the requester gave up, or deskd is stopping. */
 static int job_cancelled(void *arg) {
     struct inputw_job *job = arg;
-    return *job->owner->stopping || (job->gone && job->gone(job->gone_arg));
+    return atomic_load(job->owner->stopping) || (job->gone && job->gone(job->gone_arg));
 }
 
 /* On the worker, with no lock held: sets job->result as inputw_run returns it. */
@@ -204,7 +204,7 @@ static void *worker(void *arg) {
 }
 
 struct inputw *inputw_new(
-        const char *display_name, const volatile bool *stopping, long wait_max_ms) {
+        const char *display_name, const atomic_bool *stopping, long wait_max_ms) {
     struct inputw *w = calloc(1, sizeof *w);
     if (!w)
         return NULL;

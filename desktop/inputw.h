@@ -16,6 +16,7 @@
 #ifndef DESK_INPUTW_H
 #define DESK_INPUTW_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -62,7 +63,7 @@ struct inputw;
  * set).
  */
 struct inputw *inputw_new(
-        const char *display_name, const volatile bool *stopping, long wait_max_ms);
+        const char *display_name, const atomic_bool *stopping, long wait_max_ms);
 /* Runs the jobs still queued, stops the thread, closes the connection; accepts NULL. */
 void inputw_destroy(struct inputw *w);
 

@@ -71,7 +71,7 @@ int main(int argc, char **argv) {
     int sig = 0;
     sigwait(&sigs, &sig);
     log_msg(LOG_INFO, "%s: stopping", strsignal(sig));
-    d.stopping = true;
+    atomic_store(&d.stopping, true);
     stack_quiesce();
     server_stop(srv, 10000);
     inputw_destroy(d.input);
