@@ -1,6 +1,7 @@
 /*
- * One legal request does not pin memory: after the largest region deskd
- * accepts (7680x4320: scaled by 0.99 as JPEG, and as it is in PNG) deskd's resident size
+ * One legal request does not pin memory: after a 4096x4096 region scaled by
+ * 0.99 (JPEG; 64 MiB frames, scaled and composed, above what a slot keeps) and
+ * the largest region deskd accepts (7680x4320, PNG), deskd's resident size
  * comes back under 100 MB, and a larger area is refused with a 400 naming
  * width and height.
  */
@@ -81,7 +82,7 @@ int main(void) {
     fprintf(stderr, "RSS after one screenshot: %ld kB\n", base);
 
     const char *big[] = {
-            "/computeruse/screenshot/region/compressed?x=-100&y=-100&width=7680&height=4320"
+            "/computeruse/screenshot/region/compressed?x=-100&y=-100&width=4096&height=4096"
             "&format=jpeg&scale=0.99",
             "/computeruse/screenshot/region?x=0&y=0&width=7680&height=4320",
     };
