@@ -50,6 +50,8 @@ int main(int argc, char **argv) {
     d.display = cfg.display;
     d.shots = shots_new(cfg.display);
     d.input = inputw_new(cfg.display, &d.stopping, INPUTW_WAIT_MAX_MS);
+    if (d.input)
+        inputw_set_hold_timeout(d.input, cfg.hold_timeout_ms);
     d.xquery = xconn_new(cfg.display, "queries", NULL, NULL, NULL);
     struct server_config scfg = {
             .host = cfg.host,

@@ -21,6 +21,7 @@ static const struct route health_routes[] = {
     X(display)                                                                                     \
     X(windows)                                                                                     \
     X(input)                                                                                       \
+    X(actions)                                                                                     \
     X(process)                                                                                     \
     X(a11y)
 
