@@ -35,6 +35,10 @@ static void usage(FILE *f) {
           "default 4)\n"
           "  --record-text        keep typed text in recording events (DESK_RECORD_TEXT=1)\n"
           "  --log-level LEVEL    error, warn, info or debug (DESK_LOG_LEVEL; default info)\n"
+          "  --allow-state-keys   accept key names that switch XKB features (StickyKeys_Enable, "
+          "Pointer_*;\n"
+          "                       DESK_ALLOW_STATE_KEYS=1); what they switch is still undone "
+          "after each request\n"
           "DESK_HOLD_TIMEOUT=S: keys and buttons the down routes hold are released after S "
           "seconds without input (default 60)\n"
           "  --version, --help\n",
@@ -59,6 +63,7 @@ enum {
     OPT_RECORDINGS_DIR,
     OPT_RECORDINGS_MAX,
     OPT_RECORD_TEXT,
+    OPT_ALLOW_STATE_KEYS,
 };
 
 static const struct option options[] = {
@@ -79,6 +84,7 @@ static const struct option options[] = {
         {"recordings-dir", required_argument, NULL, OPT_RECORDINGS_DIR},
         {"recordings-max", required_argument, NULL, OPT_RECORDINGS_MAX},
         {"record-text", no_argument, NULL, OPT_RECORD_TEXT},
+        {"allow-state-keys", no_argument, NULL, OPT_ALLOW_STATE_KEYS},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
 };
@@ -158,6 +164,9 @@ static enum config_result option(int opt, char *arg, struct config *c, struct fl
     case OPT_LOG:
         f->level = arg;
         break;
+    case OPT_ALLOW_STATE_KEYS:
+        c->allow_state_keys = true;
+        break;
     case OPT_VERSION:
         puts("deskd " DESK_VERSION);
         return CONFIG_EXIT;
@@ -177,6 +186,7 @@ static enum config_result check(struct config *c, const struct flags *f) {
         fprintf(stderr, "deskd: --attach and --no-start exclude each other\n");
         return CONFIG_USAGE;
     }
+    c->allow_state_keys |= util_env_true("DESK_ALLOW_STATE_KEYS");
     /* Either flag wins over DESK_ATTACH and DESK_START. */
     if (f->attach)
         c->stack.attach = true;
@@ -234,6 +244,7 @@ enum config_result config_parse(int argc, char **argv, struct config *c) {
     c->recs.record_text = util_env_true("DESK_RECORD_TEXT");
     c->token = util_env_or("DESK_TOKEN", NULL);
     c->display = util_env_or("DISPLAY", ":1");
+    c->allow_state_keys = false;
     stack_config_defaults(&c->stack);
     int opt;
     while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {

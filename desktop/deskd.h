@@ -17,7 +17,7 @@ struct deskd {
     struct inputw *input;
     struct xconn *xquery;
     /* Set once SIGTERM/SIGINT arrived: long actions (typing with a delay) stop early. */
-    volatile bool stopping;
+    atomic_bool stopping;
 };
 
 /* The daemon's state, as every handler receives it. */

@@ -18,6 +18,14 @@
 
 #define REQ_MAX_ARGS   32
 #define REQ_BODY_LIMIT (1024 * 1024)
+/* Admission (see http.c): a request's header must arrive within HTTP_HEADER_MS of the connect
+ * or of the previous reply, its body within HTTP_BODY_MS of the header; past
+ * HTTP_MAX_CONNECTIONS open connections only the probes are served; MHD accepts at most
+ * HTTP_HARD_CONNECTIONS. */
+#define HTTP_HEADER_MS        10000
+#define HTTP_BODY_MS          30000
+#define HTTP_MAX_CONNECTIONS  256
+#define HTTP_HARD_CONNECTIONS 768
 
 /* The wire error codes: ERR_INVALID_PARAMETER, ERR_PROCESS_NOT_FOUND, ... */
 #define DESK_ERR_ENUM_(code, http, client, sentence) ERR_##code,

@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "deskd.h"
+#include "keys.h"
 #include "log.h"
 
 int main(int argc, char **argv) {
@@ -21,6 +22,7 @@ int main(int argc, char **argv) {
     if (res != CONFIG_RUN)
         return res == CONFIG_EXIT ? 0 : 2;
     log_threshold = cfg.log_level;
+    keys_allow_state_keys(cfg.allow_state_keys);
 
     /* Screenshot bodies are megabytes: keep them on the heap and reuse the pages,
      * instead of a fresh mmap (and its page faults) per request. */
@@ -72,7 +74,7 @@ int main(int argc, char **argv) {
     int sig = 0;
     sigwait(&sigs, &sig);
     log_msg(LOG_INFO, "%s: stopping", strsignal(sig));
-    d.stopping = true;
+    atomic_store(&d.stopping, true);
     stack_quiesce();
     server_stop(srv, 10000);
     recs_finish(); /* each file finished by ffmpeg, before the desktop goes */

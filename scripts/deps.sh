@@ -9,7 +9,9 @@ build=(cmake gcc make pkg-config libx11-dev libxext-dev libxtst-dev libxfixes-de
 run=(xvfb xfce4 xfce4-terminal dbus-x11 dbus-daemon x11vnc novnc websockify xfonts-base x11-utils
     at-spi2-core ffmpeg)
 test=(xserver-xephyr x11-xserver-utils x11-xkb-utils xdotool valgrind curl scrot imagemagick
-    chromium clang-format clang-tidy git jq libgtk-3-dev)
+    chromium clang clang-format clang-tidy git jq libgtk-3-dev)
+# clang: the libFuzzer harnesses (scripts/fuzz); its libclang-rt-dev holds libFuzzer.
+test+=(libclang-rt-dev)
 # The container tier: podman builds and runs the image (runc where crun cannot
 # run: hybrid cgroups) and mmdebstrap makes the Debian base where no image
 # registry answers.

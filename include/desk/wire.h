@@ -46,6 +46,7 @@
     X(CANCELLED, 503, ERR_CANCELLED, "the request was cancelled before it completed")              \
     X(NO_SPARE_KEYCODE, 503, ERR_NO_KEYCODE, "no spare keycode is free for a character")           \
     X(INPUT_BUSY, 503, ERR_BUSY, "input is busy with earlier requests")                            \
+    X(BUSY, 503, ERR_BUSY, "deskd has no room for the request now (connections, encoders)")        \
     X(A11Y_UNAVAILABLE, 503, ERR_UNAVAILABLE, "the accessibility bus is not reachable")            \
     X(A11Y_NODE_NOT_FOUND, 404, ERR_NOT_FOUND, "no such accessibility node")                       \
     X(A11Y_NO_ACCESSIBLE_ROOT, 404, ERR_NOT_FOUND, "no application matches the scope")             \
