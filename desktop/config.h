@@ -10,6 +10,7 @@
 #include <stdbool.h>
 
 #include "log.h"
+#include "recs.h"
 #include "stack.h"
 
 struct config {
@@ -21,6 +22,7 @@ struct config {
     bool allow_state_keys; /* key names that switch XKB features are accepted */
     long hold_timeout_ms;  /* DESK_HOLD_TIMEOUT: what the down routes hold is released after this */
     struct stack_config stack; /* .display is set too */
+    struct recs_config recs;   /* .display is set too */
 };
 
 enum config_result {

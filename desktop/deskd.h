@@ -32,6 +32,9 @@ static inline struct deskd *req_deskd(const struct req *r) {
  */
 extern const struct route *const deskd_routes[];
 
+/* Notes a ROUTE_ACTS request in the running recordings (server_config's acted hook). */
+void api_recordings_acted(const struct req *r);
+
 /* Replies 503 naming the display problem in err. */
 void reply_no_display(struct req *r, const char *err);
 

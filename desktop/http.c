@@ -56,6 +56,7 @@ struct server {
     char *token;
     const struct route *const *routes;
     void *ctx;
+    void (*acted)(const struct req *r);
     pthread_mutex_t lock;
     pthread_cond_t drained;
     int in_flight;
@@ -178,12 +179,7 @@ static void timestamp(char *buf, size_t len) {
     snprintf(buf, len, "%s.%03uZ", day, (unsigned)(ts.tv_nsec / 1000000L) % 1000u);
 }
 
-void reply_error(struct req *r, enum err_code code, const char *fmt, ...) {
-    char raw[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(raw, sizeof raw, fmt, ap);
-    va_end(ap);
+static void error_reply(struct req *r, enum err_code code, const char *error, const char *raw) {
     /* Sentences quote request data, which may be invalid UTF-8 (or cut mid-character);
      * JSON strings must not be, or the intended 4xx would turn into a 500. The path
      * comes from the client too. */
@@ -192,11 +188,12 @@ void reply_error(struct req *r, enum err_code code, const char *fmt, ...) {
     char when[40];
     timestamp(when, sizeof when);
     int status = err_http_status(code);
-    json_t *root = msg && path ? json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s}", "error", msg,
-                                         "message", msg, "code", err_name(code), "statusCode",
-                                         status, "path", path, "method", r->method, "timestamp",
-                                         when, "source", DESK_WIRE_ERROR_SOURCE)
-                               : NULL;
+    json_t *root = msg && path
+                           ? json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s}", "error",
+                                     error ? error : msg, "message", msg, "code", err_name(code),
+                                     "statusCode", status, "path", path, "method", r->method,
+                                     "timestamp", when, "source", DESK_WIRE_ERROR_SOURCE)
+                           : NULL;
     free(msg);
     free(path);
     if (root && r->error_extra)
@@ -215,6 +212,34 @@ void reply_error(struct req *r, enum err_code code, const char *fmt, ...) {
         return;
     }
     reply_json_text(r, status, text, strlen(text));
+}
+
+void reply_error(struct req *r, enum err_code code, const char *fmt, ...) {
+    char raw[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(raw, sizeof raw, fmt, ap);
+    va_end(ap);
+    error_reply(r, code, NULL, raw);
+}
+
+void reply_error_as(struct req *r, enum err_code code, const char *error, const char *fmt, ...) {
+    char raw[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(raw, sizeof raw, fmt, ap);
+    va_end(ap);
+    error_reply(r, code, error, raw);
+}
+
+void reply_fd(struct req *r, int status, const char *mime, int fd, uint64_t offset, uint64_t len,
+        const char *const *headers) {
+    struct MHD_Response *resp = MHD_create_response_from_fd_at_offset64(len, fd, offset);
+    if (!resp)
+        close(fd);
+    for (int i = 0; resp && headers && headers[i]; i += 2)
+        MHD_add_response_header(resp, headers[i], headers[i + 1]);
+    queue(r, status, resp, mime);
 }
 
 void reply_bytes(struct req *r, int status, const char *mime, const void *buf, size_t len,
@@ -309,10 +334,12 @@ static void run(struct server *s, struct rstate *st, const struct route *rt) {
         return;
     r->path_param = strchr(rt->pattern, '*') ? st->path_param : NULL;
     rt->fn(r);
-    json_decref(r->json);
-    r->json = NULL;
     if (!r->replied)
         reply_error(r, ERR_INTERNAL, "the handler for %s %s sent no reply", r->method, r->path);
+    if ((rt->flags & ROUTE_ACTS) && s->acted)
+        s->acted(r);
+    json_decref(r->json);
+    r->json = NULL;
 }
 
 static void dispatch(struct server *s, struct rstate *st) {
@@ -456,6 +483,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         st->req.path = st->path;
         st->req.conn = conn;
         st->req.ctx = s->ctx;
+        st->req.start_ns = st->start_ns;
         *con_cls = st;
         st->srv = s;
         const union MHD_ConnectionInfo *ci =
@@ -665,6 +693,7 @@ struct server *server_start(const struct server_config *cfg) {
         return NULL;
     s->routes = cfg->routes;
     s->ctx = cfg->ctx;
+    s->acted = cfg->acted;
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->drained, NULL);
     util_cond_init_monotonic(&s->reaper_wake);

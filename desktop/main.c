@@ -41,7 +41,7 @@ int main(int argc, char **argv) {
      * the supervisor blocks SIGCHLD for every thread. */
     xconn_global_init();
     char err[512];
-    if (stack_init(&cfg.stack, err, sizeof err) < 0) {
+    if (stack_init(&cfg.stack, err, sizeof err) < 0 || recs_init(&cfg.recs, err, sizeof err) < 0) {
         fprintf(stderr, "deskd: %s\n", err);
         return 2;
     }
@@ -59,6 +59,7 @@ int main(int argc, char **argv) {
             .token = cfg.token,
             .routes = deskd_routes,
             .ctx = &d,
+            .acted = api_recordings_acted,
     };
     struct server *srv = d.shots && d.input && d.xquery ? server_start(&scfg) : NULL;
     if (!srv) {
@@ -76,6 +77,7 @@ int main(int argc, char **argv) {
     atomic_store(&d.stopping, true);
     stack_quiesce();
     server_stop(srv, 10000);
+    recs_finish(); /* each file finished by ffmpeg, before the desktop goes */
     inputw_destroy(d.input);
     shots_destroy(d.shots);
     xconn_destroy(d.xquery);

@@ -53,7 +53,10 @@
     X(A11Y_ACTION_NOT_SUPPORTED, 400, ERR_BAD_REQUEST, "the node does not support the action")     \
     X(A11Y_INVALID_SCOPE, 400, ERR_BAD_REQUEST, "the scope is not focused, pid or all")            \
     X(A11Y_INVALID_REQUEST, 400, ERR_BAD_REQUEST, "the accessibility request is malformed")        \
-    X(A11Y_INTERNAL, 500, ERR_SERVER, "an accessibility call failed")
+    X(A11Y_INTERNAL, 500, ERR_SERVER, "an accessibility call failed")                              \
+    X(RECORDING_STILL_ACTIVE, 409, ERR_CONFLICT, "the recording is still running")                 \
+    X(RECORDING_FFMPEG_NOT_FOUND, 503, ERR_UNAVAILABLE, "ffmpeg is not installed")                 \
+    X(RECORDING_LIMIT, 409, ERR_CONFLICT, "as many recordings as allowed are running")
 
 /* The "source" of every error body: what Daytona's SDKs look for to read "code". */
 #define DESK_WIRE_ERROR_SOURCE "DAYTONA_DAEMON"
