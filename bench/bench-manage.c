@@ -35,8 +35,8 @@ static Window root_window_prop(const char *name) {
     unsigned long n, after;
     unsigned char *data = NULL;
     Window v = None;
-    if (XGetWindowProperty(dpy, DefaultRootWindow(dpy), XInternAtom(dpy, name, False), 0, 1,
-                False, XA_WINDOW, &type, &format, &n, &after, &data) == Success &&
+    if (XGetWindowProperty(dpy, DefaultRootWindow(dpy), XInternAtom(dpy, name, False), 0, 1, False,
+                XA_WINDOW, &type, &format, &n, &after, &data) == Success &&
             data && n == 1)
         v = *(Window *)data;
     if (data)
@@ -93,7 +93,8 @@ static int worker(void) {
     const char *a_argv[] = {EVLOG_PATH, "--geometry", "400x300+50+50", "--title", "bench a", NULL};
     const char *b_argv[] = {
             EVLOG_PATH, "--geometry", "400x300+600+300", "--title", "bench b", NULL};
-    if (!kid_start("evlog-a", a_argv, env, NULL, -1) || !kid_start("evlog-b", b_argv, env, NULL, -1))
+    if (!kid_start("evlog-a", a_argv, env, NULL, -1) ||
+            !kid_start("evlog-b", b_argv, env, NULL, -1))
         goto out;
     Window w[2] = {managed_window("bench a"), managed_window("bench b")};
     snprintf(log, sizeof log, "%s/deskd.log", tmpdir);

@@ -10,6 +10,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
 #include <math.h>
@@ -72,7 +73,8 @@ static const struct opt {
         [O_JSON] = {"json", 0, NULL, "print the API's JSON instead of text"},
         [O_TIMEOUT] = {"timeout", 0, "MS", "give up after MS milliseconds (default 60000)"},
         [O_HELP] = {"help", 'h', NULL, "show this help"},
-        [O_OUTPUT] = {"output", 'o', "FILE", "write the image to FILE ('-' or none: stdout)"},
+        [O_OUTPUT] = {"output", 'o', "FILE",
+                "write the image or recording to FILE ('-' or none: stdout)"},
         [O_FORMAT] = {"format", 0, "F", "png, jpeg or webp (compressed route)"},
         [O_QUALITY] = {"quality", 0, "Q", "1-100 for jpeg and webp (compressed route)"},
         [O_SCALE] = {"scale", 0, "S", "0.1-1.0 (compressed route)"},
@@ -849,6 +851,119 @@ static int cmd_vnc(struct ctx *x) {
     return rc;
 }
 
+/* ---- recordings ---- */
+
+static json_t *recording_json(const struct desk_recording *r) {
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "id", r->id, "fileName", r->file_name, "filePath",
+            r->file_path, "startTime", r->start_time);
+    if (o && r->end_time)
+        json_object_set_new(o, "endTime", json_string(r->end_time));
+    if (o)
+        json_object_set_new(o, "status", json_string(desk_recording_state_name(r->state)));
+    if (o && r->duration_s >= 0)
+        json_object_set_new(o, "durationSeconds", json_real(r->duration_s));
+    if (o && r->size_bytes >= 0)
+        json_object_set_new(o, "sizeBytes", json_integer(r->size_bytes));
+    if (o && r->reason)
+        json_object_set_new(o, "reason", json_string(r->reason));
+    return o;
+}
+
+/* One line: id, state, seconds, bytes, path (and why it failed). */
+static void print_recording_line(const struct desk_recording *r) {
+    printf("%s %s", r->id, desk_recording_state_name(r->state));
+    if (r->duration_s >= 0)
+        printf(" %.1fs", r->duration_s);
+    if (r->size_bytes >= 0)
+        printf(" %lldB", r->size_bytes);
+    printf(" %s", r->file_path);
+    if (r->reason)
+        printf(" (%s)", r->reason);
+    putchar('\n');
+}
+
+static int print_recording(const struct ctx *x, struct desk_recording *r) {
+    int rc = 0;
+    if (x->json)
+        rc = print_json(recording_json(r));
+    else
+        print_recording_line(r);
+    desk_recording_free(r);
+    return rc;
+}
+
+static int rec_download(struct ctx *x, const char *id) {
+    const char *file = x->set[O_OUTPUT] ? x->val[O_OUTPUT] : "-";
+    bool out = strcmp(file, "-") == 0;
+    if (out && isatty(1))
+        return usage_error(x, "will not write an MP4 to a terminal; use -o FILE");
+    int fd = out ? 1 : open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        fprintf(stderr, "desk: rec: cannot write %s: %s\n", file, strerror(errno));
+        return EXIT_FAIL;
+    }
+    long long n = 0;
+    enum desk_status st = desk_recording_download(x->c, id, fd, &n);
+    if (!out && close(fd) < 0 && st == DESK_OK) {
+        fprintf(stderr, "desk: rec: cannot write %s: %s\n", file, strerror(errno));
+        return EXIT_FAIL;
+    }
+    if (st != DESK_OK) {
+        if (!out)
+            unlink(file);
+        return failed(x, st);
+    }
+    if (!out)
+        fprintf(stderr, "%lld bytes written to %s\n", n, file);
+    return 0;
+}
+
+static int cmd_rec(struct ctx *x) {
+    const char *sub = x->pos[0], *arg = x->npos > 1 ? x->pos[1] : NULL;
+    struct desk_recording *r = NULL;
+    enum desk_status st;
+    bool takes_id = strcmp(sub, "start") != 0 && strcmp(sub, "ls") != 0;
+    if (takes_id && !arg)
+        return usage_error(x, "%s needs a recording id", sub);
+    if (!takes_id && arg && strcmp(sub, "ls") == 0)
+        return usage_error(x, "ls takes no argument");
+    if (strcmp(sub, "start") == 0) {
+        st = desk_recording_start(x->c, arg, &r);
+    } else if (strcmp(sub, "stop") == 0) {
+        st = desk_recording_stop(x->c, arg, &r);
+    } else if (strcmp(sub, "get") == 0) {
+        st = desk_recording_get(x->c, arg, &r);
+    } else if (strcmp(sub, "rm") == 0) {
+        st = desk_recording_delete(x->c, arg);
+        return st == DESK_OK ? 0 : failed(x, st);
+    } else if (strcmp(sub, "download") == 0) {
+        return rec_download(x, arg);
+    } else if (strcmp(sub, "ls") == 0) {
+        struct desk_recording_list *l = NULL;
+        st = desk_recording_list(x->c, &l);
+        if (st != DESK_OK)
+            return failed(x, st);
+        int rc = 0;
+        if (x->json) {
+            json_t *arr = json_array();
+            for (size_t i = 0; i < l->count; i++)
+                json_array_append_new(arr, recording_json(&l->items[i]));
+            rc = print_json(json_pack("{s:o}", "recordings", arr));
+        } else {
+            for (size_t i = 0; i < l->count; i++)
+                print_recording_line(&l->items[i]);
+        }
+        desk_recording_list_free(l);
+        return rc;
+    } else {
+        return usage_error(x,
+                "unknown rec command \"%s\"; use start, stop, ls, get, rm or "
+                "download",
+                sub);
+    }
+    return st == DESK_OK ? print_recording(x, r) : failed(x, st);
+}
+
 /* desk a11y tree|find|focus|invoke|value ...: the answers of tree and find are JSON. */
 static int cmd_a11y(struct ctx *x) {
     const char *sub = x->pos[0];
@@ -923,6 +1038,8 @@ static const struct cmd cmds[] = {
         {"logs", "NAME", 1, 1, BIT(O_ERRORS), "print a desktop process's log", cmd_logs},
         {"restart", "NAME", 1, 1, 0, "restart a desktop process", cmd_restart},
         {"vnc", "", 0, 0, 0, "print the noVNC address and password", cmd_vnc},
+        {"rec", "start [LABEL] | stop ID | ls | get ID | rm ID | download ID", 1, 2, BIT(O_OUTPUT),
+                "record the screen to MP4 files, and fetch them", cmd_rec},
         {"a11y", "tree|find|focus|invoke|value [ARGS...]", 1, 4, 0,
                 "the accessibility tree (tree [SCOPE [PID [MAXDEPTH]]], find [QUERY_JSON]) and "
                 "its nodes (focus ID, invoke ID [ACTION], value ID VALUE)",

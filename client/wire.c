@@ -955,3 +955,97 @@ enum desk_status wire_actions(
     *out = r;
     return DESK_OK;
 }
+
+/* One Recording DTO into r (zeroed first); on failure r holds what it had time to take. */
+static enum desk_status recording_from(
+        const json_t *o, struct desk_recording *r, struct desk_err *e) {
+    static const char *const states[] = {[DESK_RECORDING_ACTIVE] = "recording",
+            [DESK_RECORDING_COMPLETED] = "completed",
+            [DESK_RECORDING_FAILED] = "failed"};
+    *r = (struct desk_recording){.duration_s = -1, .size_bytes = -1};
+    if (!json_is_object(o))
+        return wire_fail(e, DESK_ERR_PROTOCOL, "a recording is not an object");
+    const char *id, *name, *path, *start, *status;
+    enum desk_status rc = get_string(o, "id", &id, e);
+    if (rc == DESK_OK)
+        rc = get_string(o, "fileName", &name, e);
+    if (rc == DESK_OK)
+        rc = get_string(o, "filePath", &path, e);
+    if (rc == DESK_OK)
+        rc = get_string(o, "startTime", &start, e);
+    if (rc == DESK_OK)
+        rc = get_string(o, "status", &status, e);
+    if (rc != DESK_OK)
+        return rc;
+    int state = -1;
+    for (int i = 0; i < 3; i++) {
+        if (strcmp(status, states[i]) == 0)
+            state = i;
+    }
+    if (state < 0)
+        return wire_fail(
+                e, DESK_ERR_PROTOCOL, "\"status\" is \"%.32s\", not a recording state", status);
+    r->state = (enum desk_recording_state)state;
+    const json_t *end = json_object_get(o, "endTime"), *why = json_object_get(o, "reason");
+    const json_t *dur = json_object_get(o, "durationSeconds"),
+                 *size = json_object_get(o, "sizeBytes");
+    if (json_is_number(dur))
+        r->duration_s = json_number_value(dur);
+    if (json_is_integer(size))
+        r->size_bytes = (long long)json_integer_value(size);
+    if (set_string(&r->id, id, e) || set_string(&r->file_name, name, e) ||
+            set_string(&r->file_path, path, e) || set_string(&r->start_time, start, e) ||
+            (json_is_string(end) && set_string(&r->end_time, json_string_value(end), e)) ||
+            (json_is_string(why) && set_string(&r->reason, json_string_value(why), e)))
+        return e->status;
+    return DESK_OK;
+}
+
+enum desk_status wire_recording(
+        const char *body, size_t len, struct desk_err *e, struct desk_recording **out) {
+    *out = NULL;
+    json_t *root = load_object(body, len, e);
+    if (!root)
+        return e->status;
+    struct desk_recording *r = calloc(1, sizeof *r);
+    enum desk_status rc =
+            r ? recording_from(root, r, e) : wire_fail(e, DESK_ERR_NOMEM, "out of memory");
+    json_decref(root);
+    if (rc != DESK_OK) {
+        desk_recording_free(r);
+        return rc;
+    }
+    *out = r;
+    return DESK_OK;
+}
+
+enum desk_status wire_recordings(
+        const char *body, size_t len, struct desk_err *e, struct desk_recording_list **out) {
+    *out = NULL;
+    json_t *root = load_object(body, len, e);
+    if (!root)
+        return e->status;
+    const json_t *arr = get_array(root, "recordings", e);
+    if (!arr) {
+        json_decref(root);
+        return e->status;
+    }
+    struct desk_recording_list *l = calloc(1, sizeof *l);
+    size_t n = json_array_size(arr);
+    enum desk_status rc = DESK_OK;
+    if (!l || (n && !(l->items = calloc(n, sizeof *l->items))))
+        rc = wire_fail(e, DESK_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; rc == DESK_OK && l && i < n; i++) {
+        rc = recording_from(json_array_get(arr, i), &l->items[i], e);
+        l->count = i + 1; /* what it took is freed with the list, also on failure */
+        if (rc != DESK_OK)
+            nested(e, "recordings");
+    }
+    json_decref(root);
+    if (rc != DESK_OK) {
+        desk_recording_list_free(l);
+        return rc;
+    }
+    *out = l;
+    return DESK_OK;
+}

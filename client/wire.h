@@ -84,6 +84,11 @@ enum desk_status wire_running(const char *body, size_t len, struct desk_err *e, 
 enum desk_status wire_text(
         const char *body, size_t len, const char *key, struct desk_err *e, char **out);
 enum desk_status wire_vnc(const char *body, size_t len, struct desk_err *e, struct desk_vnc **out);
+/* A Recording DTO, and {"recordings": [Recording]}. */
+enum desk_status wire_recording(
+        const char *body, size_t len, struct desk_err *e, struct desk_recording **out);
+enum desk_status wire_recordings(
+        const char *body, size_t len, struct desk_err *e, struct desk_recording_list **out);
 
 /* {"keys": [names], "buttons": [names]} (input/held). */
 enum desk_status wire_held(

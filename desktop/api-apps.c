@@ -225,8 +225,8 @@ static void api_apps_kill(struct req *r) {
 }
 
 const struct route api_apps_routes[] = {
-        {"POST", "/computeruse/apps/launch", api_apps_launch, ROUTE_JSON},
+        {"POST", "/computeruse/apps/launch", api_apps_launch, ROUTE_JSON | ROUTE_ACTS},
         {"GET", "/computeruse/apps", api_apps_list, 0},
-        {"POST", "/computeruse/apps/*/kill", api_apps_kill, 0},
+        {"POST", "/computeruse/apps/*/kill", api_apps_kill, ROUTE_ACTS},
         {NULL, NULL, NULL, 0},
 };

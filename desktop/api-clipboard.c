@@ -167,6 +167,7 @@ void deskd_paste(struct req *r) {
 
 const struct route api_clipboard_routes[] = {
         {"GET", "/computeruse/clipboard", api_clipboard_get, 0},
-        {"POST", "/computeruse/clipboard", api_clipboard_set, ROUTE_JSON | ROUTE_BIG_BODY},
+        {"POST", "/computeruse/clipboard", api_clipboard_set,
+                ROUTE_JSON | ROUTE_BIG_BODY | ROUTE_ACTS},
         {NULL, NULL, NULL, 0},
 };

@@ -127,7 +127,10 @@ static void screenshot(struct req *r, bool region, bool compressed) {
     struct shot_ctx ctx = {r, &sr};
     const char *stage = "capture";
     int rc = shots_take(req_deskd(r)->shots, &spec, shot_done, &ctx, &stage, err, sizeof err);
-    if (rc == -ENXIO)
+    if (rc == -EBUSY) {
+        r->retry_after_s = 1;
+        reply_error(r, ERR_BUSY, "%s; retry later", err);
+    } else if (rc == -ENXIO)
         reply_no_display(r, err);
     else if (rc == -EPIPE)
         reply_no_display(r, "the X display went away during the capture");

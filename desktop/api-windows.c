@@ -184,11 +184,11 @@ static void api_window_geometry(struct req *r) {
 
 const struct route api_windows_routes[] = {
         {"GET", "/computeruse/display/windows", api_display_windows, 0},
-        {"POST", "/computeruse/windows/*/activate", api_window_activate, 0},
-        {"POST", "/computeruse/windows/*/close", api_window_close, 0},
-        {"POST", "/computeruse/windows/*/minimize", api_window_minimize, 0},
-        {"POST", "/computeruse/windows/*/maximize", api_window_maximize, 0},
-        {"POST", "/computeruse/windows/*/restore", api_window_restore, 0},
-        {"POST", "/computeruse/windows/*/geometry", api_window_geometry, ROUTE_JSON},
+        {"POST", "/computeruse/windows/*/activate", api_window_activate, ROUTE_ACTS},
+        {"POST", "/computeruse/windows/*/close", api_window_close, ROUTE_ACTS},
+        {"POST", "/computeruse/windows/*/minimize", api_window_minimize, ROUTE_ACTS},
+        {"POST", "/computeruse/windows/*/maximize", api_window_maximize, ROUTE_ACTS},
+        {"POST", "/computeruse/windows/*/restore", api_window_restore, ROUTE_ACTS},
+        {"POST", "/computeruse/windows/*/geometry", api_window_geometry, ROUTE_JSON | ROUTE_ACTS},
         {NULL, NULL, NULL, 0},
 };

@@ -27,7 +27,7 @@ struct deskd {
     /* The clipboard deskd owns: its connection and event loop thread. */
     struct clipw *clip;
     /* Set once SIGTERM/SIGINT arrived: long actions (typing with a delay) stop early. */
-    volatile bool stopping;
+    atomic_bool stopping;
 };
 
 /* The daemon's state, as every handler receives it. */
@@ -41,6 +41,9 @@ static inline struct deskd *req_deskd(const struct req *r) {
  * routes.c lists the groups.
  */
 extern const struct route *const deskd_routes[];
+
+/* Notes a ROUTE_ACTS request in the running recordings (server_config's acted hook). */
+void api_recordings_acted(const struct req *r);
 
 /* Replies 503 naming the display problem in err. */
 void reply_no_display(struct req *r, const char *err);

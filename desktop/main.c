@@ -14,6 +14,7 @@
 #include "clipw.h"
 #include "config.h"
 #include "deskd.h"
+#include "keys.h"
 #include "log.h"
 
 int main(int argc, char **argv) {
@@ -22,6 +23,7 @@ int main(int argc, char **argv) {
     if (res != CONFIG_RUN)
         return res == CONFIG_EXIT ? 0 : 2;
     log_threshold = cfg.log_level;
+    keys_allow_state_keys(cfg.allow_state_keys);
 
     /* Screenshot bodies are megabytes: keep them on the heap and reuse the pages,
      * instead of a fresh mmap (and its page faults) per request. */
@@ -40,7 +42,7 @@ int main(int argc, char **argv) {
      * the supervisor blocks SIGCHLD for every thread. */
     xconn_global_init();
     char err[512];
-    if (stack_init(&cfg.stack, err, sizeof err) < 0) {
+    if (stack_init(&cfg.stack, err, sizeof err) < 0 || recs_init(&cfg.recs, err, sizeof err) < 0) {
         fprintf(stderr, "deskd: %s\n", err);
         return 2;
     }
@@ -61,6 +63,7 @@ int main(int argc, char **argv) {
             .token = cfg.token,
             .routes = deskd_routes,
             .ctx = &d,
+            .acted = api_recordings_acted,
     };
     struct server *srv = d.shots && d.input && d.xquery && d.xwm && d.xapps && d.clip
                                  ? server_start(&scfg)
@@ -77,9 +80,10 @@ int main(int argc, char **argv) {
     int sig = 0;
     sigwait(&sigs, &sig);
     log_msg(LOG_INFO, "%s: stopping", strsignal(sig));
-    d.stopping = true;
+    atomic_store(&d.stopping, true);
     stack_quiesce();
     server_stop(srv, 10000);
+    recs_finish(); /* each file finished by ffmpeg, before the desktop goes */
     inputw_destroy(d.input);
     shots_destroy(d.shots);
     xconn_destroy(d.xquery);

@@ -25,7 +25,8 @@ static const struct route health_routes[] = {
     X(input)                                                                                       \
     X(actions)                                                                                     \
     X(process)                                                                                     \
-    X(a11y)
+    X(a11y)                                                                                        \
+    X(recordings)
 
 #define DECLARE_GROUP_(name) extern const struct route api_##name##_routes[];
 ROUTE_GROUPS(DECLARE_GROUP_)

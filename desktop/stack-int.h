@@ -48,7 +48,6 @@ struct stack_proc {
 
 struct stack_state {
     bool managed, running;
-    bool jobs_only; /* attached: the job layer runs for launched programs, no supervisor */
     char display[32];
     int display_num, width, height;
     struct vnc_config vnc;

@@ -5,9 +5,9 @@
  * process routes (api-process.c) call the operations below, which block until
  * the desktop is where they asked it to be.
  *
- * Attached mode (--attach) manages nothing: the supervisor thread runs only
- * the job layer (for launched programs, apps.c), the status is "inactive"
- * and start, stop and restart answer STACK_ATTACHED.
+ * Attached mode (--attach) manages no desktop: the job layer's thread runs
+ * only deskd's own children (ffmpeg for recordings, launched programs), the
+ * status is "inactive" and start, stop and restart answer STACK_ATTACHED.
  *
  * deskd is made a child subreaper and the job layer reaps every child it
  * has: nothing else in deskd may fork and wait for a child of its own.

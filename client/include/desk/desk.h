@@ -558,6 +558,66 @@ DESK_EXPORT enum desk_status desk_process_logs(desk_client *c, const char *name,
 /* GET .../errors: the process's stderr log; as for desk_process_logs. */
 DESK_EXPORT enum desk_status desk_process_errors(desk_client *c, const char *name, char **errors);
 
+/* ---- recordings (API.md §14) ------------------------------------------------------------ */
+
+enum desk_recording_state {
+    DESK_RECORDING_ACTIVE = 0,    /* "recording": ffmpeg is writing it */
+    DESK_RECORDING_COMPLETED = 1, /* "completed": stopped, or a file found on disk */
+    DESK_RECORDING_FAILED = 2,    /* "failed": ffmpeg ended on its own; reason says why */
+};
+
+/* A recording as deskd describes it (Daytona's Recording DTO). Strings are UTF-8. */
+struct desk_recording {
+    char *id;                    /* a UUID; never NULL */
+    char *file_name, *file_path; /* the MP4 on deskd's machine; never NULL */
+    char *start_time;            /* RFC 3339 (the video's first frame); never NULL */
+    char *end_time;              /* RFC 3339; NULL while recording */
+    enum desk_recording_state state;
+    double duration_s;    /* seconds; -1 when the server gave none (while recording) */
+    long long size_bytes; /* the file's size; -1 when the server gave none */
+    char *reason;         /* why it failed; NULL otherwise */
+};
+
+struct desk_recording_list {
+    struct desk_recording *items; /* running ones first, then the files by name */
+    size_t count;
+};
+
+/*
+ * POST /computeruse/recordings/start: starts recording the screen to an MP4 and returns once
+ * the first frame is in it. label (NULL or "" for none) names the file; deskd refuses
+ * labels Daytona refuses (DESK_ERR_BAD_REQUEST). Without ffmpeg: DESK_ERR_UNAVAILABLE with
+ * code RECORDING_FFMPEG_NOT_FOUND; too many running: DESK_ERR_CONFLICT. *out (when out is
+ * not NULL) is new; free with desk_recording_free.
+ */
+DESK_EXPORT enum desk_status desk_recording_start(
+        desk_client *c, const char *label, struct desk_recording **out);
+/* POST /computeruse/recordings/stop: returns once the file is finished. out as for start. */
+DESK_EXPORT enum desk_status desk_recording_stop(
+        desk_client *c, const char *id, struct desk_recording **out);
+/* GET /computeruse/recordings/{id}; out must not be NULL. Unknown id: DESK_ERR_NOT_FOUND. */
+DESK_EXPORT enum desk_status desk_recording_get(
+        desk_client *c, const char *id, struct desk_recording **out);
+/* GET /computeruse/recordings; out must not be NULL; free with desk_recording_list_free. */
+DESK_EXPORT enum desk_status desk_recording_list(desk_client *c, struct desk_recording_list **out);
+/*
+ * DELETE /computeruse/recordings/{id}: removes the file (and its events and chapters). A
+ * running recording is DESK_ERR_CONFLICT (code RECORDING_STILL_ACTIVE).
+ */
+DESK_EXPORT enum desk_status desk_recording_delete(desk_client *c, const char *id);
+/*
+ * GET /computeruse/recordings/{id}/download: writes the MP4 to fd (the caller's, left
+ * open) as it arrives, whatever its size (the reply cap does not apply). *written (may be
+ * NULL) gets the bytes written. On failure fd may hold part of the file. A write error on fd
+ * is DESK_ERR_TRANSPORT naming errno's sentence.
+ */
+DESK_EXPORT enum desk_status desk_recording_download(
+        desk_client *c, const char *id, int fd, long long *written);
+/* "recording", "completed", "failed"; NULL for an unknown value. */
+DESK_EXPORT const char *desk_recording_state_name(enum desk_recording_state state);
+DESK_EXPORT void desk_recording_free(struct desk_recording *r);
+DESK_EXPORT void desk_recording_list_free(struct desk_recording_list *list);
+
 /* ---- [ext] takeover --------------------------------------------------------------------- */
 
 struct desk_vnc {
