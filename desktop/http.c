@@ -481,6 +481,25 @@ static void admit(struct rstate *st, struct MHD_Connection *conn, int nconns) {
     }
 }
 
+/* Appends n bytes to the body, keeping it NUL-terminated; false when memory ran out. */
+static bool append_body(struct rstate *st, const char *data, size_t n) {
+    if (st->body_len + n + 1 > st->body_cap) {
+        /* Doubling: a large body arrives in many small pieces. */
+        size_t cap = st->body_cap ? st->body_cap : 4096;
+        while (cap < st->body_len + n + 1)
+            cap *= 2;
+        char *nb = realloc(st->body, cap);
+        if (!nb)
+            return false;
+        st->body = nb;
+        st->body_cap = cap;
+    }
+    memcpy(st->body + st->body_len, data, n);
+    st->body_len += n;
+    st->body[st->body_len] = '\0';
+    return true;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
         const char *method, const char *version, const char *upload_data, size_t *upload_data_size,
         void **con_cls) {
@@ -526,21 +545,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             st->body_too_big = true;
             return MHD_YES;
         }
-        if (st->body_len + n + 1 > st->body_cap) {
-            /* Doubling: a large body arrives in many small pieces. */
-            size_t cap = st->body_cap ? st->body_cap : 4096;
-            while (cap < st->body_len + n + 1)
-                cap *= 2;
-            char *nb = realloc(st->body, cap);
-            if (!nb)
-                return MHD_NO;
-            st->body = nb;
-            st->body_cap = cap;
-        }
-        memcpy(st->body + st->body_len, upload_data, n);
-        st->body_len += n;
-        st->body[st->body_len] = '\0';
-        return MHD_YES;
+        return append_body(st, upload_data, n) ? MHD_YES : MHD_NO;
     }
 
     bool control = false;
