@@ -1098,6 +1098,169 @@ enum desk_status desk_display_windows(desk_client *c, struct desk_window_list **
     GET_PARSED(c, out, "/computeruse/display/windows", wire_windows);
 }
 
+enum desk_status desk_display_windows_of_type(
+        desk_client *c, const char *type, struct desk_window_list **out) {
+    if (out)
+        *out = NULL;
+    BEGIN(c);
+    if (!out || !type)
+        return invalid(c, "out and type must not be NULL");
+    char *esc = curl_easy_escape(NULL, type, 0);
+    char path[256];
+    snprintf(path, sizeof path, "/computeruse/display/windows?type=%s", esc ? esc : "");
+    curl_free(esc);
+    struct call rq = {"GET", path, NULL, NULL};
+    CALL_JSON(c, &rq, wire_windows(body, len, &c->err, out));
+}
+
+/* A POST with a JSON body whose answer is one WindowInfo; out may be NULL. */
+static enum desk_status post_window(
+        desk_client *c, const char *path, json_t *root, struct desk_window_list **out) {
+    char *text = json_body(c, root, NULL);
+    if (!text)
+        return c->err.status;
+    struct call rq = {"POST", path, text, NULL};
+    struct desk_window_list *wl = NULL;
+    enum desk_status st = perform(c, &rq);
+    if (st == DESK_OK)
+        st = wire_window((const char *)c->rx.p, c->rx.len, &c->err, &wl);
+    if (out)
+        *out = wl;
+    else
+        desk_window_list_free(wl);
+    free(text);
+    return finish(c, &rq, st);
+}
+
+enum desk_status desk_window_action(desk_client *c, unsigned long id,
+        enum desk_window_action action, struct desk_window_list **out) {
+    static const char *const names[] = {"activate", "close", "minimize", "maximize", "restore"};
+    if (out)
+        *out = NULL;
+    BEGIN(c);
+    if ((unsigned)action >= sizeof names / sizeof names[0])
+        return invalid(c, "unknown window action %d", (int)action);
+    char path[128];
+    snprintf(path, sizeof path, "/computeruse/windows/%lu/%s", id, names[action]);
+    return post_window(c, path, json_object(), out);
+}
+
+enum desk_status desk_window_geometry(desk_client *c, unsigned long id, int x, int y, int width,
+        int height, struct desk_window_list **out) {
+    if (out)
+        *out = NULL;
+    BEGIN(c);
+    char path[128];
+    snprintf(path, sizeof path, "/computeruse/windows/%lu/geometry", id);
+    return post_window(c, path,
+            json_pack("{s:i, s:i, s:i, s:i}", "x", x, "y", y, "width", width, "height", height),
+            out);
+}
+
+/* ---- clipboard ---- */
+
+static const char *selection_name(enum desk_selection sel) {
+    return sel == DESK_PRIMARY ? "primary" : "clipboard";
+}
+
+enum desk_status desk_clipboard_get(
+        desk_client *c, enum desk_selection sel, char **text, size_t *len) {
+    if (text)
+        *text = NULL;
+    BEGIN(c);
+    if (!text)
+        return invalid(c, "text must not be NULL");
+    char path[96];
+    snprintf(path, sizeof path, "/computeruse/clipboard?selection=%s", selection_name(sel));
+    struct call rq = {"GET", path, NULL, NULL};
+    enum desk_status st = perform(c, &rq);
+    if (st == DESK_OK)
+        st = wire_text((const char *)c->rx.p, c->rx.len, "text", &c->err, text);
+    if (st == DESK_OK && len) {
+        /* wire_text keeps the reply's length; the text itself holds no NUL (deskd refuses it). */
+        *len = strlen(*text);
+    }
+    return finish(c, &rq, st);
+}
+
+enum desk_status desk_clipboard_set(desk_client *c, enum desk_selection sel, const char *text) {
+    BEGIN(c);
+    if (!text)
+        return invalid(c, "text must not be NULL");
+    return post_json(c, "/computeruse/clipboard",
+            json_pack("{s:s, s:s}", "text", text, "selection", selection_name(sel)), "text", NULL,
+            NULL);
+}
+
+enum desk_status desk_keyboard_paste(desk_client *c, const char *text, const char *paste_keys) {
+    BEGIN(c);
+    if (!text)
+        return invalid(c, "text must not be NULL");
+    return post_json(c, "/computeruse/keyboard/type",
+            json_pack("{s:s, s:s, s:s}", "text", text, "method", "paste", "pasteKeys",
+                    paste_keys ? paste_keys : "ctrl+v"),
+            "text", NULL, NULL);
+}
+
+/* ---- launched applications ---- */
+
+enum desk_status desk_app_launch(
+        desk_client *c, const struct desk_launch *l, long *pid, struct desk_window_list **window) {
+    if (window)
+        *window = NULL;
+    BEGIN(c);
+    if (!l || !l->argv || !l->argv[0] || !pid)
+        return invalid(c, "l, l->argv (with a program) and pid must not be NULL");
+    json_t *argv = json_array(), *env = json_object();
+    for (size_t i = 0; argv && l->argv[i]; i++) {
+        if (json_array_append_new(argv, json_string(l->argv[i])) < 0) {
+            json_decref(argv);
+            json_decref(env);
+            return invalid(c, "argv[%zu] is not valid UTF-8", i);
+        }
+    }
+    for (size_t i = 0; env && l->env && l->env[i]; i++) {
+        const char *eq = strchr(l->env[i], '=');
+        char name[256];
+        if (!eq || eq == l->env[i] || (size_t)(eq - l->env[i]) >= sizeof name) {
+            json_decref(argv);
+            json_decref(env);
+            return invalid(c, "env[%zu] is not NAME=VALUE", i);
+        }
+        memcpy(name, l->env[i], (size_t)(eq - l->env[i]));
+        name[eq - l->env[i]] = '\0';
+        json_object_set_new(env, name, json_string(eq + 1));
+    }
+    json_t *root = json_pack(
+            "{s:o, s:o, s:b}", "argv", argv, "env", env, "waitForWindow", l->wait_for_window);
+    if (root && l->cwd)
+        json_object_set_new(root, "cwd", json_string(l->cwd));
+    if (root && l->timeout_ms > 0)
+        json_object_set_new(root, "timeoutMs", json_integer(l->timeout_ms));
+    char *text = json_body(c, root, "argv, env or cwd");
+    if (!text)
+        return c->err.status;
+    struct call rq = {"POST", "/computeruse/apps/launch", text, NULL};
+    enum desk_status st = perform(c, &rq);
+    if (st == DESK_OK)
+        st = wire_launch((const char *)c->rx.p, c->rx.len, &c->err, pid, window);
+    free(text);
+    return finish(c, &rq, st);
+}
+
+enum desk_status desk_apps(desk_client *c, struct desk_app_list **out) {
+    if (out)
+        *out = NULL;
+    GET_PARSED(c, out, "/computeruse/apps", wire_apps);
+}
+
+enum desk_status desk_app_kill(desk_client *c, long pid) {
+    BEGIN(c);
+    char path[96];
+    snprintf(path, sizeof path, "/computeruse/apps/%ld/kill", pid);
+    return post_json(c, path, json_object(), NULL, NULL, NULL);
+}
+
 /* ---- desktop processes ---- */
 
 static enum desk_status start_stop(desk_client *c, const char *path, struct desk_processes **out) {

@@ -29,9 +29,21 @@ void desk_display_info_free(struct desk_display_info *info) {
 void desk_window_list_free(struct desk_window_list *list) {
     if (!list)
         return;
-    for (size_t i = 0; i < list->count; i++)
+    for (size_t i = 0; i < list->count; i++) {
         free(list->windows[i].title);
+        free(list->windows[i].type);
+        free(list->windows[i].states);
+    }
     free(list->windows);
+    free(list);
+}
+
+void desk_app_list_free(struct desk_app_list *list) {
+    if (!list)
+        return;
+    for (size_t i = 0; i < list->count; i++)
+        free(list->apps[i].command);
+    free(list->apps);
     free(list);
 }
 

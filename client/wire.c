@@ -359,7 +359,120 @@ static enum desk_status window_from(const json_t *o, void *item, struct desk_err
         return rc;
     w->id = (unsigned long)json_integer_value(id);
     w->pid = json_is_integer(pid) ? (long)json_integer_value(pid) : 0;
-    return set_string(&w->title, title, e);
+    /* [ext] type and states: "" from a server that does not send them. */
+    const json_t *type = json_object_get(o, "type"), *states = json_object_get(o, "states");
+    size_t total = 1, i;
+    const json_t *v;
+    json_array_foreach(states, i, v) total += json_string_length(v) + 1;
+    if (!(w->states = calloc(1, total)))
+        return wire_fail(e, DESK_ERR_NOMEM, "out of memory");
+    size_t at = 0;
+    json_array_foreach(states, i, v) {
+        if (!json_is_string(v)) {
+            free(w->states);
+            w->states = NULL;
+            return wire_fail(e, DESK_ERR_PROTOCOL, "\"states\" holds a value that is no string");
+        }
+        if (i)
+            w->states[at++] = ',';
+        memcpy(w->states + at, json_string_value(v), json_string_length(v));
+        at += json_string_length(v);
+    }
+    rc = set_string(&w->type, json_is_string(type) ? json_string_value(type) : "", e);
+    if (rc == DESK_OK)
+        rc = set_string(&w->title, title, e);
+    if (rc != DESK_OK) {
+        /* Only whole items are freed by the list's owner. */
+        free(w->states);
+        free(w->type);
+        w->states = w->type = NULL;
+    }
+    return rc;
+}
+
+enum desk_status wire_window(
+        const char *body, size_t len, struct desk_err *e, struct desk_window_list **out) {
+    *out = NULL;
+    json_t *root = load_object(body, len, e);
+    if (!root)
+        return e->status;
+    struct desk_window_list *wl = calloc(1, sizeof *wl);
+    if (wl)
+        wl->windows = calloc(1, sizeof *wl->windows);
+    enum desk_status rc = wl && wl->windows ? window_from(root, wl->windows, e)
+                                            : wire_fail(e, DESK_ERR_NOMEM, "out of memory");
+    if (wl)
+        wl->count = 1; /* what window_from filled is freed with it */
+    json_decref(root);
+    if (rc != DESK_OK) {
+        desk_window_list_free(wl);
+        return rc;
+    }
+    *out = wl;
+    return DESK_OK;
+}
+
+static enum desk_status app_from(const json_t *o, void *item, struct desk_err *e) {
+    struct desk_app *a = item;
+    const json_t *pid = json_object_get(o, "pid"), *at = json_object_get(o, "startedAt");
+    const char *cmd = NULL;
+    if (!json_is_object(o) || !json_is_integer(pid) || json_integer_value(pid) <= 0)
+        return wire_fail(e, DESK_ERR_PROTOCOL, "an app is not an object with a positive \"pid\"");
+    enum desk_status rc = get_string(o, "command", &cmd, e);
+    if (rc != DESK_OK)
+        return rc;
+    a->pid = (long)json_integer_value(pid);
+    a->started_ms = json_is_integer(at) ? (int64_t)json_integer_value(at) : 0;
+    return set_string(&a->command, cmd, e);
+}
+
+enum desk_status wire_apps(
+        const char *body, size_t len, struct desk_err *e, struct desk_app_list **out) {
+    *out = NULL;
+    json_t *root = load_object(body, len, e);
+    if (!root)
+        return e->status;
+    struct desk_app_list *al = calloc(1, sizeof *al);
+    enum desk_status rc = al ? get_list(root, "apps", sizeof *al->apps, app_from,
+                                       (void **)&al->apps, &al->count, e)
+                             : wire_fail(e, DESK_ERR_NOMEM, "out of memory");
+    json_decref(root);
+    if (rc != DESK_OK) {
+        desk_app_list_free(al);
+        return rc;
+    }
+    *out = al;
+    return DESK_OK;
+}
+
+enum desk_status wire_launch(const char *body, size_t len, struct desk_err *e, long *pid,
+        struct desk_window_list **window) {
+    if (window)
+        *window = NULL;
+    json_t *root = load_object(body, len, e);
+    if (!root)
+        return e->status;
+    const json_t *p = json_object_get(root, "pid"), *w = json_object_get(root, "window");
+    enum desk_status rc = DESK_OK;
+    if (!json_is_integer(p) || json_integer_value(p) <= 0)
+        rc = wire_fail(e, DESK_ERR_PROTOCOL, "\"pid\" is not a positive integer");
+    else
+        *pid = (long)json_integer_value(p);
+    if (rc == DESK_OK && window && json_is_object(w)) {
+        struct desk_window_list *wl = calloc(1, sizeof *wl);
+        if (wl)
+            wl->windows = calloc(1, sizeof *wl->windows);
+        rc = wl && wl->windows ? window_from(w, wl->windows, e)
+                               : wire_fail(e, DESK_ERR_NOMEM, "out of memory");
+        if (wl)
+            wl->count = 1;
+        if (rc == DESK_OK)
+            *window = wl;
+        else
+            desk_window_list_free(wl);
+    }
+    json_decref(root);
+    return rc;
 }
 
 enum desk_status wire_windows(

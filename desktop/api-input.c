@@ -17,6 +17,7 @@
 #include "acts.h"
 #include "deskd.h"
 #include "inputw.h"
+#include "params.h"
 
 /* The worker's side of a job; the connection is locked. */
 static int act_job(struct input *in, void *arg) {
@@ -147,7 +148,18 @@ static void api_mouse_up(struct req *r) {
 }
 
 static void api_keyboard_type(struct req *r) {
-    single(r, ACT_TYPE, "typing");
+    /* [ext] "method": "paste" types through the clipboard (api-clipboard.c). */
+    char err[256];
+    const char *method = "type";
+    if (body_string(r->json, "method", false, &method, NULL, err, sizeof err) < 0)
+        reply_error(r, ERR_INVALID_PARAMETER, "%s", err);
+    else if (strcmp(method, "paste") == 0)
+        deskd_paste(r);
+    else if (strcmp(method, "type") != 0)
+        reply_error(r, ERR_INVALID_PARAMETER,
+                "method must be \"type\" (key by key) or \"paste\" (through the clipboard)");
+    else
+        single(r, ACT_TYPE, "typing");
 }
 
 static void api_keyboard_key(struct req *r) {

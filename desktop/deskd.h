@@ -10,12 +10,22 @@
 #include "shots.h"
 #include "xconn.h"
 
+struct x11_window;
+struct clipw;
+
 struct deskd {
     const char *display;
     /* Each owns its X connections: screenshots, input, and window and monitor queries. */
     struct shots *shots;
     struct inputw *input;
     struct xconn *xquery;
+    /* Window actions: their own connection (they wait for the window manager's events on it). */
+    struct xconn *xwm;
+    /* Waiting for a launched program's window: a connection of its own, so that a long wait
+     * holds up neither the window list nor the window actions. */
+    struct xconn *xapps;
+    /* The clipboard deskd owns: its connection and event loop thread. */
+    struct clipw *clip;
     /* Set once SIGTERM/SIGINT arrived: long actions (typing with a delay) stop early. */
     atomic_bool stopping;
 };
@@ -54,5 +64,14 @@ void reply_input_failure(
         struct req *r, const struct inputw_job *job, const struct act *a, const char *what);
 /* What an action's route answers: {"x","y"} for pointer actions (drag: also from, to), else {}. */
 json_t *act_answer(const struct act *a);
+/* The API's WindowInfo of w (api-windows.c). */
+json_t *deskd_window_json(const struct x11_window *w);
+
+/*
+ * POST /computeruse/keyboard/type with "method": "paste" (api-clipboard.c):
+ * the text goes through the clipboard and a paste chord, and the previous
+ * clipboard comes back.
+ */
+void deskd_paste(struct req *r);
 
 #endif

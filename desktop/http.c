@@ -77,6 +77,8 @@ struct rstate {
     char *body;
     size_t body_len;
     bool body_too_big;
+    size_t body_limit; /* REQ_BODY_LIMIT, or more for the route's ROUTE_BIG_BODY */
+    size_t body_cap;
     /* The first query key or value with a control byte (API.md §1 refuses them). */
     const char *bad_arg;
     unsigned char bad_byte;
@@ -342,6 +344,19 @@ static void run(struct server *s, struct rstate *st, const struct route *rt) {
     r->json = NULL;
 }
 
+/* The body limit of the route method and path name (the largest of those that match). */
+static size_t body_limit(const struct server *s, const char *method, const char *path) {
+    char param[256];
+    for (const struct route *const *t = s->routes; *t; t++) {
+        for (const struct route *rt = *t; rt->method; rt++) {
+            if ((rt->flags & ROUTE_BIG_BODY) && strcmp(rt->method, method) == 0 &&
+                    match(rt->pattern, path, param, sizeof param))
+                return REQ_BIG_BODY_LIMIT;
+        }
+    }
+    return (size_t)REQ_BODY_LIMIT;
+}
+
 static void dispatch(struct server *s, struct rstate *st) {
     struct req *r = &st->req;
     /* HEAD is GET without the body, which MHD leaves out by itself. */
@@ -459,10 +474,30 @@ static void admit(struct rstate *st, struct MHD_Connection *conn, int nconns) {
         reply_error(&st->req, ERR_BUSY,
                 "deskd serves at most %d connections at once and has %d; retry later",
                 HTTP_MAX_CONNECTIONS, nconns);
-    } else if (announced > (long long)REQ_BODY_LIMIT) {
+    } else if (announced > (long long)st->body_limit) {
+        /* Refused before it is sent (no 100 Continue). */
         reply_error(
-                &st->req, ERR_BODY_TOO_LARGE, "the request body exceeds %d bytes", REQ_BODY_LIMIT);
+                &st->req, ERR_BODY_TOO_LARGE, "the request body exceeds %zu bytes", st->body_limit);
     }
+}
+
+/* Appends n bytes to the body, keeping it NUL-terminated; false when memory ran out. */
+static bool append_body(struct rstate *st, const char *data, size_t n) {
+    if (st->body_len + n + 1 > st->body_cap) {
+        /* Doubling: a large body arrives in many small pieces. */
+        size_t cap = st->body_cap ? st->body_cap : 4096;
+        while (cap < st->body_len + n + 1)
+            cap *= 2;
+        char *nb = realloc(st->body, cap);
+        if (!nb)
+            return false;
+        st->body = nb;
+        st->body_cap = cap;
+    }
+    memcpy(st->body + st->body_len, data, n);
+    st->body_len += n;
+    st->body[st->body_len] = '\0';
+    return true;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -498,6 +533,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         }
         pthread_mutex_unlock(&s->lock);
         log_msg(LOG_DEBUG, "%s %s started", st->method, st->path);
+        st->body_limit = body_limit(s, method, url);
         admit(st, conn, nconns);
         return MHD_YES;
     }
@@ -505,18 +541,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (st->req.replied || st->body_too_big || st->body_len + n > (size_t)REQ_BODY_LIMIT) {
+        if (st->req.replied || st->body_too_big || st->body_len + n > st->body_limit) {
             st->body_too_big = true;
             return MHD_YES;
         }
-        char *nb = realloc(st->body, st->body_len + n + 1);
-        if (!nb)
-            return MHD_NO;
-        memcpy(nb + st->body_len, upload_data, n);
-        st->body = nb;
-        st->body_len += n;
-        st->body[st->body_len] = '\0';
-        return MHD_YES;
+        return append_body(st, upload_data, n) ? MHD_YES : MHD_NO;
     }
 
     bool control = false;
@@ -536,7 +565,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         reply_error(r, ERR_INVALID_PARAMETER,
                 "the path may not contain control characters (after percent-decoding)");
     } else if (st->body_too_big) {
-        reply_error(r, ERR_BODY_TOO_LARGE, "the request body exceeds %d bytes", REQ_BODY_LIMIT);
+        reply_error(r, ERR_BODY_TOO_LARGE, "the request body exceeds %zu bytes", st->body_limit);
     } else if (r->nargs >= REQ_MAX_ARGS) {
         reply_error(r, ERR_INVALID_PARAMETER, "too many query parameters (at most %d)",
                 REQ_MAX_ARGS - 1);

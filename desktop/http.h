@@ -18,6 +18,8 @@
 
 #define REQ_MAX_ARGS   32
 #define REQ_BODY_LIMIT (1024 * 1024)
+/* The body limit of ROUTE_BIG_BODY routes: 16 MiB of text, escaped as JSON. */
+#define REQ_BIG_BODY_LIMIT ((size_t)48 * 1024 * 1024)
 /* Admission (see http.c): a request's header must arrive within HTTP_HEADER_MS of the connect
  * or of the previous reply, its body within HTTP_BODY_MS of the header; past
  * HTTP_MAX_CONNECTIONS open connections only the probes are served; MHD accepts at most
@@ -102,9 +104,10 @@ void reply_fd(struct req *r, int status, const char *mime, int fd, uint64_t offs
 typedef void (*route_fn)(struct req *r);
 
 enum route_flags {
-    ROUTE_PUBLIC = 1 << 0, /* no token needed */
-    ROUTE_JSON = 1 << 1,   /* the body must be a JSON object: parsed into r->json, else 400 */
-    ROUTE_ACTS = 1 << 2,   /* it acts on the desktop: server_config's acted hook hears of it */
+    ROUTE_PUBLIC = 1 << 0,   /* no token needed */
+    ROUTE_JSON = 1 << 1,     /* the body must be a JSON object: parsed into r->json, else 400 */
+    ROUTE_ACTS = 1 << 2,     /* it acts on the desktop: server_config's acted hook hears of it */
+    ROUTE_BIG_BODY = 1 << 3, /* the body may have up to REQ_BIG_BODY_LIMIT bytes */
 };
 
 /*

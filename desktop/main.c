@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "clipw.h"
 #include "config.h"
 #include "deskd.h"
 #include "keys.h"
@@ -53,6 +54,9 @@ int main(int argc, char **argv) {
     if (d.input)
         inputw_set_hold_timeout(d.input, cfg.hold_timeout_ms);
     d.xquery = xconn_new(cfg.display, "queries", NULL, NULL, NULL);
+    d.xwm = xconn_new(cfg.display, "window actions", NULL, NULL, NULL);
+    d.xapps = xconn_new(cfg.display, "launched programs' windows", NULL, NULL, NULL);
+    d.clip = clipw_new(cfg.display);
     struct server_config scfg = {
             .host = cfg.host,
             .port = cfg.port,
@@ -61,7 +65,9 @@ int main(int argc, char **argv) {
             .ctx = &d,
             .acted = api_recordings_acted,
     };
-    struct server *srv = d.shots && d.input && d.xquery ? server_start(&scfg) : NULL;
+    struct server *srv = d.shots && d.input && d.xquery && d.xwm && d.xapps && d.clip
+                                 ? server_start(&scfg)
+                                 : NULL;
     if (!srv) {
         stack_finish();
         return 1;
@@ -81,6 +87,9 @@ int main(int argc, char **argv) {
     inputw_destroy(d.input);
     shots_destroy(d.shots);
     xconn_destroy(d.xquery);
+    xconn_destroy(d.xwm);
+    xconn_destroy(d.xapps);
+    clipw_destroy(d.clip);
     stack_finish();
     log_msg(LOG_INFO, "stopped");
     return 0;

@@ -20,6 +20,8 @@ static const struct route health_routes[] = {
     X(screenshot)                                                                                  \
     X(display)                                                                                     \
     X(windows)                                                                                     \
+    X(clipboard)                                                                                   \
+    X(apps)                                                                                        \
     X(input)                                                                                       \
     X(actions)                                                                                     \
     X(process)                                                                                     \

@@ -251,6 +251,26 @@ static void test_windows(void) {
     CHECK_PROTO(wire_windows(LIT(miscount), &e, &wl), "\"count\" is 3");
     /* Daytona's shape: a null list is not an empty one. */
     CHECK_PROTO(wire_windows(LIT("{\"windows\":null,\"count\":0}"), &e, &wl), "\"windows\"");
+
+    /* [ext] type and states; a server without them gives "". */
+    const char *typed = "{\"windows\":[{\"id\":1,\"title\":\"t\",\"x\":0,\"y\":0,\"width\":1,"
+                        "\"height\":1,\"isActive\":false,\"pid\":1,\"type\":\"dialog\","
+                        "\"states\":[\"maximized\",\"above\"]}],\"count\":1}";
+    CHECK_INT(wire_windows(LIT(typed), &e, &wl), DESK_OK);
+    if (wl && wl->count == 1) {
+        CHECK_STR(wl->windows[0].type, "dialog");
+        CHECK_STR(wl->windows[0].states, "maximized,above");
+    }
+    desk_window_list_free(wl);
+    CHECK_INT(wire_windows(LIT(good), &e, &wl), DESK_OK);
+    if (wl && wl->count == 2)
+        CHECK(!strcmp(wl->windows[0].type, "") && !strcmp(wl->windows[0].states, ""),
+                "no type or states from a server that sends none");
+    desk_window_list_free(wl);
+    const char *bad_state = "{\"windows\":[{\"id\":1,\"title\":\"t\",\"x\":0,\"y\":0,"
+                            "\"width\":1,\"height\":1,\"isActive\":false,\"pid\":1,"
+                            "\"states\":[\"above\",3]}],\"count\":1}";
+    CHECK_PROTO(wire_windows(LIT(bad_state), &e, &wl), "\"states\"");
 }
 
 static void test_processes(void) {
