@@ -1,0 +1,259 @@
+/*
+ * deskd's MCP server (API.md §13) through the official MCP TypeScript SDK:
+ * mcp.js (a Client of @modelcontextprotocol/sdk, pinned in package.json)
+ * against a deskd attached to a private Xvfb with the evlog X client's window
+ * on it, first over Streamable HTTP (POST /mcp), then over stdio through
+ * `desk mcp`, the bridge stdio-only hosts start. Each way this test checks
+ * what the SDK's user sees against what it knows independently:
+ *   - without the token the SDK cannot connect (HTTP);
+ *   - connected, the server is deskd and every listed tool has an object
+ *     input schema;
+ *   - screenshot is a JPEG image block that decodes at the Xvfb's size (and at
+ *     half of it with scale 0.5), with a text block naming space and region;
+ *   - click lands on evlog's window where asked, type's characters reach it,
+ *     as evlog (an X client) reports them;
+ *   - a bad key is a tool result with isError and deskd's sentence.
+ * node or the SDK missing is a failure, not a skip: CI installs both.
+ */
+#define _GNU_SOURCE
+#include <X11/Xlib.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "deskproc.h"
+#include "evproc.h"
+#include "image.h"
+#include "nodeproc.h"
+#include "stack-util.h"
+#include "xserver.h"
+
+#define W       1100
+#define H       700
+#define WIN_X   100
+#define WIN_Y   80
+#define WIN_W   500
+#define WIN_H   400
+#define ASK_MS  20000
+#define LINE_MS 5000
+
+static struct evproc ev;
+static Display *dpy;
+
+/* Asks mcp.js cmd (a JSON text); its answer when "ok" is true, else NULL after a failed CHECK. */
+static json_t *ask(struct nodeproc *n, const char *cmd) {
+    json_t *a = nodeproc_ask(n, ASK_MS, cmd);
+    bool ok = json_is_true(json_object_get(a, "ok"));
+    CHECK(ok, "%s: %s", cmd, a ? json_string_value(json_object_get(a, "error")) : "no answer");
+    if (!ok) {
+        json_decref(a);
+        return NULL;
+    }
+    return a;
+}
+
+/* Calls tool name with args (JSON text); the CallToolResult, which the caller frees. */
+static json_t *call(struct nodeproc *n, const char *name, const char *args) {
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "{\"op\":\"call\",\"name\":\"%s\",\"arguments\":%s}", name, args);
+    json_t *a = ask(n, cmd);
+    json_t *result = a ? json_incref(json_object_get(a, "result")) : NULL;
+    json_decref(a);
+    return result;
+}
+
+static bool is_error(json_t *result) {
+    return json_is_true(json_object_get(result, "isError"));
+}
+
+/* The text of a result's content block of type "text" (the first), or "". */
+static const char *text_of(json_t *result) {
+    size_t i;
+    json_t *b;
+    json_array_foreach(json_object_get(result, "content"), i, b) {
+        if (strcmp(json_string_value(json_object_get(b, "type")) ?: "", "text") == 0)
+            return json_string_value(json_object_get(b, "text")) ?: "";
+    }
+    return "";
+}
+
+/* Calls a tool that must succeed; false after a failed CHECK. */
+static bool call_ok(struct nodeproc *n, const char *name, const char *args) {
+    json_t *r = call(n, name, args);
+    bool ok = r && !is_error(r);
+    CHECK(ok, "tool %s %s succeeded: %s", name, args, r ? text_of(r) : "(no result)");
+    json_decref(r);
+    return ok;
+}
+
+/* Taps F1 through the key tool as a marker and collects evlog's lines up to it. */
+static bool collect(struct nodeproc *n) {
+    if (!call_ok(n, "key", "{\"key\":\"f1\"}"))
+        return false;
+    bool ok = evproc_collect(&ev, "key F1 ", LINE_MS);
+    CHECK(ok, "evlog reported the F1 marker");
+    return ok;
+}
+
+static void check_tools(struct nodeproc *n, const char *how) {
+    json_t *a = ask(n, "{\"op\":\"list\"}");
+    json_t *tools = json_object_get(a, "tools");
+    static const char *const want[] = {"screenshot", "click", "double_click", "triple_click",
+            "move", "drag", "scroll", "type", "key", "hotkey", "cursor_position", "actions",
+            "windows", "window_action", "clipboard_get", "clipboard_set", "launch", NULL};
+    for (int i = 0; want[i]; i++) {
+        bool found = false;
+        size_t k;
+        json_t *t;
+        json_array_foreach(tools, k, t) {
+            found |= strcmp(json_string_value(json_object_get(t, "name")) ?: "", want[i]) == 0;
+        }
+        CHECK(found, "%s: tools/list has %s", how, want[i]);
+    }
+    size_t k;
+    json_t *t;
+    json_array_foreach(tools, k, t) {
+        const char *name = json_string_value(json_object_get(t, "name"));
+        json_t *schema = json_object_get(t, "inputSchema");
+        CHECK_STR(json_string_value(json_object_get(schema, "type")), "object");
+        CHECK(json_is_object(json_object_get(schema, "properties")),
+                "%s: %s has properties in its input schema", how, name);
+        CHECK(strlen(json_string_value(json_object_get(t, "description")) ?: "") > 20,
+                "%s: %s has a description", how, name);
+    }
+    json_decref(a);
+}
+
+/* A screenshot through the tool: a JPEG of want_w x want_h, and its text block. */
+static void check_screenshot(struct nodeproc *n, const char *args, int want_w, int want_h) {
+    json_t *r = call(n, "screenshot", args);
+    CHECK(r && !is_error(r), "screenshot %s: %s", args, r ? text_of(r) : "(no result)");
+    json_t *img = json_array_get(json_object_get(r, "content"), 0);
+    CHECK_STR(json_string_value(json_object_get(img, "type")), "image");
+    CHECK_STR(json_string_value(json_object_get(img, "mimeType")), "image/jpeg");
+    const char *b64 = json_string_value(json_object_get(img, "data"));
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    struct image im = {0};
+    CHECK_INT(b64 ? base64_decode(b64, strlen(b64), &bytes, &len) : -1, 0);
+    CHECK_INT(bytes ? image_decode(bytes, len, &im) : -1, 0);
+    CHECK_STR(im.format, "jpeg");
+    CHECK_INT(im.width, want_w);
+    CHECK_INT(im.height, want_h);
+    image_free(&im);
+    free(bytes);
+    json_t *about = json_loads(text_of(r), 0, NULL);
+    json_t *space = json_object_get(about, "space"), *region = json_object_get(about, "region");
+    CHECK_INT(json_integer_value(json_object_get(space, "width")), want_w);
+    CHECK_INT(json_integer_value(json_object_get(space, "height")), want_h);
+    CHECK_INT(json_integer_value(json_object_get(region, "width")), W);
+    CHECK_INT(json_integer_value(json_object_get(region, "height")), H);
+    json_decref(about);
+    json_decref(r);
+}
+
+static void check_input(struct nodeproc *n, const char *how) {
+    /* A click on evlog's window lands where asked, in screen pixels and in a screenshot's. */
+    if (call_ok(n, "click", "{\"x\":321,\"y\":234}") && collect(n)) {
+        bool seen = false;
+        for (int i = 0; i < ev.nlines; i++)
+            seen |= strncmp(ev.lines[i], "press 1 321 234 ", 16) == 0;
+        CHECK(seen, "%s: evlog saw button 1 pressed at 321,234", how);
+    }
+    /* (550, 350) in a 550x350 image of the screen is screen pixel (1101, 701) clamped... so
+     * use a point inside the window: (200, 150) of 550x350 is screen (401, 301). */
+    if (call_ok(n, "click",
+                "{\"x\":200,\"y\":150,\"space\":{\"width\":550,\"height\":350}}") &&
+            collect(n)) {
+        bool seen = false;
+        for (int i = 0; i < ev.nlines; i++)
+            seen |= strncmp(ev.lines[i], "press 1 401 301 ", 16) == 0;
+        CHECK(seen, "%s: evlog saw button 1 pressed at 401,301 (space 550x350)", how);
+    }
+    if (call_ok(n, "type", "{\"text\":\"Hi, MCP ✓\"}") && collect(n)) {
+        char *got = evproc_text(&ev);
+        CHECK(got && strcmp(got, "Hi, MCP ✓") == 0, "%s: evlog received \"%s\"", how,
+                got ? got : "");
+        free(got);
+    }
+    check_nothing_held(dpy, how);
+
+    /* A key the model got wrong: a result with isError and deskd's sentence; nothing typed. */
+    json_t *r = call(n, "key", "{\"key\":\"FooBar\"}");
+    CHECK(is_error(r), "%s: a bad key is isError", how);
+    CHECK(strstr(text_of(r), "unsupported key \"FooBar\"") != NULL, "%s: the sentence: %s", how,
+            text_of(r));
+    json_decref(r);
+    if (collect(n))
+        CHECK_INT(ev.nlines, 0);
+}
+
+static void run_client(const char *const *argv, bool http) {
+    const char *how = http ? "http" : "stdio";
+    struct nodeproc n;
+    CHECK_INT(nodeproc_start(&n, argv), 0);
+    if (http) {
+        json_t *a = nodeproc_ask(&n, ASK_MS, "{\"op\":\"noauth\"}");
+        CHECK(json_is_false(json_object_get(a, "ok")), "without the token the SDK cannot connect");
+        CHECK(strstr(json_string_value(json_object_get(a, "error")) ?: "", "401") != NULL,
+                "the SDK's error names the 401: %s", json_string_value(json_object_get(a, "error")));
+        json_decref(a);
+    }
+    json_t *c = ask(&n, "{\"op\":\"connect\"}");
+    CHECK_STR(json_string_value(json_object_get(json_object_get(c, "server"), "name")), "deskd");
+    json_decref(c);
+    if (c) {
+        check_tools(&n, how);
+        check_screenshot(&n, "{\"format\":\"jpeg\",\"quality\":80}", W, H);
+        check_screenshot(&n, "{\"format\":\"jpeg\",\"scale\":0.5}", W / 2, H / 2);
+        check_input(&n, how);
+    }
+    CHECK_INT(nodeproc_finish(&n, NULL, 10000), 0);
+}
+
+int main(void) {
+    check_timeout(170); /* under the ctest TIMEOUT of 180, so the watchdog speaks first */
+    check_require_tool("Xvfb");
+    check_require_tool("node");
+    char script[1024], module[1024];
+    snprintf(script, sizeof script, "%s/tests/integration/mcp.js", DESK_SOURCE_DIR);
+    snprintf(module, sizeof module,
+            "%s/tests/integration/node_modules/@modelcontextprotocol/sdk/package.json",
+            DESK_SOURCE_DIR);
+    CHECK(access(module, R_OK) == 0,
+            "@modelcontextprotocol/sdk is installed: run npm ci --prefix tests/integration");
+
+    struct xserver xs;
+    if (xserver_start_xvfb(&xs, W, H) < 0) {
+        CHECK(false, "Xvfb started");
+        return check_finish();
+    }
+    dpy = XOpenDisplay(xs.name);
+    CHECK(dpy != NULL, "opened %s", xs.name);
+    struct deskd_proc d;
+    const char *args[] = {"--attach", "--display", xs.name, "--token", SU_TOKEN, NULL};
+    if (!dpy || evproc_start(&ev, xs.name, WIN_X, WIN_Y, WIN_W, WIN_H, "mcp") < 0 ||
+            deskd_start(&d, xs.name, args) < 0) {
+        CHECK(false, "evlog and deskd started");
+        return check_finish();
+    }
+    char url[128];
+    snprintf(url, sizeof url, "%s/mcp", d.url);
+    const char *http[] = {"node", script, "http", url, SU_TOKEN, NULL};
+    run_client(http, true);
+#ifdef DESK_CLI_PATH
+    const char *stdio[] = {"node", script, "stdio", DESK_CLI_PATH, d.url, SU_TOKEN, NULL};
+    run_client(stdio, false);
+#endif
+
+    CHECK_INT(deskd_stop(&d), 0);
+    evproc_stop(&ev);
+    XCloseDisplay(dpy);
+    xserver_stop(&xs);
+    if (check_failed)
+        deskd_dump_log(&d);
+    return check_finish();
+}
