@@ -13,6 +13,10 @@
  *   - click lands on evlog's window where asked, type's characters reach it,
  *     as evlog (an X client) reports them;
  *   - a bad key is a tool result with isError and deskd's sentence.
+ * And without an SDK, what a broken client may send to /mcp: not JSON, a
+ * batch, a wrong jsonrpc, an unknown method, a missing or unknown session, an
+ * oversized body, a GET: each the JSON-RPC error with the standard code (or
+ * the HTTP status the transport says), and deskd still serving afterwards.
  * node or the SDK missing is a failure, not a skip: CI installs both.
  */
 #define _GNU_SOURCE
@@ -26,6 +30,7 @@
 #include "check.h"
 #include "deskproc.h"
 #include "evproc.h"
+#include "http.h"
 #include "image.h"
 #include "nodeproc.h"
 #include "stack-util.h"
@@ -163,8 +168,8 @@ static void check_input(struct nodeproc *n, const char *how) {
             seen |= strncmp(ev.lines[i], "press 1 321 234 ", 16) == 0;
         CHECK(seen, "%s: evlog saw button 1 pressed at 321,234", how);
     }
-    /* (550, 350) in a 550x350 image of the screen is screen pixel (1101, 701) clamped... so
-     * use a point inside the window: (200, 150) of 550x350 is screen (401, 301). */
+    /* In a 550x350 image of the 1100x700 screen, (200, 150) is screen pixel
+     * floor(200.5 * 2) = 401, floor(150.5 * 2) = 301 (API.md §10). */
     if (call_ok(n, "click",
                 "{\"x\":200,\"y\":150,\"space\":{\"width\":550,\"height\":350}}") &&
             collect(n)) {
@@ -189,6 +194,108 @@ static void check_input(struct nodeproc *n, const char *how) {
     json_decref(r);
     if (collect(n))
         CHECK_INT(ev.nlines, 0);
+}
+
+/* POSTs body to /mcp (session NULL: no Mcp-Session-Id); the status, the JSON in *out. */
+static long post_mcp(
+        const char *url, const char *session, const char *body, json_t **out, char *sess_out) {
+    char auth[128], sess[128];
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", SU_TOKEN);
+    snprintf(sess, sizeof sess, "Mcp-Session-Id: %s", session ? session : "");
+    const char *headers[] = {"Content-Type: application/json", auth, session ? sess : NULL, NULL};
+    struct http_resp r;
+    http_request("POST", url, body, headers, &r);
+    *out = http_json(&r);
+    if (sess_out && !http_header(&r, "Mcp-Session-Id", sess_out, 64))
+        sess_out[0] = '\0';
+    long st = r.status;
+    http_resp_free(&r);
+    return st;
+}
+
+/* One bad message: the HTTP status and the JSON-RPC error code deskd must answer. */
+static void check_bad(const char *url, const char *session, const char *what, const char *body,
+        long want_status, int want_code) {
+    json_t *j = NULL;
+    long st = post_mcp(url, session, body, &j, NULL);
+    CHECK(st == want_status, "%s: HTTP %ld, expected %ld", what, st, want_status);
+    json_t *err = json_object_get(j, "error");
+    CHECK_INT(json_integer_value(json_object_get(err, "code")), want_code);
+    CHECK(strlen(json_string_value(json_object_get(err, "message")) ?: "") > 10,
+            "%s: a sentence: %s", what, json_string_value(json_object_get(err, "message")));
+    json_decref(j);
+}
+
+static void check_protocol(const char *url) {
+    char session[64] = "";
+    json_t *j = NULL;
+    const char *init = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":"
+                       "{\"protocolVersion\":\"2025-06-18\",\"capabilities\":{},"
+                       "\"clientInfo\":{\"name\":\"t\",\"version\":\"1\"}}}";
+    CHECK_INT(post_mcp(url, NULL, init, &j, session), 200);
+    CHECK_STR(json_string_value(
+                      json_object_get(json_object_get(j, "result"), "protocolVersion")),
+            "2025-06-18");
+    CHECK(strlen(session) == 32, "initialize issued a session id: \"%s\"", session);
+    json_decref(j);
+    /* A version deskd does not speak is answered with its newest. */
+    const char *old = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":"
+                      "{\"protocolVersion\":\"2024-11-05\",\"capabilities\":{},"
+                      "\"clientInfo\":{\"name\":\"t\",\"version\":\"1\"}}}";
+    CHECK_INT(post_mcp(url, NULL, old, &j, NULL), 200);
+    CHECK_STR(json_string_value(
+                      json_object_get(json_object_get(j, "result"), "protocolVersion")),
+            "2025-11-25");
+    json_decref(j);
+    const char *note = "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}";
+    CHECK_INT(post_mcp(url, session, note, &j, NULL), 202);
+    CHECK(j == NULL, "a notification's 202 has no body");
+    json_decref(j);
+
+    check_bad(url, session, "not JSON", "{\"jsonrpc\": ", 400, -32700);
+    check_bad(url, session, "a batch", "[{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\"}]",
+            400, -32600);
+    check_bad(url, session, "jsonrpc 1.0", "{\"jsonrpc\":\"1.0\",\"id\":2,\"method\":\"ping\"}",
+            400, -32600);
+    check_bad(url, session, "a null id", "{\"jsonrpc\":\"2.0\",\"id\":null,\"method\":\"ping\"}",
+            400, -32600);
+    check_bad(url, session, "an unknown method",
+            "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"resources/list\"}", 200, -32601);
+    check_bad(url, session, "an unknown tool",
+            "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":"
+            "{\"name\":\"fly\"}}",
+            200, -32602);
+    check_bad(url, session, "arguments not an object",
+            "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":"
+            "{\"name\":\"click\",\"arguments\":[1]}}",
+            200, -32602);
+    check_bad(url, NULL, "no session", "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\"}",
+            400, -32600);
+    check_bad(url, "0123456789abcdef0123456789abcdef", "an unknown session",
+            "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\"}", 404, -32600);
+
+    /* Over the 48 MiB body limit: a JSON-RPC error, not a crash. */
+    size_t big = (size_t)49 * 1024 * 1024;
+    char *huge = malloc(big + 1);
+    if (huge) {
+        memset(huge, ' ', big);
+        huge[big] = '\0';
+        check_bad(url, session, "an oversized body", huge, 413, -32600);
+        free(huge);
+    }
+
+    struct http_resp r;
+    char auth[128];
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", SU_TOKEN);
+    const char *h[] = {auth, NULL};
+    http_request("GET", url, NULL, h, &r);
+    CHECK_INT(r.status, 405); /* no event stream is offered */
+    http_resp_free(&r);
+
+    const char *ping = "{\"jsonrpc\":\"2.0\",\"id\":\"p\",\"method\":\"ping\"}";
+    CHECK_INT(post_mcp(url, session, ping, &j, NULL), 200);
+    CHECK(json_is_object(json_object_get(j, "result")), "ping answers {} after all that");
+    json_decref(j);
 }
 
 static void run_client(const char *const *argv, bool http) {
@@ -243,6 +350,7 @@ int main(void) {
     char url[128];
     snprintf(url, sizeof url, "%s/mcp", d.url);
     const char *http[] = {"node", script, "http", url, SU_TOKEN, NULL};
+    check_protocol(url);
     run_client(http, true);
 #ifdef DESK_CLI_PATH
     const char *stdio[] = {"node", script, "stdio", DESK_CLI_PATH, d.url, SU_TOKEN, NULL};
