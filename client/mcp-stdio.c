@@ -89,7 +89,7 @@ static long send_mcp(struct bridge *br, const char *method, const char *body, si
     if (rc == CURLE_OK)
         curl_easy_getinfo(br->curl, CURLINFO_RESPONSE_CODE, &status);
     else
-        snprintf(err, errlen, "deskd at %s did not answer: %s", br->url, curl_easy_strerror(rc));
+        snprintf(err, errlen, "deskd at %.200s did not answer: %s", br->url, curl_easy_strerror(rc));
     return status;
 }
 
