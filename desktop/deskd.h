@@ -5,6 +5,7 @@
 #ifndef DESK_DESKD_H
 #define DESK_DESKD_H
 
+#include "damage.h"
 #include "http.h"
 #include "inputw.h"
 #include "shots.h"
@@ -14,6 +15,7 @@ struct deskd {
     const char *display;
     /* Each owns its X connections: screenshots, input, and window and monitor queries. */
     struct shots *shots;
+    struct damage *damage; /* frames, changes and waits (its own connection) */
     struct inputw *input;
     struct xconn *xquery;
     /* Set once SIGTERM/SIGINT arrived: long actions (typing with a delay) stop early. */

@@ -46,7 +46,8 @@ int main(int argc, char **argv) {
 
     static struct deskd d;
     d.display = cfg.display;
-    d.shots = shots_new(cfg.display);
+    d.damage = damage_new(cfg.display);
+    d.shots = d.damage ? shots_new(cfg.display, d.damage) : NULL;
     d.input = inputw_new(cfg.display, &d.stopping, INPUTW_WAIT_MAX_MS);
     d.xquery = xconn_new(cfg.display, "queries", NULL, NULL, NULL);
     struct server_config scfg = {
@@ -74,6 +75,7 @@ int main(int argc, char **argv) {
     server_stop(srv, 10000);
     inputw_destroy(d.input);
     shots_destroy(d.shots);
+    damage_destroy(d.damage);
     xconn_destroy(d.xquery);
     stack_finish();
     log_msg(LOG_INFO, "stopped");
