@@ -125,10 +125,30 @@ static void test_changes(void) {
     check_regions(j, clipped, 1, "clipped to the screen");
     json_decref(j);
 
+    /* Drawing inside a window (not the root) is a change of the screen too. */
+    XSetWindowAttributes wa = {.override_redirect = True, .background_pixel = 0x336699};
+    Window win = XCreateWindow(dpy, DefaultRootWindow(dpy), 300, 200, 50, 40, 0, CopyFromParent,
+            InputOutput, CopyFromParent, CWOverrideRedirect | CWBackPixel, &wa);
+    XMapRaised(dpy, win);
+    XSync(dpy, False);
+    j = request("POST", "/computeruse/wait", "{\"until\":\"stable\",\"stableMs\":50}", &st);
+    uint64_t fw = jframe(j);
+    json_decref(j);
+    GC gc = DefaultGC(dpy, DefaultScreen(dpy));
+    XSetForeground(dpy, gc, 0xffffff);
+    XFillRectangle(dpy, win, gc, 5, 6, 10, 11);
+    XSync(dpy, False);
+    snprintf(path, sizeof path, "/computeruse/screen/changes?since=%llu", (unsigned long long)fw);
+    j = request("GET", path, NULL, &st);
+    const int in_window[][4] = {{305, 206, 10, 11}};
+    check_regions(j, in_window, 1, "a paint inside a window, in screen coordinates");
+    json_decref(j);
+    XDestroyWindow(dpy, win);
+    XSync(dpy, False);
+
     /* More rectangles than the history holds: incomplete, the whole screen. */
     uint64_t f2 = frame_now();
     for (int i = 0; i < 5000; i++) {
-        GC gc = DefaultGC(dpy, DefaultScreen(dpy));
         XFillRectangle(dpy, DefaultRootWindow(dpy), gc, (i * 7) % W, (i * 13) % H, 1, 1);
         XFlush(dpy); /* else Xlib joins them into one request, and one damage event */
     }
