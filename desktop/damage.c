@@ -54,7 +54,7 @@ struct damage {
     pthread_mutex_t mu;
     pthread_cond_t cond; /* new damage, a connection, or quit */
     bool quit;
-    bool connected, ever_connected;
+    bool ever_connected; /* frames mean something only once the screen was seen */
     uint64_t frame;
     uint64_t lost_frame; /* since < this: the history does not reach back */
     int screen_w, screen_h;
@@ -123,7 +123,7 @@ static int conn_open(Display *dpy, void *data) {
     pthread_mutex_lock(&d->mu);
     d->screen_w = wa.width;
     d->screen_h = wa.height;
-    d->connected = d->ever_connected = true;
+    d->ever_connected = true;
     d->have_pointer = false;
     /* Whatever happened before is unknown: the screen changed, and older ids see it all. */
     push_whole(d);
@@ -131,14 +131,6 @@ static int conn_open(Display *dpy, void *data) {
     pthread_cond_broadcast(&d->cond);
     pthread_mutex_unlock(&d->mu);
     return 0;
-}
-
-static void conn_close(Display *dpy, void *data) {
-    (void)dpy;
-    struct damage *d = data;
-    pthread_mutex_lock(&d->mu);
-    d->connected = false;
-    pthread_mutex_unlock(&d->mu);
 }
 
 /* Under the connection lock: reads every event the server sent and records them as one frame. */
@@ -226,7 +218,7 @@ struct damage *damage_new(const char *display_name) {
     d->wake[0] = d->wake[1] = -1;
     if (pipe2(d->wake, O_CLOEXEC | O_NONBLOCK) < 0)
         goto fail;
-    d->xc = xconn_new(display_name, "damage", conn_open, conn_close, d);
+    d->xc = xconn_new(display_name, "damage", conn_open, NULL, d);
     if (!d->xc)
         goto fail;
     int rc = pthread_create(&d->thread, NULL, worker, d);
@@ -265,12 +257,8 @@ void damage_destroy(struct damage *d) {
 
 int damage_now(struct damage *d, struct damage_now *out, char *err, size_t errlen) {
     Display *dpy = xconn_lock(d->xc, err, errlen);
-    if (!dpy) {
-        pthread_mutex_lock(&d->mu);
-        d->connected = false;
-        pthread_mutex_unlock(&d->mu);
+    if (!dpy)
         return -ENXIO;
-    }
     drain(d, dpy);
     Window root, child;
     int x = 0, y = 0, wx, wy;
