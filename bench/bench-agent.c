@@ -140,8 +140,8 @@ static int worker(void) {
     const char *term[] = {"xfce4-terminal", "--disable-server", "--geometry=100x30+40+40", NULL};
     if (!kid_start("xfwm4", wm, env, log, -1) || !kid_start("xfce4-terminal", term, env, log, -1))
         return 1;
-    const char *search[] = {"xdotool", "search", "--sync", "--onlyvisible", "--class",
-            "xfce4-terminal", NULL};
+    const char *search[] = {
+            "xdotool", "search", "--sync", "--onlyvisible", "--class", "xfce4-terminal", NULL};
     char out[256];
     if (run_capture(search, env, out, sizeof out) != 0) {
         say("no xfce4-terminal window appeared");
@@ -153,7 +153,8 @@ static int worker(void) {
     desk_client *c = d ? bench_client(url) : NULL;
     if (!c)
         return 1;
-    struct desk_wait_options w = {.until = DESK_WAIT_STABLE, .stable_ms = 1000, .timeout_ms = 30000};
+    struct desk_wait_options w = {
+            .until = DESK_WAIT_STABLE, .stable_ms = 1000, .timeout_ms = 30000};
     struct desk_wait_result wr;
     if (desk_wait(c, &w, &wr) != DESK_OK)
         return 1;

@@ -26,6 +26,7 @@
  * reaped.
  */
 #define _GNU_SOURCE
+#include <X11/Xlib.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
@@ -36,8 +37,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <X11/Xlib.h>
 
 #include "bench-util.h"
 #include "capture.h"
@@ -243,8 +242,8 @@ enum route { SHOT, COMPRESSED, REGION_COMPRESSED };
 
 /* What the screen does between requests. */
 enum mode {
-    FRESH, /* a pixel in the captured area changes before each request: capture and encode */
-    KEPT,  /* nothing changes: deskd answers from the image it kept */
+    FRESH,        /* a pixel in the captured area changes before each request: capture and encode */
+    KEPT,         /* nothing changes: deskd answers from the image it kept */
     NOT_MODIFIED, /* nothing changes, and the request says ifChangedSince: a 304 */
 };
 
@@ -305,8 +304,8 @@ static const struct pcase pcases[] = {
 #define NPCASES (sizeof pcases / sizeof pcases[0])
 
 /* One screenshot of case c through libdesk, in the form the handle is set to. */
-static enum desk_status take(desk_client *cl, const struct dcase *c, unsigned long long since,
-        struct desk_image **img) {
+static enum desk_status take(
+        desk_client *cl, const struct dcase *c, unsigned long long since, struct desk_image **img) {
     static const struct desk_rect region = {REG_X, REG_Y, REG_W, REG_H};
     struct desk_shot_options o = {.region = c->route == REGION_COMPRESSED ? &region : NULL,
             .compressed = c->route != SHOT,
@@ -370,8 +369,8 @@ static int check_image(
     return 0;
 }
 
-static int run_deskd_case(desk_client *cl, const struct dcase *c, struct desk *d,
-        struct result *r, double *samples) {
+static int run_deskd_case(
+        desk_client *cl, const struct dcase *c, struct desk *d, struct result *r, double *samples) {
     int ew = c->route == REGION_COMPRESSED ? REG_W : d->w;
     int eh = c->route == REGION_COMPRESSED ? REG_H : d->h;
     struct desk_image *img = NULL;
@@ -544,8 +543,8 @@ static void report(
         const struct desk *d, const struct result *res, int n, long rss0, long rss1, long conns) {
     printf("\n== %dx%d: %s; deskd %s; %d timed requests after %d warm-up; ms at the client ==\n",
             d->w, d->h, d->kind, d->url, opt.runs, opt.warmup);
-    printf("%-36s %8s %8s %9s %9s %9s %9s %8s %7s  %s\n", "case", "p50", "p95", "image B",
-            "WxH", "vs scrot", "vs import", "floor", "/floor", "target (p50)");
+    printf("%-36s %8s %8s %9s %9s %9s %9s %8s %7s  %s\n", "case", "p50", "p95", "image B", "WxH",
+            "vs scrot", "vs import", "floor", "/floor", "target (p50)");
     for (int i = 0; i < n; i++) {
         const struct result *r = &res[i];
         if (!r->ran)
@@ -626,8 +625,8 @@ static int bench_size(int w, int h) {
     }
     /* Override-redirect: no window manager frames or moves it, and it stays on top. */
     XSetWindowAttributes wa = {.override_redirect = True};
-    d.dot = XCreateWindow(d.dpy, DefaultRootWindow(d.dpy), REG_X + REG_W / 2, REG_Y + REG_H / 2,
-            1, 1, 0, CopyFromParent, InputOutput, CopyFromParent, CWOverrideRedirect, &wa);
+    d.dot = XCreateWindow(d.dpy, DefaultRootWindow(d.dpy), REG_X + REG_W / 2, REG_Y + REG_H / 2, 1,
+            1, 0, CopyFromParent, InputOutput, CopyFromParent, CWOverrideRedirect, &wa);
     XMapRaised(d.dpy, d.dot);
     XSync(d.dpy, False);
     double t_idle = now_ms();

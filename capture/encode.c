@@ -133,6 +133,11 @@ static uint8_t *put_be32(uint8_t *p, uint32_t v) {
     return p + 4;
 }
 
+/* Writes a chunk's type after the length field at p. */
+static void chunk_type(uint8_t *p, char a, char b, char c, char d) {
+    p[4] = (uint8_t)a, p[5] = (uint8_t)b, p[6] = (uint8_t)c, p[7] = (uint8_t)d;
+}
+
 /* Finishes the chunk whose length field starts at p (data of len bytes written): its CRC. */
 static uint8_t *chunk_end(uint8_t *p, uint32_t len) {
     put_be32(p, len);
@@ -279,7 +284,7 @@ static int encode_png(struct encoder *e, const struct frame *f) {
     int nstrips = raw >= PNG_STRIP_MIN_BYTES && f->height >= PNG_STRIPS ? PNG_STRIPS : 1;
 
     /* Signature, IHDR (25 bytes), IDAT's head (8) and CRC (4), IEND (12). */
-    size_t bound = deflateBound(NULL, (uLong)raw) + 16 * PNG_STRIPS + 6;
+    size_t bound = deflateBound(NULL, (uLong)raw) + (size_t)16 * PNG_STRIPS + 6;
     if (bound > 0x7fffffff - 57)
         return -ENOMEM;
     if (out_reserve(e, 8 + 25 + 12 + bound + 12) < 0)
@@ -289,20 +294,20 @@ static int encode_png(struct encoder *e, const struct frame *f) {
     memcpy(p, sig, 8);
     p += 8;
     uint8_t *ihdr = p;
-    memcpy(ihdr + 4, "IHDR", 4);
+    chunk_type(ihdr, 'I', 'H', 'D', 'R');
     uint8_t *q = put_be32(ihdr + 8, (uint32_t)f->width);
     q = put_be32(q, (uint32_t)f->height);
     /* 8 bits a sample, colour type 2 (RGB), deflate, adaptive filtering, no interlace. */
     memcpy(q, (const uint8_t[]){8, 2, 0, 0, 0}, 5);
     p = chunk_end(ihdr, 13);
     uint8_t *idat = p;
-    memcpy(idat + 4, "IDAT", 4);
+    chunk_type(idat, 'I', 'D', 'A', 'T');
     int rc = -EIO;
     size_t n = deflate_strips(e, f, nstrips, idat + 8, bound, &rc);
     if (n == 0)
         return rc;
     p = chunk_end(idat, (uint32_t)n);
-    memcpy(p + 4, "IEND", 4);
+    chunk_type(p, 'I', 'E', 'N', 'D');
     p = chunk_end(p, 0);
     e->len = (size_t)(p - e->out);
     return 0;

@@ -241,9 +241,9 @@ static int frame_arg(
     return 0;
 }
 
-static int cmd_screenshot(struct ctx *x) {
+/* The screenshot options from the command line; 0, or a usage error's exit status. */
+static int shot_options(struct ctx *x, struct desk_shot_options *o, struct desk_rect *region) {
     struct desk_shot_options opt = {0};
-    struct desk_rect region;
     opt.compressed = x->set[O_FORMAT] || x->set[O_QUALITY] || x->set[O_SCALE];
     opt.fit = x->set[O_FIT] ? x->val[O_FIT] : NULL;
     if (x->set[O_MAX_EDGE] && int_arg(x, "--max-long-edge", x->val[O_MAX_EDGE], &opt.max_long_edge))
@@ -273,9 +273,20 @@ static int cmd_screenshot(struct ctx *x) {
         if (end == x->val[O_SCALE] || *end || !isfinite(opt.scale))
             return usage_error(x, "--scale must be a number, got \"%s\"", x->val[O_SCALE]);
     }
-    if (x->set[O_REGION] && parse_region(x->val[O_REGION], &region) < 0)
+    if (x->set[O_REGION] && parse_region(x->val[O_REGION], region) < 0)
         return usage_error(x, "--region must be X,Y,W,H, got \"%s\"", x->val[O_REGION]);
+    opt.region = x->set[O_REGION] ? region : NULL;
     opt.show_cursor = x->set[O_CURSOR];
+    *o = opt;
+    return 0;
+}
+
+static int cmd_screenshot(struct ctx *x) {
+    struct desk_shot_options opt = {0};
+    struct desk_rect region;
+    int urc = shot_options(x, &opt, &region);
+    if (urc)
+        return urc;
     const char *file = x->set[O_OUTPUT] ? x->val[O_OUTPUT] : NULL;
     bool to_stdout = (!file && !x->json) || (file && strcmp(file, "-") == 0);
     if (to_stdout && x->json)
@@ -284,7 +295,6 @@ static int cmd_screenshot(struct ctx *x) {
         return usage_error(x, "will not write an image to a terminal; use -o FILE");
 
     struct desk_image *img = NULL;
-    opt.region = x->set[O_REGION] ? &region : NULL;
     enum desk_status st = desk_screenshot_ex(x->c, &opt, &img);
     if (st != DESK_OK)
         return failed(x, st);
@@ -408,7 +418,7 @@ static int cmd_wait(struct ctx *x) {
 }
 
 static int cmd_changes(struct ctx *x) {
-    unsigned long long since;
+    unsigned long long since = 0;
     if (frame_arg(x, "SINCE", x->pos[0], &since))
         return EXIT_USAGE;
     struct desk_changes c;

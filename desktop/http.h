@@ -68,8 +68,8 @@ void reply_json_text(struct req *r, int status, char *buf, size_t len);
 void reply_error(struct req *r, enum err_code code, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 /*
- * Sends bytes with a content type (NULL: none, for a bodiless answer); buf is copied. headers is NULL or a
- * NULL-terminated list of name, value pairs.
+ * Sends bytes with a content type (NULL: none, for a bodiless answer); buf is copied. headers is
+ * NULL or a NULL-terminated list of name, value pairs.
  */
 void reply_bytes(struct req *r, int status, const char *mime, const void *buf, size_t len,
         const char *const *headers);

@@ -77,6 +77,30 @@ static int region_int(
     return 0;
 }
 
+/* fit, maxLongEdge, maxPixels (§10: their bounds combine) and ifChangedSince (§7). */
+static int parse_fit_since(
+        struct shot_req *sr, arg_fn get, const void *ctx, char *err, size_t errlen) {
+    const char *v;
+    if ((v = get(ctx, "fit")) && space_fit_named(v, &sr->fit) < 0)
+        FAIL("fit must be xga, wxga or fwxga, got \"%.64s\"", v);
+    if ((v = get(ctx, "maxLongEdge")) &&
+            util_parse_long(v, 1, SPACE_MAX_SIDE, &sr->fit.max_long_edge) < 0)
+        FAIL("maxLongEdge must be an integer from 1 to %d, got \"%.64s\"", SPACE_MAX_SIDE, v);
+    if ((v = get(ctx, "maxPixels")) &&
+            util_parse_long(v, 1, (long)SPACE_MAX_SIDE * SPACE_MAX_SIDE, &sr->fit.max_pixels) < 0)
+        FAIL("maxPixels must be an integer from 1 to %ld, got \"%.64s\"",
+                (long)SPACE_MAX_SIDE * SPACE_MAX_SIDE, v);
+    if (sr->has_scale && !space_fit_empty(&sr->fit))
+        FAIL("scale cannot be combined with fit, maxLongEdge or maxPixels: give one of them");
+    if ((v = get(ctx, "ifChangedSince"))) {
+        if (param_frame(v, &sr->since) < 0)
+            FAIL("ifChangedSince must be a frame id (an integer from 0 to 2^63-1), got \"%.64s\"",
+                    v);
+        sr->if_changed = true;
+    }
+    return 0;
+}
+
 int shot_parse(struct shot_req *sr, bool region, bool compressed, arg_fn get, const void *ctx,
         const char *accept, char *err, size_t errlen) {
     memset(sr, 0, sizeof *sr);
@@ -127,25 +151,8 @@ int shot_parse(struct shot_req *sr, bool region, bool compressed, arg_fn get, co
         sr->has_scale = v != NULL;
     }
 
-    /* Model-sized images (§10) on every route; the bounds combine. */
-    const char *v;
-    if ((v = get(ctx, "fit")) && space_fit_named(v, &sr->fit) < 0)
-        FAIL("fit must be xga, wxga or fwxga, got \"%.64s\"", v);
-    if ((v = get(ctx, "maxLongEdge")) &&
-            util_parse_long(v, 1, SPACE_MAX_SIDE, &sr->fit.max_long_edge) < 0)
-        FAIL("maxLongEdge must be an integer from 1 to %d, got \"%.64s\"", SPACE_MAX_SIDE, v);
-    if ((v = get(ctx, "maxPixels")) &&
-            util_parse_long(v, 1, (long)SPACE_MAX_SIDE * SPACE_MAX_SIDE, &sr->fit.max_pixels) < 0)
-        FAIL("maxPixels must be an integer from 1 to %ld, got \"%.64s\"",
-                (long)SPACE_MAX_SIDE * SPACE_MAX_SIDE, v);
-    if (sr->has_scale && !space_fit_empty(&sr->fit))
-        FAIL("scale cannot be combined with fit, maxLongEdge or maxPixels: give one of them");
-    if ((v = get(ctx, "ifChangedSince"))) {
-        if (param_frame(v, &sr->since) < 0)
-            FAIL("ifChangedSince must be a frame id (an integer from 0 to 2^63-1), got \"%.64s\"",
-                    v);
-        sr->if_changed = true;
-    }
+    if (parse_fit_since(sr, get, ctx, err, errlen) < 0)
+        return -EINVAL;
 
     enum img_format want = sr->format;
     parse_accept(accept, &sr->binary, &want);

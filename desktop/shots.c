@@ -119,7 +119,7 @@ static void kept_store(
     while (i < SHOTS_CACHED - 1 && s->kept[i] && !same_params(&s->kept[i]->spec, spec))
         i++;
     kept_put(s->kept[i]); /* the same parameters' older image, or the least recent */
-    memmove(&s->kept[1], &s->kept[0], (size_t)i * sizeof s->kept[0]);
+    memmove(&s->kept[1], &s->kept[0], (size_t)i * sizeof(struct kept *));
     s->kept[0] = k;
     pthread_mutex_unlock(&s->kept_lock);
 }
