@@ -26,6 +26,12 @@
 
 static struct deskd_proc d;
 static Display *dpy;
+/*
+ * How late a wait may return after the moment it should: 30 ms, what an agent would
+ * notice. Under valgrind (memory errors, not latency, are what that run checks) deskd
+ * runs some 30 times slower, and the bound is wider.
+ */
+static double slack_ms = 30;
 
 static int64_t now_ns(void) {
     struct timespec ts;
@@ -273,8 +279,8 @@ static void test_wait(void) {
     CHECK(json_is_true(json_object_get(w.answer, "stable")), "stable");
     CHECK(json_is_true(json_object_get(w.answer, "changed")), "changed during the wait");
     CHECK(json_is_false(json_object_get(w.answer, "timedOut")), "not timed out");
-    CHECK(after >= 195 && after <= 230, "stable 200 ms returned %.1f ms after the last paint",
-            after);
+    CHECK(after >= 195 && after <= 200 + slack_ms,
+            "stable 200 ms returned %.1f ms after the last paint", after);
     const int painted[][4] = {
             {120, 100, 10, 10}, {140, 100, 10, 10}, {160, 100, 10, 10}, {180, 100, 10, 10}};
     check_regions(w.answer, painted, 4, "what changed during the stable wait");
@@ -293,7 +299,7 @@ static void test_wait(void) {
     after = (double)(w.done_ns - painted_at) / 1e6;
     CHECK_INT(w.status, 200);
     CHECK(json_is_true(json_object_get(w.answer, "changed")), "changed");
-    CHECK(after <= 30, "changed returned %.1f ms after the paint", after);
+    CHECK(after <= slack_ms, "changed returned %.1f ms after the paint", after);
     const int small[][4] = {{5, 5, 3, 3}};
     check_regions(w.answer, small, 1, "what changed");
     json_decref(w.answer);
@@ -322,7 +328,7 @@ static void test_wait(void) {
     pthread_join(w.thread, NULL);
     after = (double)(w.done_ns - painted_at) / 1e6;
     CHECK(json_is_true(json_object_get(w.answer, "changed")), "changed inside the region");
-    CHECK(after <= 30, "region wait returned %.1f ms after the inside paint", after);
+    CHECK(after <= slack_ms, "region wait returned %.1f ms after the inside paint", after);
     const int inside[][4] = {{90, 90, 10, 10}};
     check_regions(w.answer, inside, 1, "changes clipped to the region");
     json_decref(w.answer);
@@ -338,7 +344,7 @@ static void test_wait(void) {
     pthread_join(w.thread, NULL);
     after = (double)(w.done_ns - t0) / 1e6;
     CHECK(json_is_true(json_object_get(w.answer, "stable")), "region stable");
-    CHECK(after < 160, "outside paints did not delay the stable region: %.1f ms", after);
+    CHECK(after < 130 + slack_ms, "outside paints did not delay the stable region: %.1f ms", after);
     json_decref(w.answer);
 
     /* A client that hangs up ends its wait: deskd stays responsive and alive. */
@@ -497,6 +503,8 @@ int main(void) {
     check_timeout(120);
     check_require_tool("Xvfb");
     check_require_tool("curl");
+    if (getenv("DESK_TEST_VALGRIND"))
+        slack_ms = 500;
     struct xserver xs;
     if (xserver_start_xvfb(&xs, W, H) < 0)
         return 1;
