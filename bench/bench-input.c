@@ -529,8 +529,45 @@ enum action {
     ACT_DRAG,
     ACT_KEY,
     ACT_HOTKEY,
-    ACT_TYPE
+    ACT_TYPE,
+    ACT_BATCH,        /* BATCH_CLICKS clicks in one POST /computeruse/actions */
+    ACT_SINGLES,      /* the same clicks as BATCH_CLICKS requests */
+    ACT_BATCH_SHOT,   /* the batch with observe: a JPEG q75 at scale 0.5 */
+    ACT_SINGLES_SHOT, /* the clicks as requests, then the same screenshot as one more */
 };
+
+/* The clicks of one batch case. */
+#define BATCH_CLICKS 20
+static const struct desk_compress observe_shot = {
+        .format = DESK_IMAGE_JPEG, .quality = 75, .scale = 0.5};
+
+/* BATCH_CLICKS clicks alternating between the two points, as one batch. */
+static enum desk_status batch_clicks(desk_client *cl, bool observe) {
+    desk_actions *a = desk_actions_new();
+    for (int k = 0; k < BATCH_CLICKS; k++)
+        desk_act_click(a, k % 2 ? P1_X : P0_X, k % 2 ? P1_Y : P0_Y, DESK_BUTTON_LEFT, 1);
+    if (observe)
+        desk_actions_observe(a, &observe_shot);
+    struct desk_actions_result *r = NULL;
+    enum desk_status st = a ? desk_actions_run(cl, a, &r) : DESK_ERR_NOMEM;
+    if (st == DESK_OK && (r->completed != BATCH_CLICKS || (observe && !r->screenshot)))
+        st = DESK_ERR_PROTOCOL;
+    desk_actions_result_free(r);
+    desk_actions_free(a);
+    return st;
+}
+
+static enum desk_status single_clicks(desk_client *cl, bool shot) {
+    enum desk_status st = DESK_OK;
+    for (int k = 0; k < BATCH_CLICKS && st == DESK_OK; k++)
+        st = desk_mouse_click(
+                cl, k % 2 ? P1_X : P0_X, k % 2 ? P1_Y : P0_Y, DESK_BUTTON_LEFT, false, NULL);
+    struct desk_image *img = NULL;
+    if (st == DESK_OK && shot)
+        st = desk_screenshot_compressed(cl, &observe_shot, &img);
+    desk_image_free(img);
+    return st;
+}
 
 struct dcase {
     const char *name;
@@ -572,6 +609,12 @@ static enum desk_status dcase_do(desk_client *cl, const struct dcase *c, int i) 
         return desk_keyboard_key(cl, c->send, NULL, 0);
     case ACT_HOTKEY:
         return desk_keyboard_hotkey(cl, c->send);
+    case ACT_BATCH:
+    case ACT_BATCH_SHOT:
+        return batch_clicks(cl, c->action == ACT_BATCH_SHOT);
+    case ACT_SINGLES:
+    case ACT_SINGLES_SHOT:
+        return single_clicks(cl, c->action == ACT_SINGLES_SHOT);
     case ACT_TYPE:
         break;
     }
@@ -601,7 +644,8 @@ static int run_dcase(desk_client *cl, const struct dcase *c, const char *name, i
     r->n = runs;
     percentiles(samples, runs, &r->p50, &r->p95);
     /* A double click is two clicks; a drag one press and one release, at the two points. */
-    return check_case(cl, r, c->check, c->arg, (warmup + runs) * (c->action == ACT_DOUBLE ? 2 : 1));
+    int per = c->action == ACT_DOUBLE ? 2 : c->action >= ACT_BATCH ? BATCH_CLICKS : 1;
+    return check_case(cl, r, c->check, c->arg, (warmup + runs) * per);
 }
 
 static int run_pcase(desk_client *cl, const struct pcase *c, char **env, double *samples) {
@@ -777,7 +821,22 @@ static void report(const char *url, const char *display, long rss0, long rss1, l
         printf("%-40s %8.2f %8.2f %5d %22s %10s  %s\n", r->name, r->p50, r->p95, r->n, recv, vs,
                 target);
     }
-    printf("-- vs xdotool = xdotool p50 (spawn to exit) / deskd p50 (request to reply)\n");
+    printf("-- vs xdotool = xdotool p50 (spawn to exit) / deskd p50 (request to reply); for the "
+           "batch rows, the separate requests' p50 / the batch's\n");
+    const struct result *one = find_result("deskd 20 clicks, one batch");
+    const struct result *many = find_result("deskd 20 clicks, 20 requests");
+    if (one && many && one->ok && many->ok)
+        printf("-- 20 clicks: one batch %.2f ms (p95 %.2f) vs 20 requests %.2f ms (p95 %.2f): "
+               "%.1fx (target >= 5x: %s)\n",
+                one->p50, one->p95, many->p50, many->p95, many->p50 / one->p50,
+                many->p50 / one->p50 >= 5 ? "ok" : "MISSED");
+    one = find_result("deskd 20 clicks + JPEG, batch+observe");
+    many = find_result("deskd 20 clicks + JPEG, 21 requests");
+    if (one && many && one->ok && many->ok)
+        printf("-- 20 clicks then a JPEG q75 at scale 0.5: batch with observe %.2f ms (p95 %.2f) "
+               "vs 21 requests %.2f ms (p95 %.2f): %.1fx; observe is a plain screenshot (no "
+               "settle in this deskd)\n",
+                one->p50, one->p95, many->p50, many->p95, many->p50 / one->p50);
     for (int i = 0; i < nres; i++) {
         const struct result *r = &res[i];
         for (int k = 0; k < 2; k++) {
@@ -849,6 +908,14 @@ static int bench(void) {
                     "xdotool type --delay 0, 100 ASCII", NULL, 15, true},
             {"deskd type 100 non-ASCII", ACT_TYPE, mixed_100, CHK_TEXT, mixed_100, true,
                     "xdotool type --delay 0, 100 non-ASCII", NULL, 0, false},
+            {"deskd 20 clicks, 20 requests", ACT_SINGLES, NULL, CHK_CLICK, NULL, true, NULL, NULL,
+                    0, false},
+            {"deskd 20 clicks, one batch", ACT_BATCH, NULL, CHK_CLICK, NULL, true,
+                    "deskd 20 clicks, 20 requests", NULL, 0, false},
+            {"deskd 20 clicks + JPEG, 21 requests", ACT_SINGLES_SHOT, NULL, CHK_CLICK, NULL, true,
+                    NULL, NULL, 0, false},
+            {"deskd 20 clicks + JPEG, batch+observe", ACT_BATCH_SHOT, NULL, CHK_CLICK, NULL, true,
+                    "deskd 20 clicks + JPEG, 21 requests", NULL, 0, false},
     };
     const size_t ndc = sizeof dc / sizeof dc[0];
     char p0x[8], p0y[8], p1x[8], p1y[8];

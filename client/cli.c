@@ -53,6 +53,8 @@ enum opt_id {
     O_STABLE_MS,
     O_TIMEOUT_MS,
     O_SINCE,
+    O_SPACE,
+    O_CLICKS,
     O_COUNT
 };
 
@@ -76,7 +78,11 @@ static const struct opt {
         [O_SCALE] = {"scale", 0, "S", "0.1-1.0 (compressed route)"},
         [O_REGION] = {"region", 0, "X,Y,W,H", "capture this rectangle only"},
         [O_CURSOR] = {"cursor", 0, NULL, "draw the pointer into the image"},
-        [O_BUTTON] = {"button", 0, "B", "left (default), middle or right"},
+        [O_BUTTON] = {"button", 0, "B", "left (default), middle, right, back or forward"},
+        [O_SPACE] = {"space", 0, "WxH",
+                "coordinates (and answers) are pixels of a WxH image of the screen, such as a "
+                "scaled screenshot"},
+        [O_CLICKS] = {"clicks", 0, "N", "click N times (1-3; 3 is a triple click)"},
         [O_DOUBLE] = {"double", 0, NULL, "double click"},
         [O_DELAY] = {"delay", 0, "MS", "wait MS milliseconds between characters"},
         [O_ERRORS] = {"errors", 0, NULL, "show the stderr log instead of stdout's"},
@@ -173,17 +179,33 @@ static int print_point(const struct ctx *x, struct desk_point p) {
 }
 
 static int button_opt(const struct ctx *x, enum desk_button *b) {
-    static const char *const names[] = {"left", "middle", "right"};
+    static const char *const names[] = {"left", "middle", "right", "back", "forward"};
     *b = DESK_BUTTON_LEFT;
     if (!x->set[O_BUTTON])
         return 0;
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 5; i++) {
         if (strcmp(x->val[O_BUTTON], names[i]) == 0) {
             *b = (enum desk_button)i;
             return 0;
         }
     }
-    return usage_error(x, "--button must be left, middle or right, got \"%s\"", x->val[O_BUTTON]);
+    return usage_error(x, "--button must be left, middle, right, back or forward, got \"%s\"",
+            x->val[O_BUTTON]);
+}
+
+/* --space WxH: the client's pointer calls use that space. */
+static int space_opt(const struct ctx *x) {
+    if (!x->set[O_SPACE])
+        return 0;
+    struct desk_space s = {0};
+    char w[16] = "";
+    const char *v = x->val[O_SPACE], *sep = strchr(v, 'x');
+    if (sep && (size_t)(sep - v) < sizeof w)
+        memcpy(w, v, (size_t)(sep - v));
+    if (!sep || !parse_int(w, 1, 8192, &s.width) || !parse_int(sep + 1, 1, 8192, &s.height))
+        return usage_error(
+                x, "--space must be WxH with sides from 1 to 8192, got \"%s\"", x->val[O_SPACE]);
+    return desk_client_set_space(x->c, &s) == DESK_OK ? 0 : failed(x, desk_last_status(x->c));
 }
 
 /* The image as base64 text, NUL-terminated; malloc'd, NULL when out of memory. */
@@ -442,7 +464,7 @@ static int cmd_position(struct ctx *x) {
 
 static int cmd_move(struct ctx *x) {
     int px, py;
-    if (int_arg(x, "X", x->pos[0], &px) || int_arg(x, "Y", x->pos[1], &py))
+    if (int_arg(x, "X", x->pos[0], &px) || int_arg(x, "Y", x->pos[1], &py) || space_opt(x))
         return EXIT_USAGE;
     struct desk_point p;
     enum desk_status st = desk_mouse_move(x->c, px, py, &p);
@@ -452,10 +474,14 @@ static int cmd_move(struct ctx *x) {
 static int cmd_click(struct ctx *x) {
     int px, py;
     enum desk_button b;
-    if (int_arg(x, "X", x->pos[0], &px) || int_arg(x, "Y", x->pos[1], &py) || button_opt(x, &b))
+    int clicks = x->set[O_DOUBLE] ? 2 : 1;
+    if (int_arg(x, "X", x->pos[0], &px) || int_arg(x, "Y", x->pos[1], &py) || button_opt(x, &b) ||
+            space_opt(x))
         return EXIT_USAGE;
+    if (x->set[O_CLICKS] && !parse_int(x->val[O_CLICKS], 1, 3, &clicks))
+        return usage_error(x, "--clicks must be 1, 2 or 3, got \"%s\"", x->val[O_CLICKS]);
     struct desk_point p;
-    enum desk_status st = desk_mouse_click(x->c, px, py, b, x->set[O_DOUBLE], &p);
+    enum desk_status st = desk_mouse_click_n(x->c, px, py, b, clicks, &p);
     return st == DESK_OK ? print_point(x, p) : failed(x, st);
 }
 
@@ -467,7 +493,7 @@ static int cmd_drag(struct ctx *x) {
             return EXIT_USAGE;
     }
     enum desk_button b;
-    if (button_opt(x, &b))
+    if (button_opt(x, &b) || space_opt(x))
         return EXIT_USAGE;
     struct desk_point p;
     enum desk_status st = desk_mouse_drag(x->c, v[0], v[1], v[2], v[3], b, &p);
@@ -486,7 +512,7 @@ static int cmd_scroll(struct ctx *x) {
     if (d < 0)
         return usage_error(
                 x, "the direction must be up, down, left or right, got \"%s\"", x->pos[2]);
-    if (x->npos > 3 && int_arg(x, "N", x->pos[3], &amount))
+    if ((x->npos > 3 && int_arg(x, "N", x->pos[3], &amount)) || space_opt(x))
         return EXIT_USAGE;
     enum desk_status st = desk_mouse_scroll(x->c, px, py, (enum desk_scroll)d, amount);
     if (st != DESK_OK)
@@ -494,18 +520,18 @@ static int cmd_scroll(struct ctx *x) {
     return x->json ? print_json(json_pack("{s:b}", "success", 1)) : 0;
 }
 
-/* All of stdin, capped; NULL with a message on failure. */
-static char *read_stdin(void) {
+/* All of f, capped; NULL with a message on failure. */
+static char *read_all(FILE *f, const char *what) {
     size_t cap = 4096, len = 0;
     char *buf = malloc(cap);
     while (buf) {
-        size_t n = fread(buf + len, 1, cap - len - 1, stdin);
+        size_t n = fread(buf + len, 1, cap - len - 1, f);
         len += n;
         if (n == 0)
             break;
         if (len + 1 == cap) {
             if (cap >= STDIN_MAX) {
-                fprintf(stderr, "desk: type: stdin is longer than %d bytes\n", STDIN_MAX);
+                fprintf(stderr, "desk: %s is longer than %d bytes\n", what, STDIN_MAX);
                 free(buf);
                 return NULL;
             }
@@ -526,7 +552,7 @@ static int cmd_type(struct ctx *x) {
     if (x->set[O_DELAY] && int_arg(x, "--delay", x->val[O_DELAY], &delay))
         return EXIT_USAGE;
     char *in = NULL;
-    if (strcmp(x->pos[0], "-") == 0 && !(in = read_stdin()))
+    if (strcmp(x->pos[0], "-") == 0 && !(in = read_all(stdin, "type: stdin")))
         return EXIT_FAIL;
     /* Text from a pipe or a file ends in a newline that is not meant as Enter. */
     size_t n = in ? strlen(in) : 0;
@@ -554,6 +580,74 @@ static int cmd_hotkey(struct ctx *x) {
     if (st != DESK_OK)
         return failed(x, st);
     return x->json ? print_json(json_object()) : 0;
+}
+
+/* The whole of a file, or of stdin for "-"; NULL with a message on failure. */
+static char *read_input(const char *path) {
+    if (strcmp(path, "-") == 0)
+        return read_all(stdin, "do: stdin");
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "desk: do: %s: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    char *text = read_all(f, path);
+    fclose(f);
+    return text;
+}
+
+static int cmd_do(struct ctx *x) {
+    char *text = read_input(x->pos[0]);
+    if (!text || space_opt(x)) {
+        free(text);
+        return text ? EXIT_USAGE : EXIT_FAIL;
+    }
+    desk_actions *a = desk_actions_from_json(text);
+    free(text);
+    struct desk_actions_result *res = NULL;
+    enum desk_status st = a ? desk_actions_run(x->c, a, &res) : DESK_ERR_NOMEM;
+    desk_actions_free(a);
+    int rc = 0;
+    if (st != DESK_OK) {
+        if (res)
+            fprintf(stderr, "desk: do: %zu actions ran; action %ld failed\n", res->completed,
+                    res->failed_index);
+        rc = failed(x, st);
+    } else if (x->json) {
+        json_t *list = json_array();
+        for (size_t i = 0; list && i < res->completed; i++)
+            json_array_append_new(list,
+                    res->has_point[i]
+                            ? json_pack("{s:i, s:i}", "x", res->points[i].x, "y", res->points[i].y)
+                            : json_object());
+        rc = print_json(
+                list ? json_pack("{s:o, s:i}", "results", list, "completed", (int)res->completed)
+                     : NULL);
+    } else {
+        for (size_t i = 0; i < res->completed; i++) {
+            if (res->has_point[i])
+                printf("%zu: %d %d\n", i, res->points[i].x, res->points[i].y);
+            else
+                printf("%zu: done\n", i);
+        }
+    }
+    if (rc == 0 && res && res->screenshot) {
+        const char *out = x->set[O_OUTPUT] ? x->val[O_OUTPUT] : NULL;
+        FILE *f = out && strcmp(out, "-") != 0 ? fopen(out, "wb") : NULL;
+        if (f) {
+            fwrite(res->screenshot->data, 1, res->screenshot->size, f);
+            fclose(f);
+        } else if (out && strcmp(out, "-") != 0) {
+            fprintf(stderr, "desk: do: %s: %s\n", out, strerror(errno));
+            rc = EXIT_FAIL;
+        } else if (!x->json) {
+            printf("screenshot: %dx%d %s, %zu bytes (-o FILE writes it)\n", res->screenshot->width,
+                    res->screenshot->height, desk_image_format_name(res->screenshot->format),
+                    res->screenshot->size);
+        }
+    }
+    desk_actions_result_free(res);
+    return rc;
 }
 
 static json_t *display_json(const struct desk_display *d) {
@@ -725,6 +819,40 @@ static int cmd_vnc(struct ctx *x) {
     return rc;
 }
 
+/* desk a11y tree|find|focus|invoke|value ...: the answers of tree and find are JSON. */
+static int cmd_a11y(struct ctx *x) {
+    const char *sub = x->pos[0];
+    char *text = NULL;
+    enum desk_status st;
+    int n = x->npos;
+    if (strcmp(sub, "tree") == 0 && n <= 4) {
+        int pid = 0, depth = -1;
+        if ((n > 2 && int_arg(x, "PID", x->pos[2], &pid) != 0) ||
+                (n > 3 && int_arg(x, "MAXDEPTH", x->pos[3], &depth) != 0))
+            return EXIT_USAGE;
+        st = desk_a11y_tree(x->c, n > 1 ? x->pos[1] : NULL, pid, depth, &text);
+    } else if (strcmp(sub, "find") == 0 && n <= 2) {
+        st = desk_a11y_find(x->c, n > 1 ? x->pos[1] : NULL, &text);
+    } else if (strcmp(sub, "focus") == 0 && n == 2) {
+        st = desk_a11y_focus(x->c, x->pos[1]);
+    } else if (strcmp(sub, "invoke") == 0 && (n == 2 || n == 3)) {
+        st = desk_a11y_invoke(x->c, x->pos[1], n > 2 ? x->pos[2] : NULL);
+    } else if (strcmp(sub, "value") == 0 && n == 3) {
+        st = desk_a11y_value(x->c, x->pos[1], x->pos[2]);
+    } else {
+        return usage_error(x, "a11y takes tree [SCOPE [PID [MAXDEPTH]]], find [QUERY_JSON], "
+                              "focus ID, invoke ID [ACTION] or value ID VALUE");
+    }
+    if (st != DESK_OK)
+        return failed(x, st);
+    if (text)
+        puts(text);
+    else
+        puts(x->json ? "{}" : "ok");
+    desk_free(text);
+    return 0;
+}
+
 static const struct cmd cmds[] = {
         {"screenshot", "", 0, 0,
                 BIT(O_OUTPUT) | BIT(O_FORMAT) | BIT(O_QUALITY) | BIT(O_SCALE) | BIT(O_REGION) |
@@ -736,11 +864,17 @@ static const struct cmd cmds[] = {
                 "wait until the screen is stable or changed (exit 1 on timeout)", cmd_wait},
         {"changes", "SINCE", 1, 1, 0, "what changed on the screen after frame SINCE", cmd_changes},
         {"position", "", 0, 0, 0, "print the pointer's position", cmd_position},
-        {"move", "X Y", 2, 2, 0, "move the pointer", cmd_move},
-        {"click", "X Y", 2, 2, BIT(O_BUTTON) | BIT(O_DOUBLE), "click at X,Y", cmd_click},
-        {"drag", "X1 Y1 X2 Y2", 4, 4, BIT(O_BUTTON), "press at X1,Y1, release at X2,Y2", cmd_drag},
-        {"scroll", "X Y up|down|left|right [N]", 3, 4, 0, "scroll N steps (default 1) at X,Y",
-                cmd_scroll},
+        {"move", "X Y", 2, 2, BIT(O_SPACE), "move the pointer", cmd_move},
+        {"click", "X Y", 2, 2, BIT(O_BUTTON) | BIT(O_DOUBLE) | BIT(O_CLICKS) | BIT(O_SPACE),
+                "click at X,Y", cmd_click},
+        {"drag", "X1 Y1 X2 Y2", 4, 4, BIT(O_BUTTON) | BIT(O_SPACE),
+                "press at X1,Y1, release at X2,Y2", cmd_drag},
+        {"scroll", "X Y up|down|left|right [N]", 3, 4, BIT(O_SPACE),
+                "scroll N steps (default 1) at X,Y", cmd_scroll},
+        {"do", "FILE", 1, 1, BIT(O_SPACE) | BIT(O_OUTPUT),
+                "run a batch of actions, POST /computeruse/actions's JSON, from FILE ('-': "
+                "stdin); -o writes the observing screenshot",
+                cmd_do},
         {"type", "TEXT", 1, 1, BIT(O_DELAY) | BIT(O_KEEP_NEWLINE),
                 "type TEXT ('-' reads it from stdin, less one final newline)", cmd_type},
         {"key", "KEY [MOD...]", 1, MAX_POS, 0, "tap KEY with modifiers (ctrl alt shift cmd) held",
@@ -755,6 +889,10 @@ static const struct cmd cmds[] = {
         {"logs", "NAME", 1, 1, BIT(O_ERRORS), "print a desktop process's log", cmd_logs},
         {"restart", "NAME", 1, 1, 0, "restart a desktop process", cmd_restart},
         {"vnc", "", 0, 0, 0, "print the noVNC address and password", cmd_vnc},
+        {"a11y", "tree|find|focus|invoke|value [ARGS...]", 1, 4, 0,
+                "the accessibility tree (tree [SCOPE [PID [MAXDEPTH]]], find [QUERY_JSON]) and "
+                "its nodes (focus ID, invoke ID [ACTION], value ID VALUE)",
+                cmd_a11y},
         {"health", "", 0, 0, 0, "check that deskd answers; print its version", cmd_health},
 };
 

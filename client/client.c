@@ -50,6 +50,8 @@ struct desk_client {
     struct rxbuf rx;
     struct desk_err err;
     char curl_msg[CURL_ERROR_SIZE];
+    bool spaced; /* pointer calls send space (desk_client_set_space) */
+    struct desk_space space;
 };
 
 /* One request: what the route functions hand to perform(). */
@@ -677,7 +679,9 @@ enum desk_status desk_wait(
 static const char *button_name(enum desk_button b) {
     static const char *const names[] = {[DESK_BUTTON_LEFT] = "left",
             [DESK_BUTTON_MIDDLE] = "middle",
-            [DESK_BUTTON_RIGHT] = "right"};
+            [DESK_BUTTON_RIGHT] = "right",
+            [DESK_BUTTON_BACK] = "back",
+            [DESK_BUTTON_FORWARD] = "forward"};
     unsigned i = (unsigned)b;
     return i < sizeof names / sizeof names[0] ? names[i] : NULL;
 }
@@ -686,10 +690,74 @@ enum desk_status desk_mouse_position(desk_client *c, struct desk_point *out) {
     GET_PARSED(c, out, "/computeruse/mouse/position", wire_point);
 }
 
+/* {"space", "region"?} of s. */
+static json_t *space_json(const struct desk_space *s) {
+    json_t *o = json_pack("{s:{s:i, s:i}}", "space", "width", s->width, "height", s->height);
+    if (o && s->region.width > 0)
+        json_object_set_new(o, "region",
+                json_pack("{s:i, s:i, s:i, s:i}", "x", s->region.x, "y", s->region.y, "width",
+                        s->region.width, "height", s->region.height));
+    return o;
+}
+
+/* Adds the client's space to a pointer call's body (root may be NULL: out of memory). */
+static json_t *spaced(desk_client *c, json_t *root) {
+    if (root && c->spaced)
+        json_object_update_new(root, space_json(&c->space));
+    return root;
+}
+
+enum desk_status desk_client_set_space(desk_client *c, const struct desk_space *s) {
+    BEGIN(c);
+    if (s && (s->width < 1 || s->height < 1))
+        return invalid(c, "a space needs a width and height of at least 1, got %dx%d", s->width,
+                s->height);
+    c->spaced = s != NULL;
+    if (s)
+        c->space = *s;
+    return DESK_OK;
+}
+
 enum desk_status desk_mouse_move(desk_client *c, int x, int y, struct desk_point *pos) {
     BEGIN(c);
-    return post_json(c, "/computeruse/mouse/move", json_pack("{s:i, s:i}", "x", x, "y", y), NULL,
-            wire_point, pos);
+    return post_json(c, "/computeruse/mouse/move",
+            spaced(c, json_pack("{s:i, s:i}", "x", x, "y", y)), NULL, wire_point, pos);
+}
+
+enum desk_status desk_mouse_click_n(
+        desk_client *c, int x, int y, enum desk_button button, int clicks, struct desk_point *pos) {
+    BEGIN(c);
+    const char *b = button_name(button);
+    if (!b)
+        return invalid(c, "unknown button %d", (int)button);
+    return post_json(c, "/computeruse/mouse/click",
+            spaced(c, json_pack("{s:i, s:i, s:s, s:i}", "x", x, "y", y, "button", b, "clicks",
+                              clicks)),
+            NULL, wire_point, pos);
+}
+
+static enum desk_status button_route(
+        desk_client *c, const char *path, enum desk_button button, const struct desk_point *at) {
+    BEGIN(c);
+    const char *b = button_name(button);
+    if (!b)
+        return invalid(c, "unknown button %d", (int)button);
+    json_t *root = json_pack("{s:s}", "button", b);
+    if (root && at) {
+        json_object_set_new(root, "x", json_integer(at->x));
+        json_object_set_new(root, "y", json_integer(at->y));
+    }
+    return post_json(c, path, spaced(c, root), NULL, NULL, NULL);
+}
+
+enum desk_status desk_mouse_down(
+        desk_client *c, enum desk_button button, const struct desk_point *at) {
+    return button_route(c, "/computeruse/mouse/down", button, at);
+}
+
+enum desk_status desk_mouse_up(
+        desk_client *c, enum desk_button button, const struct desk_point *at) {
+    return button_route(c, "/computeruse/mouse/up", button, at);
 }
 
 enum desk_status desk_mouse_click(desk_client *c, int x, int y, enum desk_button button,
@@ -699,7 +767,8 @@ enum desk_status desk_mouse_click(desk_client *c, int x, int y, enum desk_button
     if (!b)
         return invalid(c, "unknown button %d", (int)button);
     return post_json(c, "/computeruse/mouse/click",
-            json_pack("{s:i, s:i, s:s, s:b}", "x", x, "y", y, "button", b, "double", double_click),
+            spaced(c, json_pack("{s:i, s:i, s:s, s:b}", "x", x, "y", y, "button", b, "double",
+                              double_click)),
             NULL, wire_point, pos);
 }
 
@@ -710,8 +779,8 @@ enum desk_status desk_mouse_drag(desk_client *c, int x1, int y1, int x2, int y2,
     if (!b)
         return invalid(c, "unknown button %d", (int)button);
     return post_json(c, "/computeruse/mouse/drag",
-            json_pack("{s:i, s:i, s:i, s:i, s:s}", "startX", x1, "startY", y1, "endX", x2, "endY",
-                    y2, "button", b),
+            spaced(c, json_pack("{s:i, s:i, s:i, s:i, s:s}", "startX", x1, "startY", y1, "endX", x2,
+                              "endY", y2, "button", b)),
             NULL, wire_point, pos);
 }
 
@@ -722,8 +791,8 @@ enum desk_status desk_mouse_scroll(
     if ((unsigned)direction >= sizeof dirs / sizeof dirs[0])
         return invalid(c, "unknown scroll direction %d", (int)direction);
     char *text = json_body(c,
-            json_pack("{s:i, s:i, s:s, s:i}", "x", x, "y", y, "direction", dirs[direction],
-                    "amount", amount),
+            spaced(c, json_pack("{s:i, s:i, s:s, s:i}", "x", x, "y", y, "direction",
+                              dirs[direction], "amount", amount)),
             NULL);
     if (!text)
         return c->err.status;
@@ -775,6 +844,289 @@ enum desk_status desk_keyboard_hotkey(desk_client *c, const char *keys) {
         return invalid(c, "keys must not be NULL");
     return post_json(c, "/computeruse/keyboard/hotkey", json_pack("{s:s}", "keys", keys), "keys",
             NULL, NULL);
+}
+
+static enum desk_status key_route(desk_client *c, const char *path, const char *key) {
+    BEGIN(c);
+    if (!key)
+        return invalid(c, "key must not be NULL");
+    return post_json(c, path, json_pack("{s:s}", "key", key), "key", NULL, NULL);
+}
+
+enum desk_status desk_keyboard_down(desk_client *c, const char *key) {
+    return key_route(c, "/computeruse/keyboard/down", key);
+}
+
+enum desk_status desk_keyboard_up(desk_client *c, const char *key) {
+    return key_route(c, "/computeruse/keyboard/up", key);
+}
+
+enum desk_status desk_input_release(desk_client *c) {
+    BEGIN(c);
+    return post_json(c, "/computeruse/input/release", json_object(), NULL, NULL, NULL);
+}
+
+enum desk_status desk_input_held(desk_client *c, struct desk_held **out) {
+    if (out)
+        *out = NULL;
+    BEGIN(c);
+    if (!out)
+        return invalid(c, "out must not be NULL");
+    struct call rq = {"GET", "/computeruse/input/held", NULL, NULL};
+    CALL_JSON(c, &rq, wire_held(body, len, &c->err, out));
+}
+
+/* ---- batches ---- */
+
+struct desk_actions {
+    json_t *list;         /* the actions */
+    json_t *space;        /* {"space", "region"?} or NULL */
+    json_t *observe;      /* {"screenshot": {...}} or NULL */
+    enum desk_status bad; /* the first builder mistake, DESK_OK when none */
+    char why[256];
+};
+
+desk_actions *desk_actions_new(void) {
+    desk_actions *a = calloc(1, sizeof *a);
+    if (a && !(a->list = json_array())) {
+        free(a);
+        return NULL;
+    }
+    return a;
+}
+
+void desk_actions_free(desk_actions *a) {
+    if (!a)
+        return;
+    json_decref(a->list);
+    json_decref(a->space);
+    json_decref(a->observe);
+    free(a);
+}
+
+static desk_actions *act_bad(desk_actions *a, enum desk_status st, const char *why) {
+    if (a->bad == DESK_OK) {
+        a->bad = st;
+        snprintf(a->why, sizeof a->why, "action %zu: %s", json_array_size(a->list), why);
+    }
+    return a;
+}
+
+desk_actions *desk_actions_from_json(const char *json) {
+    desk_actions *a = desk_actions_new();
+    if (!a)
+        return NULL;
+    json_error_t jerr;
+    json_t *root = json ? json_loads(json, 0, &jerr) : NULL;
+    json_t *list = json_is_array(root) ? root : json_object_get(root, "actions");
+    if (!json_is_array(list)) {
+        char why[160];
+        snprintf(why, sizeof why, "%s",
+                !root ? (json ? jerr.text : "the JSON text is NULL")
+                      : "the JSON is neither {\"actions\": [...]} nor a list of actions");
+        json_decref(root);
+        return act_bad(a, DESK_ERR_INVALID_ARG, why);
+    }
+    json_decref(a->list);
+    a->list = json_incref(list);
+    if (json_is_object(root)) {
+        json_t *sp = json_object_get(root, "space"), *rg = json_object_get(root, "region");
+        if (sp) {
+            a->space = json_pack("{s:O}", "space", sp);
+            if (a->space && rg)
+                json_object_set(a->space, "region", rg);
+        }
+        json_t *ob = json_object_get(root, "observe");
+        if (ob)
+            a->observe = json_incref(ob);
+    }
+    json_decref(root);
+    return a;
+}
+
+/* Appends obj (reference stolen; NULL: out of memory or invalid UTF-8 in text). */
+static desk_actions *act_add(desk_actions *a, json_t *obj) {
+    if (!a)
+        return NULL;
+    if (!obj || json_array_append_new(a->list, obj) < 0)
+        return act_bad(a, DESK_ERR_INVALID_ARG, "out of memory, or text that is not UTF-8");
+    return a;
+}
+
+desk_actions *desk_actions_space(desk_actions *a, const struct desk_space *s) {
+    if (!a)
+        return NULL;
+    json_decref(a->space);
+    a->space = s ? space_json(s) : NULL;
+    return a;
+}
+
+desk_actions *desk_actions_observe(desk_actions *a, const struct desk_compress *shot) {
+    if (!a)
+        return NULL;
+    json_decref(a->observe);
+    a->observe = NULL;
+    if (!shot)
+        return a;
+    const char *fmt = desk_image_format_name(shot->format);
+    if (!fmt)
+        return act_bad(a, DESK_ERR_INVALID_ARG, "unknown image format");
+    json_t *o = json_pack("{s:s, s:b}", "format", fmt, "showCursor", shot->show_cursor);
+    if (o && shot->quality)
+        json_object_set_new(o, "quality", json_integer(shot->quality));
+    if (o && shot->scale > 0)
+        json_object_set_new(o, "scale", json_real(shot->scale));
+    a->observe = o ? json_pack("{s:o}", "screenshot", o) : NULL;
+    return a;
+}
+
+desk_actions *desk_act_move(desk_actions *a, double x, double y) {
+    return act_add(a, json_pack("{s:s, s:f, s:f}", "type", "move", "x", x, "y", y));
+}
+
+desk_actions *desk_act_click(
+        desk_actions *a, double x, double y, enum desk_button button, int clicks) {
+    const char *b = button_name(button);
+    if (a && !b)
+        return act_bad(a, DESK_ERR_INVALID_ARG, "unknown button");
+    return act_add(a, json_pack("{s:s, s:f, s:f, s:s, s:i}", "type", "click", "x", x, "y", y,
+                              "button", b, "clicks", clicks));
+}
+
+desk_actions *desk_act_drag(
+        desk_actions *a, double x1, double y1, double x2, double y2, enum desk_button button) {
+    const double xy[] = {x1, y1, x2, y2};
+    return desk_act_drag_path(a, xy, 2, button);
+}
+
+desk_actions *desk_act_drag_path(
+        desk_actions *a, const double *xy, size_t n, enum desk_button button) {
+    const char *b = button_name(button);
+    if (a && (!b || !xy))
+        return act_bad(a, DESK_ERR_INVALID_ARG, !b ? "unknown button" : "xy is NULL");
+    json_t *path = json_array();
+    for (size_t i = 0; path && i < n; i++)
+        json_array_append_new(path, json_pack("{s:f, s:f}", "x", xy[2 * i], "y", xy[2 * i + 1]));
+    return act_add(a,
+            path ? json_pack("{s:s, s:o, s:s}", "type", "drag", "path", path, "button", b) : NULL);
+}
+
+desk_actions *desk_act_scroll(
+        desk_actions *a, double x, double y, enum desk_scroll direction, int amount) {
+    static const char *const dirs[] = {"up", "down", "left", "right"};
+    if (a && (unsigned)direction >= sizeof dirs / sizeof dirs[0])
+        return act_bad(a, DESK_ERR_INVALID_ARG, "unknown scroll direction");
+    return act_add(a, json_pack("{s:s, s:f, s:f, s:s, s:i}", "type", "scroll", "x", x, "y", y,
+                              "direction", dirs[direction], "amount", amount));
+}
+
+desk_actions *desk_act_hold_keys(desk_actions *a, const char *keys) {
+    if (!a)
+        return NULL;
+    json_t *last = json_array_get(a->list, json_array_size(a->list) - 1);
+    if (!last || !keys)
+        return act_bad(a, DESK_ERR_INVALID_ARG, "holdKeys needs a pointer action and keys");
+    json_t *list = json_array();
+    for (const char *p = keys; list && *p;) {
+        size_t n = strcspn(p, "+");
+        json_array_append_new(list, json_stringn(p, n));
+        p += n + (p[n] == '+');
+    }
+    if (!list || json_object_set_new(last, "holdKeys", list) < 0)
+        return act_bad(a, DESK_ERR_NOMEM, "out of memory");
+    return a;
+}
+
+static desk_actions *act_text(desk_actions *a, const char *type, const char *key, const char *v) {
+    if (a && !v)
+        return act_bad(a, DESK_ERR_INVALID_ARG, "a NULL string");
+    return act_add(a, json_pack("{s:s, s:s}", "type", type, key, v));
+}
+
+desk_actions *desk_act_type(desk_actions *a, const char *text) {
+    return act_text(a, "type", "text", text);
+}
+
+desk_actions *desk_act_key(desk_actions *a, const char *key, int hold_ms) {
+    if (a && !key)
+        return act_bad(a, DESK_ERR_INVALID_ARG, "a NULL key");
+    return act_add(a, json_pack("{s:s, s:s, s:i}", "type", "key", "key", key, "holdMs", hold_ms));
+}
+
+desk_actions *desk_act_hotkey(desk_actions *a, const char *keys) {
+    return act_text(a, "hotkey", "keys", keys);
+}
+
+desk_actions *desk_act_key_down(desk_actions *a, const char *key) {
+    return act_text(a, "keyDown", "key", key);
+}
+
+desk_actions *desk_act_key_up(desk_actions *a, const char *key) {
+    return act_text(a, "keyUp", "key", key);
+}
+
+static desk_actions *act_button(desk_actions *a, const char *type, enum desk_button button) {
+    const char *b = button_name(button);
+    if (a && !b)
+        return act_bad(a, DESK_ERR_INVALID_ARG, "unknown button");
+    return act_add(a, json_pack("{s:s, s:s}", "type", type, "button", b));
+}
+
+desk_actions *desk_act_button_down(desk_actions *a, enum desk_button button) {
+    return act_button(a, "buttonDown", button);
+}
+
+desk_actions *desk_act_button_up(desk_actions *a, enum desk_button button) {
+    return act_button(a, "buttonUp", button);
+}
+
+desk_actions *desk_act_release_all(desk_actions *a) {
+    return act_add(a, json_pack("{s:s}", "type", "releaseAll"));
+}
+
+desk_actions *desk_act_wait(desk_actions *a, int ms) {
+    return act_add(a, json_pack("{s:s, s:i}", "type", "wait", "ms", ms));
+}
+
+enum desk_status desk_actions_run(
+        desk_client *c, const desk_actions *a, struct desk_actions_result **out) {
+    if (out)
+        *out = NULL;
+    BEGIN(c);
+    if (!a || !out)
+        return invalid(c, "the batch and out must not be NULL");
+    if (a->bad != DESK_OK) {
+        wire_fail(&c->err, a->bad, "the batch was built wrong: %s", a->why);
+        return a->bad;
+    }
+    json_t *root = json_pack("{s:O}", "actions", a->list);
+    if (root && a->space)
+        json_object_update(root, a->space);
+    else if (root && c->spaced)
+        json_object_update_new(root, space_json(&c->space));
+    if (root && a->observe)
+        json_object_set(root, "observe", a->observe);
+    char *text = json_body(c, root, NULL);
+    if (!text)
+        return c->err.status;
+    struct call rq = {"POST", "/computeruse/actions", text, NULL};
+    enum desk_status st = perform(c, &rq);
+    /* A failed action's error reply still says what ran: parse it too. */
+    if (st == DESK_OK || c->err.http >= 400) {
+        struct desk_err keep = c->err;
+        enum desk_status pst = wire_actions((const char *)c->rx.p, c->rx.len, &c->err, out);
+        if (st != DESK_OK) {
+            c->err = keep;
+            if (pst != DESK_OK || (*out && (*out)->failed_index < 0)) {
+                desk_actions_result_free(*out);
+                *out = NULL;
+            }
+        } else {
+            st = pst;
+        }
+    }
+    free(text);
+    return finish(c, &rq, st);
 }
 
 /* ---- displays and windows ---- */
@@ -921,4 +1273,81 @@ enum desk_status desk_vnc(desk_client *c, struct desk_vnc **out) {
     if (out)
         *out = NULL;
     GET_PARSED(c, out, "/computeruse/vnc", wire_vnc);
+}
+
+/* ---- accessibility ---- */
+
+/* A JSON answer handed over as text: *out takes the receive buffer's copy. */
+static enum desk_status json_text(desk_client *c, const struct call *rq, char **out) {
+    enum desk_status st = perform(c, rq);
+    if (st == DESK_OK)
+        st = wire_object((const char *)c->rx.p, c->rx.len, &c->err);
+    if (st == DESK_OK && !(*out = strdup((const char *)c->rx.p)))
+        st = wire_fail(&c->err, DESK_ERR_NOMEM, "out of memory");
+    return finish(c, rq, st);
+}
+
+enum desk_status desk_a11y_tree(
+        desk_client *c, const char *scope, long pid, int max_depth, char **json) {
+    if (json)
+        *json = NULL;
+    BEGIN(c);
+    if (!json)
+        return invalid(c, "json must not be NULL");
+    if (scope && strcmp(scope, "focused") != 0 && strcmp(scope, "pid") != 0 &&
+            strcmp(scope, "all") != 0)
+        return invalid(c, "scope must be focused, pid or all, got \"%s\"", scope);
+    char path[160];
+    snprintf(path, sizeof path, "/computeruse/a11y/tree?scope=%s&maxDepth=%d",
+            scope ? scope : "focused", max_depth < 0 ? -1 : max_depth);
+    if (pid > 0)
+        snprintf(path + strlen(path), sizeof path - strlen(path), "&pid=%ld", pid);
+    struct call rq = {"GET", path, NULL, NULL};
+    return json_text(c, &rq, json);
+}
+
+enum desk_status desk_a11y_find(desk_client *c, const char *query, char **json) {
+    if (json)
+        *json = NULL;
+    BEGIN(c);
+    if (!json)
+        return invalid(c, "json must not be NULL");
+    json_error_t je;
+    json_t *q = json_loads(query ? query : "{}", 0, &je);
+    if (!json_is_object(q)) {
+        json_decref(q);
+        return invalid(c, "the query must be a JSON object");
+    }
+    char *text = json_body(c, q, "the query");
+    if (!text)
+        return c->err.status;
+    struct call rq = {"POST", "/computeruse/a11y/find", text, NULL};
+    enum desk_status st = json_text(c, &rq, json);
+    free(text);
+    return st;
+}
+
+static enum desk_status a11y_node(
+        desk_client *c, const char *route, const char *id, const char *key, const char *arg) {
+    BEGIN(c);
+    if (!id)
+        return invalid(c, "the node id must not be NULL");
+    json_t *body = json_pack("{s:s}", "id", id);
+    if (key && arg)
+        json_object_set_new(body, key, json_string(arg));
+    return post_json(c, route, body, "the node id or value", NULL, NULL);
+}
+
+enum desk_status desk_a11y_focus(desk_client *c, const char *id) {
+    return a11y_node(c, "/computeruse/a11y/node/focus", id, NULL, NULL);
+}
+
+enum desk_status desk_a11y_invoke(desk_client *c, const char *id, const char *action) {
+    return a11y_node(c, "/computeruse/a11y/node/invoke", id, "action", action);
+}
+
+enum desk_status desk_a11y_value(desk_client *c, const char *id, const char *value) {
+    if (!value && c)
+        return invalid(c, "the value must not be NULL");
+    return a11y_node(c, "/computeruse/a11y/node/value", id, "value", value);
 }

@@ -70,3 +70,24 @@ const char *desk_desktop_state_name(enum desk_desktop_state state) {
     unsigned i = (unsigned)state;
     return i < sizeof names / sizeof names[0] ? names[i] : NULL;
 }
+
+void desk_held_free(struct desk_held *h) {
+    if (!h)
+        return;
+    for (size_t i = 0; i < h->nkeys; i++)
+        free(h->keys[i]);
+    for (size_t i = 0; i < h->nbuttons; i++)
+        free(h->buttons[i]);
+    free(h->keys);
+    free(h->buttons);
+    free(h);
+}
+
+void desk_actions_result_free(struct desk_actions_result *r) {
+    if (!r)
+        return;
+    free(r->points);
+    free(r->has_point);
+    desk_image_free(r->screenshot);
+    free(r);
+}

@@ -848,3 +848,91 @@ enum desk_status wire_image_binary(unsigned char *data, size_t size,
     *out = res;
     return DESK_OK;
 }
+
+/* A list of strings into a malloc'd array of copies. */
+static enum desk_status string_list(
+        const json_t *root, const char *key, char ***out, size_t *n, struct desk_err *e) {
+    const json_t *list = get_array(root, key, e);
+    if (!list)
+        return e->status;
+    *out = calloc(json_array_size(list) + 1, sizeof **out);
+    if (!*out)
+        return wire_fail(e, DESK_ERR_NOMEM, "out of memory");
+    size_t i;
+    const json_t *v;
+    json_array_foreach(list, i, v) {
+        if (!json_is_string(v))
+            return wire_fail(e, DESK_ERR_PROTOCOL, "\"%s\"[%zu] is not a string", key, i);
+        if (set_string(&(*out)[i], json_string_value(v), e) != DESK_OK)
+            return e->status;
+        (*n)++;
+    }
+    return DESK_OK;
+}
+
+enum desk_status wire_held(
+        const char *body, size_t len, struct desk_err *e, struct desk_held **out) {
+    *out = NULL;
+    json_t *root = load_object(body, len, e);
+    if (!root)
+        return e->status;
+    struct desk_held *h = calloc(1, sizeof *h);
+    enum desk_status st = h ? DESK_OK : wire_fail(e, DESK_ERR_NOMEM, "out of memory");
+    if (st == DESK_OK)
+        st = string_list(root, "keys", &h->keys, &h->nkeys, e);
+    if (st == DESK_OK)
+        st = string_list(root, "buttons", &h->buttons, &h->nbuttons, e);
+    json_decref(root);
+    if (st != DESK_OK) {
+        desk_held_free(h);
+        return st;
+    }
+    *out = h;
+    return DESK_OK;
+}
+
+enum desk_status wire_actions(
+        const char *body, size_t len, struct desk_err *e, struct desk_actions_result **out) {
+    *out = NULL;
+    json_t *root = load_object(body, len, e);
+    if (!root)
+        return e->status;
+    struct desk_actions_result *r = calloc(1, sizeof *r);
+    const json_t *results = get_array(root, "results", e);
+    enum desk_status st = !r         ? wire_fail(e, DESK_ERR_NOMEM, "out of memory")
+                          : !results ? e->status
+                                     : DESK_OK;
+    const json_t *failed = json_object_get(root, "failedIndex");
+    if (st == DESK_OK) {
+        r->failed_index = json_is_integer(failed) ? (long)json_integer_value(failed) : -1;
+        r->completed = json_array_size(results);
+        r->points = calloc(r->completed + 1, sizeof *r->points);
+        r->has_point = calloc(r->completed + 1, sizeof *r->has_point);
+        if (!r->points || !r->has_point)
+            st = wire_fail(e, DESK_ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; st == DESK_OK && i < r->completed; i++) {
+        const json_t *one = json_array_get(results, i);
+        if (!json_is_object(one)) {
+            st = wire_fail(e, DESK_ERR_PROTOCOL, "\"results\"[%zu] is not an object", i);
+        } else if (json_object_get(one, "x")) {
+            if (get_int(one, "x", &r->points[i].x, e) || get_int(one, "y", &r->points[i].y, e))
+                st = nested(e, "results");
+            r->has_point[i] = true;
+        }
+    }
+    const json_t *shot = json_object_get(root, "screenshot");
+    if (st == DESK_OK && json_is_object(shot)) {
+        char *text = json_dumps(shot, JSON_COMPACT);
+        st = text ? wire_image_json(text, strlen(text), e, &r->screenshot)
+                  : wire_fail(e, DESK_ERR_NOMEM, "out of memory");
+        free(text);
+    }
+    json_decref(root);
+    if (st != DESK_OK) {
+        desk_actions_result_free(r);
+        return st;
+    }
+    *out = r;
+    return DESK_OK;
+}

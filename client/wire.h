@@ -76,6 +76,16 @@ enum desk_status wire_text(
         const char *body, size_t len, const char *key, struct desk_err *e, char **out);
 enum desk_status wire_vnc(const char *body, size_t len, struct desk_err *e, struct desk_vnc **out);
 
+/* {"keys": [names], "buttons": [names]} (input/held). */
+enum desk_status wire_held(
+        const char *body, size_t len, struct desk_err *e, struct desk_held **out);
+/*
+ * The actions route's answer, or its error reply when that carries failedIndex (then
+ * failed_index is set); {"results", "completed", "screenshot"?}.
+ */
+enum desk_status wire_actions(
+        const char *body, size_t len, struct desk_err *e, struct desk_actions_result **out);
+
 /* A screenshot in the JSON form: base64 decoded here. */
 enum desk_status wire_image_json(
         const char *body, size_t len, struct desk_err *e, struct desk_image **out);

@@ -30,6 +30,8 @@ static void usage(FILE *f) {
           "  --vnc-password-file FILE  VNC password, first line (or DESK_VNC_PASSWORD; "
           "default random)\n"
           "  --log-level LEVEL    error, warn, info or debug (DESK_LOG_LEVEL; default info)\n"
+          "DESK_HOLD_TIMEOUT=S: keys and buttons the down routes hold are released after S "
+          "seconds without input (default 60)\n"
           "  --version, --help\n",
             f);
 }
@@ -183,6 +185,16 @@ static enum config_result check(struct config *c, const struct flags *f) {
         return CONFIG_USAGE;
     }
     c->stack.display = c->display;
+    const char *hold = util_env_or("DESK_HOLD_TIMEOUT", "60");
+    double secs = 0;
+    if (util_parse_double(hold, &secs) < 0 || !(secs > 0 && secs <= 86400)) {
+        fprintf(stderr,
+                "deskd: DESK_HOLD_TIMEOUT must be a number of seconds above 0 and at most 86400, "
+                "got \"%s\"\n",
+                hold);
+        return CONFIG_USAGE;
+    }
+    c->hold_timeout_ms = (long)(secs * 1000);
     return CONFIG_RUN;
 }
 

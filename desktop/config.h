@@ -18,6 +18,7 @@ struct config {
     const char *token; /* NULL: no token required */
     const char *display;
     enum log_level log_level;
+    long hold_timeout_ms; /* DESK_HOLD_TIMEOUT: what the down routes hold is released after this */
     struct stack_config stack; /* .display is set too */
 };
 

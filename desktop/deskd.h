@@ -37,4 +37,21 @@ extern const struct route *const deskd_routes[];
 /* Replies 503 naming the display problem in err. */
 void reply_no_display(struct req *r, const char *err);
 
+struct act;
+
+/*
+ * Runs job (fn, arg, cost_ms set) on the input worker for r. Returns true
+ * when it ran (job->rc and job->dead say how), else false with the reply
+ * (busy, cancelled, no display) sent. what names the work in sentences.
+ */
+bool input_job_run(struct req *r, struct inputw_job *job, const char *what);
+/* input_job_run, then the error reply when fn failed; true when it succeeded. a may be NULL. */
+bool input_job(struct req *r, int (*fn)(struct input *in, void *arg), void *arg, long cost_ms,
+        const char *what, const struct act *a);
+/* The error reply for a job that ran and failed (job->rc < 0); a (may be NULL) names a held key. */
+void reply_input_failure(
+        struct req *r, const struct inputw_job *job, const struct act *a, const char *what);
+/* What an action's route answers: {"x","y"} for pointer actions (drag: also from, to), else {}. */
+json_t *act_answer(const struct act *a);
+
 #endif

@@ -164,6 +164,10 @@ void reply_error(struct req *r, enum err_code code, const char *fmt, ...) {
                                : NULL;
     free(msg);
     free(path);
+    if (root && r->error_extra)
+        json_object_update(root, r->error_extra);
+    json_decref(r->error_extra);
+    r->error_extra = NULL;
     char *text = root ? json_dumps(root, JSON_COMPACT) : NULL;
     json_decref(root);
     if (!text) {

@@ -45,7 +45,8 @@ struct req {
     struct MHD_Connection *conn;
     bool replied;
     int status;
-    long retry_after_s; /* > 0: the reply carries Retry-After with it (a 503 for a busy queue) */
+    long retry_after_s;  /* > 0: the reply carries Retry-After with it (a 503 for a busy queue) */
+    json_t *error_extra; /* members reply_error adds to its object (it takes the reference) */
 };
 
 /* The first value of query argument key (exact match), or NULL. */

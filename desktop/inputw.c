@@ -36,6 +36,9 @@ struct inputw {
     struct inputw_job *run;         /* the running job, or NULL */
     long run_cost_ms, run_start_ms; /* the running job's */
     bool quit;
+    long hold_timeout_ms; /* 0: none */
+    bool holding;         /* the down routes hold something */
+    long last_job_ms;     /* when the last job ended */
 
     /* The worker's alone. */
     struct xconn *xc;
@@ -94,6 +97,7 @@ static void run_job(struct inputw *w, struct inputw_job *job) {
     /* input releases what it pressed on every path; this is the safety net after a failure. */
     if (job->rc < 0 && !job->dead)
         input_release_all(w->in);
+    job->holding = w->in && input_sticky_any(w->in);
     xconn_unlock(w->xc);
     job->result = 0;
 }
@@ -112,6 +116,49 @@ static void run_as_worker(struct inputw *w, struct inputw_job *job) {
     pthread_mutex_lock(&w->lock);
     w->run = NULL;
     job->state = JOB_DONE;
+    if (job->result == 0)
+        w->holding = job->holding;
+    if (w->holding)
+        pthread_cond_signal(&w->work); /* the worker has a deadline to keep (see idle_wait) */
+    if (!job->reads_only)
+        w->last_job_ms = now_ms();
+}
+
+static int release_held_fn(struct input *in, void *arg) {
+    (void)arg;
+    return input_release_sticky(in, NULL);
+}
+
+/*
+ * With the lock held and the worker idle: waits for work, or when the down
+ * routes hold something, until the hold timeout, and then releases it.
+ */
+static void idle_wait(struct inputw *w) {
+    if (!w->holding || w->hold_timeout_ms <= 0) {
+        pthread_cond_wait(&w->work, &w->lock);
+        return;
+    }
+    long left = w->last_job_ms + w->hold_timeout_ms - now_ms();
+    if (left > 0) {
+        struct timespec ts = util_abstime(CLOCK_MONOTONIC, left);
+        pthread_cond_timedwait(&w->work, &w->lock, &ts);
+        return;
+    }
+    struct inputw_job job = {.fn = release_held_fn, .cost_ms = INPUTW_JOB_BASE_MS, .owner = w};
+    char err[128];
+    job.err = err;
+    job.errlen = sizeof err;
+    run_as_worker(w, &job);
+    if (job.result != 0)
+        w->holding = false; /* no display: nothing is held on it any more */
+    pthread_cond_broadcast(&w->done);
+}
+
+void inputw_set_hold_timeout(struct inputw *w, long ms) {
+    pthread_mutex_lock(&w->lock);
+    w->hold_timeout_ms = ms;
+    pthread_cond_signal(&w->work);
+    pthread_mutex_unlock(&w->lock);
 }
 
 static void *worker(void *arg) {
@@ -122,7 +169,10 @@ static void *worker(void *arg) {
         if (!job || w->run) {
             if (!job && w->quit)
                 break;
-            pthread_cond_wait(&w->work, &w->lock);
+            if (w->run)
+                pthread_cond_wait(&w->work, &w->lock);
+            else
+                idle_wait(w);
             continue;
         }
         w->head = job->next;
@@ -144,7 +194,7 @@ struct inputw *inputw_new(
     w->stopping = stopping;
     w->wait_max_ms = wait_max_ms;
     pthread_mutex_init(&w->lock, NULL);
-    pthread_cond_init(&w->work, NULL);
+    util_cond_init_monotonic(&w->work);
     util_cond_init_monotonic(&w->done);
     w->xc = xconn_new(display_name, "input", conn_open, conn_close, w);
     int rc = w->xc ? pthread_create(&w->thread, NULL, worker, w) : ENOMEM;
@@ -215,6 +265,7 @@ int inputw_run(struct inputw *w, struct inputw_job *job, long *retry_s, char *er
             .cost_ms = job->cost_ms,
             .gone = job->gone,
             .gone_arg = job->gone_arg,
+            .reads_only = job->reads_only,
             .owner = w,
             .err = err,
             .errlen = errlen};

@@ -39,6 +39,9 @@ struct inputw_job {
      */
     int (*gone)(void *arg);
     void *gone_arg;
+    /* The job only reads (the pointer, what is held): it does not count as input for the
+     * hold timeout. */
+    bool reads_only;
 
     /* Out, when inputw_run returned 0: fn's result, and whether the display died meanwhile. */
     int rc;
@@ -48,7 +51,8 @@ struct inputw_job {
     struct inputw_job *next;
     struct inputw *owner;
     int state;
-    int result; /* what inputw_run returns */
+    int result;   /* what inputw_run returns */
+    bool holding; /* the down routes hold something after it */
     char *err;
     size_t errlen;
 };
@@ -63,6 +67,12 @@ struct inputw;
  */
 struct inputw *inputw_new(
         const char *display_name, const volatile bool *stopping, long wait_max_ms);
+/*
+ * What input_key_set and input_button_set hold (the down routes) is released
+ * once the worker has run no job for ms (> 0); until this is called, never.
+ */
+void inputw_set_hold_timeout(struct inputw *w, long ms);
+
 /* Runs the jobs still queued, stops the thread, closes the connection; accepts NULL. */
 void inputw_destroy(struct inputw *w);
 

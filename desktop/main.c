@@ -49,6 +49,8 @@ int main(int argc, char **argv) {
     d.damage = damage_new(cfg.display);
     d.shots = d.damage ? shots_new(cfg.display, d.damage) : NULL;
     d.input = inputw_new(cfg.display, &d.stopping, INPUTW_WAIT_MAX_MS);
+    if (d.input)
+        inputw_set_hold_timeout(d.input, cfg.hold_timeout_ms);
     d.xquery = xconn_new(cfg.display, "queries", NULL, NULL, NULL);
     struct server_config scfg = {
             .host = cfg.host,

@@ -169,8 +169,25 @@ int shot_parse(struct shot_req *sr, bool region, bool compressed, arg_fn get, co
     return 0;
 }
 
-/* A short rendering of a JSON value for error sentences. */
+void param_format_double(double v, char *buf, size_t len) {
+    if (v == floor(v) && fabs(v) < 1e15) {
+        snprintf(buf, len, "%.0f", v); /* 1000000, not 1e+06 */
+        return;
+    }
+    /* The fewest digits that read back as v: 100.6, not jansson's 100.59999999999999. */
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, len, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            return;
+    }
+}
+
+/* A short rendering of a JSON value for error sentences; numbers as short as they read back. */
 static void show_json(json_t *v, char *buf, size_t len) {
+    if (json_is_real(v)) {
+        param_format_double(json_real_value(v), buf, len);
+        return;
+    }
     char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
     snprintf(buf, len, "%.48s%s", text ? text : "?", text && strlen(text) > 48 ? "..." : "");
     free(text);
@@ -191,6 +208,27 @@ int body_int(json_t *obj, const char *key, bool required, long min, long max, in
         FAIL("%s must be an integer from %ld to %ld, got %s", key, min, max, shown);
     }
     *out = (int)i;
+    return 1;
+}
+
+int body_number(json_t *obj, const char *key, bool required, double min, double max, double *out,
+        char *err, size_t errlen) {
+    json_t *v = json_object_get(obj, key);
+    char lo[32], hi[32];
+    param_format_double(min, lo, sizeof lo);
+    param_format_double(max, hi, sizeof hi);
+    if (!v || json_is_null(v)) {
+        if (required)
+            FAIL("%s is required: a number from %s to %s", key, lo, hi);
+        return 0;
+    }
+    double d = json_is_number(v) ? json_number_value(v) : NAN;
+    if (!json_is_number(v) || !isfinite(d) || d < min || d > max) {
+        char shown[64];
+        show_json(v, shown, sizeof shown);
+        FAIL("%s must be a number from %s to %s, got %s", key, lo, hi, shown);
+    }
+    *out = d;
     return 1;
 }
 

@@ -53,7 +53,13 @@ int shot_parse(struct shot_req *sr, bool region, bool compressed, arg_fn get, co
  */
 int body_int(json_t *obj, const char *key, bool required, long min, long max, int *out, char *err,
         size_t errlen);
+/* A JSON number, integer or with a fraction, finite and within [min, max]. */
+int body_number(json_t *obj, const char *key, bool required, double min, double max, double *out,
+        char *err, size_t errlen);
 int body_bool(json_t *obj, const char *key, bool *out, char *err, size_t errlen);
+
+/* v as digits that read back as v: integers in full (1000000), else the fewest (100.6). */
+void param_format_double(double v, char *buf, size_t len);
 int body_string(json_t *obj, const char *key, bool required, const char **out, size_t *len,
         char *err, size_t errlen);
 

@@ -22,7 +22,9 @@ static const struct route health_routes[] = {
     X(display)                                                                                     \
     X(windows)                                                                                     \
     X(input)                                                                                       \
-    X(process)
+    X(actions)                                                                                     \
+    X(process)                                                                                     \
+    X(a11y)
 
 #define DECLARE_GROUP_(name) extern const struct route api_##name##_routes[];
 ROUTE_GROUPS(DECLARE_GROUP_)

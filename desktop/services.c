@@ -7,6 +7,9 @@
  *           ready when a window manager runs and a panel is mapped and painted
  *   x11vnc  x11vnc -display :N -rfbport VNC_PORT -localhost ...   (same)
  *           ready when its port sends "RFB "
+ *   atspi   at-spi-bus-launcher --launch-immediately  (after and bound to xfce4)
+ *           ready when the accessibility registry answers on its bus; never
+ *           restarted after an exit of its own (Daytona: autoRestart false)
  *   novnc   websockify --web /usr/share/novnc NO_VNC_PORT 127.0.0.1:VNC_PORT
  *           (after xvfb and x11vnc, bound to xvfb) ready when it answers HTTP
  *
@@ -14,6 +17,11 @@
  *  - dbus-run-session, not dbus-launch: it keeps the bus daemon its own child,
  *    in the service's process group, and ends it with the session, where
  *    dbus-launch double-forks a daemon and a babysitter out of the group.
+ *  - The session bus listens on an address deskd chose (a bus configuration
+ *    file that includes Debian's session.conf and adds one <listen>), so
+ *    deskd, the accessibility bus launcher and the applications deskd starts
+ *    reach the same session bus as the applications of the xfce4 session.
+ *    Applications find the accessibility bus through it (org.a11y.Bus).
  *  - No blanking: Xvfb's own screen saver is off (-s 0, -dpms); the screen
  *    lockers, savers and the power manager are hidden from xfce4 by the
  *    state directory (statedir.c).
@@ -29,6 +37,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "a11y-bus.h"
 
 static void xvfb_argv(const struct service_env *e, struct service_argv *out) {
     snprintf(out->store, sizeof out->store, "%dx%dx24", e->width, e->height);
@@ -55,9 +65,47 @@ static int xvfb_probe(
 }
 
 static void xfce4_argv(const struct service_env *e, struct service_argv *out) {
-    (void)e;
-    const char *argv[] = {"dbus-run-session", "--", "xfce4-session", NULL};
+    const char *argv[] = {"dbus-run-session", e->bus_config_arg, "--", "xfce4-session", NULL};
     memcpy(out->argv, argv, sizeof argv);
+}
+
+/* Writes the session bus configuration: Debian's session bus, also listening on our address. */
+static int xfce4_prepare(const struct service_env *e, char *err, size_t errlen) {
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s.new", e->bus_config);
+    FILE *f = fopen(tmp, "we");
+    int rc = 0;
+    if (f) {
+        fprintf(f,
+                "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration "
+                "1.0//EN\"\n \"http://www.freedesktop.org/standards/dbus/1.0/"
+                "busconfig.dtd\">\n<busconfig>\n  <listen>%s</listen>\n"
+                "  <servicedir>%s</servicedir>\n"
+                "  <include>/usr/share/dbus-1/session.conf</include>\n</busconfig>\n",
+                e->session_bus, e->bus_services);
+        rc = fclose(f) == 0 ? 0 : -errno;
+    } else {
+        rc = -errno;
+    }
+    if (rc == 0 && rename(tmp, e->bus_config) < 0)
+        rc = -errno;
+    if (rc < 0)
+        snprintf(err, errlen, "cannot write the session bus configuration %s: %s", e->bus_config,
+                strerror(-rc));
+    return rc;
+}
+
+static void atspi_argv(const struct service_env *e, struct service_argv *out) {
+    (void)e;
+    const char *argv[] = {"at-spi-bus-launcher", "--launch-immediately", NULL};
+    memcpy(out->argv, argv, sizeof argv);
+}
+
+static int atspi_probe(
+        const struct service_env *e, struct probe_state *st, char *err, size_t errlen) {
+    (void)st;
+    /* Not yet, not never: the launcher registers on the session bus and starts the registry. */
+    return a11y_bus_probe(e->session_bus, 500, err, errlen) == 0 ? 1 : 0;
 }
 
 static int xfce4_probe(
@@ -145,7 +193,21 @@ const struct service services[] = {
                 .also = "xfce4-session",
                 .package = "dbus-bin and xfce4",
                 .argv = xfce4_argv,
+                .prepare = xfce4_prepare,
                 .probe = xfce4_probe,
+        },
+        {
+                .name = "atspi",
+                .priority = 250,
+                .after = {"xfce4"},
+                .bound = {"xfce4"},
+                .ready_timeout_ms = 15000,
+                /* Debian's place for it, off PATH (Daytona looks there first too). */
+                .exe = "/usr/libexec/at-spi-bus-launcher",
+                .package = "at-spi2-core",
+                .argv = atspi_argv,
+                .probe = atspi_probe,
+                .no_restart = true,
         },
         {
                 .name = "x11vnc",
@@ -204,6 +266,7 @@ void services_defs(struct svc_def *defs) {
                 .after = mask_of(services[i].after),
                 .bound = mask_of(services[i].bound),
                 .ready_timeout_ms = services[i].ready_timeout_ms,
+                .no_restart = services[i].no_restart,
         };
     }
 }

@@ -31,6 +31,13 @@ struct service_env {
     int width, height;
     const struct vnc_config *vnc; /* ports, noVNC's host and files, the password file */
     const char *password;         /* the VNC password */
+    /* The session's D-Bus: the address xfce4's bus listens on (also, and first, in every
+     * service's DBUS_SESSION_BUS_ADDRESS), the bus configuration file that says so, and
+     * "--config-file=<that file>" for dbus-run-session. */
+    const char *session_bus;
+    const char *bus_config;
+    const char *bus_config_arg;
+    const char *bus_services; /* a service directory searched before the standard ones */
 };
 
 /* A command line: argv points into store or into static strings. */
@@ -59,6 +66,7 @@ struct service {
     int (*probe)(const struct service_env *e, struct probe_state *st, char *err, size_t errlen);
     /* After nothing of it is left. May be NULL. */
     void (*stopped)(const struct service_env *e);
+    bool no_restart; /* see struct svc_def */
 };
 
 extern const struct service services[];

@@ -58,6 +58,9 @@ struct stack_state {
     char path_env[4096];
     char names[128];
     struct service_env env;
+    char session_bus[128];
+    char bus_config[480];
+    char bus_config_arg[500];
     int64_t t_init;
 
     pthread_mutex_t lock;

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "a11y-bus.h"
 #include "jobs.h"
 #include "log.h"
 #include "stack-int.h"
@@ -210,12 +211,18 @@ static void begin(struct op *o) {
         o->starts = stk.sup.svcs[i].starts;
         stk.op_target = i;
         stk.op_gen++;
-        /* What must be ready afterwards: it, what runs bound to it, and what it needs. */
+        /* What must be ready afterwards: it, what runs bound to it (transitively: atspi on
+         * xfce4 on xvfb), and what it needs. */
         o->want = 1u << i;
-        for (int j = 0; j < services_n; j++) {
-            const struct svc *v = &stk.sup.svcs[j];
-            if ((v->def->bound & (1u << i)) && v->wanted)
-                o->want |= 1u << j;
+        for (bool grew = true; grew;) {
+            grew = false;
+            for (int j = 0; j < services_n; j++) {
+                const struct svc *v = &stk.sup.svcs[j];
+                if (!(o->want & (1u << j)) && (v->def->bound & o->want) && v->wanted) {
+                    o->want |= 1u << j;
+                    grew = true;
+                }
+            }
         }
         svc_restart(&stk.sup, i);
         for (int j = 0; j < services_n; j++) {
@@ -322,8 +329,8 @@ void stack_publish(void) {
     pthread_mutex_lock(&stk.status_lock);
     for (int i = 0; i < services_n; i++) {
         const struct svc *v = &stk.sup.svcs[i];
-        stk.status[i] = (struct stack_status){
-                services[i].name, v->def->priority, v->state == SVC_READY, true, v->pid};
+        stk.status[i] = (struct stack_status){services[i].name, v->def->priority,
+                v->state == SVC_READY, !services[i].no_restart, v->pid};
     }
     pthread_mutex_unlock(&stk.status_lock);
 }
@@ -338,7 +345,17 @@ int stack_snapshot(struct stack_status out[STACK_MAX]) {
     pthread_mutex_lock(&stk.status_lock);
     memcpy(out, stk.status, (size_t)services_n * sizeof out[0]);
     pthread_mutex_unlock(&stk.status_lock);
+    /* Daytona's atspi: running is the bus's health (cached 2 s, 100 ms at most), no pid. */
+    int a = services_find("atspi");
+    if (a >= 0) {
+        out[a].running = out[a].running && a11y_bus_healthy(stk.session_bus);
+        out[a].pid = 0;
+    }
     return services_n;
+}
+
+const char *stack_session_bus(void) {
+    return stk.managed ? stk.session_bus : getenv("DBUS_SESSION_BUS_ADDRESS");
 }
 
 int stack_find(const char *name) {

@@ -85,6 +85,12 @@ const char *stack_names(void);
  * stderr alone), as UTF-8; malloc'd; "" if it never ran; NULL on OOM.
  */
 char *stack_log(int i, bool errors, size_t *len);
+/*
+ * The session bus address of the desktop (where org.a11y.Bus is found): the
+ * one deskd gave xfce4's bus, or, attached, deskd's own DBUS_SESSION_BUS_ADDRESS
+ * (NULL when it has none).
+ */
+const char *stack_session_bus(void);
 /* The VNC password and the noVNC port and host; false when attached. */
 bool stack_vnc(char *password, size_t len, int *novnc_port, const char **novnc_host);
 

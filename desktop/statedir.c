@@ -25,9 +25,22 @@
 #include "log.h"
 #include "proc.h"
 
-/* Autostart entries the desktop must not run: lockers, savers, power managers. */
+/*
+ * Autostart entries the desktop must not run: lockers, savers, power managers,
+ * and the accessibility bus launcher, which deskd runs itself (its atspi
+ * process): a second launcher would own org.a11y.Bus first and deskd's would
+ * exit at once.
+ */
 static const char *const hidden_autostart[] = {"light-locker", "xscreensaver", "xfce4-screensaver",
-        "xfce4-power-manager", "gnome-screensaver", "mate-screensaver"};
+        "xfce4-power-manager", "gnome-screensaver", "mate-screensaver", "at-spi-dbus-bus"};
+
+/*
+ * The session bus's own service files come after this directory's, so D-Bus
+ * activation cannot start another accessibility bus launcher either: only
+ * deskd's atspi process owns org.a11y.Bus, and a bus deskd stopped stays
+ * stopped until its restart.
+ */
+static const char a11y_bus_service[] = "[D-BUS Service]\nName=org.a11y.Bus\nExec=/bin/false\n";
 
 static int mkdirs(const char *path, mode_t mode) {
     char buf[PATH_MAX];
@@ -112,9 +125,10 @@ int statedir_init(struct statedir *d, const char *configured, char *err, size_t 
     snprintf(d->xdg_dir, sizeof d->xdg_dir, "%s/xdg", d->path);
     snprintf(autostart, sizeof autostart, "%s/autostart", d->xdg_dir);
     snprintf(d->passwd_path, sizeof d->passwd_path, "%s/vnc.passwd", d->path);
+    snprintf(d->bus_services, sizeof d->bus_services, "%s/dbus-services", d->path);
     int rc;
     if ((rc = mkdirs(d->path, 0700)) < 0 || (rc = mkdirs(d->logs_dir, 0700)) < 0 ||
-            (rc = mkdirs(autostart, 0755)) < 0) {
+            (rc = mkdirs(autostart, 0755)) < 0 || (rc = mkdirs(d->bus_services, 0700)) < 0) {
         snprintf(err, errlen, "cannot make the state directory %s: %s", d->path, strerror(-rc));
         return -1;
     }
@@ -140,6 +154,12 @@ int statedir_init(struct statedir *d, const char *configured, char *err, size_t 
             snprintf(err, errlen, "cannot write %s: %s", path, strerror(-rc));
             return -1;
         }
+    }
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/org.a11y.Bus.service", d->bus_services);
+    if ((rc = write_file(path, a11y_bus_service)) < 0) {
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(-rc));
+        return -1;
     }
     return 0;
 }

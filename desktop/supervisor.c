@@ -41,12 +41,13 @@ static void free_env(char **env) {
 
 /* The environment of a service: ours without deskd's own settings, plus the desktop's. */
 static char **make_env(const char *marker) {
-    static const char *const drop[] = {"DESK_", "DISPLAY=", "DBUS_SESSION_BUS_ADDRESS=",
+    static const char *const drop[] = {"DESK_",
+            "DISPLAY=", "DBUS_SESSION_BUS_ADDRESS=", "QT_LINUX_ACCESSIBILITY_ALWAYS_ON=",
             "SESSION_MANAGER=", "XDG_CONFIG_DIRS=", "XAUTHORITY=", "WAYLAND_DISPLAY="};
     size_t n = 0;
     while (environ[n])
         n++;
-    char **env = calloc(n + 4, sizeof *env);
+    char **env = calloc(n + 6, sizeof *env);
     if (!env)
         return NULL;
     size_t k = 0;
@@ -60,6 +61,9 @@ static char **make_env(const char *marker) {
     const char *dirs = getenv("XDG_CONFIG_DIRS");
     if (asprintf(&env[k++], "DISPLAY=%s", stk.display) < 0 ||
             asprintf(&env[k++], "%s", marker) < 0 ||
+            asprintf(&env[k++], "DBUS_SESSION_BUS_ADDRESS=%s", stk.session_bus) < 0 ||
+            /* Qt exports its accessibility tree only when asked (GTK always does). */
+            asprintf(&env[k++], "QT_LINUX_ACCESSIBILITY_ALWAYS_ON=1") < 0 ||
             asprintf(&env[k++], "XDG_CONFIG_DIRS=%s:%s", stk.dir.xdg_dir,
                     dirs && *dirs ? dirs : "/etc/xdg") < 0) {
         env[k - 1] = NULL; /* what the failed asprintf left there is undefined */
@@ -267,7 +271,16 @@ static void setup_proc(int i) {
 }
 
 int supervisor_init(bool autostart, char *err, size_t errlen) {
+    /* Abstract: no socket file to outlive a killed bus, and no path length limit. */
+    snprintf(
+            stk.session_bus, sizeof stk.session_bus, "unix:abstract=desk-session-%s", stk.stack_id);
+    snprintf(stk.bus_config, sizeof stk.bus_config, "%s/session-bus.conf", stk.dir.path);
+    snprintf(stk.bus_config_arg, sizeof stk.bus_config_arg, "--config-file=%s", stk.bus_config);
     stk.env = (struct service_env){
+            .session_bus = stk.session_bus,
+            .bus_config = stk.bus_config,
+            .bus_config_arg = stk.bus_config_arg,
+            .bus_services = stk.dir.bus_services,
             .display = stk.display,
             .display_num = stk.display_num,
             .width = stk.width,

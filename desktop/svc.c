@@ -272,7 +272,11 @@ void svc_exited(struct svc_sup *s, pid_t pid, int status) {
     }
     /* READY. Losing a dependency first is not this service's failure. */
     snprintf(why, sizeof why, "%s after %.1f s", how, (double)(t - v->ready_at) / 1000.0);
-    if ((v->def->bound & ready) == v->def->bound) {
+    if ((v->def->bound & ready) == v->def->bound && v->def->no_restart) {
+        event(s, i, SVC_EV_EXITED, "%s; not restarted (it restarts on request)", why);
+        v->wanted = false;
+        begin_stop(s, i, t, false);
+    } else if ((v->def->bound & ready) == v->def->bound) {
         fail(s, i, t, why);
         begin_stop(s, i, t, true);
     } else {

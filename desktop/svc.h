@@ -53,6 +53,10 @@ struct svc_def {
      * starts again once j is ready again. A subset of after. */
     unsigned bound;
     int64_t ready_timeout_ms;
+    /* An exit of its own while ready leaves it down (not wanted) until a start or restart asks
+     * for it again, as Daytona's atspi entry (autoRestart false). Losing a dependency it is
+     * bound to still stops it and starts it again with that dependency. */
+    bool no_restart;
 };
 
 /* Times in milliseconds. */

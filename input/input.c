@@ -35,6 +35,7 @@
 #include "input.h"
 
 #include <X11/XKBlib.h>
+#include <X11/Xlib-xcb.h>
 #include <X11/Xutil.h>
 #include <X11/extensions/XTest.h>
 #include <X11/keysym.h>
@@ -79,7 +80,10 @@
  * maximized on a machine with 12 busy loops on 2 cores; with 50 ms, 100/100.
  */
 #define CLICK_GAP_NS (50ull * 1000 * 1000)
-#define MAX_HELD     8
+#define MAX_HELD     (8 + INPUT_HOLD_KEYS_MAX)
+/* The longest input waits for the server to put the pointer where it was sent (input_pointer_at).
+ */
+#define POINTER_WAIT_MS 1000ull
 /* Open-addressed table of the characters the layout types: up to 4 groups of 4 levels. */
 #define TABLE_SIZE 4096
 
@@ -119,6 +123,16 @@ struct input {
     uint8_t ours[32], ours_last[32];
     unsigned ours_buttons, ours_buttons_last;
     char held_name[32]; /* the modifier another client held, for -EBUSY */
+    /*
+     * What input_key_set and input_button_set hold across actions, with the
+     * keysym each key was pressed for and the modifiers those keys set. The
+     * actions press and release around them, never through them.
+     */
+    KeySym sticky_sym[256];
+    unsigned sticky_buttons;
+    uint8_t sticky_modbits[256];
+    unsigned sticky_mods;
+    bool in_run; /* between input_run_begin and input_run_end */
 
     struct slot slot[256];
 
@@ -180,9 +194,16 @@ static int clamp16(int v) {
 
 /* ---- pressing and releasing ---- */
 
+/* A key input_key_set holds: actions leave it down (neither press nor release it). */
+static bool sticky_key(const struct input *in, KeyCode kc) {
+    return in->sticky_sym[kc] != NoSymbol;
+}
+
 static void key_down(struct input *in, KeyCode kc) {
     if (in->nheld < MAX_HELD)
         in->held[in->nheld++] = kc;
+    if (sticky_key(in, kc))
+        return;
     in->ours[kc / 8] |= (uint8_t)(1u << (kc % 8));
     XTestFakeKeyEvent(in->dpy, kc, True, CurrentTime);
 }
@@ -195,17 +216,23 @@ static void key_up(struct input *in, KeyCode kc) {
             break;
         }
     }
+    if (sticky_key(in, kc))
+        return;
     XTestFakeKeyEvent(in->dpy, kc, False, CurrentTime);
     in->last_key_ns = now_ns();
 }
 
 static void button_down(struct input *in, int button) {
+    if (in->sticky_buttons & (1u << button))
+        return;
     in->held_buttons |= 1u << button;
     in->ours_buttons |= 1u << button;
     XTestFakeButtonEvent(in->dpy, (unsigned)button, True, CurrentTime);
 }
 
 static void button_up(struct input *in, int button) {
+    if (!(in->held_buttons & (1u << button)))
+        return;
     in->held_buttons &= ~(1u << button);
     XTestFakeButtonEvent(in->dpy, (unsigned)button, False, CurrentTime);
 }
@@ -222,7 +249,8 @@ static void release_held(struct input *in) {
 /* Ends an action: releases what is held and waits until the server has processed it all. */
 static int finish(struct input *in, int r) {
     release_held(in);
-    int s = sync_check(in);
+    /* In a run, the next round trip (a pointer query) or the run's end sends and waits. */
+    int s = !in->in_run ? sync_check(in) : dead(in) ? -EIO : 0;
     drain_mapping_notify(in);
     memcpy(in->ours_last, in->ours, sizeof in->ours);
     in->ours_buttons_last = in->ours_buttons;
@@ -621,7 +649,7 @@ static KeyCode pick_slot(const struct input *in, const bool *keep) {
     int best = 0;
     for (int kc = in->xkb->max_key_code; kc >= in->xkb->min_key_code; kc--) {
         const struct slot *s = &in->slot[kc];
-        if (!s->usable || (keep && keep[kc]))
+        if (!s->usable || (keep && keep[kc]) || sticky_key(in, kc))
             continue;
         if (s->bound[0] == NoSymbol)
             return (KeyCode)kc;
@@ -869,6 +897,16 @@ static void restore_foreign(struct input *in, const struct kbd_saved *sv, bool g
         XkbLatchGroup(in->dpy, XkbUseCoreKbd, (unsigned)sv->latched_group);
 }
 
+/*
+ * Lets go of (down false) or presses again the modifier keys input_key_set
+ * holds: text is typed as given, so a held Shift is lifted while it is typed.
+ */
+static void lift_sticky_mods(struct input *in, bool down) {
+    for (int kc = 0; kc < 256; kc++)
+        if (in->sticky_sym[kc] != NoSymbol && in->sticky_modbits[kc])
+            XTestFakeKeyEvent(in->dpy, (unsigned)kc, down, CurrentTime);
+}
+
 int input_type(struct input *in, const char *utf8, size_t len, int delay_ms) {
     if (delay_ms < 0 || keys_check_text(utf8, len, NULL, 0) < 0)
         return -EINVAL;
@@ -883,6 +921,7 @@ int input_type(struct input *in, const char *utf8, size_t len, int delay_ms) {
     struct kbd_saved sv;
     XkbStateRec st;
     in->held_name[0] = '\0';
+    lift_sticky_mods(in, false);
     int r = clear_foreign(in, &sv, &st);
     bool cleared = r == 0;
     if (r == 0)
@@ -902,6 +941,7 @@ int input_type(struct input *in, const char *utf8, size_t len, int delay_ms) {
     in->mods_down = 0;
     if (cleared)
         restore_foreign(in, &sv, in->group_locked);
+    lift_sticky_mods(in, true);
     return finish(in, r);
 }
 
@@ -974,12 +1014,28 @@ static void press_level(struct input *in, const struct key_combo *combo, const K
     }
 }
 
+/* Sleeps ms in steps, stopping early when the cancel hook says so. */
+static int hold_for(struct input *in, int ms) {
+    int r = sync_check(in);
+    for (int left = ms; r == 0 && left > 0; left -= 50) {
+        sleep_ns((uint64_t)(left < 50 ? left : 50) * 1000000ull);
+        if (in->cancel && in->cancel(in->cancel_arg))
+            r = -ECANCELED;
+    }
+    return r;
+}
+
 int input_key(struct input *in, const struct key_combo *combo) {
+    return input_key_hold(in, combo, 0);
+}
+
+int input_key_hold(struct input *in, const struct key_combo *combo, int hold_ms) {
     KeyCode mods[KEYS_MAX_MODS], key;
     int r, group, key_group = 0;
     unsigned level = 0, unused;
 
-    if (!combo || combo->key == NoSymbol || combo->nmods < 0 || combo->nmods > KEYS_MAX_MODS)
+    if (!combo || combo->key == NoSymbol || combo->nmods < 0 || combo->nmods > KEYS_MAX_MODS ||
+            hold_ms < 0 || hold_ms > INPUT_HOLD_MAX_MS)
         return -EINVAL;
     for (int i = 0; i < combo->nmods; i++)
         if (combo->mods[i] == NoSymbol)
@@ -1000,6 +1056,8 @@ int input_key(struct input *in, const struct key_combo *combo) {
             key_down(in, mods[i]);
         press_level(in, combo, mods, level, true);
         key_down(in, key);
+        if (hold_ms > 0)
+            r = hold_for(in, hold_ms);
         key_up(in, key);
         press_level(in, combo, mods, level, false);
         for (int i = combo->nmods - 1; i >= 0; i--)
@@ -1039,9 +1097,103 @@ int input_move(struct input *in, int x, int y) {
     return finish(in, 0);
 }
 
-int input_click_n(struct input *in, int x, int y, int button, int count) {
-    if (button < 1 || button > 3 || count < 1 || count > INPUT_CLICKS_MAX)
+static bool valid_button(int button) {
+    return (button >= 1 && button <= 3) || button == INPUT_BUTTON_BACK ||
+           button == INPUT_BUTTON_FORWARD;
+}
+
+/*
+ * Waits until the server puts the pointer at (x, y), clamped to the screen,
+ * or POINTER_WAIT_MS passed; (*px, *py) get where it is. While a client
+ * holds a synchronous pointer grab (xfwm4 takes one on every press, for
+ * click-to-focus) the device is frozen: our motion waits in the server's
+ * queue after XSync has returned, until that client lets events through.
+ */
+int input_pointer_at(struct input *in, int x, int y, int *px, int *py) {
+    Screen *scr = DefaultScreenOfDisplay(in->dpy);
+    int tx = x < 0 ? 0 : x >= WidthOfScreen(scr) ? WidthOfScreen(scr) - 1 : x;
+    int ty = y < 0 ? 0 : y >= HeightOfScreen(scr) ? HeightOfScreen(scr) - 1 : y;
+    uint64_t end = now_ns() + POINTER_WAIT_MS * 1000000ull;
+    for (;;) {
+        int r = input_pointer(in, px, py);
+        if (r < 0 || (*px == tx && *py == ty) || now_ns() >= end)
+            return r;
+        sleep_ns(1000000ull);
+    }
+}
+
+int input_pointer_ask(struct input *in, unsigned *ticket) {
+    if (dead(in))
+        return -EIO;
+    XFlush(in->dpy); /* Xlib's buffered requests first, so the query comes after them */
+    *ticket = xcb_query_pointer(XGetXCBConnection(in->dpy), DefaultRootWindow(in->dpy)).sequence;
+    return 0;
+}
+
+int input_pointer_answer(struct input *in, unsigned ticket, int *x, int *y) {
+    xcb_query_pointer_cookie_t cookie = {ticket};
+    xcb_query_pointer_reply_t *r =
+            xcb_query_pointer_reply(XGetXCBConnection(in->dpy), cookie, NULL);
+    if (!r || dead(in)) {
+        free(r);
+        return -EIO;
+    }
+    *x = r->root_x;
+    *y = r->root_y;
+    free(r);
+    return 0;
+}
+
+void input_run_begin(struct input *in) {
+    in->in_run = true;
+}
+
+int input_run_end(struct input *in) {
+    in->in_run = false;
+    return sync_check(in);
+}
+
+int input_screen_size(struct input *in, int *w, int *h) {
+    Window root;
+    int x, y;
+    unsigned uw = 0, uh = 0, border, depth;
+    if (dead(in))
+        return -EIO;
+    XGetGeometry(in->dpy, DefaultRootWindow(in->dpy), &root, &x, &y, &uw, &uh, &border, &depth);
+    if (dead(in) || uw == 0 || uh == 0)
+        return -EIO;
+    *w = (int)uw;
+    *h = (int)uh;
+    return 0;
+}
+
+int input_pause(struct input *in, int ms) {
+    return ms < 0 ? -EINVAL : hold_for(in, ms);
+}
+
+int input_hold_keys(struct input *in, const KeySym *syms, int n) {
+    bool keep[256] = {false};
+    KeyCode kcs[INPUT_HOLD_KEYS_MAX];
+    int group;
+    unsigned level;
+    if (n < 0 || n > INPUT_HOLD_KEYS_MAX)
         return -EINVAL;
+    if (n == 0)
+        return 0;
+    int r = load_keymap(in, NULL, false);
+    for (int i = 0; r == 0 && i < n; i++)
+        r = key_for_sym(in, syms[i], IsModifierKey(syms[i]), keep, &kcs[i], &group, &level);
+    unload_keymap(in);
+    if (r < 0)
+        return finish(in, r);
+    for (int i = 0; i < n; i++)
+        key_down(in, kcs[i]);
+    return 0;
+}
+
+int input_click_n(struct input *in, int x, int y, int button, int count) {
+    if (!valid_button(button) || count < 1 || count > INPUT_CLICKS_MAX)
+        return finish(in, -EINVAL);
     move_to(in, x, y);
     for (int i = 0; i < count; i++) {
         if (i > 0) {
@@ -1075,13 +1227,14 @@ static int paced_move(struct input *in, int x, int y, uint64_t pause_ns) {
 }
 
 int input_drag(struct input *in, int x1, int y1, int x2, int y2, int button) {
-    if (button < 1 || button > 3)
-        return -EINVAL;
-    x1 = clamp16(x1);
-    y1 = clamp16(y1);
-    x2 = clamp16(x2);
-    y2 = clamp16(y2);
-    int r = paced_move(in, x1, y1, 0);
+    const int pts[2][2] = {{x1, y1}, {x2, y2}};
+    return input_drag_path(in, pts, 2, button);
+}
+
+int input_drag_path(struct input *in, const int (*pts)[2], int n, int button) {
+    if (!valid_button(button) || n < 2 || n > INPUT_PATH_MAX)
+        return finish(in, -EINVAL);
+    int r = paced_move(in, clamp16(pts[0][0]), clamp16(pts[0][1]), 0);
     if (r < 0)
         return finish(in, r);
     button_down(in, button);
@@ -1091,10 +1244,20 @@ int input_drag(struct input *in, int x1, int y1, int x2, int y2, int button) {
      * xfwm4 a move loop): motion sent in one burst lands before they are
      * ready for it. So every step is processed by the server and followed by
      * a pause, and the release waits until the receiver has seen the end.
+     * A short path is cut into at least DRAG_STEPS steps in all.
      */
-    for (int i = 1; r == 0 && i <= DRAG_STEPS; i++)
-        r = paced_move(in, x1 + (x2 - x1) * i / DRAG_STEPS, y1 + (y2 - y1) * i / DRAG_STEPS,
-                i == DRAG_STEPS ? DRAG_SETTLE_NS : DRAG_STEP_NS);
+    int per = (DRAG_STEPS + n - 2) / (n - 1);
+    for (int k = 1; r == 0 && k < n; k++) {
+        int x1 = clamp16(pts[k - 1][0]), y1 = clamp16(pts[k - 1][1]);
+        int x2 = clamp16(pts[k][0]), y2 = clamp16(pts[k][1]);
+        for (int i = 1; r == 0 && i <= per; i++)
+            r = paced_move(in, x1 + (x2 - x1) * i / per, y1 + (y2 - y1) * i / per,
+                    k == n - 1 && i == per ? DRAG_SETTLE_NS : DRAG_STEP_NS);
+    }
+    /* The release only once the pointer is at the end (see input_pointer_at), so it lands there. */
+    int px, py;
+    if (r == 0)
+        r = input_pointer_at(in, pts[n - 1][0], pts[n - 1][1], &px, &py);
     if (r == 0)
         button_up(in, button);
     return finish(in, r);
@@ -1102,7 +1265,7 @@ int input_drag(struct input *in, int x1, int y1, int x2, int y2, int button) {
 
 int input_scroll(struct input *in, int x, int y, int button, int amount) {
     if (button < 4 || button > 7 || amount < 1 || amount > INPUT_SCROLL_MAX)
-        return -EINVAL;
+        return finish(in, -EINVAL);
     move_to(in, x, y);
     for (int i = 0; i < amount; i++) {
         button_down(in, button);
@@ -1133,17 +1296,130 @@ int input_release_all(struct input *in) {
      */
     for (int kc = 8; kc < 256; kc++) {
         uint8_t bit = (uint8_t)(1u << (kc % 8));
-        if ((keys[kc / 8] & bit) && ((in->ours[kc / 8] | in->ours_last[kc / 8]) & bit))
+        if ((keys[kc / 8] & bit) && ((in->ours[kc / 8] | in->ours_last[kc / 8]) & bit) &&
+                !sticky_key(in, (KeyCode)kc))
             XTestFakeKeyEvent(in->dpy, (unsigned)kc, False, CurrentTime);
     }
-    unsigned buttons = in->ours_buttons | in->ours_buttons_last;
+    unsigned buttons = (in->ours_buttons | in->ours_buttons_last) & ~in->sticky_buttons;
     for (int b = 1; b <= 5; b++)
         if ((mask & (Button1Mask << (b - 1))) && (buttons & (1u << b)))
+            XTestFakeButtonEvent(in->dpy, (unsigned)b, False, CurrentTime);
+    /* The core state has no bits for the side buttons: release ours (a release of a button
+     * that is up changes nothing). */
+    for (int b = INPUT_BUTTON_BACK; b <= INPUT_BUTTON_FORWARD; b++)
+        if (buttons & (1u << b))
             XTestFakeButtonEvent(in->dpy, (unsigned)b, False, CurrentTime);
     int r = finish(in, 0);
     memset(in->ours_last, 0, sizeof in->ours_last);
     in->ours_buttons_last = 0;
     return r;
+}
+
+/* ---- what stays held between actions ---- */
+
+int input_key_set(struct input *in, KeySym sym, bool down) {
+    if (sym == NoSymbol)
+        return -EINVAL;
+    int r = 0;
+    if (!down) {
+        for (int kc = 0; kc < 256; kc++) {
+            if (in->sticky_sym[kc] != sym)
+                continue;
+            in->sticky_sym[kc] = NoSymbol;
+            in->sticky_mods &= ~in->sticky_modbits[kc];
+            in->sticky_modbits[kc] = 0;
+            key_up(in, (KeyCode)kc);
+        }
+        return finish(in, 0);
+    }
+    for (int kc = 0; kc < 256; kc++)
+        if (in->sticky_sym[kc] == sym)
+            return finish(in, 0); /* already held */
+    bool keep[256] = {false};
+    KeyCode kc = 0;
+    int group;
+    unsigned level;
+    r = load_keymap(in, NULL, false);
+    if (r == 0)
+        r = key_for_sym(in, sym, IsModifierKey(sym), keep, &kc, &group, &level);
+    if (r == 0 && !sticky_key(in, kc)) {
+        XTestFakeKeyEvent(in->dpy, kc, True, CurrentTime);
+        in->last_key_ns = now_ns();
+        in->sticky_sym[kc] = sym;
+        in->sticky_modbits[kc] = in->xkb->map->modmap[kc];
+        in->sticky_mods |= in->sticky_modbits[kc];
+    }
+    unload_keymap(in);
+    return finish(in, r);
+}
+
+int input_button_set(struct input *in, int button, bool down, bool move, int x, int y) {
+    if (!valid_button(button))
+        return finish(in, -EINVAL);
+    if (move)
+        move_to(in, x, y);
+    unsigned bit = 1u << button;
+    if (down != !!(in->sticky_buttons & bit)) {
+        XTestFakeButtonEvent(in->dpy, (unsigned)button, down, CurrentTime);
+        in->sticky_buttons ^= bit;
+    }
+    return finish(in, 0);
+}
+
+void input_sticky_get(const struct input *in, struct input_sticky *out) {
+    memcpy(out->keys, in->sticky_sym, sizeof out->keys);
+    out->buttons = in->sticky_buttons;
+}
+
+bool input_sticky_any(const struct input *in) {
+    for (int kc = 0; kc < 256; kc++)
+        if (in->sticky_sym[kc] != NoSymbol)
+            return true;
+    return in->sticky_buttons != 0;
+}
+
+int input_release_sticky(struct input *in, const struct input_sticky *keep) {
+    for (int kc = 0; kc < 256; kc++) {
+        if (in->sticky_sym[kc] == NoSymbol || (keep && keep->keys[kc] != NoSymbol))
+            continue;
+        in->sticky_sym[kc] = NoSymbol;
+        in->sticky_mods &= ~in->sticky_modbits[kc];
+        in->sticky_modbits[kc] = 0;
+        key_up(in, (KeyCode)kc);
+    }
+    for (int b = 1; b < 32; b++) {
+        unsigned bit = 1u << b;
+        if ((in->sticky_buttons & bit) && !(keep && (keep->buttons & bit))) {
+            in->sticky_buttons &= ~bit;
+            XTestFakeButtonEvent(in->dpy, (unsigned)b, False, CurrentTime);
+        }
+    }
+    return finish(in, 0);
+}
+
+int input_query_down(struct input *in, struct input_down *out) {
+    char keys[32];
+    Window root, child;
+    int rx, ry, wx, wy;
+    unsigned mask = 0;
+    memset(out, 0, sizeof *out);
+    if (dead(in))
+        return -EIO;
+    XQueryKeymap(in->dpy, keys);
+    XQueryPointer(in->dpy, DefaultRootWindow(in->dpy), &root, &child, &rx, &ry, &wx, &wy, &mask);
+    if (dead(in))
+        return -EIO;
+    for (int kc = 8; kc < 256; kc++) {
+        if (!(keys[kc / 8] & (1 << (kc % 8))))
+            continue;
+        KeySym sym = XkbKeycodeToKeysym(in->dpy, (KeyCode)kc, 0, 0);
+        out->keys[out->nkeys++] = sym != NoSymbol ? sym : in->sticky_sym[kc];
+    }
+    for (int b = 1; b <= 5; b++)
+        if (mask & (Button1Mask << (b - 1)))
+            out->buttons |= 1u << b;
+    out->buttons |= in->sticky_buttons & ((1u << INPUT_BUTTON_BACK) | (1u << INPUT_BUTTON_FORWARD));
+    return 0;
 }
 
 struct input *input_new(Display *dpy) {
@@ -1175,7 +1451,7 @@ void input_set_cancel(struct input *in, int (*fn)(void *arg), void *arg) {
 void input_destroy(struct input *in) {
     if (!in)
         return;
-    release_held(in);
+    input_release_sticky(in, NULL);
     /* Give back the spare keycodes that still hold our bindings, and only those. */
     if (load_keymap(in, NULL, false) == 0 && keymap_guard(in) == 0) {
         for (int kc = in->xkb->min_key_code; kc <= in->xkb->max_key_code; kc++) {

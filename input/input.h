@@ -33,6 +33,14 @@
 
 /* The most wheel clicks one input_scroll sends. */
 #define INPUT_SCROLL_MAX 1000
+/* The side buttons: X buttons 8 and 9 (browsers' back and forward). */
+#define INPUT_BUTTON_BACK    8
+#define INPUT_BUTTON_FORWARD 9
+/* The most points of one drag path. */
+#define INPUT_PATH_MAX 1000
+/* The most keys input_hold_keys holds; the longest input_key_hold holds a key, in ms. */
+#define INPUT_HOLD_KEYS_MAX 8
+#define INPUT_HOLD_MAX_MS   60000
 
 struct input;
 
@@ -74,8 +82,55 @@ int input_move(struct input *in, int x, int y);
 #define INPUT_CLICKS_MAX 3
 
 /*
- * Moves to (x, y) and clicks button 1 (left), 2 (middle) or 3 (right) count
- * times (1..INPUT_CLICKS_MAX). The clicks of a multi-click are a few
+ * Waits, up to a second, until the server has the pointer at (x, y) clamped
+ * to the screen, and gives where it is then in (*px, *py). Input sent while
+ * another client holds a synchronous pointer grab (xfwm4 takes one on every
+ * press) waits in the server until that client lets it through, after XSync
+ * has returned: this is where an action's answer learns where it really left
+ * the pointer.
+ */
+int input_pointer_at(struct input *in, int x, int y, int *px, int *py);
+
+/*
+ * A run of actions (a batch): between input_run_begin and input_run_end,
+ * actions end without their own XSync; the requests still reach the server
+ * in order, and the next round trip (a pointer query) or input_run_end waits
+ * for all of them. Timing inside an action (multi-click pacing, drag steps,
+ * keymap changes) is unchanged. input_run_end returns 0 or -EIO.
+ */
+void input_run_begin(struct input *in);
+int input_run_end(struct input *in);
+
+/*
+ * The pointer position as the server has it once it has processed what was
+ * sent so far, without waiting for it: input_pointer_ask sends the query,
+ * input_pointer_answer (with its ticket, in the order asked) waits for the
+ * reply. A run's pointer actions ask one after the other and read the
+ * answers at the end: one round trip for all of them.
+ */
+int input_pointer_ask(struct input *in, unsigned *ticket);
+int input_pointer_answer(struct input *in, unsigned ticket, int *x, int *y);
+
+/* The root window's size now (a round trip: it follows RandR changes). */
+int input_screen_size(struct input *in, int *w, int *h);
+
+/*
+ * Waits ms (>= 0) after the server has processed what was sent, asking the
+ * cancel hook every 50 ms (-ECANCELED). Holds nothing.
+ */
+int input_pause(struct input *in, int ms);
+
+/*
+ * Presses the keys syms[0..n-1] (n <= INPUT_HOLD_KEYS_MAX; modifiers by their
+ * modifier-map key) and leaves them held for the next action (a move, click,
+ * drag or scroll), which releases them with its own when it ends, on every
+ * path. On failure (-ENOSPC, -EIO, -EPROTO) nothing is left held.
+ */
+int input_hold_keys(struct input *in, const KeySym *syms, int n);
+
+/*
+ * Moves to (x, y) and clicks button 1 (left), 2 (middle), 3 (right), 8
+ * (back) or 9 (forward) count times (1..INPUT_CLICKS_MAX). The clicks of a multi-click are a few
  * milliseconds apart, so that each press carries its own server time (toolkits
  * ignore a press stamped like the one before) and all of them fall well
  * inside the double-click interval. Separate calls are not paced: two calls
@@ -95,6 +150,15 @@ int input_click(struct input *in, int x, int y, int button, bool double_click);
  * drag takes about 150 ms whatever the distance.
  */
 int input_drag(struct input *in, int x1, int y1, int x2, int y2, int button);
+
+/*
+ * A drag along pts[0..n-1] (2 <= n <= INPUT_PATH_MAX, root coordinates):
+ * pressed at the first point, through every point in order, released at the
+ * last once the server has the pointer there. Each point is a paced step
+ * (about 10 ms); a path of fewer points than input_drag's steps has its
+ * segments cut so that it has as many.
+ */
+int input_drag_path(struct input *in, const int (*pts)[2], int n, int button);
 
 /* Moves to (x, y) and clicks wheel button 4 (up), 5 (down), 6 (left) or 7 (right) amount times
  * (1..INPUT_SCROLL_MAX). */
@@ -139,6 +203,54 @@ const char *input_held_modifier(const struct input *in);
  * another group's (locked for the tap), else a spare keycode bound to it.
  */
 int input_key(struct input *in, const struct key_combo *combo);
+
+/*
+ * input_key holding the key (with its modifiers) hold_ms (0..INPUT_HOLD_MAX_MS)
+ * before the release; the cancel hook is asked every 50 ms.
+ */
+int input_key_hold(struct input *in, const struct key_combo *combo, int hold_ms);
+
+/*
+ * Presses (down) or releases the key for sym and, unlike every other action,
+ * leaves it so: it stays down until input_key_set(sym, false),
+ * input_release_sticky or input_destroy. Actions meanwhile neither press nor
+ * release it (a held Shift applies to clicks and keys), except input_type,
+ * which types text as given: it lifts held modifiers while it types. Pressing a
+ * held key again, or releasing one input does not hold, does nothing.
+ */
+int input_key_set(struct input *in, KeySym sym, bool down);
+
+/*
+ * The same for a pointer button (1..3, 8, 9), moving to (x, y) first when
+ * move is true.
+ */
+int input_button_set(struct input *in, int button, bool down, bool move, int x, int y);
+
+/* What input_key_set and input_button_set hold: keysym per keycode (NoSymbol: none), buttons. */
+struct input_sticky {
+    KeySym keys[256];
+    unsigned buttons; /* bit b: button b */
+};
+
+void input_sticky_get(const struct input *in, struct input_sticky *out);
+/* True while input_key_set or input_button_set holds something. */
+bool input_sticky_any(const struct input *in);
+/* Releases what they hold, except what keep (may be NULL) lists. 0 or -EIO. */
+int input_release_sticky(struct input *in, const struct input_sticky *keep);
+
+/*
+ * What is down on the X server, whoever pressed it: keys from XQueryKeymap
+ * (each as its keysym on level 1 of group 1, or the keysym input bound to a
+ * spare keycode), buttons 1..5 from the pointer state; the core protocol
+ * has no state for buttons 8 and 9, so those are the ones input holds.
+ */
+struct input_down {
+    KeySym keys[256];
+    int nkeys;
+    unsigned buttons; /* bit b: button b */
+};
+
+int input_query_down(struct input *in, struct input_down *out);
 
 /*
  * The safety net after a failure: releases every key and pointer button that

@@ -899,9 +899,10 @@ static int parse_word(const char *s, const char *const *names, size_t n, const c
 
 int keys_parse_button(const char *s, int *button, char *err, size_t errlen) {
     /* Absent or "" is the left button, as in Daytona. */
-    static const char *const names[] = {"", "left", "middle", "right"};
-    static const int buttons[] = {1, 1, 2, 3};
-    int i = parse_word(s, names, NELEM(names), "mouse button", "left, right, middle", err, errlen);
+    static const char *const names[] = {"", "left", "middle", "right", "back", "forward"};
+    static const int buttons[] = {1, 1, 2, 3, 8, 9};
+    int i = parse_word(s, names, NELEM(names), "mouse button", "left, right, middle, back, forward",
+            err, errlen);
     if (i < 0)
         return -EINVAL;
     *button = buttons[i];

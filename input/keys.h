@@ -50,8 +50,9 @@ int keys_parse_hotkey(const char *raw, struct key_combo *out, char *err, size_t 
 int keys_check_text(const char *text, size_t len, char *err, size_t errlen);
 
 /*
- * Mouse button name (left, right, middle; trimmed, case-insensitive) to X
- * button 1, 3 or 2. NULL, empty or blank means left, as in Daytona.
+ * Mouse button name (left, right, middle, back, forward; trimmed,
+ * case-insensitive) to X button 1, 3, 2, 8 or 9. NULL, empty or blank means
+ * left, as in Daytona.
  */
 int keys_parse_button(const char *s, int *button, char *err, size_t errlen);
 

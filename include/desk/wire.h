@@ -45,7 +45,14 @@
     X(SHUTTING_DOWN, 503, ERR_SHUTTING_DOWN, "deskd is shutting down")                             \
     X(CANCELLED, 503, ERR_CANCELLED, "the request was cancelled before it completed")              \
     X(NO_SPARE_KEYCODE, 503, ERR_NO_KEYCODE, "no spare keycode is free for a character")           \
-    X(INPUT_BUSY, 503, ERR_BUSY, "input is busy with earlier requests")
+    X(INPUT_BUSY, 503, ERR_BUSY, "input is busy with earlier requests")                            \
+    X(A11Y_UNAVAILABLE, 503, ERR_UNAVAILABLE, "the accessibility bus is not reachable")            \
+    X(A11Y_NODE_NOT_FOUND, 404, ERR_NOT_FOUND, "no such accessibility node")                       \
+    X(A11Y_NO_ACCESSIBLE_ROOT, 404, ERR_NOT_FOUND, "no application matches the scope")             \
+    X(A11Y_ACTION_NOT_SUPPORTED, 400, ERR_BAD_REQUEST, "the node does not support the action")     \
+    X(A11Y_INVALID_SCOPE, 400, ERR_BAD_REQUEST, "the scope is not focused, pid or all")            \
+    X(A11Y_INVALID_REQUEST, 400, ERR_BAD_REQUEST, "the accessibility request is malformed")        \
+    X(A11Y_INTERNAL, 500, ERR_SERVER, "an accessibility call failed")
 
 /* The "source" of every error body: what Daytona's SDKs look for to read "code". */
 #define DESK_WIRE_ERROR_SOURCE "DAYTONA_DAEMON"

@@ -415,6 +415,34 @@ static void test_input(void) {
         }
         CHECK(ok, "a key with Control and Shift");
     }
+    /* A batch from stdin; --space maps the coordinates of a 640x360 image. */
+    r = RUN_IN("{\"actions\":[{\"type\":\"click\",\"x\":100,\"y\":75,\"clicks\":3},"
+               "{\"type\":\"type\",\"text\":\"ok\"}]}",
+            "do", "-", "--space", "640x360");
+    CHECK_RUN(r, 0, out, "0: 100 75\n1: done\n");
+    run_free(&r);
+    if (collect()) {
+        CHECK(count_buttons(1, &x, &y) == 3 && x == 201 && y == 151,
+                "triple click at screen 201,151 (%d,%d)", x, y);
+        char *got = evproc_text(&ev);
+        CHECK(got && !strcmp(got, "ok"), "the batch typed \"%s\"", got ? got : "");
+        free(got);
+    }
+    r = RUN("click", "100", "75", "--space", "640x360", "--button", "forward");
+    CHECK_RUN(r, 0, out, "100 75\n");
+    run_free(&r);
+    if (collect())
+        CHECK(count_buttons(9, &x, &y) == 1 && x == 201, "forward click at %d,%d", x, y);
+    r = RUN("click", "1", "1", "--space", "640");
+    CHECK_RUN(r, 2, err, "--space must be WxH");
+    run_free(&r);
+    r = RUN_IN("[{\"type\":\"move\",\"x\":1,\"y\":1},{\"type\":\"jump\"}]", "do", "-");
+    CHECK_RUN(r, 1, err, "actions[1].type must be");
+    run_free(&r);
+    r = RUN_IN("not json", "do", "-");
+    CHECK_RUN(r, 1, err, "the batch was built wrong");
+    run_free(&r);
+
     r = RUN("key", "FooBar");
     CHECK_RUN(r, 1, err, "unsupported key \"FooBar\"");
     CHECK(strstr(r.err, "HTTP 400") && !*r.out, "error on stderr only: %s", r.err);

@@ -211,7 +211,7 @@ static void test_null_and_bad_args(void) {
     CHECK_ERR(desk_screenshot_compressed(c, &badfmt, &img), DESK_ERR_INVALID_ARG, "format");
     const struct desk_compress nan = {.scale = NAN};
     CHECK_ERR(desk_screenshot_compressed(c, &nan, &img), DESK_ERR_INVALID_ARG, "scale");
-    CHECK_ERR(desk_mouse_click(c, 1, 1, (enum desk_button)3, false, NULL), DESK_ERR_INVALID_ARG,
+    CHECK_ERR(desk_mouse_click(c, 1, 1, (enum desk_button)5, false, NULL), DESK_ERR_INVALID_ARG,
             "button");
     CHECK_ERR(
             desk_mouse_scroll(c, 1, 1, (enum desk_scroll)4, 1), DESK_ERR_INVALID_ARG, "direction");

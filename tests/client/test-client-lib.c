@@ -4,8 +4,9 @@
  * and cursor positions, pixels compared with the painted root pattern; clicks, drags,
  * scrolls and typing observed by the tests' X client evlog; display info; windows (the
  * test publishes evlog's window in _NET_CLIENT_LIST, as a window manager would); the
- * process routes as far as this deskd has them; a wrong token (401); the reply cap; the
- * kept-alive connection; and, last, a stopped server (connection error).
+ * process routes as far as this deskd has them; the accessibility calls without a bus; a wrong
+ * token (401); the reply cap; the kept-alive connection; and, last, a stopped server (connection
+ * error).
  *
  * It also prints client-side p50 timings of a binary JPEG screenshot and of a click.
  * Waiting is on evlog's output (an F1 tap through the API marks the end), never on timers.
@@ -311,6 +312,95 @@ static void test_keyboard(void) {
         CHECK(ev.nlines == 0, "rejected requests produced %d events", ev.nlines);
 }
 
+static bool has_name(char **names, size_t n, const char *name) {
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(names[i], name) == 0)
+            return true;
+    return false;
+}
+
+static void test_actions(void) {
+    struct button_ev b[64];
+    desk_actions *a = desk_actions_new();
+    desk_act_click(a, 200, 150, DESK_BUTTON_LEFT, 1);
+    desk_act_type(a, "ok");
+    desk_act_click(a, 210, 160, DESK_BUTTON_BACK, 1);
+    desk_act_hold_keys(a, "shift+ctrl");
+    desk_act_drag(a, 150, 100, 300, 220, DESK_BUTTON_LEFT);
+    desk_actions_observe(a, &(struct desk_compress){.format = DESK_IMAGE_JPEG, .scale = 0.5});
+    struct desk_actions_result *res = NULL;
+    CHECK_OK(desk_actions_run(c, a, &res));
+    desk_actions_free(a);
+    if (res) {
+        CHECK(res->completed == 4 && res->failed_index == -1, "4 actions ran");
+        CHECK(res->has_point[0] && res->points[0].x == 200 && res->points[0].y == 150 &&
+                        !res->has_point[1] && res->points[3].x == 300 && res->points[3].y == 220,
+                "the pointer actions answer where the pointer went");
+        CHECK(res->screenshot && res->screenshot->width == 640 &&
+                        res->screenshot->format == DESK_IMAGE_JPEG && res->screenshot->size > 100,
+                "observe gave a 640-wide JPEG");
+    }
+    desk_actions_result_free(res);
+    if (collect()) {
+        int n = buttons(b, 64);
+        CHECK(n == 6 && b[2].button == 8 && b[4].x == 150, "click, back click, drag: %d events", n);
+        char *got = evproc_text(&ev);
+        CHECK(got && strcmp(got, "ok") == 0, "the batch typed \"%s\"", got ? got : "");
+        free(got);
+    }
+
+    /* A batch in a space: its answers are in that space too. */
+    a = desk_actions_new();
+    desk_actions_space(a, &(struct desk_space){640, 360, {0, 0, 0, 0}});
+    desk_act_move(a, 100.4, 60.2);
+    CHECK_OK(desk_actions_run(c, a, &res));
+    CHECK(res && res->points[0].x == 100 && res->points[0].y == 60, "the answer in the space");
+    desk_actions_result_free(res);
+    desk_actions_free(a);
+    struct desk_point p = {0, 0};
+    CHECK_OK(desk_mouse_position(c, &p));
+    CHECK(p.x == 201 && p.y == 121, "100.4,60.2 of 640x360 is screen 201,121: %d,%d", p.x, p.y);
+
+    /* The client's space applies to the single pointer calls. */
+    CHECK_OK(desk_client_set_space(c, &(struct desk_space){320, 180, {0, 0, 0, 0}}));
+    CHECK_OK(desk_mouse_move(c, 50, 30, &p));
+    CHECK(p.x == 50 && p.y == 30, "move in 320x180 answers %d,%d", p.x, p.y);
+    CHECK_OK(desk_client_set_space(c, NULL));
+    CHECK_OK(desk_mouse_position(c, &p));
+    CHECK(p.x == 202 && p.y == 122, "50,30 of 320x180 is screen 202,122: %d,%d", p.x, p.y);
+
+    /* A bad action: the server's sentence names it; a builder mistake never leaves. */
+    a = desk_actions_new();
+    desk_act_key(a, "a", 0);
+    desk_act_key(a, "FooBar", 0);
+    CHECK(desk_actions_run(c, a, &res) == DESK_ERR_BAD_REQUEST && !res &&
+                    strstr(desk_last_error(c), "actions[1].key"),
+            "bad action 1: %s", desk_last_error(c));
+    desk_actions_free(a);
+    a = desk_actions_new();
+    desk_act_type(a, NULL);
+    CHECK(desk_actions_run(c, a, &res) == DESK_ERR_INVALID_ARG && !res, "NULL text: %s",
+            desk_last_error(c));
+    desk_actions_free(a);
+
+    /* Held keys and buttons. */
+    CHECK_OK(desk_keyboard_down(c, "shift"));
+    CHECK_OK(desk_mouse_down(c, DESK_BUTTON_LEFT, &(struct desk_point){220, 170}));
+    struct desk_held *h = NULL;
+    CHECK_OK(desk_input_held(c, &h));
+    CHECK(h && has_name(h->keys, h->nkeys, "Shift_L") && has_name(h->buttons, h->nbuttons, "left"),
+            "held: Shift_L and left");
+    desk_held_free(h);
+    CHECK_OK(desk_mouse_up(c, DESK_BUTTON_LEFT, NULL));
+    CHECK_OK(desk_input_release(c));
+    CHECK_OK(desk_input_held(c, &h));
+    CHECK(h && h->nkeys == 0 && h->nbuttons == 0, "nothing held after release");
+    desk_held_free(h);
+    check_nothing_held(dpy, "desk_input_release");
+    if (collect())
+        CHECK(buttons(b, 64) == 2, "mouse down and up: one press, one release");
+}
+
 static void test_displays_windows(void) {
     struct desk_display_info *info = NULL;
     CHECK_OK(desk_display_info(c, &info));
@@ -423,6 +513,40 @@ static void test_vnc(void) {
     desk_vnc_free(v);
 }
 
+/*
+ * The accessibility calls as far as a deskd without an accessibility bus answers them
+ * (test-a11y drives them on a real desktop): the bus's absence is DESK_ERR_UNAVAILABLE
+ * with Daytona's code, bad input the server's 400s, and what the library can tell is
+ * wrong never leaves it.
+ */
+static void test_a11y(void) {
+    char *json = NULL;
+    enum desk_status st = desk_a11y_tree(c, "all", 0, -1, &json);
+    CHECK(st == DESK_ERR_UNAVAILABLE && json == NULL &&
+                    strcmp(desk_last_error_code(c), "A11Y_UNAVAILABLE") == 0 &&
+                    strstr(desk_last_error(c), "accessibility bus not reachable"),
+            "tree without a bus: %s %s %s", desk_status_name(st), desk_last_error_code(c),
+            desk_last_error(c));
+    st = desk_a11y_find(c, "{\"scope\":\"sideways\"}", &json);
+    CHECK(st == DESK_ERR_BAD_REQUEST && strcmp(desk_last_error_code(c), "A11Y_INVALID_SCOPE") == 0,
+            "find with a bad scope: %s %s", desk_status_name(st), desk_last_error_code(c));
+    st = desk_a11y_focus(c, "no-path");
+    CHECK(st == DESK_ERR_BAD_REQUEST &&
+                    strcmp(desk_last_error_code(c), "A11Y_INVALID_REQUEST") == 0 &&
+                    strstr(desk_last_error(c), "missing object path"),
+            "focus of a malformed id: %s %s", desk_status_name(st), desk_last_error(c));
+    st = desk_a11y_invoke(c, ":1.5:/org/a11y/atspi/accessible/1", "click");
+    CHECK(st == DESK_ERR_UNAVAILABLE, "invoke without a bus: %s", desk_status_name(st));
+    long http = desk_last_http_status(c);
+    CHECK(desk_a11y_tree(c, "sideways", 0, -1, &json) == DESK_ERR_INVALID_ARG &&
+                    desk_last_http_status(c) == 0,
+            "a bad scope is refused before a request (HTTP %ld, before %ld)",
+            desk_last_http_status(c), http);
+    CHECK_INT(desk_a11y_find(c, "[1]", &json), DESK_ERR_INVALID_ARG);
+    CHECK_INT(desk_a11y_value(c, ":1.5:/x", NULL), DESK_ERR_INVALID_ARG);
+    CHECK(json == NULL, "no answer on failures");
+}
+
 static void test_auth(const char *url) {
     desk_client *anon = desk_client_new(url);
     char *version = NULL;
@@ -499,6 +623,8 @@ int main(void) {
     dpy = XOpenDisplay(xs.name);
     struct deskd_proc d;
     const char *args[] = {"--token", TOKEN, "--attach", NULL};
+    /* deskd's session bus (where it looks for the accessibility bus) is one that is not. */
+    setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/desk-test-bus", 1);
     if (!dpy || pattern_paint(dpy, SEED) < 0 ||
             evproc_start(&ev, xs.name, WIN_X, WIN_Y, WIN_W, WIN_H, "client-lib ✓") < 0 ||
             deskd_start(&d, xs.name, args) < 0) {
@@ -515,9 +641,11 @@ int main(void) {
     test_screenshots();
     test_mouse();
     test_keyboard();
+    test_actions();
     test_displays_windows();
     test_processes();
     test_vnc();
+    test_a11y();
     timings();
     /* Every call above went over one kept-alive connection, except after the reply that
      * was over the cap: the client stops reading it, so that connection cannot be reused. */

@@ -1,9 +1,10 @@
 /*
  * libdesk's process functions against a deskd that supervises the real desktop stack
- * (Xvfb, xfce4, x11vnc, noVNC) on a free display and free ports: inactive at first (and
- * screenshots 503), start returns the four processes running in order, status and
- * process-status say active, a screenshot works, vnc gives the noVNC address, logs and
- * errors read, restart gives the process a new pid, and stop leaves all four stopped.
+ * (Xvfb, xfce4, the accessibility bus, x11vnc, noVNC) on a free display and free ports:
+ * inactive at first (and screenshots 503), start returns the five processes running in
+ * order, status and process-status say active, a screenshot works, vnc gives the noVNC
+ * address, logs and errors read, restart gives the process a new pid, and stop leaves all
+ * five stopped.
  * What the supervisor itself guarantees (readiness, reaping, kill -9) is tested in
  * tests/integration; this checks the client's view of it.
  */
@@ -100,16 +101,18 @@ int main(void) {
                     desk_last_http_status(c) == 503,
             "no desktop: %s %s", desk_status_name(desk_last_status(c)), desk_last_error(c));
 
-    /* Start: all four, in Daytona's order and priorities. */
+    /* Start: all five, in Daytona's order and priorities (atspi: no pid, as Daytona). */
     struct desk_processes *ps = NULL;
     CHECK_OK(desk_computeruse_start(c, &ps));
-    static const char *const names[] = {"xvfb", "xfce4", "x11vnc", "novnc"};
-    if (ps && ps->count == 4) {
+    static const char *const names[] = {"xvfb", "xfce4", "atspi", "x11vnc", "novnc"};
+    static const int prio[] = {100, 200, 250, 300, 400};
+    if (ps && ps->count == 5) {
         CHECK(*ps->message, "start has a message");
-        for (int i = 0; i < 4; i++) {
+        for (int i = 0; i < 5; i++) {
             const struct desk_process *p = &ps->procs[i];
-            CHECK(!strcmp(p->name, names[i]) && p->running && p->pid > 0 &&
-                            p->priority == 100 * (i + 1),
+            bool atspi = i == 2;
+            CHECK(!strcmp(p->name, names[i]) && p->running && (atspi ? p->pid == -1 : p->pid > 0) &&
+                            p->priority == prio[i] && p->auto_restart == !atspi,
                     "%s: running %d pid %ld priority %d", p->name, p->running, p->pid, p->priority);
         }
     } else {
@@ -153,9 +156,9 @@ int main(void) {
             vp ? vp->pid : 0, vnc_pid);
     desk_processes_free(ps);
 
-    /* Stop: all four stopped. */
+    /* Stop: all five stopped. */
     CHECK_OK(desk_computeruse_stop(c, &ps));
-    for (int i = 0; ps && i < 4; i++) {
+    for (int i = 0; ps && i < 5; i++) {
         const struct desk_process *p = find(ps, names[i]);
         CHECK(p && !p->running, "%s stopped", names[i]);
     }

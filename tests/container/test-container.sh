@@ -16,12 +16,18 @@ set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=../../deploy/container/engine.sh
 . "$root/deploy/container/engine.sh"
-if [ -z "$DESK_ENGINE" ]; then
-    echo "skipped: no container engine (podman) is installed"
-    exit 77
-fi
+# A missing tool fails (scripts/deps.sh test installs them all) unless skips are asked for.
+missing() {
+    if [ "${DESK_TEST_ALLOW_SKIP:-}" = 1 ]; then
+        echo "skipped: $1 is not installed (DESK_TEST_ALLOW_SKIP=1)"
+        exit 77
+    fi
+    echo "FAILED: $1 is not installed; scripts/deps.sh test installs it" >&2
+    exit 1
+}
+[ -n "$DESK_ENGINE" ] || missing "a container engine (podman)"
 for tool in curl jq; do
-    command -v $tool >/dev/null || { echo "skipped: $tool is not installed"; exit 77; }
+    command -v $tool >/dev/null || missing $tool
 done
 
 passed=0 failed=0

@@ -91,7 +91,7 @@ async function main() {
   report.processNotFound = await outcome(() => computerUse.getProcessStatus('foo'));
   report.badRegion = await outcome(
     () => computerUse.screenshot.takeRegion({ x: 0, y: 0, width: 0, height: 10 }));
-  report.badClick = await outcome(() => computerUse.mouse.click(1.5, 2));
+  report.badClick = await outcome(() => computerUse.mouse.click(2000000.5, 2));
   report.restartAttached = await outcome(() => computerUse.restartProcess('xvfb'));
 
   // Successes, as the SDK parses them.

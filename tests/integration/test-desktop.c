@@ -6,7 +6,7 @@
  *
  *   - --attach: nothing managed; status inactive, start/stop/restart 409.
  *   - a missing executable: start answers 503 naming it.
- *   - start returns once all four are ready (time printed); status active;
+ *   - start returns once all five are ready (time printed); status active;
  *     the screenshot shows the xfce4 panel (its rectangle, from X, differs from
  *     the background next to it and has content); no screen saver, no DPMS.
  *   - the VNC password: only through GET /computeruse/vnc (token needed), on
@@ -358,7 +358,15 @@ static void test_missing_executable(void) {
 static void check_status_map(json_t *j, bool running, const char *what) {
     static const char *const names[] = {"xvfb", "xfce4", "x11vnc", "novnc"};
     json_t *st = json_object_get(j, "status");
-    CHECK(json_is_object(st) && json_object_size(st) == 4, "%s: status map of 4", what);
+    CHECK(json_is_object(st) && json_object_size(st) == 5, "%s: status map of 5", what);
+    /* Daytona's atspi: priority 250, never restarted by itself, no pid. */
+    json_t *at = json_object_get(st, "atspi");
+    CHECK(json_is_boolean(json_object_get(at, "running")) &&
+                    json_boolean_value(json_object_get(at, "running")) == running &&
+                    json_integer_value(json_object_get(at, "priority")) == 250 &&
+                    json_is_false(json_object_get(at, "autoRestart")) &&
+                    json_is_null(json_object_get(at, "pid")),
+            "%s: atspi", what);
     for (int i = 0; i < 4; i++) {
         json_t *p = json_object_get(st, names[i]);
         CHECK(json_is_object(p), "%s: %s present", what, names[i]);
@@ -402,8 +410,8 @@ static void test_before_start(const struct deskd_proc *d) {
             {"GET", "/computeruse/process/novnc%20/errors"}};
     for (int i = 0; i < 4; i++) {
         CHECK_INT(su_call(d, paths[i][0], paths[i][1], NULL, NULL, &j), 404);
-        CHECK(strstr(err_text(j), "valid names: xvfb, xfce4, x11vnc, novnc"), "%s: %s", paths[i][1],
-                err_text(j));
+        CHECK(strstr(err_text(j), "valid names: xvfb, xfce4, atspi, x11vnc, novnc"), "%s: %s",
+                paths[i][1], err_text(j));
         json_decref(j);
     }
 }
@@ -434,7 +442,7 @@ static void test_start(const struct deskd_proc *d) {
     long st = su_call(d, "POST", "/computeruse/start", "", "application/x-www-form-urlencoded", &j);
     long ms = (long)(su_ms() - t0);
     CHECK_INT(st, 200);
-    printf("start -> all four ready: %ld ms\n", ms);
+    printf("start -> all five ready: %ld ms\n", ms);
     check_status_map(j, true, "start");
     CHECK(json_string_value(json_object_get(j, "message")), "a message");
     json_decref(j);

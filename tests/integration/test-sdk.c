@@ -220,12 +220,14 @@ static void ask_sentences(const struct deskd_proc *d, struct sentences *s) {
     s->bad_region = sentence(d, "GET",
             "/computeruse/screenshot/region?height=10&width=0&y=0&x=0&showCursor=false", NULL, 400);
     s->bad_click = sentence(d, "POST", "/computeruse/mouse/click",
-            "{\"x\":1.5,\"y\":2,\"button\":\"left\",\"double\":false}", 400);
+            "{\"x\":2000000.5,\"y\":2,\"button\":\"left\",\"double\":false}", 400);
     s->attached = sentence(d, "POST", "/computeruse/process/xvfb/restart", NULL, 409);
     /* Sentences that name what they are about, so equal messages mean something. */
     CHECK(s->not_found && strstr(s->not_found, "\"foo\""), "404 sentence: %s", s->not_found);
     CHECK(s->bad_region && strstr(s->bad_region, "width"), "400 sentence: %s", s->bad_region);
-    CHECK(s->bad_click && strstr(s->bad_click, "x "), "400 sentence: %s", s->bad_click);
+    CHECK(s->bad_click && strstr(s->bad_click, "x must be a number") &&
+                    strstr(s->bad_click, "got 2000000.5"),
+            "400 sentence: %s", s->bad_click);
 }
 
 static void free_sentences(struct sentences *s) {

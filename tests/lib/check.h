@@ -2,7 +2,8 @@
  * check: the tests' tiny assertion kit. A failed CHECK prints where and why and
  * counts a failure; test_main-style programs end with check_finish(), which
  * prints "N passed, N failed" and returns the exit status. Exit 77 means
- * "skipped" to ctest (SKIP_RETURN_CODE), used only when a needed tool is missing.
+ * "skipped" to ctest (SKIP_RETURN_CODE), used only when a needed tool is missing
+ * and DESK_TEST_ALLOW_SKIP=1 asks for skips.
  */
 #ifndef DESK_TEST_CHECK_H
 #define DESK_TEST_CHECK_H
@@ -42,7 +43,10 @@ extern int check_passed, check_failed;
 void check_timeout(unsigned seconds);
 /* Prints the summary line and returns the exit status for main. */
 int check_finish(void);
-/* Exits 77 (skipped) with a reason when a required executable is not on PATH. */
+/*
+ * Fails the test (exit 1) when a required executable is not on PATH; with
+ * DESK_TEST_ALLOW_SKIP=1 in the environment it exits 77 (skipped) instead.
+ */
 void check_require_tool(const char *name);
 
 #endif

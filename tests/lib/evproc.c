@@ -17,6 +17,11 @@
 
 int evproc_start(
         struct evproc *e, const char *display, int x, int y, int w, int h, const char *title) {
+    return evproc_start_args(e, display, x, y, w, h, title, NULL);
+}
+
+int evproc_start_args(struct evproc *e, const char *display, int x, int y, int w, int h,
+        const char *title, const char *const *extra) {
     memset(e, 0, sizeof *e);
     e->fd = -1;
     char exe[PATH_MAX], path[PATH_MAX + 16];
@@ -43,8 +48,11 @@ int evproc_start(
         setenv("DISPLAY", display, 1);
         char geom[64];
         snprintf(geom, sizeof geom, "%dx%d+%d+%d", w, h, x, y);
-        execl(path, "evlog", "--geometry", geom, "--title", title, "--color", "gray50", "--focus",
-                (char *)NULL);
+        const char *argv[32] = {
+                "evlog", "--geometry", geom, "--title", title, "--color", "gray50", "--focus"};
+        for (int i = 0, k = 8; extra && extra[i] && k < 31; i++)
+            argv[k++] = extra[i];
+        execv(path, (char *const *)argv);
         _exit(127);
     }
     close(fds[1]);

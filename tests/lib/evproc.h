@@ -29,6 +29,9 @@ struct evproc {
  */
 int evproc_start(
         struct evproc *e, const char *display, int x, int y, int w, int h, const char *title);
+/* evproc_start with more evlog arguments (NULL-terminated, may be NULL). */
+int evproc_start_args(struct evproc *e, const char *display, int x, int y, int w, int h,
+        const char *title, const char *const *extra);
 void evproc_stop(struct evproc *e);
 /* The next line (without '\n'), malloc'd; NULL on timeout or end of output. */
 char *evproc_line(struct evproc *e, int timeout_ms);

@@ -373,7 +373,8 @@ static void test_mouse(void) {
     int b;
     char err[128];
     keys_parse_button("foo", &b, err, sizeof err);
-    CHECK_STR(err, "unsupported mouse button \"foo\": expected one of left, right, middle");
+    CHECK_STR(err,
+            "unsupported mouse button \"foo\": expected one of left, right, middle, back, forward");
 
     struct {
         const char *s;

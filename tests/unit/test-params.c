@@ -183,8 +183,61 @@ static void test_scalars(void) {
     CHECK_INT(util_parse_double("0.5x", &d), -EINVAL);
 }
 
+/* Body numbers: integers and fractions, finite, in range; sentences print them as sent. */
+static void test_body_number(void) {
+    static const struct {
+        const char *json;
+        int rc;
+        double value;
+        const char *err;
+    } nums[] = {
+            {"{\"x\":100}", 1, 100, ""},
+            {"{\"x\":100.6}", 1, 100.6, ""},
+            {"{\"x\":-0.25}", 1, -0.25, ""},
+            {"{\"x\":1e3}", 1, 1000, ""},
+            {"{}", 0, 0, ""},
+            {"{\"x\":null}", 0, 0, ""},
+            {"{\"x\":\"100\"}", -EINVAL, 0,
+                    "x must be a number from -1000000 to 1000000, got \"100\""},
+            {"{\"x\":true}", -EINVAL, 0, "x must be a number from -1000000 to 1000000, got true"},
+            {"{\"x\":1000000.6}", -EINVAL, 0,
+                    "x must be a number from -1000000 to 1000000, got 1000000.6"},
+            {"{\"x\":1e7}", -EINVAL, 0,
+                    "x must be a number from -1000000 to 1000000, got 10000000"},
+            {"{\"x\":0.1}", 1, 0.1, ""},
+    };
+    for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
+        json_t *o = json_loads(nums[i].json, 0, NULL);
+        double v = 0;
+        char err[256] = "";
+        int rc = body_number(o, "x", false, -1000000, 1000000, &v, err, sizeof err);
+        CHECK(rc == nums[i].rc && (rc != 1 || v == nums[i].value) && strcmp(err, nums[i].err) == 0,
+                "%s: %d %g \"%s\"", nums[i].json, rc, v, err);
+        json_decref(o);
+    }
+    char err[256] = "";
+    double v;
+    json_t *o = json_loads("{}", 0, NULL);
+    CHECK(body_number(o, "y", true, -5, 5, &v, err, sizeof err) == -EINVAL &&
+                    strcmp(err, "y is required: a number from -5 to 5") == 0,
+            "required: %s", err);
+    json_decref(o);
+    /* The shortest text that reads back: what a client computing 100.6 meant. */
+    static const double vals[] = {100.6, 0.1, 1.0 / 3, 123456.789, -2.5e-7, 1e300};
+    for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
+        char buf[64];
+        param_format_double(vals[i], buf, sizeof buf);
+        CHECK(strtod(buf, NULL) == vals[i] && strlen(buf) <= 24, "%.17g prints as %s", vals[i],
+                buf);
+    }
+    char buf[64];
+    param_format_double(100.6, buf, sizeof buf);
+    CHECK_STR(buf, "100.6");
+}
+
 int main(void) {
     check_timeout(30);
+    test_body_number();
     test_table();
     test_values();
     test_scalars();

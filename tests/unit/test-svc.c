@@ -36,7 +36,7 @@
 /* ---- the fake world ---- */
 
 /* The indices of the real table (services.c); test_table checks they still hold. */
-enum { XVFB, XFCE4, X11VNC, NOVNC, N };
+enum { XVFB, XFCE4, ATSPI, X11VNC, NOVNC, N };
 
 static struct svc_def defs[SVC_MAX];
 
@@ -260,8 +260,12 @@ static void test_table(void) {
     CHECK_INT(d[X11VNC].bound, 1u << XVFB);
     CHECK_INT(d[NOVNC].after, (1u << XVFB) | (1u << X11VNC));
     CHECK_INT(d[NOVNC].bound, 1u << XVFB);
+    CHECK_INT(d[ATSPI].after, 1u << XFCE4);
+    CHECK_INT(d[ATSPI].bound, 1u << XFCE4);
+    CHECK(d[ATSPI].no_restart && !d[XFCE4].no_restart, "only atspi is not restarted");
+    static const int prio[N] = {100, 200, 250, 300, 400};
     for (int i = 0; i < N; i++) {
-        CHECK_INT(d[i].priority, 100 * (i + 1));
+        CHECK_INT(d[i].priority, prio[i]);
         CHECK(services[i].exe && services[i].package && services[i].argv && services[i].probe,
                 "%s has an executable, a package, a command line and a probe", services[i].name);
         CHECK(d[i].ready_timeout_ms >= 15000, "%s: ready timeout", services[i].name);
@@ -289,7 +293,9 @@ static void test_table(void) {
     CHECK_STR(line, "Xvfb :7 -screen 0 800x600x24 -nolisten tcp -noreset -s 0 -dpms");
     services[XFCE4].argv(&e, &a);
     CHECK_STR(a.argv[0], "dbus-run-session");
-    CHECK_STR(a.argv[2], "xfce4-session");
+    CHECK_STR(a.argv[3], "xfce4-session");
+    services[ATSPI].argv(&e, &a);
+    CHECK_STR(a.argv[1], "--launch-immediately");
     services[NOVNC].argv(&e, &a);
     CHECK_STR(a.argv[0], "websockify");
 }
@@ -361,7 +367,8 @@ static void test_start_order(void) {
     /* Probed every probe interval: 500 ms / 50 ms, plus the first at 0. */
     CHECK_INT(F.p[XVFB].probes, 11);
     CHECK_STR(F.trace, "spawn xvfb@0 ready xvfb@500 spawn xfce4@500 spawn x11vnc@500 ready "
-                       "xfce4@550 ready x11vnc@800 spawn novnc@800 ready novnc@850");
+                       "xfce4@550 spawn atspi@550 ready atspi@600 ready x11vnc@800 spawn "
+                       "novnc@800 ready novnc@850");
     /* start is idempotent: nothing new happens. */
     int spawns = F.p[XVFB].nspawn + F.p[XFCE4].nspawn + F.p[X11VNC].nspawn + F.p[NOVNC].nspawn;
     svc_start(&s, (1u << N) - 1);
@@ -515,9 +522,10 @@ static void test_restart_request(void) {
     CHECK(run_until(&s, xvfb_restarted_all_ready, 90000), "restarted: %s", F.trace);
     /* Dependents stop first (in parallel), then Xvfb, which starts again at once. */
     CHECK(strncmp(F.trace,
-                  "TERM xfce4@30000 TERM x11vnc@30000 TERM novnc@30000 TERM xvfb@30000 "
-                  "spawn xvfb@30000",
-                  strlen("TERM xfce4@30000 TERM x11vnc@30000 TERM novnc@30000 TERM xvfb@30000 "
+                  "TERM xfce4@30000 TERM atspi@30000 TERM x11vnc@30000 TERM novnc@30000 "
+                  "TERM xvfb@30000 spawn xvfb@30000",
+                  strlen("TERM xfce4@30000 TERM atspi@30000 TERM x11vnc@30000 TERM novnc@30000 "
+                         "TERM xvfb@30000 "
                          "spawn xvfb@30000")) == 0,
             "trace: %s", F.trace);
     CHECK_INT(s.svcs[XVFB].fails, 0);
@@ -545,8 +553,8 @@ static void test_stop(void) {
     svc_stop_all(&s);
     CHECK(run_until(&s, all_down, 60000), "all down: %s", F.trace);
     /* Reverse order, one at a time; TERM, KILL after the 3 s grace. */
-    CHECK_STR(F.trace, "TERM novnc@10000 TERM x11vnc@10000 TERM xfce4@10000 KILL xfce4@13000 "
-                       "TERM xvfb@13000");
+    CHECK_STR(F.trace, "TERM novnc@10000 TERM x11vnc@10000 TERM atspi@10000 TERM xfce4@10000 "
+                       "KILL xfce4@13000 TERM xvfb@13000");
     CHECK_INT(F.events[SVC_EV_KILLED], 1);
     CHECK_INT(svc_alive_mask(&s), 0);
     for (int i = 0; i < N; i++)
@@ -581,6 +589,26 @@ static void test_stop(void) {
     CHECK_INT(F.p[XVFB].nspawn, 1);
 }
 
+/* atspi (Daytona's autoRestart false): an exit of its own leaves it down until asked for. */
+static void test_no_restart(void) {
+    struct svc_sup s;
+    fake_reset(&s);
+    svc_start(&s, (1u << N) - 1);
+    CHECK(run_until(&s, all_ready, 60000), "ready");
+    crash(ATSPI, 9);
+    run_until(&s, all_down, F.now + 5000); /* returns false: the others stay up */
+    CHECK_INT(s.svcs[ATSPI].state, SVC_DOWN);
+    CHECK_INT(F.p[ATSPI].nspawn, 1);
+    CHECK_INT(svc_mask(&s, SVC_READY), (1u << N) - 1 - (1u << ATSPI));
+    svc_restart(&s, ATSPI);
+    CHECK(run_until(&s, all_ready, F.now + 5000), "restarted on request: %s", F.trace);
+    CHECK_INT(F.p[ATSPI].nspawn, 2);
+    /* Its dependency's restart still takes it down and up again. */
+    crash(XFCE4, 1 << 8);
+    CHECK(run_until(&s, all_ready, F.now + 60000), "back with xfce4: %s", F.trace);
+    CHECK_INT(F.p[ATSPI].nspawn, 3);
+}
+
 static void test_spawn_error(void) {
     struct svc_sup s;
     fake_reset(&s);
@@ -591,7 +619,7 @@ static void test_spawn_error(void) {
     CHECK(s.svcs[X11VNC].op_fails >= 1, "counted");
     CHECK_STR(s.svcs[X11VNC].error, "fake spawn error -2");
     CHECK_INT(s.svcs[NOVNC].state, SVC_WAITING); /* it needs x11vnc */
-    CHECK_INT(svc_mask(&s, SVC_READY), (1u << XVFB) | (1u << XFCE4));
+    CHECK_INT(svc_mask(&s, SVC_READY), (1u << XVFB) | (1u << XFCE4) | (1u << ATSPI));
     /* Fixed: an explicit start tries again at once. */
     F.p[X11VNC].spawn_error = 0;
     svc_start(&s, (1u << N) - 1);
@@ -915,6 +943,7 @@ int main(void) {
     test_restart_request();
     test_stop();
     test_spawn_error();
+    test_no_restart();
     test_spawn();
     test_marker_kill();
     test_logs();

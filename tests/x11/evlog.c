@@ -8,15 +8,20 @@
  *                                          KeyPress; text is the UTF-8 that
  *                                          Xutf8LookupString gives, in hex, "-" if none
  *   keyup <keycode> <state hex>            KeyRelease
- *   press <button> <x_root> <y_root> <time>
- *   release <button> <x_root> <y_root> <time>
+ *   press <button> <x_root> <y_root> <time> <state hex>
+ *   release <button> <x_root> <y_root> <time> <state hex>
  *   motion <x_root> <y_root>
  *
  * It refreshes its keymap on MappingNotify, so remapped keycodes read right.
  * It does nothing else: no drawing beyond the background, no exit but by
  * signal or by the X connection closing.
  *
- * usage: evlog [--geometry WxH+X+Y] [--title TEXT] [--color NAME] [--focus]
+ * With --freeze MS/N it also plays a slow window manager: it grabs every
+ * button on its window synchronously (as xfwm4 does for click-to-focus), so
+ * the X server freezes the pointer at each press, and on every Nth press it
+ * lets events through only MS milliseconds later.
+ *
+ * usage: evlog [--geometry WxH+X+Y] [--title TEXT] [--color NAME] [--focus] [--freeze MS/N]
  */
 #include <X11/Xlib.h>
 #include <X11/Xutil.h>
@@ -26,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static void print_text(const char *s, int n) {
     if (n <= 0) {
@@ -80,6 +86,7 @@ int main(int argc, char **argv) {
     int x = 0, y = 0;
     const char *title = "evlog", *color = NULL;
     bool focus = false;
+    int freeze_ms = 0, freeze_every = 0, presses = 0;
 
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--geometry") == 0 && i + 1 < argc) {
@@ -93,9 +100,13 @@ int main(int argc, char **argv) {
             color = argv[++i];
         } else if (strcmp(argv[i], "--focus") == 0) {
             focus = true;
+        } else if (strcmp(argv[i], "--freeze") == 0 && i + 1 < argc &&
+                   sscanf(argv[++i], "%d/%d", &freeze_ms, &freeze_every) == 2 && freeze_every > 0) {
+            continue;
         } else {
             fprintf(stderr,
-                    "usage: evlog [--geometry WxH+X+Y] [--title TEXT] [--color NAME] [--focus]\n");
+                    "usage: evlog [--geometry WxH+X+Y] [--title TEXT] [--color NAME] [--focus] "
+                    "[--freeze MS/N]\n");
             return 2;
         }
     }
@@ -151,6 +162,10 @@ int main(int argc, char **argv) {
     else
         XSetICFocus(ic);
 
+    if (freeze_every > 0)
+        XGrabButton(dpy, AnyButton, AnyModifier, win, False,
+                ButtonPressMask | ButtonReleaseMask | PointerMotionMask, GrabModeSync,
+                GrabModeAsync, None, None);
     XMapRaised(dpy, win);
     bool mapped = false, focused = !focus, ready = false;
     for (;;) {
@@ -182,10 +197,19 @@ int main(int argc, char **argv) {
             break;
         case ButtonPress:
         case ButtonRelease:
-            printf("%s %u %d %d %lu\n", ev.type == ButtonPress ? "press" : "release",
+            printf("%s %u %d %d %lu 0x%x\n", ev.type == ButtonPress ? "press" : "release",
                     ev.xbutton.button, ev.xbutton.x_root, ev.xbutton.y_root,
-                    (unsigned long)ev.xbutton.time);
+                    (unsigned long)ev.xbutton.time, ev.xbutton.state);
             fflush(stdout);
+            if (ev.type == ButtonPress && freeze_every > 0) {
+                /* The pointer is frozen until we allow events: a slow window manager. */
+                if (++presses % freeze_every == 0) {
+                    struct timespec ts = {freeze_ms / 1000, (freeze_ms % 1000) * 1000000L};
+                    nanosleep(&ts, NULL);
+                }
+                XAllowEvents(dpy, AsyncPointer, CurrentTime);
+                XFlush(dpy);
+            }
             break;
         case MotionNotify:
             printf("motion %d %d\n", ev.xmotion.x_root, ev.xmotion.y_root);

@@ -226,8 +226,10 @@ static void test_rejected(void) {
         const char *path, *body, *needle;
     } bad[] = {
             {"/computeruse/mouse/click", "{\"x\":1,\"y\":1,\"button\":\"foo\"}", "button"},
-            {"/computeruse/mouse/click", "{\"x\":\"5\",\"y\":1}", "x must be an integer"},
-            {"/computeruse/mouse/click", "{\"x\":1.5,\"y\":1}", "x must be an integer"},
+            {"/computeruse/mouse/click", "{\"x\":\"5\",\"y\":1}",
+                    "x must be a number from -1000000 to 1000000, got \"5\""},
+            {"/computeruse/mouse/click", "{\"x\":[1.5],\"y\":1}", "x must be a number"},
+            {"/computeruse/mouse/click", "{\"x\":1,\"y\":-1000000.5}", "got -1000000.5"},
             {"/computeruse/mouse/click", "{\"y\":1}", "x is required"},
             {"/computeruse/mouse/click", "{\"x\":1,\"y\":1,\"double\":\"yes\"}", "double"},
             {"/computeruse/mouse/click", "not json", "JSON"},

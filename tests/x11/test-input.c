@@ -186,7 +186,8 @@ static void test_failures(void) {
     CHECK_INT(input_type(in, "a\tb", 3, 0), -EINVAL);
     CHECK_INT(input_type(in, "ab", 2, -1), -EINVAL);
     check_nothing_held(dpy, "rejected text");
-    CHECK_INT(input_click(in, 200, 100, 9, false), -EINVAL);
+    CHECK_INT(input_click(in, 200, 100, 10, false), -EINVAL);
+    CHECK_INT(input_click(in, 200, 100, 4, false), -EINVAL);
     CHECK_INT(input_drag(in, 200, 100, 300, 100, 4), -EINVAL);
     CHECK_INT(input_scroll(in, 200, 100, 4, 0), -EINVAL);
     CHECK_INT(input_scroll(in, 200, 100, 3, 1), -EINVAL);

@@ -284,7 +284,27 @@ enum desk_button {
     DESK_BUTTON_LEFT = 0,
     DESK_BUTTON_MIDDLE = 1,
     DESK_BUTTON_RIGHT = 2,
+    DESK_BUTTON_BACK = 3,    /* [ext] X button 8 */
+    DESK_BUTTON_FORWARD = 4, /* [ext] X button 9 */
 };
+
+/*
+ * [ext] The coordinates of pointer calls as pixels of a width x height image
+ * showing region of the screen (API.md §10), e.g. a scaled screenshot: deskd
+ * maps them to the screen and answers positions in the same space. A region
+ * with width 0 is the whole screen.
+ */
+struct desk_space {
+    int width, height;
+    struct desk_rect region;
+};
+
+/*
+ * [ext] Pointer calls of c (move, click, drag, scroll, down, up) send their
+ * coordinates in space s from now on, and read positions in it; NULL goes back to screen
+ * pixels. s is copied.
+ */
+DESK_EXPORT enum desk_status desk_client_set_space(desk_client *c, const struct desk_space *s);
 
 enum desk_scroll {
     DESK_SCROLL_UP = 0,
@@ -309,6 +329,18 @@ DESK_EXPORT enum desk_status desk_mouse_drag(desk_client *c, int x1, int y1, int
 /* POST /computeruse/mouse/scroll; amount >= 0 (0 means 1). */
 DESK_EXPORT enum desk_status desk_mouse_scroll(
         desk_client *c, int x, int y, enum desk_scroll direction, int amount);
+/* [ext] POST /computeruse/mouse/click with "clicks" 1..3 (3: a triple click). pos may be NULL. */
+DESK_EXPORT enum desk_status desk_mouse_click_n(
+        desk_client *c, int x, int y, enum desk_button button, int clicks, struct desk_point *pos);
+/*
+ * [ext] POST /computeruse/mouse/down and /mouse/up: press or release button, at (at->x,
+ * at->y) when at is not NULL. The button stays down after mouse/down answers, until
+ * mouse/up, desk_input_release or the server's hold timeout (DESK_HOLD_TIMEOUT, 60 s).
+ */
+DESK_EXPORT enum desk_status desk_mouse_down(
+        desk_client *c, enum desk_button button, const struct desk_point *at);
+DESK_EXPORT enum desk_status desk_mouse_up(
+        desk_client *c, enum desk_button button, const struct desk_point *at);
 
 /* ---- keyboard --------------------------------------------------------------------------- */
 
@@ -325,6 +357,105 @@ DESK_EXPORT enum desk_status desk_keyboard_key(
         desk_client *c, const char *key, const char *const *modifiers, size_t nmods);
 /* POST /computeruse/keyboard/hotkey: one chord such as "ctrl+shift+t" (must not be NULL). */
 DESK_EXPORT enum desk_status desk_keyboard_hotkey(desk_client *c, const char *keys);
+/*
+ * [ext] POST /computeruse/keyboard/down and /keyboard/up: press or release one key ("shift",
+ * "a"); it stays down until keyboard/up, desk_input_release or the hold timeout.
+ */
+DESK_EXPORT enum desk_status desk_keyboard_down(desk_client *c, const char *key);
+DESK_EXPORT enum desk_status desk_keyboard_up(desk_client *c, const char *key);
+
+/* [ext] What is down on the X server, whoever pressed it (GET /computeruse/input/held). */
+struct desk_held {
+    char **keys; /* keysym names ("Shift_L"), nkeys of them */
+    size_t nkeys;
+    char **buttons; /* "left", "middle", "right", "back", "forward"... */
+    size_t nbuttons;
+};
+/* On success *out is new, freed with desk_held_free. */
+DESK_EXPORT enum desk_status desk_input_held(desk_client *c, struct desk_held **out);
+DESK_EXPORT void desk_held_free(struct desk_held *h);
+/* [ext] POST /computeruse/input/release: releases every key and button deskd holds. */
+DESK_EXPORT enum desk_status desk_input_release(desk_client *c);
+
+/* ---- [ext] many actions in one request (POST /computeruse/actions) ---------------------- */
+
+/*
+ * A batch, built by the desk_act_* calls in the order the actions are to run, then sent by
+ * desk_actions_run as one request: deskd checks it all before anything happens, runs it with
+ * no other request's input in between, and stops at the first failure with every key and
+ * button the batch pressed released. For example:
+ *
+ *     desk_actions *a = desk_actions_new();
+ *     desk_act_click(a, 512, 300, DESK_BUTTON_LEFT, 1);
+ *     desk_act_type(a, "hello\n");
+ *     desk_act_hotkey(a, "ctrl+s");
+ *     desk_actions_observe(a, &(struct desk_compress){.format = DESK_IMAGE_JPEG});
+ *     struct desk_actions_result *res;
+ *     if (desk_actions_run(c, a, &res) == DESK_OK) ...
+ *     desk_actions_free(a);
+ *
+ * The builder calls return a and never fail; a mistake (an allocation failure, NULL text)
+ * is kept and reported by desk_actions_run as DESK_ERR_INVALID_ARG or DESK_ERR_NOMEM.
+ * Coordinates are doubles: in a space (desk_actions_space, or the client's) they may have
+ * fractions. Batches are not thread-safe; one batch may be run many times.
+ */
+typedef struct desk_actions desk_actions;
+
+DESK_EXPORT desk_actions *desk_actions_new(void);
+/*
+ * A batch from the JSON of the route's body: {"actions": [...], "space"?, "observe"?}, or
+ * the list of actions alone. Text that is neither is kept as a builder mistake. NULL only
+ * when out of memory.
+ */
+DESK_EXPORT desk_actions *desk_actions_from_json(const char *json);
+DESK_EXPORT void desk_actions_free(desk_actions *a);
+/* The space of the batch's coordinates (else the client's, else screen pixels); NULL clears. */
+DESK_EXPORT desk_actions *desk_actions_space(desk_actions *a, const struct desk_space *s);
+/* After the actions, take a screenshot with shot's options (NULL: no screenshot). */
+DESK_EXPORT desk_actions *desk_actions_observe(desk_actions *a, const struct desk_compress *shot);
+
+DESK_EXPORT desk_actions *desk_act_move(desk_actions *a, double x, double y);
+/* clicks 1..3. */
+DESK_EXPORT desk_actions *desk_act_click(
+        desk_actions *a, double x, double y, enum desk_button button, int clicks);
+DESK_EXPORT desk_actions *desk_act_drag(
+        desk_actions *a, double x1, double y1, double x2, double y2, enum desk_button button);
+/* A drag through n (2..1000) points xy[0], xy[1], xy[2], xy[3]...: x, y pairs. */
+DESK_EXPORT desk_actions *desk_act_drag_path(
+        desk_actions *a, const double *xy, size_t n, enum desk_button button);
+DESK_EXPORT desk_actions *desk_act_scroll(
+        desk_actions *a, double x, double y, enum desk_scroll direction, int amount);
+/* Holds keys ("shift+ctrl") during the last move, click, drag or scroll added. */
+DESK_EXPORT desk_actions *desk_act_hold_keys(desk_actions *a, const char *keys);
+DESK_EXPORT desk_actions *desk_act_type(desk_actions *a, const char *text);
+/* Taps key (as keyboard/key), holding it hold_ms (0..60000). */
+DESK_EXPORT desk_actions *desk_act_key(desk_actions *a, const char *key, int hold_ms);
+DESK_EXPORT desk_actions *desk_act_hotkey(desk_actions *a, const char *keys);
+DESK_EXPORT desk_actions *desk_act_key_down(desk_actions *a, const char *key);
+DESK_EXPORT desk_actions *desk_act_key_up(desk_actions *a, const char *key);
+DESK_EXPORT desk_actions *desk_act_button_down(desk_actions *a, enum desk_button button);
+DESK_EXPORT desk_actions *desk_act_button_up(desk_actions *a, enum desk_button button);
+DESK_EXPORT desk_actions *desk_act_release_all(desk_actions *a);
+/* Waits ms (0..60000) with nothing else's input in between. */
+DESK_EXPORT desk_actions *desk_act_wait(desk_actions *a, int ms);
+
+struct desk_actions_result {
+    size_t completed;  /* the actions that ran */
+    long failed_index; /* the action that failed, or -1 */
+    /* Per completed action: where the pointer ended (in the action's space), when has_point. */
+    struct desk_point *points;
+    bool *has_point;
+    struct desk_image *screenshot; /* with desk_actions_observe, else NULL */
+};
+
+/*
+ * Sends the batch. On DESK_OK *out is new (free with desk_actions_result_free). When an
+ * action failed, the status is that failure's, and *out (still to be freed) says which
+ * action and what the ones before it answered. *out is NULL on other errors.
+ */
+DESK_EXPORT enum desk_status desk_actions_run(
+        desk_client *c, const desk_actions *a, struct desk_actions_result **out);
+DESK_EXPORT void desk_actions_result_free(struct desk_actions_result *r);
 
 /* ---- displays and windows --------------------------------------------------------------- */
 
@@ -374,7 +505,7 @@ enum desk_desktop_state {
 DESK_EXPORT const char *desk_desktop_state_name(enum desk_desktop_state state);
 
 struct desk_process {
-    char *name; /* "xvfb", "xfce4", "x11vnc", "novnc"; never NULL */
+    char *name; /* "xvfb", "xfce4", "atspi", "x11vnc", "novnc"; never NULL */
     bool running;
     int priority;
     bool auto_restart;
@@ -427,6 +558,30 @@ struct desk_vnc {
 /* GET /computeruse/vnc. On success *out is new; free with desk_vnc_free. */
 DESK_EXPORT enum desk_status desk_vnc(desk_client *c, struct desk_vnc **out);
 DESK_EXPORT void desk_vnc_free(struct desk_vnc *v);
+
+/* ---- accessibility (API.md §15, Daytona's routes) ------------------------------------- */
+
+/*
+ * GET /computeruse/a11y/tree: the AT-SPI tree of scope ("focused", "pid" with pid > 0, or
+ * "all"; NULL: focused) down to max_depth levels (< 0: all; 0: the root alone). *json gets
+ * the server's answer, {"root": AccessibilityNode, "truncated": bool}, as JSON text (free
+ * with desk_free); nodes are recursive, so they are left to the caller's JSON parser.
+ * A code of A11Y_* in desk_last_error_code() says why it failed (A11Y_UNAVAILABLE: the
+ * desktop's accessibility bus is down, DESK_ERR_UNAVAILABLE).
+ */
+DESK_EXPORT enum desk_status desk_a11y_tree(
+        desk_client *c, const char *scope, long pid, int max_depth, char **json);
+/*
+ * POST /computeruse/a11y/find with query, a JSON object text ({"scope","pid","role","name",
+ * "nameMatch","states","limit"}; NULL: {}). *json gets {"matches": [...], "truncated"}.
+ */
+DESK_EXPORT enum desk_status desk_a11y_find(desk_client *c, const char *query, char **json);
+/* POST .../node/focus: gives node id (as tree and find name it) the keyboard focus. */
+DESK_EXPORT enum desk_status desk_a11y_focus(desk_client *c, const char *id);
+/* POST .../node/invoke: runs the node's action called action (NULL: its first one). */
+DESK_EXPORT enum desk_status desk_a11y_invoke(desk_client *c, const char *id, const char *action);
+/* POST .../node/value: sets a text node's text, or a value node's number (value in decimal). */
+DESK_EXPORT enum desk_status desk_a11y_value(desk_client *c, const char *id, const char *value);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,309 @@
+/*
+ * api-a11y: Daytona's accessibility routes (API.md §15):
+ *
+ *   GET  /computeruse/a11y/tree        scope, pid, maxDepth   {"root", "truncated"}
+ *   POST /computeruse/a11y/find        {"scope","pid","role","name","nameMatch","states","limit"}
+ *   POST /computeruse/a11y/node/focus  {"id"}                 {}
+ *   POST /computeruse/a11y/node/invoke {"id","action"?}       {}
+ *   POST /computeruse/a11y/node/value  {"id","value"}         {}
+ *
+ * Errors carry Daytona's A11Y_* codes (every body failure too, as Daytona's
+ * binding errors do), with the common error fields. [ext] tree and find take
+ * a screenshot space (tree: query space=WxH and region=x,y,w,h; find: the
+ * body's "space" and "region" of §10): each node then also has
+ * "spaceBounds", its bounds in that space.
+ *
+ * Not here: D-Bus (a11y.c).
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "a11y.h"
+#include "deskd.h"
+#include "stack.h"
+
+static void reply_a11y(struct req *r, const struct a11y_result *res) {
+    static const enum err_code codes[] = {
+            [A11Y_OK] = ERR_A11Y_INTERNAL,
+            [A11Y_UNAVAILABLE] = ERR_A11Y_UNAVAILABLE,
+            [A11Y_NODE_NOT_FOUND] = ERR_A11Y_NODE_NOT_FOUND,
+            [A11Y_NO_ROOT] = ERR_A11Y_NO_ACCESSIBLE_ROOT,
+            [A11Y_NOT_SUPPORTED] = ERR_A11Y_ACTION_NOT_SUPPORTED,
+            [A11Y_BAD_SCOPE] = ERR_A11Y_INVALID_SCOPE,
+            [A11Y_BAD_REQUEST] = ERR_A11Y_INVALID_REQUEST,
+            [A11Y_FAILED] = ERR_A11Y_INTERNAL,
+    };
+    reply_error(r, codes[res->status], "%s", res->error);
+}
+
+#define bad_request(r, ...) reply_error(r, ERR_A11Y_INVALID_REQUEST, __VA_ARGS__)
+
+/* The screen's size, for a space. false when the display does not answer (reply sent). */
+static bool screen_size(struct req *r, int *w, int *h) {
+    char err[256];
+    Display *dpy = xconn_lock(req_deskd(r)->xquery, err, sizeof err);
+    if (!dpy) {
+        reply_no_display(r, err);
+        return false;
+    }
+    *w = DisplayWidth(dpy, DefaultScreen(dpy));
+    *h = DisplayHeight(dpy, DefaultScreen(dpy));
+    xconn_unlock(req_deskd(r)->xquery);
+    return true;
+}
+
+/* A decimal int query value (absent or "": dflt). false: replied. */
+static bool query_int(struct req *r, const char *key, int dflt, int *out) {
+    const char *s = req_arg(r, key);
+    *out = dflt;
+    if (!s || !*s)
+        return true;
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || *end || v < INT_MIN || v > INT_MAX) {
+        bad_request(r, "invalid accessibility request: %s must be a decimal integer, got \"%s\"",
+                key, s);
+        return false;
+    }
+    *out = (int)v;
+    return true;
+}
+
+/* n decimal integers separated by sep, and nothing else, into v. */
+static bool ints(const char *s, char sep, long *v, int n) {
+    for (int k = 0; k < n; k++) {
+        char *end = NULL;
+        errno = 0;
+        v[k] = strtol(s, &end, 10);
+        if (errno || end == s || *end != (k + 1 < n ? sep : '\0'))
+            return false;
+        s = end + 1;
+    }
+    return true;
+}
+
+/* [ext] the tree's space=WxH and region=x,y,w,h. false: replied. */
+static bool query_space(struct req *r, struct space *sp, bool *given) {
+    const char *s = req_arg(r, "space"), *rg = req_arg(r, "region");
+    *given = s != NULL;
+    if (!s) {
+        if (rg)
+            bad_request(r, "region is accepted only with space=WIDTHxHEIGHT");
+        return !rg;
+    }
+    int sw, sh;
+    if (!screen_size(r, &sw, &sh))
+        return false;
+    /* space_parse_json knows the bounds; the query form is turned into its JSON. */
+    json_t *body = json_object();
+    long v[4];
+    json_object_set_new(body, "space",
+            ints(s, 'x', v, 2)
+                    ? json_pack("{s:I, s:I}", "width", (json_int_t)v[0], "height", (json_int_t)v[1])
+                    : json_string(s));
+    if (rg) {
+        json_object_set_new(body, "region",
+                ints(rg, ',', v, 4) ? json_pack("{s:I, s:I, s:I, s:I}", "x", (json_int_t)v[0], "y",
+                                              (json_int_t)v[1], "width", (json_int_t)v[2], "height",
+                                              (json_int_t)v[3])
+                                    : json_string(rg));
+    }
+    char err[256];
+    int rc = space_parse_json(body, sw, sh, sp, err, sizeof err);
+    json_decref(body);
+    if (rc < 0)
+        bad_request(r, "%s (query form: space=WIDTHxHEIGHT, region=X,Y,WIDTH,HEIGHT)", err);
+    return rc >= 0;
+}
+
+static void api_tree(struct req *r) {
+    struct a11y_result res = {0};
+    struct a11y_query q = {0};
+    int pid, depth;
+    struct space sp;
+    bool with_space;
+    if (a11y_parse_scope(req_arg(r, "scope"), &q.scope, &res) < 0) {
+        reply_a11y(r, &res);
+        return;
+    }
+    if (!query_int(r, "pid", 0, &pid) || !query_int(r, "maxDepth", -1, &depth) ||
+            !query_space(r, &sp, &with_space))
+        return;
+    if (q.scope == A11Y_SCOPE_PID && pid <= 0) {
+        bad_request(r, "invalid accessibility request: pid must be positive");
+        return;
+    }
+    q.pid = pid;
+    q.max_depth = depth;
+    q.space = with_space ? &sp : NULL;
+    bool truncated = false;
+    json_t *root = a11y_tree(stack_session_bus(), &q, &truncated, &res);
+    if (!root) {
+        reply_a11y(r, &res);
+        return;
+    }
+    reply_json(r, 200, json_pack("{s:o, s:b}", "root", root, "truncated", truncated));
+}
+
+/* The body as a JSON object (Daytona's binding: an empty body is "EOF"). NULL: replied. */
+static json_t *body_object(struct req *r) {
+    if (!r->body || !r->body_len) {
+        bad_request(r, "EOF: the request body must be a JSON object");
+        return NULL;
+    }
+    json_error_t je;
+    json_t *j = json_loadb(r->body, r->body_len, 0, &je);
+    if (!j || !json_is_object(j)) {
+        bad_request(
+                r, "the request body must be a JSON object%s%s", j ? "" : ": ", j ? "" : je.text);
+        json_decref(j);
+        return NULL;
+    }
+    return j;
+}
+
+/* An optional string member ("" when absent or null). false: replied. */
+static bool member_string(struct req *r, json_t *body, const char *key, const char **out) {
+    json_t *v = json_object_get(body, key);
+    *out = "";
+    if (!v || json_is_null(v))
+        return true;
+    if (!json_is_string(v)) {
+        bad_request(r, "invalid accessibility request: %s must be a string", key);
+        return false;
+    }
+    *out = json_string_value(v);
+    return true;
+}
+
+static bool member_int(struct req *r, json_t *body, const char *key, long *out) {
+    json_t *v = json_object_get(body, key);
+    *out = 0;
+    if (!v || json_is_null(v))
+        return true;
+    if (!json_is_integer(v) || json_integer_value(v) < INT_MIN || json_integer_value(v) > INT_MAX) {
+        bad_request(r, "invalid accessibility request: %s must be an integer", key);
+        return false;
+    }
+    *out = (long)json_integer_value(v);
+    return true;
+}
+
+/* Parses find's body into q (strings borrowed from body). false: replied. */
+static bool find_query(struct req *r, json_t *body, struct a11y_query *q, struct space *sp) {
+    struct a11y_result res = {0};
+    const char *scope, *match;
+    long pid, limit;
+    if (!member_string(r, body, "scope", &scope) || !member_int(r, body, "pid", &pid) ||
+            !member_string(r, body, "role", &q->role) ||
+            !member_string(r, body, "name", &q->name) ||
+            !member_string(r, body, "nameMatch", &match) || !member_int(r, body, "limit", &limit))
+        return false;
+    if (a11y_parse_scope(scope, &q->scope, &res) < 0 ||
+            a11y_parse_match(match, &q->name_match, &res) < 0) {
+        reply_a11y(r, &res);
+        return false;
+    }
+    if (q->scope == A11Y_SCOPE_PID && pid <= 0) {
+        bad_request(r, "invalid accessibility request: pid must be positive");
+        return false;
+    }
+    q->pid = pid;
+    q->limit = limit <= 0                    ? A11Y_FIND_LIMIT
+               : limit > A11Y_FIND_LIMIT_MAX ? A11Y_FIND_LIMIT_MAX
+                                             : (int)limit;
+    json_t *states = json_object_get(body, "states"), *s;
+    size_t k;
+    if (states && !json_is_null(states) && !json_is_array(states)) {
+        bad_request(r, "invalid accessibility request: states must be an array of state names");
+        return false;
+    }
+    json_array_foreach(states, k, s) {
+        int bit = json_is_string(s) ? a11y_state_bit(json_string_value(s)) : -1;
+        if (bit < 0) {
+            /* Daytona matches nothing for an unknown name; naming it helps more. */
+            bad_request(r, "invalid accessibility request: states[%zu] is not a state name (%s)", k,
+                    "focused, enabled, sensitive, showing, visible, checked, editable, ...");
+            return false;
+        }
+        q->states |= 1ull << bit;
+    }
+    if (json_object_get(body, "space") || json_object_get(body, "region")) {
+        int sw, sh;
+        char err[256];
+        if (!screen_size(r, &sw, &sh))
+            return false;
+        if (space_parse_json(body, sw, sh, sp, err, sizeof err) < 0) {
+            bad_request(r, "%s", err);
+            return false;
+        }
+        q->space = sp;
+    }
+    return true;
+}
+
+static void api_find(struct req *r) {
+    json_t *body = body_object(r);
+    if (!body)
+        return;
+    struct a11y_query q = {0};
+    struct space sp;
+    if (find_query(r, body, &q, &sp)) {
+        struct a11y_result res = {0};
+        bool truncated = false;
+        json_t *m = a11y_find(stack_session_bus(), &q, &truncated, &res);
+        if (m)
+            reply_json(r, 200, json_pack("{s:o, s:b}", "matches", m, "truncated", truncated));
+        else
+            reply_a11y(r, &res);
+    }
+    json_decref(body);
+}
+
+enum node_op { OP_FOCUS, OP_INVOKE, OP_VALUE };
+
+static void node_route(struct req *r, enum node_op op) {
+    json_t *body = body_object(r);
+    if (!body)
+        return;
+    const char *id, *arg = "";
+    if (member_string(r, body, "id", &id) &&
+            (op == OP_FOCUS ||
+                    member_string(r, body, op == OP_INVOKE ? "action" : "value", &arg))) {
+        struct a11y_result res = {0};
+        const char *bus = stack_session_bus();
+        int rc = op == OP_FOCUS    ? a11y_focus(bus, id, &res)
+                 : op == OP_INVOKE ? a11y_invoke(bus, id, arg, &res)
+                                   : a11y_value(bus, id, arg, &res);
+        if (rc == 0)
+            reply_json(r, 200, json_object());
+        else
+            reply_a11y(r, &res);
+    }
+    json_decref(body);
+}
+
+static void api_focus(struct req *r) {
+    node_route(r, OP_FOCUS);
+}
+
+static void api_invoke(struct req *r) {
+    node_route(r, OP_INVOKE);
+}
+
+static void api_value(struct req *r) {
+    node_route(r, OP_VALUE);
+}
+
+const struct route api_a11y_routes[] = {
+        {"GET", "/computeruse/a11y/tree", api_tree, 0},
+        {"POST", "/computeruse/a11y/find", api_find, 0},
+        {"POST", "/computeruse/a11y/node/focus", api_focus, 0},
+        {"POST", "/computeruse/a11y/node/invoke", api_invoke, 0},
+        {"POST", "/computeruse/a11y/node/value", api_value, 0},
+        {NULL, NULL, NULL, 0},
+};

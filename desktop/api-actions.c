@@ -1,0 +1,254 @@
+/*
+ * api-actions: POST /computeruse/actions (API.md §9): many input actions in
+ * one request, validated in full before any is sent, run in order as one
+ * job of the input worker (so no other request's input comes between them),
+ * stopped at the first failure with everything the batch pressed released,
+ * then optionally a screenshot.
+ *
+ * observe.settle (waiting until the screen is still, §8) is refused with a
+ * 400 in this build: deskd has no damage-driven wait to run it on yet, and a
+ * fixed sleep would claim a stillness nobody measured.
+ *
+ * Not here: one action's fields and how it runs (acts.c), X calls (input/).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "acts.h"
+#include "deskd.h"
+#include "params.h"
+#include "util.h"
+
+#define BATCH_MAX 1000
+/* The longest one batch may take by its actions' worst cases, as one type request may. */
+#define BATCH_TIME_MAX_MS (10L * 60 * 1000)
+
+struct batch {
+    struct act *acts;
+    int n;
+    int done; /* out: the actions that succeeded */
+};
+
+/* On the worker: every action in order; at the first failure, what the batch holds is let go. */
+static int batch_job(struct input *in, void *arg) {
+    struct batch *b = arg;
+    struct input_sticky before;
+    input_sticky_get(in, &before);
+    int rc = 0;
+    input_run_begin(in);
+    for (b->done = 0; b->done < b->n; b->done++)
+        if ((rc = act_run(in, &b->acts[b->done], true)) < 0)
+            break;
+    /* The pointer answers, asked for action by action, come back together. */
+    for (int i = 0; i < b->n; i++) {
+        int r = act_answer_later(in, &b->acts[i]);
+        if (r < 0 && rc == 0) {
+            rc = r;
+            b->done = i; /* the display went away: the answers from here on are not known */
+        }
+    }
+    int end = input_run_end(in);
+    rc = rc < 0 ? rc : end;
+    if (rc < 0) {
+        /* Single actions release what they press on every path; a keyDown or buttonDown
+         * earlier in this batch is the batch's to release. */
+        input_release_sticky(in, &before);
+    }
+    return rc;
+}
+
+/* The parameters of observe.screenshot: the compressed route's (§3). */
+struct observe {
+    bool shot;
+    struct shot_spec spec;
+};
+
+#define BAD(...)                                                                                   \
+    do {                                                                                           \
+        snprintf(err, errlen, __VA_ARGS__);                                                        \
+        return -EINVAL;                                                                            \
+    } while (0)
+
+static int parse_observe(json_t *body, struct observe *o, char *err, size_t errlen) {
+    memset(o, 0, sizeof *o);
+    json_t *ob = json_object_get(body, "observe");
+    if (!ob || json_is_null(ob))
+        return 0;
+    if (!json_is_object(ob))
+        BAD("observe must be an object {\"settle\"?, \"screenshot\"?}");
+    json_t *settle = json_object_get(ob, "settle");
+    if (settle && !json_is_null(settle))
+        BAD("observe.settle is not available in this deskd: it has no damage-driven wait for a "
+            "still screen yet; leave settle out (the screenshot is then taken right after the "
+            "actions)");
+    json_t *sh = json_object_get(ob, "screenshot");
+    if (!sh || json_is_null(sh))
+        return 0;
+    if (!json_is_object(sh))
+        BAD("observe.screenshot must be an object {\"format\"?, \"quality\"?, \"scale\"?, "
+            "\"showCursor\"?}");
+    if (json_object_get(sh, "fit"))
+        BAD("observe.screenshot.fit is not available in this deskd yet; use scale (0.1 to 1.0)");
+    o->shot = true;
+    o->spec = (struct shot_spec){.whole = true, .scale = 1.0, .format = IMG_PNG, .quality = 85};
+    char e[200];
+    const char *fmt = NULL;
+    double scale = 1.0;
+    if (body_string(sh, "format", false, &fmt, NULL, e, sizeof e) < 0 ||
+            body_int(sh, "quality", false, 1, 100, &o->spec.quality, e, sizeof e) < 0 ||
+            body_number(sh, "scale", false, 0.1, 1.0, &scale, e, sizeof e) < 0 ||
+            body_bool(sh, "showCursor", &o->spec.cursor, e, sizeof e) < 0)
+        BAD("observe.screenshot.%s", e);
+    int f = fmt ? desk_wire_format_parse(fmt) : IMG_PNG;
+    if (f < 0)
+        BAD("observe.screenshot.format must be png, jpeg (or jpg) or webp, got \"%.64s\"", fmt);
+    o->spec.format = (enum img_format)f;
+    o->spec.scale = scale;
+    return 0;
+}
+
+/* Parses every action; on failure err names actions[N] and the member. */
+static int parse_actions(json_t *body, struct batch *b, char *err, size_t errlen) {
+    json_t *list = json_object_get(body, "actions");
+    if (!json_is_array(list) || json_array_size(list) > BATCH_MAX)
+        BAD("actions must be a list of at most %d actions {\"type\", ...}", BATCH_MAX);
+    struct space dflt;
+    char e[512];
+    int sp = space_parse_json(body, 0, 0, &dflt, e, sizeof e);
+    if (sp < 0)
+        BAD("%s", e);
+    b->n = (int)json_array_size(list);
+    b->acts = calloc((size_t)b->n + 1, sizeof *b->acts);
+    if (!b->acts)
+        BAD("out of memory for %d actions", b->n);
+    long cost = 0;
+    for (int i = 0; i < b->n; i++) {
+        json_t *obj = json_array_get(list, (size_t)i);
+        const char *type = NULL, *field = "";
+        enum act_kind kind;
+        if (!json_is_object(obj))
+            BAD("actions[%d] must be an object {\"type\", ...}", i);
+        if (body_string(obj, "type", true, &type, NULL, e, sizeof e) < 0)
+            BAD("actions[%d].%s", i, e);
+        if (act_kind_of(type, &kind) < 0)
+            BAD("actions[%d].type must be move, click, drag, scroll, type, key, hotkey, keyDown, "
+                "keyUp, buttonDown, buttonUp, releaseAll or wait, got \"%.64s\"",
+                    i, type);
+        if (act_parse(obj, kind, &dflt, sp > 0, &b->acts[i], &field, e, sizeof e) < 0) {
+            size_t fl = strlen(field);
+            if (fl && strncmp(e, field, fl) == 0 && strchr(" .[", e[fl]))
+                BAD("actions[%d].%s", i, e);
+            BAD("actions[%d].%s: %s", i, field, e);
+        }
+        cost += act_cost_ms(&b->acts[i]);
+    }
+    if (cost > BATCH_TIME_MAX_MS)
+        BAD("the actions could take up to %ld s (their delays, holds, waits and drags), more "
+            "than the limit of %ld s for one request; split them",
+                cost / 1000, BATCH_TIME_MAX_MS / 1000);
+    return 0;
+}
+
+static void batch_free(struct batch *b) {
+    for (int i = 0; b->acts && i < b->n; i++)
+        act_free(&b->acts[i]);
+    free(b->acts);
+}
+
+static json_t *results_json(const struct batch *b) {
+    json_t *list = json_array();
+    for (int i = 0; i < b->done; i++)
+        json_array_append_new(list, act_answer(&b->acts[i]));
+    return list;
+}
+
+struct shot_out {
+    json_t *json;
+    bool cursor;
+    enum img_format format;
+};
+
+/* With the capture slot held: the compressed route's JSON for the image. */
+static void shot_done(const struct shot_image *img, void *arg) {
+    struct shot_out *o = arg;
+    size_t cap = util_base64_len(img->len) + 1;
+    char *b64 = malloc(cap);
+    if (!b64)
+        return;
+    size_t n = util_base64_encode(img->data, img->len, b64);
+    o->json = json_pack("{s:s%, s:i, s:i, s:s, s:I, s:I, s:{s:i, s:i, s:i, s:i}, s:{s:i, s:i}}",
+            "screenshot", b64, n, "width", img->width, "height", img->height, "format",
+            img_format_name(o->format), "sizeBytes", (json_int_t)img->len, "size_bytes",
+            (json_int_t)img->len, "region", "x", img->rx, "y", img->ry, "width", img->rw, "height",
+            img->rh, "space", "width", img->width, "height", img->height);
+    free(b64);
+    if (o->json && o->cursor)
+        json_object_set_new(o->json, "cursorPosition",
+                json_pack("{s:i, s:i}", "x",
+                        (int)((long)(img->cursor_x - img->rx) * img->width / img->rw), "y",
+                        (int)((long)(img->cursor_y - img->ry) * img->height / img->rh)));
+}
+
+static void api_actions(struct req *r) {
+    char err[768];
+    struct batch b = {0};
+    struct observe ob;
+    if (parse_actions(r->json, &b, err, sizeof err) < 0 ||
+            parse_observe(r->json, &ob, err, sizeof err) < 0) {
+        batch_free(&b);
+        reply_error(r, ERR_INVALID_PARAMETER, "%s", err);
+        return;
+    }
+    long cost = 0;
+    for (int i = 0; i < b.n; i++)
+        cost += act_cost_ms(&b.acts[i]);
+    struct inputw_job job = {.fn = batch_job, .arg = &b, .cost_ms = cost};
+    if (!input_job_run(r, &job, "the actions")) {
+        batch_free(&b);
+        return;
+    }
+    if (job.rc < 0) {
+        char what[48];
+        snprintf(what, sizeof what, "actions[%d]", b.done);
+        r->error_extra =
+                json_pack("{s:i, s:o}", "failedIndex", b.done, "results", results_json(&b));
+        reply_input_failure(r, &job, &b.acts[b.done], what);
+        batch_free(&b);
+        return;
+    }
+    json_t *answer = json_pack("{s:o, s:i}", "results", results_json(&b), "completed", b.done);
+    batch_free(&b);
+    if (ob.shot) {
+        struct shot_out out = {NULL, ob.spec.cursor, ob.spec.format};
+        const char *stage = "capture";
+        int rc =
+                shots_take(req_deskd(r)->shots, &ob.spec, shot_done, &out, &stage, err, sizeof err);
+        if (rc == 0 && !out.json)
+            rc = -ENOMEM;
+        if (rc < 0) {
+            /* The actions ran: say so beside the error, as a failed action would. */
+            r->error_extra = json_pack("{s:O, s:i}", "results", json_object_get(answer, "results"),
+                    "completed", json_integer_value(json_object_get(answer, "completed")));
+            json_decref(answer);
+            if (rc == -ENXIO)
+                reply_no_display(r, err);
+            else if (rc == -EPIPE)
+                reply_no_display(r, "the X display went away during the observing screenshot");
+            else
+                reply_error(r,
+                        strcmp(stage, "encode") == 0 ? ERR_ENCODE_FAILED : ERR_CAPTURE_FAILED,
+                        "the actions ran; the observing screenshot's %s failed: %s", stage,
+                        strerror(-rc));
+            return;
+        }
+        json_object_set_new(answer, "screenshot", out.json);
+    }
+    reply_json(r, 200, answer);
+}
+
+const struct route api_actions_routes[] = {
+        {"POST", "/computeruse/actions", api_actions, ROUTE_JSON},
+        {NULL, NULL, NULL, 0},
+};
