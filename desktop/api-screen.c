@@ -79,9 +79,15 @@ static int parse_region(json_t *body, struct space_rect *out, char *err, size_t 
     return 1;
 }
 
-static bool wait_cancelled(void *arg) {
-    struct req *r = arg;
+bool req_wait_cancelled(void *req) {
+    struct req *r = req;
     return req_deskd(r)->stopping || req_client_gone(r);
+}
+
+json_t *wait_answer_json(const struct damage_wait_result *res) {
+    return json_pack("{s:I, s:b, s:b, s:b, s:I, s:o}", "frameId", (json_int_t)res->frame, "changed",
+            res->changed, "stable", res->stable, "timedOut", res->timed_out, "waitedMs",
+            (json_int_t)res->waited_ms, "regions", rects_json(&res->changes));
 }
 
 static void api_wait(struct req *r) {
@@ -119,7 +125,7 @@ static void api_wait(struct req *r) {
         spec.since = (uint64_t)json_integer_value(since);
     }
     spec.region = has_region ? &region : NULL;
-    spec.cancelled = wait_cancelled;
+    spec.cancelled = req_wait_cancelled;
     spec.arg = r;
     struct damage_wait_result res;
     int rc = damage_wait(req_deskd(r)->damage, &spec, &res, err, sizeof err);

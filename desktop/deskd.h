@@ -34,6 +34,11 @@ static inline struct deskd *req_deskd(const struct req *r) {
  */
 extern const struct route *const deskd_routes[];
 
+/* The answer of a screen wait (API.md §8), for POST /computeruse/wait and a batch's settle. */
+json_t *wait_answer_json(const struct damage_wait_result *res);
+/* A damage_wait cancel check for a request (a struct req *): deskd stopping or the client gone. */
+bool req_wait_cancelled(void *req);
+
 /* Replies 503 naming the display problem in err. */
 void reply_no_display(struct req *r, const char *err);
 

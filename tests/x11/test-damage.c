@@ -451,6 +451,37 @@ static void test_fit(void) {
     http_resp_free(&r);
 }
 
+/* A batch's observe: settle on damage (§8), then a fitted screenshot (§10). */
+static void test_observe(void) {
+    long st;
+    struct waiter w;
+    waiter_start(&w, "{\"until\":\"changed\",\"timeoutMs\":5000}");
+    json_t *j = request("POST", "/computeruse/actions",
+            "{\"actions\":[{\"type\":\"move\",\"x\":20,\"y\":30}],\"observe\":{\"settle\":{"
+            "\"stableMs\":100,\"timeoutMs\":3000},\"screenshot\":{\"maxLongEdge\":320,"
+            "\"format\":\"png\"}}}",
+            &st);
+    /* Pointer motion alone is no change: the waiter above is still waiting. Paint to end it. */
+    paint(1, 1, 2, 2, 0x777777);
+    pthread_join(w.thread, NULL);
+    const int painted[][4] = {{1, 1, 2, 2}};
+    check_regions(w.answer, painted, 1, "the batch's pointer move was no change; the paint was");
+    json_decref(w.answer);
+    json_t *settle = json_object_get(j, "settle"), *shot = json_object_get(j, "screenshot");
+    CHECK_INT(st, 200);
+    CHECK(json_is_true(json_object_get(settle, "stable")) &&
+                    json_integer_value(json_object_get(settle, "waitedMs")) >= 100,
+            "observe.settle waited for a stable screen: %s",
+            settle ? json_dumps(settle, JSON_COMPACT) : "none");
+    CHECK(json_integer_value(json_object_get(shot, "width")) == 320 &&
+                    json_integer_value(json_object_get(shot, "height")) == 240 &&
+                    json_integer_value(json_object_get(json_object_get(shot, "space"), "width")) ==
+                            320,
+            "observe.screenshot fitted to 320x240");
+    CHECK(jframe(j) > 0 && jframe(j) == jframe(shot), "the batch's frameId is its screenshot's");
+    json_decref(j);
+}
+
 /* The X server dies and comes back; then deskd itself restarts. Frame ids only grow. */
 static void test_restart(struct xserver *xs) {
     uint64_t before = frame_now();
@@ -519,6 +550,7 @@ int main(void) {
     test_wait();
     test_bad_input();
     test_fit();
+    test_observe();
     test_restart(&xs);
     CHECK_INT(deskd_stop(&d), 0);
     if (check_failed)
