@@ -216,6 +216,16 @@ static void swap_rows(uint8_t *px, int w, int h, int stride) {
     }
 }
 
+size_t capture_release_big(struct capture *c, size_t keep) {
+    if (c->pad_cap <= keep)
+        return 0;
+    size_t freed = c->pad_cap;
+    free(c->pad);
+    c->pad = NULL;
+    c->pad_cap = 0;
+    return freed;
+}
+
 /* Makes room for need bytes of composition, giving back a buffer far bigger than the screen. */
 static int pad_reserve(struct capture *c, size_t need, size_t screen) {
     size_t keep = need > 2 * screen ? need : 2 * screen;

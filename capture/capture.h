@@ -37,6 +37,12 @@ struct capture *capture_new(Display *dpy);
 void capture_destroy(struct capture *c);
 /* True when the context grabs through MIT-SHM. */
 bool capture_uses_shm(const struct capture *c);
+/*
+ * Frees the composition buffer of the last grab when it holds more than keep
+ * bytes (a large region reaching off screen), so that one request does not
+ * pin it. Returns the bytes freed. The last frame becomes invalid.
+ */
+size_t capture_release_big(struct capture *c, size_t keep);
 
 /*
  * Grabs the root-window rectangle (x, y, w, h); x and y may be negative and the
@@ -90,6 +96,12 @@ struct encoder;
 
 struct encoder *encoder_new(void);
 void encoder_destroy(struct encoder *e); /* accepts NULL */
+/*
+ * Frees the buffers (scaled frame, output) that hold more than keep bytes, so
+ * that one large request does not pin them. Returns the bytes freed. The
+ * output of the last call becomes invalid.
+ */
+size_t encoder_release_big(struct encoder *e, size_t keep);
 
 /*
  * Encodes f, first resampled with frame_scale_box to dw x dh when that differs

@@ -89,6 +89,37 @@ void encoder_destroy(struct encoder *e) {
     free(e);
 }
 
+size_t encoder_release_big(struct encoder *e, size_t keep) {
+    size_t freed = 0;
+    if (e->cap > keep) {
+        freed += e->cap;
+        free(e->out);
+        e->out = NULL;
+        e->cap = e->len = 0;
+    }
+    if (e->scaled_cap > keep) {
+        freed += e->scaled_cap;
+        free(e->scaled);
+        e->scaled = NULL;
+        e->scaled_cap = 0;
+    }
+    if (e->filtered_cap > keep) {
+        freed += e->filtered_cap;
+        free(e->filtered);
+        e->filtered = NULL;
+        e->filtered_cap = 0;
+    }
+    for (int i = 0; i < PNG_STRIPS; i++) {
+        if (e->strip_cap[i] > keep) {
+            freed += e->strip_cap[i];
+            free(e->strip_out[i]);
+            e->strip_out[i] = NULL;
+            e->strip_cap[i] = 0;
+        }
+    }
+    return freed;
+}
+
 /* Makes room for need bytes of output; keeps what is there. */
 static int out_reserve(struct encoder *e, size_t need) {
     if (need <= e->cap)

@@ -10,6 +10,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
 #include <math.h>
@@ -55,6 +56,13 @@ enum opt_id {
     O_SINCE,
     O_SPACE,
     O_CLICKS,
+    O_TYPE,
+    O_PRIMARY,
+    O_PASTE,
+    O_PASTE_KEYS,
+    O_WAIT,
+    O_CWD,
+    O_WAIT_MS,
     O_COUNT
 };
 
@@ -72,7 +80,8 @@ static const struct opt {
         [O_JSON] = {"json", 0, NULL, "print the API's JSON instead of text"},
         [O_TIMEOUT] = {"timeout", 0, "MS", "give up after MS milliseconds (default 60000)"},
         [O_HELP] = {"help", 'h', NULL, "show this help"},
-        [O_OUTPUT] = {"output", 'o', "FILE", "write the image to FILE ('-' or none: stdout)"},
+        [O_OUTPUT] = {"output", 'o', "FILE",
+                "write the image or recording to FILE ('-' or none: stdout)"},
         [O_FORMAT] = {"format", 0, "F", "png, jpeg or webp (compressed route)"},
         [O_QUALITY] = {"quality", 0, "Q", "1-100 for jpeg and webp (compressed route)"},
         [O_SCALE] = {"scale", 0, "S", "0.1-1.0 (compressed route)"},
@@ -86,6 +95,13 @@ static const struct opt {
         [O_DOUBLE] = {"double", 0, NULL, "double click"},
         [O_DELAY] = {"delay", 0, "MS", "wait MS milliseconds between characters"},
         [O_ERRORS] = {"errors", 0, NULL, "show the stderr log instead of stdout's"},
+        [O_TYPE] = {"type", 0, "T", "only windows of EWMH type T (normal, dialog, dock...)"},
+        [O_PRIMARY] = {"primary", 0, NULL, "the PRIMARY selection instead of CLIPBOARD"},
+        [O_PASTE] = {"paste", 0, NULL, "paste the text through the clipboard (restored after)"},
+        [O_PASTE_KEYS] = {"paste-keys", 0, "COMBO", "the paste chord (default ctrl+v)"},
+        [O_WAIT] = {"wait", 0, NULL, "answer once the program's window is managed"},
+        [O_CWD] = {"cwd", 0, "DIR", "working directory (default the desktop's HOME)"},
+        [O_WAIT_MS] = {"wait-ms", 0, "MS", "how long --wait waits (default 10000)"},
         [O_KEEP_NEWLINE] = {"keep-newline", 0, NULL,
                 "type the final newline of stdin as Enter too"},
         [O_FIT] = {"fit", 0, "NAME", "xga, wxga or fwxga: the largest image within that size"},
@@ -561,7 +577,10 @@ static int cmd_type(struct ctx *x) {
         if (n > 0 && in[n - 1] == '\r')
             in[--n] = '\0';
     }
-    enum desk_status st = desk_keyboard_type(x->c, in ? in : x->pos[0], delay);
+    const char *text = in ? in : x->pos[0];
+    enum desk_status st = x->set[O_PASTE] || x->set[O_PASTE_KEYS]
+                                  ? desk_keyboard_paste(x->c, text, x->val[O_PASTE_KEYS])
+                                  : desk_keyboard_type(x->c, text, delay);
     free(in);
     if (st != DESK_OK)
         return failed(x, st);
@@ -678,31 +697,175 @@ static int cmd_displays(struct ctx *x) {
     return rc;
 }
 
+static json_t *window_json(const struct desk_window *w) {
+    json_t *states = json_array();
+    char *copy = strdup(w->states ? w->states : "");
+    for (char *save = NULL, *t = copy ? strtok_r(copy, ",", &save) : NULL; t;
+            t = strtok_r(NULL, ",", &save))
+        json_array_append_new(states, json_string(t));
+    free(copy);
+    return json_pack("{s:I, s:s, s:i, s:i, s:i, s:i, s:b, s:I, s:s, s:o}", "id", (json_int_t)w->id,
+            "title", w->title, "x", w->x, "y", w->y, "width", w->width, "height", w->height,
+            "isActive", w->active, "pid", (json_int_t)w->pid, "type", w->type ? w->type : "",
+            "states", states);
+}
+
+static void print_window(const struct desk_window *w) {
+    printf("0x%08lx %d,%d %dx%d pid %ld %s%s%s%s %s\n", w->id, w->x, w->y, w->width, w->height,
+            w->pid, w->type && *w->type ? w->type : "-", w->active ? " active" : "",
+            w->states && *w->states ? " " : "", w->states ? w->states : "", w->title);
+}
+
 static int cmd_windows(struct ctx *x) {
     struct desk_window_list *wl = NULL;
-    enum desk_status st = desk_display_windows(x->c, &wl);
+    enum desk_status st = x->set[O_TYPE] ? desk_display_windows_of_type(x->c, x->val[O_TYPE], &wl)
+                                         : desk_display_windows(x->c, &wl);
     if (st != DESK_OK)
         return failed(x, st);
     int rc = 0;
     if (x->json) {
         json_t *list = json_array();
-        for (size_t i = 0; list && i < wl->count; i++) {
-            const struct desk_window *w = &wl->windows[i];
-            json_array_append_new(list,
-                    json_pack("{s:I, s:s, s:i, s:i, s:i, s:i, s:b, s:I}", "id", (json_int_t)w->id,
-                            "title", w->title, "x", w->x, "y", w->y, "width", w->width, "height",
-                            w->height, "isActive", w->active, "pid", (json_int_t)w->pid));
-        }
+        for (size_t i = 0; list && i < wl->count; i++)
+            json_array_append_new(list, window_json(&wl->windows[i]));
         rc = print_json(json_pack("{s:o, s:I}", "windows", list, "count", (json_int_t)wl->count));
     } else {
-        for (size_t i = 0; i < wl->count; i++) {
-            const struct desk_window *w = &wl->windows[i];
-            printf("0x%08lx %d,%d %dx%d pid %ld%s %s\n", w->id, w->x, w->y, w->width, w->height,
-                    w->pid, w->active ? " active" : "", w->title);
-        }
+        for (size_t i = 0; i < wl->count; i++)
+            print_window(&wl->windows[i]);
     }
     desk_window_list_free(wl);
     return rc;
+}
+
+/* desk window ID activate|close|minimize|maximize|restore, or ID geometry X Y W H. */
+static int cmd_window(struct ctx *x) {
+    static const char *const actions[] = {"activate", "close", "minimize", "maximize", "restore"};
+    long id;
+    if (util_parse_long(x->pos[0], 1, 0x1fffffff, &id) < 0 &&
+            !(strncmp(x->pos[0], "0x", 2) == 0 && (id = strtol(x->pos[0], NULL, 16)) > 0))
+        return usage_error(x, "ID must be a window id from desk windows (decimal or 0x hex)");
+    struct desk_window_list *wl = NULL;
+    enum desk_status st;
+    if (strcmp(x->pos[1], "geometry") == 0) {
+        static const char *const names[] = {"X", "Y", "W", "H"};
+        int v[4];
+        if (x->npos != 6)
+            return usage_error(x, "geometry expects X Y W H");
+        for (int i = 0; i < 4; i++) {
+            if (int_arg(x, names[i], x->pos[2 + i], &v[i]))
+                return EXIT_USAGE;
+        }
+        st = desk_window_geometry(x->c, (unsigned long)id, v[0], v[1], v[2], v[3], &wl);
+    } else {
+        size_t a = 0;
+        while (a < 5 && strcmp(x->pos[1], actions[a]) != 0)
+            a++;
+        if (a == 5 || x->npos != 2)
+            return usage_error(x, "ACTION must be activate, close, minimize, maximize, restore or "
+                                  "geometry X Y W H");
+        st = desk_window_action(x->c, (unsigned long)id, (enum desk_window_action)a, &wl);
+    }
+    if (st != DESK_OK)
+        return failed(x, st);
+    int rc = 0;
+    if (x->json)
+        rc = print_json(window_json(&wl->windows[0]));
+    else
+        print_window(&wl->windows[0]);
+    desk_window_list_free(wl);
+    return rc;
+}
+
+/* desk clip get | desk clip set TEXT|- */
+static int cmd_clip(struct ctx *x) {
+    enum desk_selection sel = x->set[O_PRIMARY] ? DESK_PRIMARY : DESK_CLIPBOARD;
+    enum desk_status st;
+    if (strcmp(x->pos[0], "get") == 0 && x->npos == 1) {
+        char *text = NULL;
+        size_t len = 0;
+        if ((st = desk_clipboard_get(x->c, sel, &text, &len)) != DESK_OK)
+            return failed(x, st);
+        int rc = 0;
+        if (x->json)
+            rc = print_json(json_pack("{s:s%, s:s}", "text", text, len, "selection",
+                    sel == DESK_PRIMARY ? "primary" : "clipboard"));
+        else
+            fwrite(text, 1, len, stdout);
+        free(text);
+        return rc;
+    }
+    if (strcmp(x->pos[0], "set") != 0 || x->npos != 2)
+        return usage_error(x, "expects get, or set TEXT (- reads stdin)");
+    char *in = NULL;
+    if (strcmp(x->pos[1], "-") == 0 && !(in = read_all(stdin, "clip: stdin")))
+        return EXIT_FAIL;
+    st = desk_clipboard_set(x->c, sel, in ? in : x->pos[1]);
+    free(in);
+    if (st != DESK_OK)
+        return failed(x, st);
+    return x->json ? print_json(json_object()) : 0;
+}
+
+/* desk launch [--wait] [--cwd DIR] -- PROGRAM [ARGS...] */
+static int cmd_launch(struct ctx *x) {
+    int wait_ms = 0;
+    if (x->set[O_WAIT_MS] && int_arg(x, "--wait-ms", x->val[O_WAIT_MS], &wait_ms))
+        return EXIT_USAGE;
+    const char *argv[MAX_POS + 1] = {0};
+    for (int i = 0; i < x->npos; i++)
+        argv[i] = x->pos[i];
+    struct desk_launch l = {.argv = argv,
+            .cwd = x->val[O_CWD],
+            .wait_for_window = x->set[O_WAIT] || x->set[O_WAIT_MS],
+            .timeout_ms = wait_ms};
+    long pid = 0;
+    struct desk_window_list *wl = NULL;
+    enum desk_status st = desk_app_launch(x->c, &l, &pid, &wl);
+    if (st != DESK_OK)
+        return failed(x, st);
+    int rc = 0;
+    if (x->json) {
+        json_t *o = json_pack("{s:I}", "pid", (json_int_t)pid);
+        if (wl)
+            json_object_set_new(o, "window", window_json(&wl->windows[0]));
+        rc = print_json(o);
+    } else {
+        printf("pid %ld\n", pid);
+        if (wl)
+            print_window(&wl->windows[0]);
+    }
+    desk_window_list_free(wl);
+    return rc;
+}
+
+static int cmd_apps(struct ctx *x) {
+    struct desk_app_list *al = NULL;
+    enum desk_status st = desk_apps(x->c, &al);
+    if (st != DESK_OK)
+        return failed(x, st);
+    int rc = 0;
+    if (x->json) {
+        json_t *list = json_array();
+        for (size_t i = 0; list && i < al->count; i++)
+            json_array_append_new(list,
+                    json_pack("{s:I, s:s, s:I}", "pid", (json_int_t)al->apps[i].pid, "command",
+                            al->apps[i].command, "startedAt", (json_int_t)al->apps[i].started_ms));
+        rc = print_json(json_pack("{s:o, s:I}", "apps", list, "count", (json_int_t)al->count));
+    } else {
+        for (size_t i = 0; i < al->count; i++)
+            printf("%ld %s\n", al->apps[i].pid, al->apps[i].command);
+    }
+    desk_app_list_free(al);
+    return rc;
+}
+
+static int cmd_kill(struct ctx *x) {
+    int pid;
+    if (int_arg(x, "PID", x->pos[0], &pid))
+        return EXIT_USAGE;
+    enum desk_status st = desk_app_kill(x->c, pid);
+    if (st != DESK_OK)
+        return failed(x, st);
+    return x->json ? print_json(json_object()) : 0;
 }
 
 static int print_processes(const struct ctx *x, const struct desk_processes *ps) {
@@ -819,6 +982,119 @@ static int cmd_vnc(struct ctx *x) {
     return rc;
 }
 
+/* ---- recordings ---- */
+
+static json_t *recording_json(const struct desk_recording *r) {
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "id", r->id, "fileName", r->file_name, "filePath",
+            r->file_path, "startTime", r->start_time);
+    if (o && r->end_time)
+        json_object_set_new(o, "endTime", json_string(r->end_time));
+    if (o)
+        json_object_set_new(o, "status", json_string(desk_recording_state_name(r->state)));
+    if (o && r->duration_s >= 0)
+        json_object_set_new(o, "durationSeconds", json_real(r->duration_s));
+    if (o && r->size_bytes >= 0)
+        json_object_set_new(o, "sizeBytes", json_integer(r->size_bytes));
+    if (o && r->reason)
+        json_object_set_new(o, "reason", json_string(r->reason));
+    return o;
+}
+
+/* One line: id, state, seconds, bytes, path (and why it failed). */
+static void print_recording_line(const struct desk_recording *r) {
+    printf("%s %s", r->id, desk_recording_state_name(r->state));
+    if (r->duration_s >= 0)
+        printf(" %.1fs", r->duration_s);
+    if (r->size_bytes >= 0)
+        printf(" %lldB", r->size_bytes);
+    printf(" %s", r->file_path);
+    if (r->reason)
+        printf(" (%s)", r->reason);
+    putchar('\n');
+}
+
+static int print_recording(const struct ctx *x, struct desk_recording *r) {
+    int rc = 0;
+    if (x->json)
+        rc = print_json(recording_json(r));
+    else
+        print_recording_line(r);
+    desk_recording_free(r);
+    return rc;
+}
+
+static int rec_download(struct ctx *x, const char *id) {
+    const char *file = x->set[O_OUTPUT] ? x->val[O_OUTPUT] : "-";
+    bool out = strcmp(file, "-") == 0;
+    if (out && isatty(1))
+        return usage_error(x, "will not write an MP4 to a terminal; use -o FILE");
+    int fd = out ? 1 : open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        fprintf(stderr, "desk: rec: cannot write %s: %s\n", file, strerror(errno));
+        return EXIT_FAIL;
+    }
+    long long n = 0;
+    enum desk_status st = desk_recording_download(x->c, id, fd, &n);
+    if (!out && close(fd) < 0 && st == DESK_OK) {
+        fprintf(stderr, "desk: rec: cannot write %s: %s\n", file, strerror(errno));
+        return EXIT_FAIL;
+    }
+    if (st != DESK_OK) {
+        if (!out)
+            unlink(file);
+        return failed(x, st);
+    }
+    if (!out)
+        fprintf(stderr, "%lld bytes written to %s\n", n, file);
+    return 0;
+}
+
+static int cmd_rec(struct ctx *x) {
+    const char *sub = x->pos[0], *arg = x->npos > 1 ? x->pos[1] : NULL;
+    struct desk_recording *r = NULL;
+    enum desk_status st;
+    bool takes_id = strcmp(sub, "start") != 0 && strcmp(sub, "ls") != 0;
+    if (takes_id && !arg)
+        return usage_error(x, "%s needs a recording id", sub);
+    if (!takes_id && arg && strcmp(sub, "ls") == 0)
+        return usage_error(x, "ls takes no argument");
+    if (strcmp(sub, "start") == 0) {
+        st = desk_recording_start(x->c, arg, &r);
+    } else if (strcmp(sub, "stop") == 0) {
+        st = desk_recording_stop(x->c, arg, &r);
+    } else if (strcmp(sub, "get") == 0) {
+        st = desk_recording_get(x->c, arg, &r);
+    } else if (strcmp(sub, "rm") == 0) {
+        st = desk_recording_delete(x->c, arg);
+        return st == DESK_OK ? 0 : failed(x, st);
+    } else if (strcmp(sub, "download") == 0) {
+        return rec_download(x, arg);
+    } else if (strcmp(sub, "ls") == 0) {
+        struct desk_recording_list *l = NULL;
+        st = desk_recording_list(x->c, &l);
+        if (st != DESK_OK)
+            return failed(x, st);
+        int rc = 0;
+        if (x->json) {
+            json_t *arr = json_array();
+            for (size_t i = 0; i < l->count; i++)
+                json_array_append_new(arr, recording_json(&l->items[i]));
+            rc = print_json(json_pack("{s:o}", "recordings", arr));
+        } else {
+            for (size_t i = 0; i < l->count; i++)
+                print_recording_line(&l->items[i]);
+        }
+        desk_recording_list_free(l);
+        return rc;
+    } else {
+        return usage_error(x,
+                "unknown rec command \"%s\"; use start, stop, ls, get, rm or "
+                "download",
+                sub);
+    }
+    return st == DESK_OK ? print_recording(x, r) : failed(x, st);
+}
+
 /* desk a11y tree|find|focus|invoke|value ...: the answers of tree and find are JSON. */
 static int cmd_a11y(struct ctx *x) {
     const char *sub = x->pos[0];
@@ -875,13 +1151,22 @@ static const struct cmd cmds[] = {
                 "run a batch of actions, POST /computeruse/actions's JSON, from FILE ('-': "
                 "stdin); -o writes the observing screenshot",
                 cmd_do},
-        {"type", "TEXT", 1, 1, BIT(O_DELAY) | BIT(O_KEEP_NEWLINE),
+        {"type", "TEXT", 1, 1,
+                BIT(O_DELAY) | BIT(O_KEEP_NEWLINE) | BIT(O_PASTE) | BIT(O_PASTE_KEYS),
                 "type TEXT ('-' reads it from stdin, less one final newline)", cmd_type},
         {"key", "KEY [MOD...]", 1, MAX_POS, 0, "tap KEY with modifiers (ctrl alt shift cmd) held",
                 cmd_key},
         {"hotkey", "COMBO", 1, 1, 0, "press a chord such as ctrl+shift+t", cmd_hotkey},
         {"displays", "", 0, 0, 0, "list the monitors", cmd_displays},
-        {"windows", "", 0, 0, 0, "list the top-level windows", cmd_windows},
+        {"windows", "", 0, 0, BIT(O_TYPE), "list the top-level windows", cmd_windows},
+        {"window", "ID ACTION [X Y W H]", 2, 6, 0,
+                "activate, close, minimize, maximize, restore a window, or set its geometry",
+                cmd_window},
+        {"clip", "get|set [TEXT]", 1, 2, BIT(O_PRIMARY), "read or set the clipboard", cmd_clip},
+        {"launch", "-- PROGRAM [ARG...]", 1, MAX_POS, BIT(O_WAIT) | BIT(O_CWD) | BIT(O_WAIT_MS),
+                "start a program in the desktop session (no shell)", cmd_launch},
+        {"apps", "", 0, 0, 0, "list the launched programs that still run", cmd_apps},
+        {"kill", "PID", 1, 1, 0, "end a launched program (SIGTERM, SIGKILL after 3 s)", cmd_kill},
         {"start", "", 0, 0, 0, "start the desktop processes", cmd_start},
         {"stop", "", 0, 0, 0, "stop the desktop processes", cmd_stop},
         {"status", "[NAME]", 0, 1, 0, "the desktop's state, or whether process NAME runs",
@@ -889,6 +1174,8 @@ static const struct cmd cmds[] = {
         {"logs", "NAME", 1, 1, BIT(O_ERRORS), "print a desktop process's log", cmd_logs},
         {"restart", "NAME", 1, 1, 0, "restart a desktop process", cmd_restart},
         {"vnc", "", 0, 0, 0, "print the noVNC address and password", cmd_vnc},
+        {"rec", "start [LABEL] | stop ID | ls | get ID | rm ID | download ID", 1, 2, BIT(O_OUTPUT),
+                "record the screen to MP4 files, and fetch them", cmd_rec},
         {"a11y", "tree|find|focus|invoke|value [ARGS...]", 1, 4, 0,
                 "the accessibility tree (tree [SCOPE [PID [MAXDEPTH]]], find [QUERY_JSON]) and "
                 "its nodes (focus ID, invoke ID [ACTION], value ID VALUE)",

@@ -9,6 +9,7 @@
  * a second copy of its rules, is what the caller sees.
  */
 #include <curl/curl.h>
+#include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <pthread.h>
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "desk/desk.h"
 #include "desk/wire.h"
@@ -48,6 +50,9 @@ struct desk_client {
     bool binary;
     long connections;
     struct rxbuf rx;
+    int sink_fd;    /* >= 0: a 2xx body is written here as it arrives (downloads) */
+    int sink_errno; /* why writing to sink_fd failed */
+    long long sunk; /* bytes written to sink_fd */
     struct desk_err err;
     char curl_msg[CURL_ERROR_SIZE];
     bool spaced; /* pointer calls send space (desk_client_set_space) */
@@ -56,7 +61,7 @@ struct desk_client {
 
 /* One request: what the route functions hand to perform(). */
 struct call {
-    const char *method; /* "GET" or "POST" */
+    const char *method; /* "GET", "POST" or "DELETE" */
     const char *path;   /* from "/", query included */
     const char *body;   /* POST body (JSON), NULL for none */
     const char *accept; /* NULL: application/json */
@@ -69,10 +74,32 @@ static void init_curl(void) {
     curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
+/* A download's body goes to its file descriptor, an error body to the buffer as usual. */
+static bool sink(struct desk_client *c, const char *ptr, size_t n) {
+    long http = 0;
+    curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &http);
+    if (c->sink_fd < 0 || http < 200 || http > 299)
+        return false;
+    for (size_t off = 0; off < n;) {
+        ssize_t w = write(c->sink_fd, ptr + off, n - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            c->sink_errno = w < 0 ? errno : EIO;
+            return true;
+        }
+        off += (size_t)w;
+    }
+    c->sunk += (long long)n;
+    return true;
+}
+
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud) {
     struct desk_client *c = ud;
     struct rxbuf *b = &c->rx;
     size_t n = size * nmemb;
+    if (sink(c, ptr, n))
+        return c->sink_errno ? 0 : n;
     if (n > c->max_reply - b->len) {
         b->over_cap = true;
         return 0;
@@ -144,6 +171,7 @@ desk_client *desk_client_new(const char *base_url) {
         return NULL;
     }
     c->max_reply = DEFAULT_MAX;
+    c->sink_fd = -1;
     c->binary = true;
     wire_ok(&c->err);
 
@@ -311,6 +339,9 @@ static enum desk_status transport_error(desk_client *c, const struct call *rq, C
         st = DESK_ERR_TOO_LARGE;
         break;
     case CURLE_WRITE_ERROR:
+        if (c->sink_errno)
+            return wire_fail(&c->err, DESK_ERR_TRANSPORT, "%s %s%s: writing the download: %s",
+                    rq->method, c->url, rq->path, strerror(c->sink_errno));
         st = c->rx.over_cap ? DESK_ERR_TOO_LARGE
              : c->rx.no_mem ? DESK_ERR_NOMEM
                             : DESK_ERR_TRANSPORT;
@@ -368,7 +399,12 @@ static enum desk_status perform(desk_client *c, const struct call *rq) {
     } else {
         curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
     }
+    bool custom = strcmp(rq->method, "GET") != 0 && strcmp(rq->method, "POST") != 0;
+    if (custom)
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, rq->method);
     CURLcode rc = curl_easy_perform(h);
+    if (custom)
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, NULL);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
     curl_slist_free_all(hl);
 
@@ -1143,6 +1179,169 @@ enum desk_status desk_display_windows(desk_client *c, struct desk_window_list **
     GET_PARSED(c, out, "/computeruse/display/windows", wire_windows);
 }
 
+enum desk_status desk_display_windows_of_type(
+        desk_client *c, const char *type, struct desk_window_list **out) {
+    if (out)
+        *out = NULL;
+    BEGIN(c);
+    if (!out || !type)
+        return invalid(c, "out and type must not be NULL");
+    char *esc = curl_easy_escape(NULL, type, 0);
+    char path[256];
+    snprintf(path, sizeof path, "/computeruse/display/windows?type=%s", esc ? esc : "");
+    curl_free(esc);
+    struct call rq = {"GET", path, NULL, NULL};
+    CALL_JSON(c, &rq, wire_windows(body, len, &c->err, out));
+}
+
+/* A POST with a JSON body whose answer is one WindowInfo; out may be NULL. */
+static enum desk_status post_window(
+        desk_client *c, const char *path, json_t *root, struct desk_window_list **out) {
+    char *text = json_body(c, root, NULL);
+    if (!text)
+        return c->err.status;
+    struct call rq = {"POST", path, text, NULL};
+    struct desk_window_list *wl = NULL;
+    enum desk_status st = perform(c, &rq);
+    if (st == DESK_OK)
+        st = wire_window((const char *)c->rx.p, c->rx.len, &c->err, &wl);
+    if (out)
+        *out = wl;
+    else
+        desk_window_list_free(wl);
+    free(text);
+    return finish(c, &rq, st);
+}
+
+enum desk_status desk_window_action(desk_client *c, unsigned long id,
+        enum desk_window_action action, struct desk_window_list **out) {
+    static const char *const names[] = {"activate", "close", "minimize", "maximize", "restore"};
+    if (out)
+        *out = NULL;
+    BEGIN(c);
+    if ((unsigned)action >= sizeof names / sizeof names[0])
+        return invalid(c, "unknown window action %d", (int)action);
+    char path[128];
+    snprintf(path, sizeof path, "/computeruse/windows/%lu/%s", id, names[action]);
+    return post_window(c, path, json_object(), out);
+}
+
+enum desk_status desk_window_geometry(desk_client *c, unsigned long id, int x, int y, int width,
+        int height, struct desk_window_list **out) {
+    if (out)
+        *out = NULL;
+    BEGIN(c);
+    char path[128];
+    snprintf(path, sizeof path, "/computeruse/windows/%lu/geometry", id);
+    return post_window(c, path,
+            json_pack("{s:i, s:i, s:i, s:i}", "x", x, "y", y, "width", width, "height", height),
+            out);
+}
+
+/* ---- clipboard ---- */
+
+static const char *selection_name(enum desk_selection sel) {
+    return sel == DESK_PRIMARY ? "primary" : "clipboard";
+}
+
+enum desk_status desk_clipboard_get(
+        desk_client *c, enum desk_selection sel, char **text, size_t *len) {
+    if (text)
+        *text = NULL;
+    BEGIN(c);
+    if (!text)
+        return invalid(c, "text must not be NULL");
+    char path[96];
+    snprintf(path, sizeof path, "/computeruse/clipboard?selection=%s", selection_name(sel));
+    struct call rq = {"GET", path, NULL, NULL};
+    enum desk_status st = perform(c, &rq);
+    if (st == DESK_OK)
+        st = wire_text((const char *)c->rx.p, c->rx.len, "text", &c->err, text);
+    if (st == DESK_OK && len) {
+        /* wire_text keeps the reply's length; the text itself holds no NUL (deskd refuses it). */
+        *len = strlen(*text);
+    }
+    return finish(c, &rq, st);
+}
+
+enum desk_status desk_clipboard_set(desk_client *c, enum desk_selection sel, const char *text) {
+    BEGIN(c);
+    if (!text)
+        return invalid(c, "text must not be NULL");
+    return post_json(c, "/computeruse/clipboard",
+            json_pack("{s:s, s:s}", "text", text, "selection", selection_name(sel)), "text", NULL,
+            NULL);
+}
+
+enum desk_status desk_keyboard_paste(desk_client *c, const char *text, const char *paste_keys) {
+    BEGIN(c);
+    if (!text)
+        return invalid(c, "text must not be NULL");
+    return post_json(c, "/computeruse/keyboard/type",
+            json_pack("{s:s, s:s, s:s}", "text", text, "method", "paste", "pasteKeys",
+                    paste_keys ? paste_keys : "ctrl+v"),
+            "text", NULL, NULL);
+}
+
+/* ---- launched applications ---- */
+
+enum desk_status desk_app_launch(
+        desk_client *c, const struct desk_launch *l, long *pid, struct desk_window_list **window) {
+    if (window)
+        *window = NULL;
+    BEGIN(c);
+    if (!l || !l->argv || !l->argv[0] || !pid)
+        return invalid(c, "l, l->argv (with a program) and pid must not be NULL");
+    json_t *argv = json_array(), *env = json_object();
+    for (size_t i = 0; argv && l->argv[i]; i++) {
+        if (json_array_append_new(argv, json_string(l->argv[i])) < 0) {
+            json_decref(argv);
+            json_decref(env);
+            return invalid(c, "argv[%zu] is not valid UTF-8", i);
+        }
+    }
+    for (size_t i = 0; env && l->env && l->env[i]; i++) {
+        const char *eq = strchr(l->env[i], '=');
+        char name[256];
+        if (!eq || eq == l->env[i] || (size_t)(eq - l->env[i]) >= sizeof name) {
+            json_decref(argv);
+            json_decref(env);
+            return invalid(c, "env[%zu] is not NAME=VALUE", i);
+        }
+        memcpy(name, l->env[i], (size_t)(eq - l->env[i]));
+        name[eq - l->env[i]] = '\0';
+        json_object_set_new(env, name, json_string(eq + 1));
+    }
+    json_t *root = json_pack(
+            "{s:o, s:o, s:b}", "argv", argv, "env", env, "waitForWindow", l->wait_for_window);
+    if (root && l->cwd)
+        json_object_set_new(root, "cwd", json_string(l->cwd));
+    if (root && l->timeout_ms > 0)
+        json_object_set_new(root, "timeoutMs", json_integer(l->timeout_ms));
+    char *text = json_body(c, root, "argv, env or cwd");
+    if (!text)
+        return c->err.status;
+    struct call rq = {"POST", "/computeruse/apps/launch", text, NULL};
+    enum desk_status st = perform(c, &rq);
+    if (st == DESK_OK)
+        st = wire_launch((const char *)c->rx.p, c->rx.len, &c->err, pid, window);
+    free(text);
+    return finish(c, &rq, st);
+}
+
+enum desk_status desk_apps(desk_client *c, struct desk_app_list **out) {
+    if (out)
+        *out = NULL;
+    GET_PARSED(c, out, "/computeruse/apps", wire_apps);
+}
+
+enum desk_status desk_app_kill(desk_client *c, long pid) {
+    BEGIN(c);
+    char path[96];
+    snprintf(path, sizeof path, "/computeruse/apps/%ld/kill", pid);
+    return post_json(c, path, json_object(), NULL, NULL, NULL);
+}
+
 /* ---- desktop processes ---- */
 
 static enum desk_status start_stop(desk_client *c, const char *path, struct desk_processes **out) {
@@ -1182,22 +1381,13 @@ enum desk_status desk_computeruse_process_status(desk_client *c, enum desk_deskt
     GET_PARSED(c, out, "/computeruse/process-status", wire_state);
 }
 
-/* "/computeruse/process/<name percent-encoded>/<what>"; false (error set) on a bad name. */
-static bool process_path(
-        desk_client *c, const char *name, const char *what, char *path, size_t pathlen) {
-    if (!name || !*name) {
-        invalid(c, "the process name must not be NULL or empty");
-        return false;
-    }
-    if (strlen(name) > NAME_MAX_LEN) {
-        invalid(c, "the process name is longer than %d bytes", NAME_MAX_LEN);
-        return false;
-    }
+/* prefix + s percent-encoded (RFC 3986 unreserved characters as they are) + suffix. */
+static void encoded_path(
+        const char *prefix, const char *s, const char *suffix, char *path, size_t pathlen) {
     static const char hex[] = "0123456789ABCDEF";
     char enc[NAME_MAX_LEN * 3 + 1];
     size_t o = 0;
-    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
-        /* RFC 3986 unreserved characters go as they are; everything else is escaped. */
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
                 strchr("-._~", *p)) {
             enc[o++] = (char)*p;
@@ -1208,7 +1398,26 @@ static bool process_path(
         }
     }
     enc[o] = '\0';
-    snprintf(path, pathlen, "/computeruse/process/%s/%s", enc, what);
+    snprintf(path, pathlen, "%s%s%s", prefix, enc, suffix);
+}
+
+/* An argument that goes into a path: not NULL or empty, at most NAME_MAX_LEN bytes. */
+static bool segment_ok(desk_client *c, const char *s, const char *what) {
+    if (!s || !*s)
+        invalid(c, "the %s must not be NULL or empty", what);
+    else if (strlen(s) > NAME_MAX_LEN)
+        invalid(c, "the %s is longer than %d bytes", what, NAME_MAX_LEN);
+    return s && *s && strlen(s) <= NAME_MAX_LEN;
+}
+
+/* "/computeruse/process/<name percent-encoded>/<what>"; false (error set) on a bad name. */
+static bool process_path(
+        desk_client *c, const char *name, const char *what, char *path, size_t pathlen) {
+    if (!segment_ok(c, name, "process name"))
+        return false;
+    char suffix[32];
+    snprintf(suffix, sizeof suffix, "/%s", what);
+    encoded_path("/computeruse/process/", name, suffix, path, pathlen);
     return true;
 }
 
@@ -1273,6 +1482,107 @@ enum desk_status desk_vnc(desk_client *c, struct desk_vnc **out) {
     if (out)
         *out = NULL;
     GET_PARSED(c, out, "/computeruse/vnc", wire_vnc);
+}
+
+/* ---- recordings ---- */
+
+/* Runs rq and parses a Recording DTO into *out (freed when out is NULL). */
+static enum desk_status recording_call(
+        desk_client *c, const struct call *rq, struct desk_recording **out) {
+    struct desk_recording *r = NULL;
+    enum desk_status st = perform(c, rq);
+    if (st == DESK_OK)
+        st = wire_recording((const char *)c->rx.p, c->rx.len, &c->err, &r);
+    if (out)
+        *out = r;
+    else
+        desk_recording_free(r);
+    return finish(c, rq, st);
+}
+
+enum desk_status desk_recording_start(
+        desk_client *c, const char *label, struct desk_recording **out) {
+    if (out)
+        *out = NULL;
+    BEGIN(c);
+    json_t *root = label && *label ? json_pack("{s:s}", "label", label) : json_object();
+    char *text = json_body(c, root, "label");
+    if (!text)
+        return c->err.status;
+    struct call rq = {"POST", "/computeruse/recordings/start", text, NULL};
+    enum desk_status st = recording_call(c, &rq, out);
+    free(text);
+    return st;
+}
+
+enum desk_status desk_recording_stop(desk_client *c, const char *id, struct desk_recording **out) {
+    if (out)
+        *out = NULL;
+    BEGIN(c);
+    if (!segment_ok(c, id, "recording id"))
+        return c->err.status;
+    char *text = json_body(c, json_pack("{s:s}", "id", id), "id");
+    if (!text)
+        return c->err.status;
+    struct call rq = {"POST", "/computeruse/recordings/stop", text, NULL};
+    enum desk_status st = recording_call(c, &rq, out);
+    free(text);
+    return st;
+}
+
+enum desk_status desk_recording_get(desk_client *c, const char *id, struct desk_recording **out) {
+    if (out)
+        *out = NULL;
+    BEGIN(c);
+    if (!out)
+        return invalid(c, "out must not be NULL");
+    if (!segment_ok(c, id, "recording id"))
+        return c->err.status;
+    char path[512];
+    encoded_path("/computeruse/recordings/", id, "", path, sizeof path);
+    struct call rq = {"GET", path, NULL, NULL};
+    return recording_call(c, &rq, out);
+}
+
+enum desk_status desk_recording_list(desk_client *c, struct desk_recording_list **out) {
+    if (out)
+        *out = NULL;
+    GET_PARSED(c, out, "/computeruse/recordings", wire_recordings);
+}
+
+enum desk_status desk_recording_delete(desk_client *c, const char *id) {
+    BEGIN(c);
+    if (!segment_ok(c, id, "recording id"))
+        return c->err.status;
+    char path[512];
+    encoded_path("/computeruse/recordings/", id, "", path, sizeof path);
+    struct call rq = {"DELETE", path, NULL, NULL};
+    return finish(c, &rq, perform(c, &rq));
+}
+
+enum desk_status desk_recording_download(
+        desk_client *c, const char *id, int fd, long long *written) {
+    if (written)
+        *written = 0;
+    BEGIN(c);
+    if (fd < 0)
+        return invalid(c, "fd must be an open file descriptor");
+    if (!segment_ok(c, id, "recording id"))
+        return c->err.status;
+    char path[512];
+    encoded_path("/computeruse/recordings/", id, "/download", path, sizeof path);
+    struct call rq = {"GET", path, NULL, "video/mp4, application/json"};
+    c->sink_fd = fd;
+    c->sink_errno = 0;
+    c->sunk = 0;
+    /* The file may be larger than any reply the handle would hold. */
+    curl_easy_setopt(c->curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)0);
+    enum desk_status st = perform(c, &rq);
+    curl_easy_setopt(c->curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->max_reply);
+    c->sink_fd = -1;
+    if (written)
+        *written = c->sunk;
+    return finish(c, &rq, st);
 }
 
 /* ---- accessibility ---- */

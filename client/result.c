@@ -29,9 +29,21 @@ void desk_display_info_free(struct desk_display_info *info) {
 void desk_window_list_free(struct desk_window_list *list) {
     if (!list)
         return;
-    for (size_t i = 0; i < list->count; i++)
+    for (size_t i = 0; i < list->count; i++) {
         free(list->windows[i].title);
+        free(list->windows[i].type);
+        free(list->windows[i].states);
+    }
     free(list->windows);
+    free(list);
+}
+
+void desk_app_list_free(struct desk_app_list *list) {
+    if (!list)
+        return;
+    for (size_t i = 0; i < list->count; i++)
+        free(list->apps[i].command);
+    free(list->apps);
     free(list);
 }
 
@@ -43,6 +55,39 @@ void desk_processes_free(struct desk_processes *p) {
     free(p->procs);
     free(p->message);
     free(p);
+}
+
+static void recording_finish(struct desk_recording *r) {
+    free(r->id);
+    free(r->file_name);
+    free(r->file_path);
+    free(r->start_time);
+    free(r->end_time);
+    free(r->reason);
+}
+
+void desk_recording_free(struct desk_recording *r) {
+    if (!r)
+        return;
+    recording_finish(r);
+    free(r);
+}
+
+void desk_recording_list_free(struct desk_recording_list *list) {
+    if (!list)
+        return;
+    for (size_t i = 0; i < list->count; i++)
+        recording_finish(&list->items[i]);
+    free(list->items);
+    free(list);
+}
+
+const char *desk_recording_state_name(enum desk_recording_state state) {
+    static const char *const names[] = {[DESK_RECORDING_ACTIVE] = "recording",
+            [DESK_RECORDING_COMPLETED] = "completed",
+            [DESK_RECORDING_FAILED] = "failed"};
+    unsigned i = (unsigned)state;
+    return i < sizeof names / sizeof names[0] ? names[i] : NULL;
 }
 
 void desk_vnc_free(struct desk_vnc *v) {

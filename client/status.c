@@ -36,6 +36,7 @@ static const struct status_text statuses[] = {
         ROW(ERR_CANCELLED, "the request was cancelled"),
         ROW(ERR_NO_KEYCODE, "the keyboard map has no room for a character of the text"),
         ROW(ERR_BUSY, "the server is busy with earlier input; try again"),
+        ROW(ERR_NO_RESPONSE, "the window manager or another X client did not act in time"),
 };
 #undef ROW
 

@@ -359,7 +359,120 @@ static enum desk_status window_from(const json_t *o, void *item, struct desk_err
         return rc;
     w->id = (unsigned long)json_integer_value(id);
     w->pid = json_is_integer(pid) ? (long)json_integer_value(pid) : 0;
-    return set_string(&w->title, title, e);
+    /* [ext] type and states: "" from a server that does not send them. */
+    const json_t *type = json_object_get(o, "type"), *states = json_object_get(o, "states");
+    size_t total = 1, i;
+    const json_t *v;
+    json_array_foreach(states, i, v) total += json_string_length(v) + 1;
+    if (!(w->states = calloc(1, total)))
+        return wire_fail(e, DESK_ERR_NOMEM, "out of memory");
+    size_t at = 0;
+    json_array_foreach(states, i, v) {
+        if (!json_is_string(v)) {
+            free(w->states);
+            w->states = NULL;
+            return wire_fail(e, DESK_ERR_PROTOCOL, "\"states\" holds a value that is no string");
+        }
+        if (i)
+            w->states[at++] = ',';
+        memcpy(w->states + at, json_string_value(v), json_string_length(v));
+        at += json_string_length(v);
+    }
+    rc = set_string(&w->type, json_is_string(type) ? json_string_value(type) : "", e);
+    if (rc == DESK_OK)
+        rc = set_string(&w->title, title, e);
+    if (rc != DESK_OK) {
+        /* Only whole items are freed by the list's owner. */
+        free(w->states);
+        free(w->type);
+        w->states = w->type = NULL;
+    }
+    return rc;
+}
+
+enum desk_status wire_window(
+        const char *body, size_t len, struct desk_err *e, struct desk_window_list **out) {
+    *out = NULL;
+    json_t *root = load_object(body, len, e);
+    if (!root)
+        return e->status;
+    struct desk_window_list *wl = calloc(1, sizeof *wl);
+    if (wl)
+        wl->windows = calloc(1, sizeof *wl->windows);
+    enum desk_status rc = wl && wl->windows ? window_from(root, wl->windows, e)
+                                            : wire_fail(e, DESK_ERR_NOMEM, "out of memory");
+    if (wl)
+        wl->count = 1; /* what window_from filled is freed with it */
+    json_decref(root);
+    if (rc != DESK_OK) {
+        desk_window_list_free(wl);
+        return rc;
+    }
+    *out = wl;
+    return DESK_OK;
+}
+
+static enum desk_status app_from(const json_t *o, void *item, struct desk_err *e) {
+    struct desk_app *a = item;
+    const json_t *pid = json_object_get(o, "pid"), *at = json_object_get(o, "startedAt");
+    const char *cmd = NULL;
+    if (!json_is_object(o) || !json_is_integer(pid) || json_integer_value(pid) <= 0)
+        return wire_fail(e, DESK_ERR_PROTOCOL, "an app is not an object with a positive \"pid\"");
+    enum desk_status rc = get_string(o, "command", &cmd, e);
+    if (rc != DESK_OK)
+        return rc;
+    a->pid = (long)json_integer_value(pid);
+    a->started_ms = json_is_integer(at) ? (int64_t)json_integer_value(at) : 0;
+    return set_string(&a->command, cmd, e);
+}
+
+enum desk_status wire_apps(
+        const char *body, size_t len, struct desk_err *e, struct desk_app_list **out) {
+    *out = NULL;
+    json_t *root = load_object(body, len, e);
+    if (!root)
+        return e->status;
+    struct desk_app_list *al = calloc(1, sizeof *al);
+    enum desk_status rc = al ? get_list(root, "apps", sizeof *al->apps, app_from,
+                                       (void **)&al->apps, &al->count, e)
+                             : wire_fail(e, DESK_ERR_NOMEM, "out of memory");
+    json_decref(root);
+    if (rc != DESK_OK) {
+        desk_app_list_free(al);
+        return rc;
+    }
+    *out = al;
+    return DESK_OK;
+}
+
+enum desk_status wire_launch(const char *body, size_t len, struct desk_err *e, long *pid,
+        struct desk_window_list **window) {
+    if (window)
+        *window = NULL;
+    json_t *root = load_object(body, len, e);
+    if (!root)
+        return e->status;
+    const json_t *p = json_object_get(root, "pid"), *w = json_object_get(root, "window");
+    enum desk_status rc = DESK_OK;
+    if (!json_is_integer(p) || json_integer_value(p) <= 0)
+        rc = wire_fail(e, DESK_ERR_PROTOCOL, "\"pid\" is not a positive integer");
+    else
+        *pid = (long)json_integer_value(p);
+    if (rc == DESK_OK && window && json_is_object(w)) {
+        struct desk_window_list *wl = calloc(1, sizeof *wl);
+        if (wl)
+            wl->windows = calloc(1, sizeof *wl->windows);
+        rc = wl && wl->windows ? window_from(w, wl->windows, e)
+                               : wire_fail(e, DESK_ERR_NOMEM, "out of memory");
+        if (wl)
+            wl->count = 1;
+        if (rc == DESK_OK)
+            *window = wl;
+        else
+            desk_window_list_free(wl);
+    }
+    json_decref(root);
+    return rc;
 }
 
 enum desk_status wire_windows(
@@ -934,5 +1047,99 @@ enum desk_status wire_actions(
         return st;
     }
     *out = r;
+    return DESK_OK;
+}
+
+/* One Recording DTO into r (zeroed first); on failure r holds what it had time to take. */
+static enum desk_status recording_from(
+        const json_t *o, struct desk_recording *r, struct desk_err *e) {
+    static const char *const states[] = {[DESK_RECORDING_ACTIVE] = "recording",
+            [DESK_RECORDING_COMPLETED] = "completed",
+            [DESK_RECORDING_FAILED] = "failed"};
+    *r = (struct desk_recording){.duration_s = -1, .size_bytes = -1};
+    if (!json_is_object(o))
+        return wire_fail(e, DESK_ERR_PROTOCOL, "a recording is not an object");
+    const char *id, *name, *path, *start, *status;
+    enum desk_status rc = get_string(o, "id", &id, e);
+    if (rc == DESK_OK)
+        rc = get_string(o, "fileName", &name, e);
+    if (rc == DESK_OK)
+        rc = get_string(o, "filePath", &path, e);
+    if (rc == DESK_OK)
+        rc = get_string(o, "startTime", &start, e);
+    if (rc == DESK_OK)
+        rc = get_string(o, "status", &status, e);
+    if (rc != DESK_OK)
+        return rc;
+    int state = -1;
+    for (int i = 0; i < 3; i++) {
+        if (strcmp(status, states[i]) == 0)
+            state = i;
+    }
+    if (state < 0)
+        return wire_fail(
+                e, DESK_ERR_PROTOCOL, "\"status\" is \"%.32s\", not a recording state", status);
+    r->state = (enum desk_recording_state)state;
+    const json_t *end = json_object_get(o, "endTime"), *why = json_object_get(o, "reason");
+    const json_t *dur = json_object_get(o, "durationSeconds"),
+                 *size = json_object_get(o, "sizeBytes");
+    if (json_is_number(dur))
+        r->duration_s = json_number_value(dur);
+    if (json_is_integer(size))
+        r->size_bytes = (long long)json_integer_value(size);
+    if (set_string(&r->id, id, e) || set_string(&r->file_name, name, e) ||
+            set_string(&r->file_path, path, e) || set_string(&r->start_time, start, e) ||
+            (json_is_string(end) && set_string(&r->end_time, json_string_value(end), e)) ||
+            (json_is_string(why) && set_string(&r->reason, json_string_value(why), e)))
+        return e->status;
+    return DESK_OK;
+}
+
+enum desk_status wire_recording(
+        const char *body, size_t len, struct desk_err *e, struct desk_recording **out) {
+    *out = NULL;
+    json_t *root = load_object(body, len, e);
+    if (!root)
+        return e->status;
+    struct desk_recording *r = calloc(1, sizeof *r);
+    enum desk_status rc =
+            r ? recording_from(root, r, e) : wire_fail(e, DESK_ERR_NOMEM, "out of memory");
+    json_decref(root);
+    if (rc != DESK_OK) {
+        desk_recording_free(r);
+        return rc;
+    }
+    *out = r;
+    return DESK_OK;
+}
+
+enum desk_status wire_recordings(
+        const char *body, size_t len, struct desk_err *e, struct desk_recording_list **out) {
+    *out = NULL;
+    json_t *root = load_object(body, len, e);
+    if (!root)
+        return e->status;
+    const json_t *arr = get_array(root, "recordings", e);
+    if (!arr) {
+        json_decref(root);
+        return e->status;
+    }
+    struct desk_recording_list *l = calloc(1, sizeof *l);
+    size_t n = json_array_size(arr);
+    enum desk_status rc = DESK_OK;
+    if (!l || (n && !(l->items = calloc(n, sizeof *l->items))))
+        rc = wire_fail(e, DESK_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; rc == DESK_OK && l && i < n; i++) {
+        rc = recording_from(json_array_get(arr, i), &l->items[i], e);
+        l->count = i + 1; /* what it took is freed with the list, also on failure */
+        if (rc != DESK_OK)
+            nested(e, "recordings");
+    }
+    json_decref(root);
+    if (rc != DESK_OK) {
+        desk_recording_list_free(l);
+        return rc;
+    }
+    *out = l;
     return DESK_OK;
 }

@@ -63,6 +63,15 @@ enum desk_status wire_display_info(
         const char *body, size_t len, struct desk_err *e, struct desk_display_info **out);
 enum desk_status wire_windows(
         const char *body, size_t len, struct desk_err *e, struct desk_window_list **out);
+/* One WindowInfo (the window actions), as a list of one. */
+enum desk_status wire_window(
+        const char *body, size_t len, struct desk_err *e, struct desk_window_list **out);
+/* {"apps": [{"pid","command","startedAt"}], "count"}. */
+enum desk_status wire_apps(
+        const char *body, size_t len, struct desk_err *e, struct desk_app_list **out);
+/* {"pid", "window"?}; window may be NULL. */
+enum desk_status wire_launch(const char *body, size_t len, struct desk_err *e, long *pid,
+        struct desk_window_list **window);
 /* {"message", "status": {NAME: ProcessStatus}} (start and stop). */
 enum desk_status wire_processes(
         const char *body, size_t len, struct desk_err *e, struct desk_processes **out);
@@ -75,6 +84,11 @@ enum desk_status wire_running(const char *body, size_t len, struct desk_err *e, 
 enum desk_status wire_text(
         const char *body, size_t len, const char *key, struct desk_err *e, char **out);
 enum desk_status wire_vnc(const char *body, size_t len, struct desk_err *e, struct desk_vnc **out);
+/* A Recording DTO, and {"recordings": [Recording]}. */
+enum desk_status wire_recording(
+        const char *body, size_t len, struct desk_err *e, struct desk_recording **out);
+enum desk_status wire_recordings(
+        const char *body, size_t len, struct desk_err *e, struct desk_recording_list **out);
 
 /* {"keys": [names], "buttons": [names]} (input/held). */
 enum desk_status wire_held(

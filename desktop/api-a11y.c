@@ -302,8 +302,8 @@ static void api_value(struct req *r) {
 const struct route api_a11y_routes[] = {
         {"GET", "/computeruse/a11y/tree", api_tree, 0},
         {"POST", "/computeruse/a11y/find", api_find, 0},
-        {"POST", "/computeruse/a11y/node/focus", api_focus, 0},
-        {"POST", "/computeruse/a11y/node/invoke", api_invoke, 0},
-        {"POST", "/computeruse/a11y/node/value", api_value, 0},
+        {"POST", "/computeruse/a11y/node/focus", api_focus, ROUTE_ACTS},
+        {"POST", "/computeruse/a11y/node/invoke", api_invoke, ROUTE_ACTS},
+        {"POST", "/computeruse/a11y/node/value", api_value, ROUTE_ACTS},
         {NULL, NULL, NULL, 0},
 };

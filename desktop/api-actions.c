@@ -287,6 +287,6 @@ static void api_actions(struct req *r) {
 }
 
 const struct route api_actions_routes[] = {
-        {"POST", "/computeruse/actions", api_actions, ROUTE_JSON},
+        {"POST", "/computeruse/actions", api_actions, ROUTE_JSON | ROUTE_ACTS},
         {NULL, NULL, NULL, 0},
 };

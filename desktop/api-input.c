@@ -17,6 +17,7 @@
 #include "acts.h"
 #include "deskd.h"
 #include "inputw.h"
+#include "params.h"
 
 /* The worker's side of a job; the connection is locked. */
 static int act_job(struct input *in, void *arg) {
@@ -147,7 +148,18 @@ static void api_mouse_up(struct req *r) {
 }
 
 static void api_keyboard_type(struct req *r) {
-    single(r, ACT_TYPE, "typing");
+    /* [ext] "method": "paste" types through the clipboard (api-clipboard.c). */
+    char err[256];
+    const char *method = "type";
+    if (body_string(r->json, "method", false, &method, NULL, err, sizeof err) < 0)
+        reply_error(r, ERR_INVALID_PARAMETER, "%s", err);
+    else if (strcmp(method, "paste") == 0)
+        deskd_paste(r);
+    else if (strcmp(method, "type") != 0)
+        reply_error(r, ERR_INVALID_PARAMETER,
+                "method must be \"type\" (key by key) or \"paste\" (through the clipboard)");
+    else
+        single(r, ACT_TYPE, "typing");
 }
 
 static void api_keyboard_key(struct req *r) {
@@ -194,18 +206,18 @@ static void api_input_held(struct req *r) {
 
 const struct route api_input_routes[] = {
         {"GET", "/computeruse/mouse/position", api_mouse_position, 0},
-        {"POST", "/computeruse/mouse/move", api_mouse_move, ROUTE_JSON},
-        {"POST", "/computeruse/mouse/click", api_mouse_click, ROUTE_JSON},
-        {"POST", "/computeruse/mouse/drag", api_mouse_drag, ROUTE_JSON},
-        {"POST", "/computeruse/mouse/scroll", api_mouse_scroll, ROUTE_JSON},
-        {"POST", "/computeruse/mouse/down", api_mouse_down, ROUTE_JSON},
-        {"POST", "/computeruse/mouse/up", api_mouse_up, ROUTE_JSON},
-        {"POST", "/computeruse/keyboard/type", api_keyboard_type, ROUTE_JSON},
-        {"POST", "/computeruse/keyboard/key", api_keyboard_key, ROUTE_JSON},
-        {"POST", "/computeruse/keyboard/hotkey", api_keyboard_hotkey, ROUTE_JSON},
-        {"POST", "/computeruse/keyboard/down", api_keyboard_down, ROUTE_JSON},
-        {"POST", "/computeruse/keyboard/up", api_keyboard_up, ROUTE_JSON},
+        {"POST", "/computeruse/mouse/move", api_mouse_move, ROUTE_JSON | ROUTE_ACTS},
+        {"POST", "/computeruse/mouse/click", api_mouse_click, ROUTE_JSON | ROUTE_ACTS},
+        {"POST", "/computeruse/mouse/drag", api_mouse_drag, ROUTE_JSON | ROUTE_ACTS},
+        {"POST", "/computeruse/mouse/scroll", api_mouse_scroll, ROUTE_JSON | ROUTE_ACTS},
+        {"POST", "/computeruse/mouse/down", api_mouse_down, ROUTE_JSON | ROUTE_ACTS},
+        {"POST", "/computeruse/mouse/up", api_mouse_up, ROUTE_JSON | ROUTE_ACTS},
+        {"POST", "/computeruse/keyboard/type", api_keyboard_type, ROUTE_JSON | ROUTE_ACTS},
+        {"POST", "/computeruse/keyboard/key", api_keyboard_key, ROUTE_JSON | ROUTE_ACTS},
+        {"POST", "/computeruse/keyboard/hotkey", api_keyboard_hotkey, ROUTE_JSON | ROUTE_ACTS},
+        {"POST", "/computeruse/keyboard/down", api_keyboard_down, ROUTE_JSON | ROUTE_ACTS},
+        {"POST", "/computeruse/keyboard/up", api_keyboard_up, ROUTE_JSON | ROUTE_ACTS},
         {"GET", "/computeruse/input/held", api_input_held, 0},
-        {"POST", "/computeruse/input/release", api_input_release, ROUTE_JSON},
+        {"POST", "/computeruse/input/release", api_input_release, ROUTE_JSON | ROUTE_ACTS},
         {NULL, NULL, NULL, 0},
 };

@@ -61,8 +61,15 @@ static void api_process_status_all(struct req *r) {
     int running = 0;
     for (int i = 0; i < n; i++)
         running += st[i].running;
-    const char *s = running == n ? "active" : running ? "partial" : "inactive";
-    reply_json(r, 200, json_pack("{s:s}", "status", s));
+    /* A display whose server runs but does not answer (stopped, hung) is not active. */
+    bool unresponsive = xconn_unresponsive(req_deskd(r)->display);
+    const char *s = running == n && !unresponsive ? "active"
+                    : running || unresponsive     ? "partial"
+                                                  : "inactive";
+    json_t *body = json_pack("{s:s}", "status", s);
+    if (unresponsive)
+        json_object_set_new(body, "display", json_string("unresponsive"));
+    reply_json(r, 200, body);
 }
 
 /* The process named by the path, or -1 after replying 404. */

@@ -56,7 +56,8 @@ static bool display_answers(struct deskd *d) {
 static void api_readyz(struct req *r) {
     json_t *processes = NULL;
     int n = 0, ready = desktop_processes(&processes, &n);
-    bool ok = ready < 0 ? display_answers(req_deskd(r)) : ready == n;
+    bool ok = ready < 0 ? display_answers(req_deskd(r))
+                        : ready == n && !xconn_unresponsive(req_deskd(r)->display);
     if (ok) {
         atomic_store(&was_ready, true);
         json_decref(processes);

@@ -150,9 +150,12 @@ static void screenshot(struct req *r, bool region, bool compressed) {
     struct shot_ctx ctx = {r, &sr};
     const char *stage = "capture";
     int rc = shots_take(req_deskd(r)->shots, &spec, shot_done, &ctx, &stage, err, sizeof err);
-    if (rc == -EINVAL)
+    if (rc == -EINVAL) {
         reply_error(r, ERR_INVALID_PARAMETER, "%s", err);
-    else if (rc == -ENXIO)
+    } else if (rc == -EBUSY) {
+        r->retry_after_s = 1;
+        reply_error(r, ERR_BUSY, "%s; retry later", err);
+    } else if (rc == -ENXIO)
         reply_no_display(r, err);
     else if (rc == -EPIPE)
         reply_no_display(r, "the X display went away during the capture");

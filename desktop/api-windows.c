@@ -1,24 +1,61 @@
 /*
- * api-windows: GET /computeruse/display/windows, the window manager's managed
- * windows as x11_windows reads them: real X ids, UTF-8 titles, frame geometry
- * in root coordinates, the active flag and the owning pid.
+ * api-windows: the window manager's managed windows as x11_windows reads
+ * them (real X ids, UTF-8 titles, frame geometry in root coordinates, the
+ * active flag, the owning pid, EWMH type and states), and the window actions
+ * of API.md §12, which answer the window once the change is visible.
+ *
+ * Window actions run on a connection of their own (deskd's "windows"), one at
+ * a time: each waits for the window manager's events on it, up to 2 s.
  *
  * Not here: X calls (x11/).
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "deskd.h"
+#include "params.h"
+#include "util.h"
 #include "x11.h"
 
-static json_t *window_json(const struct x11_window *w) {
-    return json_pack("{s:I, s:s, s:i, s:i, s:i, s:i, s:b, s:I}", "id", (json_int_t)w->id, "title",
-            w->title, "x", w->frame.x, "y", w->frame.y, "width", w->frame.width, "height",
-            w->frame.height, "isActive", w->active, "pid", (json_int_t)w->pid);
+/* How long an action waits for the window manager to show its change. */
+#define WM_WAIT_MS 2000
+/* The largest frame side a geometry request may ask for. */
+#define GEOM_MAX_SIDE 32767
+
+json_t *deskd_window_json(const struct x11_window *w) {
+    json_t *states = json_array();
+    for (int i = 0; i < X11_STATES_N; i++) {
+        unsigned bit = 1u << i;
+        if (!(w->states & bit))
+            continue;
+        /* Both directions maximized is what a user calls maximized. */
+        if ((bit & X11_STATE_MAXIMIZED) &&
+                (w->states & X11_STATE_MAXIMIZED) == X11_STATE_MAXIMIZED) {
+            if (bit == X11_STATE(MAXIMIZED_VERT))
+                json_array_append_new(states, json_string("maximized"));
+            continue;
+        }
+        json_array_append_new(states, json_string(x11_state_name(i)));
+    }
+    return json_pack("{s:I, s:s, s:i, s:i, s:i, s:i, s:b, s:I, s:s, s:o}", "id", (json_int_t)w->id,
+            "title", w->title, "x", w->frame.x, "y", w->frame.y, "width", w->frame.width, "height",
+            w->frame.height, "isActive", w->active, "pid", (json_int_t)w->pid, "type",
+            x11_type_name(w->type), "states", states);
 }
 
 static void api_display_windows(struct req *r) {
     char err[256];
+    const char *type_arg = req_arg(r, "type");
+    int type = -1;
+    if (type_arg && (type = x11_type_parse(type_arg)) < 0) {
+        reply_error(r, ERR_INVALID_PARAMETER,
+                "type must be one of normal, dialog, utility, dock, desktop, splash, menu, "
+                "toolbar, notification, dropdown_menu, popup_menu, tooltip, combo, dnd (got "
+                "\"%s\")",
+                type_arg);
+        return;
+    }
     struct x11_window *wins = calloc(X11_WINDOWS_MAX, sizeof *wins);
     if (!wins) {
         reply_error(r, ERR_INTERNAL, "out of memory for the window list");
@@ -43,14 +80,115 @@ static void api_display_windows(struct req *r) {
         return;
     }
     json_t *list = json_array();
-    for (int i = 0; i < n; i++)
-        json_array_append_new(list, window_json(&wins[i]));
+    json_int_t count = 0;
+    for (int i = 0; i < n; i++) {
+        if (type < 0 || wins[i].type == (enum x11_window_type)type) {
+            json_array_append_new(list, deskd_window_json(&wins[i]));
+            count++;
+        }
+    }
     x11_windows_free(wins, n);
     free(wins);
-    reply_json(r, 200, json_pack("{s:o, s:I}", "windows", list, "count", (json_int_t)n));
+    reply_json(r, 200, json_pack("{s:o, s:I}", "windows", list, "count", count));
+}
+
+/* The {id} of /computeruse/windows/{id}/...: a decimal X window id. */
+static bool window_id(struct req *r, Window *out) {
+    long v;
+    if (!r->path_param || util_parse_long(r->path_param, 1, 0x1fffffff, &v) < 0) {
+        reply_error(r, ERR_INVALID_PARAMETER,
+                "the window id must be a decimal X window id from GET "
+                "/computeruse/display/windows (got \"%s\")",
+                r->path_param ? r->path_param : "");
+        return false;
+    }
+    *out = (Window)v;
+    return true;
+}
+
+static void act(
+        struct req *r, enum x11_action action, const struct x11_rect *geom, const char *what) {
+    char err[256];
+    Window w;
+    if (!window_id(r, &w))
+        return;
+    struct deskd *d = req_deskd(r);
+    Display *dpy = xconn_lock(d->xwm, err, sizeof err);
+    if (!dpy) {
+        reply_no_display(r, err);
+        return;
+    }
+    struct x11_window out;
+    int rc = x11_window_act(dpy, w, action, geom, WM_WAIT_MS, &out);
+    bool dead = xconn_dead(d->xwm);
+    xconn_unlock(d->xwm);
+    if (dead || rc == -EIO) {
+        if (rc == 0)
+            x11_windows_free(&out, 1);
+        reply_no_display(r, "the X display went away during the window action");
+    } else if (rc == -ENOENT) {
+        reply_error(r, ERR_WINDOW_NOT_FOUND, "no window %lu (it does not exist or went away)",
+                (unsigned long)w);
+    } else if (rc == -ENOTDIR) {
+        reply_error(r, ERR_INVALID_PARAMETER,
+                "window %lu is not a top-level window the window manager manages; use an id "
+                "from GET /computeruse/display/windows",
+                (unsigned long)w);
+    } else if (rc == -ETIMEDOUT) {
+        reply_error(r, ERR_WM_TIMEOUT,
+                "the window manager did not %s window %lu within %d ms (no window manager, or "
+                "the window refused)",
+                what, (unsigned long)w, WM_WAIT_MS);
+    } else if (rc < 0) {
+        reply_error(r, ERR_INTERNAL, "out of memory during the window action");
+    } else {
+        json_t *j = deskd_window_json(&out);
+        x11_windows_free(&out, 1);
+        reply_json(r, 200, j);
+    }
+}
+
+static void api_window_activate(struct req *r) {
+    act(r, X11_ACTIVATE, NULL, "activate");
+}
+
+static void api_window_close(struct req *r) {
+    act(r, X11_CLOSE, NULL, "close");
+}
+
+static void api_window_minimize(struct req *r) {
+    act(r, X11_MINIMIZE, NULL, "minimize");
+}
+
+static void api_window_maximize(struct req *r) {
+    act(r, X11_MAXIMIZE, NULL, "maximize");
+}
+
+static void api_window_restore(struct req *r) {
+    act(r, X11_RESTORE, NULL, "restore");
+}
+
+static void api_window_geometry(struct req *r) {
+    char err[256];
+    struct x11_rect g;
+    json_t *b = r->json;
+    if (body_int(b, "x", true, -SHOT_MAX_COORD, SHOT_MAX_COORD, &g.x, err, sizeof err) < 0 ||
+            body_int(b, "y", true, -SHOT_MAX_COORD, SHOT_MAX_COORD, &g.y, err, sizeof err) < 0 ||
+            body_int(b, "width", true, 1, GEOM_MAX_SIDE, &g.width, err, sizeof err) < 0 ||
+            body_int(b, "height", true, 1, GEOM_MAX_SIDE, &g.height, err, sizeof err) < 0) {
+        reply_error(r, ERR_INVALID_PARAMETER, "%s", err);
+        return;
+    }
+    act(r, X11_GEOMETRY, &g, "move and resize");
 }
 
 const struct route api_windows_routes[] = {
         {"GET", "/computeruse/display/windows", api_display_windows, 0},
+        {"POST", "/computeruse/windows/*/activate", api_window_activate, ROUTE_ACTS},
+        {"POST", "/computeruse/windows/*/close", api_window_close, ROUTE_ACTS},
+        {"POST", "/computeruse/windows/*/minimize", api_window_minimize, ROUTE_ACTS},
+        {"POST", "/computeruse/windows/*/maximize", api_window_maximize, ROUTE_ACTS},
+        {"POST", "/computeruse/windows/*/restore", api_window_restore, ROUTE_ACTS},
+        {"POST", "/computeruse/windows/*/geometry", api_window_geometry, ROUTE_JSON | ROUTE_ACTS},
         {NULL, NULL, NULL, 0},
 };

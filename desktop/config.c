@@ -29,7 +29,16 @@ static void usage(FILE *f) {
           "  --state-dir DIR      process logs (DESK_STATE_DIR; default $HOME/.desk)\n"
           "  --vnc-password-file FILE  VNC password, first line (or DESK_VNC_PASSWORD; "
           "default random)\n"
+          "  --recordings-dir DIR where recordings go (DAYTONA_RECORDINGS_DIR; default "
+          "$HOME/.daytona/recordings)\n"
+          "  --recordings-max N   recordings running at once, 1-16 (DESK_RECORDINGS_MAX; "
+          "default 4)\n"
+          "  --record-text        keep typed text in recording events (DESK_RECORD_TEXT=1)\n"
           "  --log-level LEVEL    error, warn, info or debug (DESK_LOG_LEVEL; default info)\n"
+          "  --allow-state-keys   accept key names that switch XKB features (StickyKeys_Enable, "
+          "Pointer_*;\n"
+          "                       DESK_ALLOW_STATE_KEYS=1); what they switch is still undone "
+          "after each request\n"
           "DESK_HOLD_TIMEOUT=S: keys and buttons the down routes hold are released after S "
           "seconds without input (default 60)\n"
           "  --version, --help\n",
@@ -51,6 +60,10 @@ enum {
     OPT_NOVNC_HOST,
     OPT_STATE_DIR,
     OPT_VNC_PASSWORD_FILE,
+    OPT_RECORDINGS_DIR,
+    OPT_RECORDINGS_MAX,
+    OPT_RECORD_TEXT,
+    OPT_ALLOW_STATE_KEYS,
 };
 
 static const struct option options[] = {
@@ -68,13 +81,17 @@ static const struct option options[] = {
         {"novnc-host", required_argument, NULL, OPT_NOVNC_HOST},
         {"state-dir", required_argument, NULL, OPT_STATE_DIR},
         {"vnc-password-file", required_argument, NULL, OPT_VNC_PASSWORD_FILE},
+        {"recordings-dir", required_argument, NULL, OPT_RECORDINGS_DIR},
+        {"recordings-max", required_argument, NULL, OPT_RECORDINGS_MAX},
+        {"record-text", no_argument, NULL, OPT_RECORD_TEXT},
+        {"allow-state-keys", no_argument, NULL, OPT_ALLOW_STATE_KEYS},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
 };
 
 /* What the command line said, before the environment's defaults are applied. */
 struct flags {
-    const char *listen, *level;
+    const char *listen, *level, *recordings_max;
     bool insecure, attach, no_start;
 };
 
@@ -135,8 +152,20 @@ static enum config_result option(int opt, char *arg, struct config *c, struct fl
     case OPT_VNC_PASSWORD_FILE:
         s->password_file = arg;
         break;
+    case OPT_RECORDINGS_DIR:
+        c->recs.dir = arg;
+        break;
+    case OPT_RECORDINGS_MAX:
+        f->recordings_max = arg;
+        break;
+    case OPT_RECORD_TEXT:
+        c->recs.record_text = true;
+        break;
     case OPT_LOG:
         f->level = arg;
+        break;
+    case OPT_ALLOW_STATE_KEYS:
+        c->allow_state_keys = true;
         break;
     case OPT_VERSION:
         puts("deskd " DESK_VERSION);
@@ -157,6 +186,7 @@ static enum config_result check(struct config *c, const struct flags *f) {
         fprintf(stderr, "deskd: --attach and --no-start exclude each other\n");
         return CONFIG_USAGE;
     }
+    c->allow_state_keys |= util_env_true("DESK_ALLOW_STATE_KEYS");
     /* Either flag wins over DESK_ATTACH and DESK_START. */
     if (f->attach)
         c->stack.attach = true;
@@ -184,7 +214,13 @@ static enum config_result check(struct config *c, const struct flags *f) {
                 c->host);
         return CONFIG_USAGE;
     }
+    if (util_parse_int(f->recordings_max, 1, RECS_MAX_LIMIT, &c->recs.max) < 0) {
+        fprintf(stderr, "deskd: --recordings-max must be a whole number from 1 to %d, got \"%s\"\n",
+                RECS_MAX_LIMIT, f->recordings_max);
+        return CONFIG_USAGE;
+    }
     c->stack.display = c->display;
+    c->recs.display = c->display;
     const char *hold = util_env_or("DESK_HOLD_TIMEOUT", "60");
     double secs = 0;
     if (util_parse_double(hold, &secs) < 0 || !(secs > 0 && secs <= 86400)) {
@@ -203,9 +239,12 @@ enum config_result config_parse(int argc, char **argv, struct config *c) {
     struct flags f = {
             .listen = util_env_or("DESK_LISTEN", "127.0.0.1:2280"),
             .level = util_env_or("DESK_LOG_LEVEL", "info"),
+            .recordings_max = util_env_or("DESK_RECORDINGS_MAX", "4"),
     };
+    c->recs.record_text = util_env_true("DESK_RECORD_TEXT");
     c->token = util_env_or("DESK_TOKEN", NULL);
     c->display = util_env_or("DISPLAY", ":1");
+    c->allow_state_keys = false;
     stack_config_defaults(&c->stack);
     int opt;
     while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {

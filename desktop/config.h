@@ -10,6 +10,7 @@
 #include <stdbool.h>
 
 #include "log.h"
+#include "recs.h"
 #include "stack.h"
 
 struct config {
@@ -18,8 +19,10 @@ struct config {
     const char *token; /* NULL: no token required */
     const char *display;
     enum log_level log_level;
-    long hold_timeout_ms; /* DESK_HOLD_TIMEOUT: what the down routes hold is released after this */
+    bool allow_state_keys; /* key names that switch XKB features are accepted */
+    long hold_timeout_ms;  /* DESK_HOLD_TIMEOUT: what the down routes hold is released after this */
     struct stack_config stack; /* .display is set too */
+    struct recs_config recs;   /* .display is set too */
 };
 
 enum config_result {

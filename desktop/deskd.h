@@ -11,6 +11,9 @@
 #include "shots.h"
 #include "xconn.h"
 
+struct x11_window;
+struct clipw;
+
 struct deskd {
     const char *display;
     /* Each owns its X connections: screenshots, input, and window and monitor queries. */
@@ -18,8 +21,15 @@ struct deskd {
     struct damage *damage; /* frames, changes and waits (its own connection) */
     struct inputw *input;
     struct xconn *xquery;
+    /* Window actions: their own connection (they wait for the window manager's events on it). */
+    struct xconn *xwm;
+    /* Waiting for a launched program's window: a connection of its own, so that a long wait
+     * holds up neither the window list nor the window actions. */
+    struct xconn *xapps;
+    /* The clipboard deskd owns: its connection and event loop thread. */
+    struct clipw *clip;
     /* Set once SIGTERM/SIGINT arrived: long actions (typing with a delay) stop early. */
-    volatile bool stopping;
+    atomic_bool stopping;
 };
 
 /* The daemon's state, as every handler receives it. */
@@ -38,6 +48,8 @@ extern const struct route *const deskd_routes[];
 json_t *wait_answer_json(const struct damage_wait_result *res);
 /* A damage_wait cancel check for a request (a struct req *): deskd stopping or the client gone. */
 bool req_wait_cancelled(void *req);
+/* Notes a ROUTE_ACTS request in the running recordings (server_config's acted hook). */
+void api_recordings_acted(const struct req *r);
 
 /* Replies 503 naming the display problem in err. */
 void reply_no_display(struct req *r, const char *err);
@@ -58,5 +70,14 @@ void reply_input_failure(
         struct req *r, const struct inputw_job *job, const struct act *a, const char *what);
 /* What an action's route answers: {"x","y"} for pointer actions (drag: also from, to), else {}. */
 json_t *act_answer(const struct act *a);
+/* The API's WindowInfo of w (api-windows.c). */
+json_t *deskd_window_json(const struct x11_window *w);
+
+/*
+ * POST /computeruse/keyboard/type with "method": "paste" (api-clipboard.c):
+ * the text goes through the clipboard and a paste chord, and the previous
+ * clipboard comes back.
+ */
+void deskd_paste(struct req *r);
 
 #endif

@@ -6,6 +6,17 @@
  * Per-request state is made on the first callback and freed in the completion
  * callback, which also writes the request's log line. In-flight requests are
  * counted so that shutdown can let them finish.
+ *
+ * Admission. Every connection is listed with the moment its current phase
+ * began: waiting for a request's header (from the connect, or from the end of
+ * the previous request on a kept-alive connection), or receiving a body. A
+ * reaper thread cuts (shutdown(2), so that MHD's own read fails and MHD closes
+ * it) a connection whose header is not complete within HTTP_HEADER_MS, whose
+ * body is not within HTTP_BODY_MS, and, once deskd is stopping, every
+ * connection not in a request. Past HTTP_MAX_CONNECTIONS connections, requests
+ * other than the probes (/healthz, /readyz) are answered 503 BUSY and the
+ * connection closed, so that the probes stay fast and the rest is refused
+ * early rather than queued.
  */
 #include "http.h"
 
@@ -15,15 +26,28 @@
 #include <netdb.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "util.h"
+
+/* A connection MHD serves (its socket context), on the server's list. */
+struct conn {
+    struct conn *prev, *next;
+    int fd;
+    bool in_body;     /* a request's header is in, its body is being received */
+    bool in_request;  /* between a request's header and the end of its reply */
+    int64_t since_ms; /* when the current phase began */
+    bool cut;         /* shut down by the reaper */
+    bool control;     /* the request's URL had a control byte after percent-decoding */
+};
 
 struct server {
     struct MHD_Daemon *mhd;
@@ -32,17 +56,29 @@ struct server {
     char *token;
     const struct route *const *routes;
     void *ctx;
+    void (*acted)(const struct req *r);
     pthread_mutex_t lock;
     pthread_cond_t drained;
     int in_flight;
+    /* The connections, the reaper and shutdown, under lock. */
+    struct conn *conns;
+    int nconns;
+    atomic_bool stopping;
+    bool reaper_quit;
+    pthread_t reaper;
+    pthread_cond_t reaper_wake;
 };
 
 struct rstate {
     struct req req; /* first: queue() finds the state from the request */
+    struct server *srv;
+    struct conn *c; /* its connection's entry, or NULL */
     int64_t start_ns;
     char *body;
     size_t body_len;
     bool body_too_big;
+    size_t body_limit; /* REQ_BODY_LIMIT, or more for the route's ROUTE_BIG_BODY */
+    size_t body_cap;
     /* The first query key or value with a control byte (API.md §1 refuses them). */
     const char *bad_arg;
     unsigned char bad_byte;
@@ -51,6 +87,7 @@ struct rstate {
     char path_param[256];
     char method[16];
     char path[256];
+    bool close_after; /* the reply closes the connection (shutdown, over the cap) */
 };
 
 #define DESK_ERR_ROW_(code, http, client, sentence) {#code, http},
@@ -108,6 +145,8 @@ static void queue(struct req *r, int status, struct MHD_Response *resp, const ch
         snprintf(secs, sizeof secs, "%ld", r->retry_after_s > 0 ? r->retry_after_s : 1);
         MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, secs);
     }
+    if (st->close_after || atomic_load(&st->srv->stopping))
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     MHD_queue_response(r->conn, (unsigned)status, resp);
     MHD_destroy_response(resp);
     r->replied = true;
@@ -143,12 +182,7 @@ static void timestamp(char *buf, size_t len) {
     snprintf(buf, len, "%s.%03uZ", day, (unsigned)(ts.tv_nsec / 1000000L) % 1000u);
 }
 
-void reply_error(struct req *r, enum err_code code, const char *fmt, ...) {
-    char raw[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(raw, sizeof raw, fmt, ap);
-    va_end(ap);
+static void error_reply(struct req *r, enum err_code code, const char *error, const char *raw) {
     /* Sentences quote request data, which may be invalid UTF-8 (or cut mid-character);
      * JSON strings must not be, or the intended 4xx would turn into a 500. The path
      * comes from the client too. */
@@ -157,11 +191,12 @@ void reply_error(struct req *r, enum err_code code, const char *fmt, ...) {
     char when[40];
     timestamp(when, sizeof when);
     int status = err_http_status(code);
-    json_t *root = msg && path ? json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s}", "error", msg,
-                                         "message", msg, "code", err_name(code), "statusCode",
-                                         status, "path", path, "method", r->method, "timestamp",
-                                         when, "source", DESK_WIRE_ERROR_SOURCE)
-                               : NULL;
+    json_t *root = msg && path
+                           ? json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s}", "error",
+                                     error ? error : msg, "message", msg, "code", err_name(code),
+                                     "statusCode", status, "path", path, "method", r->method,
+                                     "timestamp", when, "source", DESK_WIRE_ERROR_SOURCE)
+                           : NULL;
     free(msg);
     free(path);
     if (root && r->error_extra)
@@ -180,6 +215,34 @@ void reply_error(struct req *r, enum err_code code, const char *fmt, ...) {
         return;
     }
     reply_json_text(r, status, text, strlen(text));
+}
+
+void reply_error(struct req *r, enum err_code code, const char *fmt, ...) {
+    char raw[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(raw, sizeof raw, fmt, ap);
+    va_end(ap);
+    error_reply(r, code, NULL, raw);
+}
+
+void reply_error_as(struct req *r, enum err_code code, const char *error, const char *fmt, ...) {
+    char raw[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(raw, sizeof raw, fmt, ap);
+    va_end(ap);
+    error_reply(r, code, error, raw);
+}
+
+void reply_fd(struct req *r, int status, const char *mime, int fd, uint64_t offset, uint64_t len,
+        const char *const *headers) {
+    struct MHD_Response *resp = MHD_create_response_from_fd_at_offset64(len, fd, offset);
+    if (!resp)
+        close(fd);
+    for (int i = 0; resp && headers && headers[i]; i += 2)
+        MHD_add_response_header(resp, headers[i], headers[i + 1]);
+    queue(r, status, resp, mime);
 }
 
 void reply_bytes(struct req *r, int status, const char *mime, const void *buf, size_t len,
@@ -274,10 +337,25 @@ static void run(struct server *s, struct rstate *st, const struct route *rt) {
         return;
     r->path_param = strchr(rt->pattern, '*') ? st->path_param : NULL;
     rt->fn(r);
-    json_decref(r->json);
-    r->json = NULL;
     if (!r->replied)
         reply_error(r, ERR_INTERNAL, "the handler for %s %s sent no reply", r->method, r->path);
+    if ((rt->flags & ROUTE_ACTS) && s->acted)
+        s->acted(r);
+    json_decref(r->json);
+    r->json = NULL;
+}
+
+/* The body limit of the route method and path name (the largest of those that match). */
+static size_t body_limit(const struct server *s, const char *method, const char *path) {
+    char param[256];
+    for (const struct route *const *t = s->routes; *t; t++) {
+        for (const struct route *rt = *t; rt->method; rt++) {
+            if ((rt->flags & ROUTE_BIG_BODY) && strcmp(rt->method, method) == 0 &&
+                    match(rt->pattern, path, param, sizeof param))
+                return REQ_BIG_BODY_LIMIT;
+        }
+    }
+    return (size_t)REQ_BODY_LIMIT;
 }
 
 static void dispatch(struct server *s, struct rstate *st) {
@@ -345,6 +423,84 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const cha
     return MHD_YES;
 }
 
+/*
+ * MHD's percent-decoding of the path and the query, with one more duty: a NUL
+ * would cut the path short ("/healthz%00x" read as "/healthz"), so a control
+ * byte anywhere is noted on the connection; the query's are found again, by
+ * name, in collect_arg, and a note left unexplained by them is the path's.
+ */
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *str) {
+    (void)cls;
+    size_t n = MHD_http_unescape(str);
+    bool found = false;
+    control_byte(str, n, &found);
+    if (found) {
+        const union MHD_ConnectionInfo *ci =
+                MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        struct conn *c = ci ? ci->socket_context : NULL;
+        if (c)
+            c->control = true; /* only this connection's thread touches the flag */
+    }
+    return n;
+}
+
+/* A body framing MHD would misread: anything but "chunked" alone, or both framings. */
+static bool bad_framing(struct MHD_Connection *conn) {
+    const char *te =
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    const char *cl =
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    return te && (strcasecmp(te, "chunked") != 0 || cl);
+}
+
+/*
+ * On a request's header: refuses at once what will not be served (bad
+ * framing, shutdown, over the connection cap, a body announced too large: no
+ * 100 Continue is sent then).
+ */
+static void admit(struct rstate *st, struct MHD_Connection *conn, int nconns) {
+    const char *cl =
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    long long announced = cl ? strtoll(cl, NULL, 10) : 0;
+    bool probe = strcmp(st->path, "/healthz") == 0 || strcmp(st->path, "/readyz") == 0;
+    if (bad_framing(conn)) {
+        st->close_after = true;
+        reply_error(&st->req, ERR_INVALID_PARAMETER,
+                "Transfer-Encoding must be chunked alone, without Content-Length");
+    } else if (atomic_load(&st->srv->stopping)) {
+        st->close_after = true;
+        reply_error(&st->req, ERR_SHUTTING_DOWN, "deskd is shutting down");
+    } else if (nconns > HTTP_MAX_CONNECTIONS && !probe) {
+        st->close_after = true;
+        reply_error(&st->req, ERR_BUSY,
+                "deskd serves at most %d connections at once and has %d; retry later",
+                HTTP_MAX_CONNECTIONS, nconns);
+    } else if (announced > (long long)st->body_limit) {
+        /* Refused before it is sent (no 100 Continue). */
+        reply_error(
+                &st->req, ERR_BODY_TOO_LARGE, "the request body exceeds %zu bytes", st->body_limit);
+    }
+}
+
+/* Appends n bytes to the body, keeping it NUL-terminated; false when memory ran out. */
+static bool append_body(struct rstate *st, const char *data, size_t n) {
+    if (st->body_len + n + 1 > st->body_cap) {
+        /* Doubling: a large body arrives in many small pieces. */
+        size_t cap = st->body_cap ? st->body_cap : 4096;
+        while (cap < st->body_len + n + 1)
+            cap *= 2;
+        char *nb = realloc(st->body, cap);
+        if (!nb)
+            return false;
+        st->body = nb;
+        st->body_cap = cap;
+    }
+    memcpy(st->body + st->body_len, data, n);
+    st->body_len += n;
+    st->body[st->body_len] = '\0';
+    return true;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
         const char *method, const char *version, const char *upload_data, size_t *upload_data_size,
         void **con_cls) {
@@ -363,46 +519,54 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         st->req.path = st->path;
         st->req.conn = conn;
         st->req.ctx = s->ctx;
+        st->req.start_ns = st->start_ns;
         *con_cls = st;
+        st->srv = s;
+        const union MHD_ConnectionInfo *ci =
+                MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        st->c = ci ? ci->socket_context : NULL;
         pthread_mutex_lock(&s->lock);
         s->in_flight++;
+        int nconns = s->nconns;
+        if (st->c) {
+            st->c->in_request = st->c->in_body = true;
+            st->c->since_ms = util_mono_ms();
+        }
         pthread_mutex_unlock(&s->lock);
         log_msg(LOG_DEBUG, "%s %s started", st->method, st->path);
-        /* A body announced too large is refused before it is sent (no 100 Continue). */
-        const char *cl =
-                MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        long long announced = cl ? strtoll(cl, NULL, 10) : 0;
-        if (announced > (long long)REQ_BODY_LIMIT)
-            reply_error(&st->req, ERR_BODY_TOO_LARGE, "the request body exceeds %d bytes",
-                    REQ_BODY_LIMIT);
+        st->body_limit = body_limit(s, method, url);
+        admit(st, conn, nconns);
         return MHD_YES;
     }
 
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (st->req.replied || st->body_too_big || st->body_len + n > (size_t)REQ_BODY_LIMIT) {
+        if (st->req.replied || st->body_too_big || st->body_len + n > st->body_limit) {
             st->body_too_big = true;
             return MHD_YES;
         }
-        char *nb = realloc(st->body, st->body_len + n + 1);
-        if (!nb)
-            return MHD_NO;
-        memcpy(nb + st->body_len, upload_data, n);
-        st->body = nb;
-        st->body_len += n;
-        st->body[st->body_len] = '\0';
-        return MHD_YES;
+        return append_body(st, upload_data, n) ? MHD_YES : MHD_NO;
     }
 
+    bool control = false;
+    if (st->c) {
+        pthread_mutex_lock(&s->lock);
+        st->c->in_body = false;
+        control = st->c->control;
+        pthread_mutex_unlock(&s->lock);
+    }
     struct req *r = &st->req;
     if (r->replied)
         return MHD_YES;
     r->body = st->body;
     r->body_len = st->body_len;
     MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND, collect_arg, st);
-    if (st->body_too_big) {
-        reply_error(r, ERR_BODY_TOO_LARGE, "the request body exceeds %d bytes", REQ_BODY_LIMIT);
+    if (control && !st->bad_arg) {
+        reply_error(r, ERR_INVALID_PARAMETER,
+                "the path may not contain control characters (after percent-decoding)");
+    } else if (st->body_too_big) {
+        reply_error(r, ERR_BODY_TOO_LARGE, "the request body exceeds %zu bytes", st->body_limit);
     } else if (r->nargs >= REQ_MAX_ARGS) {
         reply_error(r, ERR_INVALID_PARAMETER, "too many query parameters (at most %d)",
                 REQ_MAX_ARGS - 1);
@@ -428,12 +592,86 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     const char *how = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (client gone)";
     log_msg(LOG_INFO, "%s %s %d %.1f ms%s", st->method, st->path, st->req.status,
             util_ms_since(st->start_ns), how);
-    free(st->body);
-    free(st);
     pthread_mutex_lock(&s->lock);
+    if (st->c) {
+        /* Kept alive: the next request's header phase begins. */
+        st->c->in_request = st->c->in_body = st->c->control = false;
+        st->c->since_ms = util_mono_ms();
+    }
     if (--s->in_flight == 0)
         pthread_cond_broadcast(&s->drained);
     pthread_mutex_unlock(&s->lock);
+    free(st->body);
+    free(st);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *connection, void **socket_context,
+        enum MHD_ConnectionNotificationCode toe) {
+    struct server *s = cls;
+    struct conn *c = *socket_context;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+                MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+        if (!(c = calloc(1, sizeof *c)))
+            return;
+        c->fd = ci ? ci->connect_fd : -1;
+        c->since_ms = util_mono_ms();
+        pthread_mutex_lock(&s->lock);
+        c->next = s->conns;
+        if (s->conns)
+            s->conns->prev = c;
+        s->conns = c;
+        s->nconns++;
+        pthread_mutex_unlock(&s->lock);
+        *socket_context = c;
+        return;
+    }
+    if (!c)
+        return;
+    /* MHD closes the socket after this returns: off the list first, so the reaper cannot
+     * shut down a descriptor number that has been reused. */
+    pthread_mutex_lock(&s->lock);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    s->nconns--;
+    pthread_mutex_unlock(&s->lock);
+    free(c);
+    *socket_context = NULL;
+}
+
+/* Whether the reaper cuts c now (under the lock). */
+static bool overdue(const struct server *s, const struct conn *c, int64_t now) {
+    if (atomic_load(&s->stopping))
+        return !c->in_request;
+    if (!c->in_request)
+        return now - c->since_ms > HTTP_HEADER_MS;
+    return c->in_body && now - c->since_ms > HTTP_BODY_MS;
+}
+
+static void *reaper(void *arg) {
+    struct server *s = arg;
+    pthread_mutex_lock(&s->lock);
+    while (!s->reaper_quit) {
+        int64_t now = util_mono_ms();
+        for (struct conn *c = s->conns; c; c = c->next) {
+            if (c->cut || c->fd < 0 || !overdue(s, c, now))
+                continue;
+            log_msg(LOG_DEBUG, "closing a connection %s",
+                    atomic_load(&s->stopping) ? "at shutdown"
+                    : c->in_request           ? "whose body is too slow"
+                                              : "without a complete request header");
+            shutdown(c->fd, SHUT_RDWR);
+            c->cut = true;
+        }
+        struct timespec tick = util_abstime(CLOCK_MONOTONIC, 250);
+        pthread_cond_timedwait(&s->reaper_wake, &s->lock, &tick);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return NULL;
 }
 
 static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
@@ -485,8 +723,10 @@ struct server *server_start(const struct server_config *cfg) {
         return NULL;
     s->routes = cfg->routes;
     s->ctx = cfg->ctx;
+    s->acted = cfg->acted;
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->drained, NULL);
+    util_cond_init_monotonic(&s->reaper_wake);
     if (cfg->token && !(s->token = strdup(cfg->token)))
         goto error;
     s->listen_fd = open_listener(cfg->host, cfg->port, &s->port);
@@ -496,17 +736,25 @@ struct server *server_start(const struct server_config *cfg) {
                      MHD_USE_ERROR_LOG;
     s->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
             on_mhd_log, NULL, MHD_OPTION_LISTEN_SOCKET, s->listen_fd, MHD_OPTION_NOTIFY_COMPLETED,
-            on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
-            MHD_OPTION_CONNECTION_LIMIT, (unsigned)512, MHD_OPTION_END);
+            on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+            MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
+            (unsigned)120, MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_HARD_CONNECTIONS,
+            MHD_OPTION_END);
     if (!s->mhd) {
         log_msg(LOG_ERROR, "cannot start the HTTP server");
         close(s->listen_fd);
+        goto error;
+    }
+    if (pthread_create(&s->reaper, NULL, reaper, s) != 0) {
+        log_msg(LOG_ERROR, "cannot start the HTTP connection reaper");
+        MHD_stop_daemon(s->mhd);
         goto error;
     }
     return s;
 error:
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->drained);
+    pthread_cond_destroy(&s->reaper_wake);
     free(s->token);
     free(s);
     return NULL;
@@ -519,11 +767,14 @@ int server_port(const struct server *s) {
 void server_stop(struct server *s, int grace_ms) {
     if (!s)
         return;
-    /* Stop accepting first; MHD hands the listening socket back. */
+    /* Stop accepting first; MHD hands the listening socket back. Kept-alive connections are
+     * closed once their request is answered (the reaper, and Connection: close). */
     int fd = MHD_quiesce_daemon(s->mhd);
     if (fd >= 0)
         close(fd);
     pthread_mutex_lock(&s->lock);
+    atomic_store(&s->stopping, true);
+    pthread_cond_signal(&s->reaper_wake);
     log_msg(LOG_INFO, "stopped accepting; finishing %d in-flight requests", s->in_flight);
     pthread_mutex_unlock(&s->lock);
     struct timespec deadline = util_abstime(CLOCK_REALTIME, grace_ms);
@@ -536,8 +787,14 @@ void server_stop(struct server *s, int grace_ms) {
         log_msg(LOG_WARN, "%d requests still running at shutdown", s->in_flight);
     pthread_mutex_unlock(&s->lock);
     MHD_stop_daemon(s->mhd);
+    pthread_mutex_lock(&s->lock);
+    s->reaper_quit = true;
+    pthread_cond_signal(&s->reaper_wake);
+    pthread_mutex_unlock(&s->lock);
+    pthread_join(s->reaper, NULL);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->drained);
+    pthread_cond_destroy(&s->reaper_wake);
     free(s->token);
     free(s);
 }

@@ -18,6 +18,16 @@
 
 #define REQ_MAX_ARGS   32
 #define REQ_BODY_LIMIT (1024 * 1024)
+/* The body limit of ROUTE_BIG_BODY routes: 16 MiB of text, escaped as JSON. */
+#define REQ_BIG_BODY_LIMIT ((size_t)48 * 1024 * 1024)
+/* Admission (see http.c): a request's header must arrive within HTTP_HEADER_MS of the connect
+ * or of the previous reply, its body within HTTP_BODY_MS of the header; past
+ * HTTP_MAX_CONNECTIONS open connections only the probes are served; MHD accepts at most
+ * HTTP_HARD_CONNECTIONS. */
+#define HTTP_HEADER_MS        10000
+#define HTTP_BODY_MS          30000
+#define HTTP_MAX_CONNECTIONS  256
+#define HTTP_HARD_CONNECTIONS 768
 
 /* The wire error codes: ERR_INVALID_PARAMETER, ERR_PROCESS_NOT_FOUND, ... */
 #define DESK_ERR_ENUM_(code, http, client, sentence) ERR_##code,
@@ -47,6 +57,7 @@ struct req {
     int status;
     long retry_after_s;  /* > 0: the reply carries Retry-After with it (a 503 for a busy queue) */
     json_t *error_extra; /* members reply_error adds to its object (it takes the reference) */
+    int64_t start_ns;    /* when the request arrived (CLOCK_MONOTONIC, util_mono_ns) */
 };
 
 /* The first value of query argument key (exact match), or NULL. */
@@ -69,17 +80,35 @@ void reply_json_text(struct req *r, int status, char *buf, size_t len);
 void reply_error(struct req *r, enum err_code code, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 /*
- * Sends bytes with a content type (NULL: none, for a bodiless answer); buf is copied. headers is
- * NULL or a NULL-terminated list of name, value pairs.
+ * reply_error with Daytona's own "error" string (error, e.g. "recording not
+ * found") kept as it is, and the sentence made from fmt as "message", which
+ * Daytona's SDKs show. error NULL: the sentence is both, as reply_error.
+ */
+void reply_error_as(struct req *r, enum err_code code, const char *error, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+/*
+ * Sends bytes with a content type (NULL: none, for a bodiless answer); buf
+ * is copied. headers is NULL or a
+ * NULL-terminated list of name, value pairs.
  */
 void reply_bytes(struct req *r, int status, const char *mime, const void *buf, size_t len,
+        const char *const *headers);
+
+/*
+ * Sends len bytes of the open file fd from offset, read by the server as the
+ * client takes them (nothing is read into memory first). fd is taken over:
+ * closed once sent, also on failure. headers as reply_bytes.
+ */
+void reply_fd(struct req *r, int status, const char *mime, int fd, uint64_t offset, uint64_t len,
         const char *const *headers);
 
 typedef void (*route_fn)(struct req *r);
 
 enum route_flags {
-    ROUTE_PUBLIC = 1 << 0, /* no token needed */
-    ROUTE_JSON = 1 << 1,   /* the body must be a JSON object: parsed into r->json, else 400 */
+    ROUTE_PUBLIC = 1 << 0,   /* no token needed */
+    ROUTE_JSON = 1 << 1,     /* the body must be a JSON object: parsed into r->json, else 400 */
+    ROUTE_ACTS = 1 << 2,     /* it acts on the desktop: server_config's acted hook hears of it */
+    ROUTE_BIG_BODY = 1 << 3, /* the body may have up to REQ_BIG_BODY_LIMIT bytes */
 };
 
 /*
@@ -100,6 +129,12 @@ struct server_config {
     /* Route tables, each ended by a NULL row, the list ended by NULL. */
     const struct route *const *routes;
     void *ctx; /* handed to every handler as r->ctx */
+    /*
+     * Called after a ROUTE_ACTS route answered (whatever the status), on the
+     * request's thread, with r->json still readable (NULL when the body was
+     * refused). May be NULL.
+     */
+    void (*acted)(const struct req *r);
 };
 
 struct server;

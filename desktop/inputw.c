@@ -16,11 +16,13 @@
  */
 #include "inputw.h"
 
+#include <X11/XKBlib.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
 
+#include "log.h"
 #include "util.h"
 #include "xconn.h"
 
@@ -43,7 +45,9 @@ struct inputw {
     /* The worker's alone. */
     struct xconn *xc;
     struct input *in; /* lives on xc, made and destroyed by its callbacks */
-    const volatile bool *stopping;
+    int xkb_event;    /* XKB's event type on xc, or -1 */
+    bool sticky;      /* StickyKeys is on (modifiers latch), as the events say */
+    const atomic_bool *stopping;
     long wait_max_ms;
 };
 
@@ -62,7 +66,66 @@ static int conn_open(Display *dpy, void *data) {
     if (!w->in)
         return -ENOTSUP;
     input_set_dead_check(w->in, conn_dead, w);
+    /* Told when a control is switched: what a job may change beyond its own keys (see
+     * undo_side_effects). Not StateNotify: selecting it upsets the keymap updates that typing
+     * relies on; latches are read when they can happen instead. */
+    int opcode, error, major = XkbMajorVersion, minor = XkbMinorVersion;
+    w->xkb_event = -1;
+    w->sticky = false;
+    if (XkbQueryExtension(dpy, &opcode, &w->xkb_event, &error, &major, &minor)) {
+        XkbSelectEvents(dpy, XkbUseCoreKbd, XkbControlsNotifyMask, XkbControlsNotifyMask);
+        XkbDescPtr xkb = XkbAllocKeyboard();
+        if (xkb && XkbGetControls(dpy, XkbControlsEnabledMask, xkb) == Success)
+            w->sticky = xkb->ctrls->enabled_ctrls & XkbStickyKeysMask;
+        XkbFreeKeyboard(xkb, 0, True);
+    }
     return 0;
+}
+
+/* Drops the XKB events queued on dpy: changes made by others, or by our own undoing. */
+static void drain_xkb_events(struct inputw *w, Display *dpy) {
+    XEvent ev;
+    while (w->xkb_event >= 0 && XCheckTypedEvent(dpy, w->xkb_event, &ev)) {
+        const XkbEvent *xe = (const XkbEvent *)&ev;
+        if (xe->any.xkb_type == XkbControlsNotify)
+            w->sticky = xe->ctrls.enabled_ctrls & XkbStickyKeysMask;
+    }
+}
+
+/*
+ * After a job: the XKB controls it switched (StickyKeys, SlowKeys, MouseKeys:
+ * through a key the desktop's keymap binds to such an action) are switched
+ * back, and modifiers or a group left latched (StickyKeys latches them) are
+ * unlatched, so that no later request or user inherits them. The events say
+ * what changed; the first event about a control gives its value before the
+ * job.
+ */
+static void undo_side_effects(struct inputw *w, Display *dpy) {
+    unsigned changed = 0, before = 0;
+    XEvent ev;
+    while (w->xkb_event >= 0 && XCheckTypedEvent(dpy, w->xkb_event, &ev)) {
+        const XkbEvent *xe = (const XkbEvent *)&ev;
+        if (xe->any.xkb_type == XkbControlsNotify) {
+            unsigned now_changed = xe->ctrls.enabled_ctrl_changes & ~changed;
+            before |= ~xe->ctrls.enabled_ctrls & now_changed;
+            changed |= now_changed;
+        }
+    }
+    XkbStateRec st;
+    bool latched = (changed || w->sticky) && XkbGetState(dpy, XkbUseCoreKbd, &st) == Success &&
+                   (st.latched_mods || st.latched_group);
+    if (!changed && !latched)
+        return;
+    if (changed)
+        XkbChangeEnabledControls(dpy, XkbUseCoreKbd, changed, before);
+    if (latched) {
+        XkbLatchModifiers(dpy, XkbUseCoreKbd, 0xff, 0);
+        XkbLatchGroup(dpy, XkbUseCoreKbd, 0);
+    }
+    XSync(dpy, False);
+    drain_xkb_events(w, dpy);
+    log_msg(LOG_INFO, "input: undid what a request changed beyond its keys (controls %#x%s)",
+            changed, latched ? ", latches" : "");
 }
 
 static void conn_close(Display *dpy, void *data) {
@@ -75,7 +138,7 @@ static void conn_close(Display *dpy, void *data) {
 /* input_type's cancel hook: the requester gave up, or deskd is stopping. */
 static int job_cancelled(void *arg) {
     struct inputw_job *job = arg;
-    return *job->owner->stopping || (job->gone && job->gone(job->gone_arg));
+    return atomic_load(job->owner->stopping) || (job->gone && job->gone(job->gone_arg));
 }
 
 /* On the worker, with no lock held: sets job->result as inputw_run returns it. */
@@ -86,13 +149,17 @@ static void run_job(struct inputw *w, struct inputw_job *job) {
         job->result = -ECANCELED;
         return;
     }
-    if (!xconn_lock(w->xc, job->err, job->errlen)) {
+    Display *dpy = xconn_lock(w->xc, job->err, job->errlen);
+    if (!dpy) {
         job->result = -ENXIO;
         return;
     }
+    drain_xkb_events(w, dpy);
     input_set_cancel(w->in, job_cancelled, job);
     job->rc = job->fn(w->in, job->arg);
     input_set_cancel(w->in, NULL, NULL);
+    if (!xconn_dead(w->xc))
+        undo_side_effects(w, dpy);
     job->dead = xconn_dead(w->xc);
     /* input releases what it pressed on every path; this is the safety net after a failure. */
     if (job->rc < 0 && !job->dead)
@@ -186,8 +253,7 @@ static void *worker(void *arg) {
     return NULL;
 }
 
-struct inputw *inputw_new(
-        const char *display_name, const volatile bool *stopping, long wait_max_ms) {
+struct inputw *inputw_new(const char *display_name, const atomic_bool *stopping, long wait_max_ms) {
     struct inputw *w = calloc(1, sizeof *w);
     if (!w)
         return NULL;

@@ -16,6 +16,7 @@
 #ifndef DESK_INPUTW_H
 #define DESK_INPUTW_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -65,8 +66,7 @@ struct inputw;
  * is the longest a job may wait for its turn. Returns NULL on failure (errno
  * set).
  */
-struct inputw *inputw_new(
-        const char *display_name, const volatile bool *stopping, long wait_max_ms);
+struct inputw *inputw_new(const char *display_name, const atomic_bool *stopping, long wait_max_ms);
 /*
  * What input_key_set and input_button_set hold (the down routes) is released
  * once the worker has run no job for ms (> 0); until this is called, never.

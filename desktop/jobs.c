@@ -120,6 +120,7 @@ static int fork_job(struct job *j, const struct job_spec *spec, char *err, size_
             .argv = spec->argv,
             .envp = spec->envp ? spec->envp : (const char *const *)environ,
             .dir = spec->dir,
+            .in_fd = spec->stdin_fd,
     };
     int rc = proc_spawn_piped(&a, &j->pid, &j->out_rd, &j->err_rd, err, errlen);
     if (rc < 0)

@@ -45,6 +45,11 @@ struct job_spec {
     const char *const *envp; /* the whole environment; NULL: deskd's own */
     const char *dir;         /* working directory; NULL keeps ours */
     /*
+     * > 0: the child's stdin (a pipe's read end, say); the caller keeps its
+     * own copy and closes it once jobs_start returned. 0: /dev/null.
+     */
+    int stdin_fd;
+    /*
      * Where its output goes; NULL discards it. log gets stdout and stderr in
      * the order they arrived, err_log stderr alone. Both are borrowed: the
      * owner opens them, and closes them only after the job was released.

@@ -11,8 +11,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "clipw.h"
 #include "config.h"
 #include "deskd.h"
+#include "keys.h"
 #include "log.h"
 
 int main(int argc, char **argv) {
@@ -21,6 +23,7 @@ int main(int argc, char **argv) {
     if (res != CONFIG_RUN)
         return res == CONFIG_EXIT ? 0 : 2;
     log_threshold = cfg.log_level;
+    keys_allow_state_keys(cfg.allow_state_keys);
 
     /* Screenshot bodies are megabytes: keep them on the heap and reuse the pages,
      * instead of a fresh mmap (and its page faults) per request. */
@@ -39,7 +42,7 @@ int main(int argc, char **argv) {
      * the supervisor blocks SIGCHLD for every thread. */
     xconn_global_init();
     char err[512];
-    if (stack_init(&cfg.stack, err, sizeof err) < 0) {
+    if (stack_init(&cfg.stack, err, sizeof err) < 0 || recs_init(&cfg.recs, err, sizeof err) < 0) {
         fprintf(stderr, "deskd: %s\n", err);
         return 2;
     }
@@ -52,14 +55,20 @@ int main(int argc, char **argv) {
     if (d.input)
         inputw_set_hold_timeout(d.input, cfg.hold_timeout_ms);
     d.xquery = xconn_new(cfg.display, "queries", NULL, NULL, NULL);
+    d.xwm = xconn_new(cfg.display, "window actions", NULL, NULL, NULL);
+    d.xapps = xconn_new(cfg.display, "launched programs' windows", NULL, NULL, NULL);
+    d.clip = clipw_new(cfg.display);
     struct server_config scfg = {
             .host = cfg.host,
             .port = cfg.port,
             .token = cfg.token,
             .routes = deskd_routes,
             .ctx = &d,
+            .acted = api_recordings_acted,
     };
-    struct server *srv = d.shots && d.input && d.xquery ? server_start(&scfg) : NULL;
+    struct server *srv = d.shots && d.input && d.xquery && d.xwm && d.xapps && d.clip
+                                 ? server_start(&scfg)
+                                 : NULL;
     if (!srv) {
         stack_finish();
         return 1;
@@ -72,13 +81,17 @@ int main(int argc, char **argv) {
     int sig = 0;
     sigwait(&sigs, &sig);
     log_msg(LOG_INFO, "%s: stopping", strsignal(sig));
-    d.stopping = true;
+    atomic_store(&d.stopping, true);
     stack_quiesce();
     server_stop(srv, 10000);
+    recs_finish(); /* each file finished by ffmpeg, before the desktop goes */
     inputw_destroy(d.input);
     shots_destroy(d.shots);
     damage_destroy(d.damage);
     xconn_destroy(d.xquery);
+    xconn_destroy(d.xwm);
+    xconn_destroy(d.xapps);
+    clipw_destroy(d.clip);
     stack_finish();
     log_msg(LOG_INFO, "stopped");
     return 0;

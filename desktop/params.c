@@ -120,6 +120,9 @@ int shot_parse(struct shot_req *sr, bool region, bool compressed, arg_fn get, co
                 region_int("height", get(ctx, "height"), 1, SHOT_MAX_SIDE, &sr->height, err,
                         errlen) < 0)
             return -EINVAL;
+        if ((long)sr->width * sr->height > SHOT_MAX_PIXELS)
+            FAIL("width x height must be at most %ld pixels (7680x4320), got %dx%d",
+                    SHOT_MAX_PIXELS, sr->width, sr->height);
     }
 
     /* Older SDKs send show_cursor; when both are present it wins. */

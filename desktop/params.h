@@ -15,6 +15,8 @@
 
 #define SHOT_MAX_SIDE  8192
 #define SHOT_MAX_COORD 1000000
+/* A region's width x height at most: 7680x4320 (8K UHD), 127 MiB of pixels. */
+#define SHOT_MAX_PIXELS (7680L * 4320L)
 
 /* Looks up a query argument by exact key; NULL when absent. */
 typedef const char *(*arg_fn)(const void *ctx, const char *key);

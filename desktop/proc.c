@@ -79,8 +79,8 @@ static void child(const struct proc_spawn_args *a, pid_t parent, int report) {
     /* The parent may have died before the line above took effect. */
     if (getppid() != parent)
         _exit(127);
-    int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (devnull < 0 || dup2(devnull, 0) < 0)
+    int in = a->in_fd > 0 ? a->in_fd : open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (in < 0 || dup2(in, 0) < 0)
         goto fail;
     if (dup2(a->out_fd, 1) < 0 || dup2(a->err_fd, 2) < 0)
         goto fail;

@@ -27,7 +27,8 @@ struct proc_spawn_args {
     const char *const *argv; /* argv[0] is the name shown in process listings */
     const char *const *envp; /* the whole environment */
     const char *dir;         /* working directory; NULL keeps ours */
-    int out_fd, err_fd;      /* become stdout and stderr; stdin is /dev/null */
+    int out_fd, err_fd;      /* become stdout and stderr */
+    int in_fd;               /* > 0: becomes stdin; else stdin is /dev/null */
 };
 
 /*

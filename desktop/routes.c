@@ -21,10 +21,13 @@ static const struct route health_routes[] = {
     X(screen)                                                                                      \
     X(display)                                                                                     \
     X(windows)                                                                                     \
+    X(clipboard)                                                                                   \
+    X(apps)                                                                                        \
     X(input)                                                                                       \
     X(actions)                                                                                     \
     X(process)                                                                                     \
-    X(a11y)
+    X(a11y)                                                                                        \
+    X(recordings)
 
 #define DECLARE_GROUP_(name) extern const struct route api_##name##_routes[];
 ROUTE_GROUPS(DECLARE_GROUP_)

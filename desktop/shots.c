@@ -17,6 +17,7 @@
 #include "shots.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdatomic.h>
@@ -25,6 +26,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "util.h"
 #include "xconn.h"
 
 struct slot {
@@ -161,9 +163,14 @@ void shots_destroy(struct shots *s) {
     free(s);
 }
 
+/* A free slot, or NULL when none came free within SHOTS_WAIT_MS. */
 static struct slot *slot_take(struct shots *s) {
-    while (sem_wait(&s->free) < 0 && errno == EINTR) {
+    struct timespec until = util_abstime(CLOCK_REALTIME, SHOTS_WAIT_MS);
+    int rc;
+    while ((rc = sem_timedwait(&s->free, &until)) < 0 && errno == EINTR) {
     }
+    if (rc < 0)
+        return NULL;
     /* The semaphore promised one is free; find it. */
     for (;;) {
         for (int i = 0; i < SHOTS_SLOTS; i++) {
@@ -261,6 +268,11 @@ int shots_take(struct shots *s, const struct shot_spec *spec,
         return rc < 0 ? rc : 0;
 
     struct slot *sl = slot_take(s);
+    if (!sl) {
+        snprintf(err, errlen, "all %d screenshot encoders stayed busy for %d ms", SHOTS_SLOTS,
+                SHOTS_WAIT_MS);
+        return -EBUSY;
+    }
     Display *dpy = xconn_lock(sl->xc, err, errlen);
     if (!dpy) {
         slot_give(s, sl);
@@ -287,6 +299,10 @@ int shots_take(struct shots *s, const struct shot_spec *spec,
         kept_store(s, spec, &img);
         done(&img, arg);
     }
+    /* Buffers a large region or scale grew are given back, to the system too. */
+    if (encoder_release_big(sl->enc, SHOTS_KEEP_BYTES) +
+            capture_release_big(sl->cap, SHOTS_KEEP_BYTES))
+        malloc_trim(0);
     xconn_unlock(sl->xc);
     slot_give(s, sl);
     return rc;

@@ -22,6 +22,14 @@
 #include "space.h"
 
 #define SHOTS_SLOTS 2
+/*
+ * A slot keeps buffers up to this size between screenshots (a 3840x2160 frame
+ * is 33 MB); bigger ones, grown by a large region or scale, are freed after
+ * the request that needed them.
+ */
+/* How long a screenshot waits for a free slot before it is refused (503 BUSY). */
+#define SHOTS_WAIT_MS    2000
+#define SHOTS_KEEP_BYTES ((size_t)48 << 20)
 /* Parameter sets whose last image is kept. */
 #define SHOTS_CACHED 4
 
@@ -64,9 +72,10 @@ void shots_destroy(struct shots *s);
  * not change, else takes a slot (waiting for one), grabs spec and encodes it.
  * Calls done(img, arg) (for a fresh image with the slot still held). Returns
  * 0 after done ran; else done was not called and: -ENXIO, the display cannot
- * be opened (err says why); -EPIPE, the display went away during the
- * capture; -EINVAL, spec->since is not a frame id of this server (err says
- * so); -EIO or -ENOMEM with *stage "capture" or "encode" (the step that failed).
+ * be opened (err says why); -EBUSY, no slot came free within SHOTS_WAIT_MS
+ * (err says so); -EPIPE, the display went away during the capture; -EINVAL,
+ * spec->since is not a frame id of this server (err says so); -EIO or -ENOMEM
+ * with *stage "capture" or "encode" (the step that failed).
  */
 int shots_take(struct shots *s, const struct shot_spec *spec,
         void (*done)(const struct shot_image *img, void *arg), void *arg, const char **stage,

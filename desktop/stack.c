@@ -48,8 +48,9 @@ int stack_init(const struct stack_config *c, char *err, size_t errlen) {
         snprintf(stk.names + n, sizeof stk.names - n, "%s%s", i ? ", " : "", services[i].name);
     }
     stk.managed = !c->attach;
+    /* Attached, the job layer still runs deskd's own children (ffmpeg for recordings). */
     if (!stk.managed)
-        return 0;
+        return jobs_init(NULL, err, errlen) < 0 ? -1 : 0;
     if (stack_config_check(c, err, errlen) < 0 ||
             statedir_init(&stk.dir, c->state_dir, err, errlen) < 0 ||
             statedir_password(c->vnc_password, c->password_file, stk.password, err, errlen) < 0)
@@ -79,8 +80,10 @@ void stack_quiesce(void) {
 }
 
 void stack_finish(void) {
-    if (!stk.running)
+    if (!stk.running) {
+        jobs_finish();
         return;
+    }
     supervisor_finish();
     unlink(stk.dir.passwd_path);
     explicit_bzero(stk.password, sizeof stk.password);

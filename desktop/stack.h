@@ -5,7 +5,8 @@
  * process routes (api-process.c) call the operations below, which block until
  * the desktop is where they asked it to be.
  *
- * Attached mode (--attach) manages nothing: the thread does not run, the
+ * Attached mode (--attach) manages no desktop: the job layer's thread runs
+ * only deskd's own children (ffmpeg for recordings, launched programs), the
  * status is "inactive" and start, stop and restart answer STACK_ATTACHED.
  *
  * deskd is made a child subreaper and the job layer reaps every child it
@@ -93,5 +94,23 @@ char *stack_log(int i, bool errors, size_t *len);
 const char *stack_session_bus(void);
 /* The VNC password and the noVNC port and host; false when attached. */
 bool stack_vnc(char *password, size_t len, int *novnc_port, const char **novnc_host);
+
+/*
+ * What a program launched into the desktop session (API.md §12) starts with:
+ * the environment of the xfce4 session (DISPLAY, its session bus, its
+ * DESK_SERVICE mark, so that stopping the desktop stops the program too; a
+ * UTF-8 LANG when none is set), its log files and the desktop's HOME as the
+ * working directory. Attached: deskd's environment with DISPLAY, no logs.
+ */
+struct proc_log;
+struct stack_session {
+    char **envp;                /* NULL-terminated; free with stack_session_free */
+    struct proc_log *log, *err; /* the xfce4 session's logs (for the job layer), or NULL */
+    const char *dir;            /* the desktop's HOME, or NULL */
+    const char *path;           /* the PATH to find executables on */
+};
+/* Returns 0; -ENXIO when the desktop (xfce4) is not running, with a sentence; -ENOMEM. */
+int stack_session(struct stack_session *s, char *err, size_t errlen);
+void stack_session_free(struct stack_session *s);
 
 #endif

@@ -345,3 +345,98 @@ void supervisor_finish(void) {
         p->envp = NULL;
     }
 }
+
+/* ---- programs launched into the session ---- */
+
+/* A copy of env (NULL-terminated) with room for extra more entries; NULL on OOM. */
+static char **env_copy(char *const *env, const char *const *drop, size_t extra) {
+    size_t n = 0;
+    while (env[n])
+        n++;
+    char **out = calloc(n + extra + 1, sizeof *out);
+    if (!out)
+        return NULL;
+    size_t k = 0;
+    for (size_t j = 0; j < n; j++) {
+        bool keep = true;
+        for (size_t d = 0; drop && drop[d] && keep; d++)
+            keep = strncmp(env[j], drop[d], strlen(drop[d])) != 0;
+        if (keep && !(out[k++] = strdup(env[j]))) {
+            free_env(out);
+            return NULL;
+        }
+    }
+    return out;
+}
+
+static bool env_has(char *const *env, const char *prefix) {
+    for (size_t k = 0; env[k]; k++) {
+        if (strncmp(env[k], prefix, strlen(prefix)) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Appends "fmt..." to env (which has room); false on OOM. */
+static bool env_add(char **env, const char *name, const char *value) {
+    size_t k = 0;
+    while (env[k])
+        k++;
+    return asprintf(&env[k], "%s=%s", name, value) >= 0 || (env[k] = NULL, false);
+}
+
+/* DBUS_SESSION_BUS_ADDRESS of a process of the running xfce4 session, into bus. */
+static void session_bus(int x, char *bus, size_t len) {
+    pid_t pids[64];
+    int n = proc_find_marked(stk.procs[x].marker, pids, 64);
+    bus[0] = '\0';
+    for (int k = 0; k < n && k < 64 && !bus[0]; k++) {
+        if (proc_environ_get(pids[k], "DBUS_SESSION_BUS_ADDRESS", bus, len) < 0)
+            bus[0] = '\0';
+    }
+}
+
+int stack_session(struct stack_session *s, char *err, size_t errlen) {
+    *s = (struct stack_session){0};
+    if (!stk.managed) {
+        static const char *const drop[] = {"DESK_", "DISPLAY=", NULL};
+        if (!(s->envp = env_copy(environ, drop, 2)) || !env_add(s->envp, "DISPLAY", stk.display))
+            goto oom;
+        s->dir = getenv("HOME");
+        s->path = util_env_or("PATH", "/usr/local/bin:/usr/bin:/bin");
+    } else {
+        int x = stack_find("xfce4");
+        pthread_mutex_lock(&stk.lock);
+        bool up = x >= 0 && stk.procs[x].logs_open && stk.sup.svcs[x].pid > 0 &&
+                  svc_mask(&stk.sup, SVC_READY) & (1u << x);
+        pthread_mutex_unlock(&stk.lock);
+        if (!up) {
+            snprintf(err, errlen,
+                    "the desktop session (xfce4) is not running; start it with POST "
+                    "/computeruse/start");
+            return -ENXIO;
+        }
+        char bus[512];
+        session_bus(x, bus, sizeof bus);
+        if (!(s->envp = env_copy(stk.procs[x].envp, NULL, 2)) ||
+                (bus[0] && !env_add(s->envp, "DBUS_SESSION_BUS_ADDRESS", bus)))
+            goto oom;
+        /* Written once before any job, closed only after the last one ended. */
+        s->log = &stk.procs[x].log;
+        s->err = &stk.procs[x].err;
+        s->dir = stk.dir.home[0] ? stk.dir.home : NULL;
+        s->path = stk.path_env;
+    }
+    if (!env_has(s->envp, "LANG=") && !env_add(s->envp, "LANG", "C.UTF-8"))
+        goto oom;
+    return 0;
+oom:
+    stack_session_free(s);
+    snprintf(err, errlen, "out of memory");
+    return -ENOMEM;
+}
+
+void stack_session_free(struct stack_session *s) {
+    free_env(s->envp);
+    s->envp = NULL;
+}

@@ -416,6 +416,46 @@ static bool is_server_keysym(KeySym sym) {
     return sym == XK_Terminate_Server || (sym >= 0x1008fe01 && sym <= 0x1008fe2f);
 }
 
+/*
+ * Keysyms whose XKB actions (the server's compatibility map gives them one
+ * wherever they are bound) change the keyboard or pointer beyond the press:
+ * the AccessX switches (SlowKeys_Enable: every later key needs a long press;
+ * StickyKeys_Enable: the next client's "a" arrives with a latched Ctrl), the
+ * pointer-emulation keys, the ISO latches and group locks (not ISO_Level3_Shift
+ * and ISO_Level5_Shift, which act only while held), and the screen switches.
+ */
+static bool allow_state_keys;
+
+void keys_allow_state_keys(bool allow) {
+    allow_state_keys = allow;
+}
+
+static bool is_state_keysym(KeySym sym) {
+    switch (sym) {
+    case XK_ISO_Lock:
+    case XK_ISO_Level2_Latch:
+    case XK_ISO_Level3_Latch:
+    case XK_ISO_Level3_Lock:
+    case XK_ISO_Level5_Latch:
+    case XK_ISO_Level5_Lock:
+    case XK_ISO_Group_Latch:
+    case XK_ISO_Group_Lock:
+    case XK_ISO_Next_Group:
+    case XK_ISO_Next_Group_Lock:
+    case XK_ISO_Prev_Group:
+    case XK_ISO_Prev_Group_Lock:
+    case XK_ISO_First_Group:
+    case XK_ISO_First_Group_Lock:
+    case XK_ISO_Last_Group:
+    case XK_ISO_Last_Group_Lock:
+        return true;
+    default:
+        return (sym >= XK_AccessX_Enable && sym <= XK_AudibleBell_Enable) ||
+               (sym >= XK_Pointer_Left && sym <= XK_Pointer_Drag5) ||
+               (sym >= XK_First_Virtual_Screen && sym <= XK_Last_Virtual_Screen);
+    }
+}
+
 /* ---- key parsing ---- */
 
 struct parsed_key {
@@ -545,6 +585,12 @@ static int parse_key(const char *s, size_t len, struct parsed_key *out, struct m
             sym = sym_by_folded_name(norm);
         if (sym != NoSymbol && is_server_keysym(sym)) {
             err_unsupported_key(m, s, len, "; it controls the X server, not an application");
+            return -EINVAL;
+        }
+        if (sym != NoSymbol && !allow_state_keys && is_state_keysym(sym)) {
+            err_unsupported_key(m, s, len,
+                    "; it switches a keyboard or pointer feature of the X server that would "
+                    "outlive the request");
             return -EINVAL;
         }
         if (sym != NoSymbol) {

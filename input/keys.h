@@ -12,6 +12,7 @@
 #define DESK_INPUT_KEYS_H
 
 #include <X11/X.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,6 +31,14 @@ struct key_combo {
     KeySym mods[KEYS_MAX_MODS];
     int nmods;
 };
+
+/*
+ * Whether key names whose XKB actions switch keyboard or pointer features
+ * beyond the press (StickyKeys_Enable, Pointer_Button1, ISO_Group_Lock, ...)
+ * are accepted; refused (-EINVAL, naming the key) by default. Set once at
+ * start-up, before any parsing thread runs.
+ */
+void keys_allow_state_keys(bool allow);
 
 /*
  * Parses keyboard/key: key is a key name (never NULL); mods is an array of

@@ -16,7 +16,9 @@
 #include <X11/extensions/XRes.h>
 #include <X11/extensions/Xinerama.h>
 #include <X11/extensions/Xrandr.h>
+#include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -116,16 +118,113 @@ static unsigned long get_long(Display *dpy, Window w, Atom prop, Atom type) {
     return r;
 }
 
+static const char *const type_names[] = {
+#define X11_TYPE_NAME_(id, name) name,
+        X11_WINDOW_TYPES(X11_TYPE_NAME_)
+#undef X11_TYPE_NAME_
+};
+static const char *const state_names[] = {
+#define X11_STATE_NAME_(id, name) name,
+        X11_WINDOW_STATES(X11_STATE_NAME_)
+#undef X11_STATE_NAME_
+};
+
+const char *x11_type_name(enum x11_window_type t) {
+    return (unsigned)t < X11_TYPES_N ? type_names[t] : "normal";
+}
+
+int x11_type_parse(const char *name) {
+    for (int i = 0; name && i < X11_TYPES_N; i++) {
+        if (strcmp(name, type_names[i]) == 0)
+            return i;
+    }
+    return -1;
+}
+
+const char *x11_state_name(int i) {
+    return i >= 0 && i < X11_STATES_N ? state_names[i] : "";
+}
+
+/* The atoms a window's description needs: fixed ones, then one per type and per state. */
+enum {
+    A_NET_WM_NAME,
+    A_UTF8,
+    A_NET_WM_PID,
+    A_CLIENT_LIST,
+    A_ACTIVE,
+    A_WM_STATE,
+    A_NET_WM_STATE,
+    A_NET_WM_TYPE,
+    A_FIXED,
+    A_TYPE0 = A_FIXED,
+    A_STATE0 = A_TYPE0 + X11_TYPES_N,
+    A_N = A_STATE0 + X11_STATES_N,
+};
+
 struct atoms {
-    Atom net_wm_name, utf8, net_wm_pid, client_list, active;
+    Atom a[A_N];
 };
 
 static void intern_atoms(Display *dpy, struct atoms *a) {
-    static const char *const names[] = {
-            "_NET_WM_NAME", "UTF8_STRING", "_NET_WM_PID", "_NET_CLIENT_LIST", "_NET_ACTIVE_WINDOW"};
-    Atom v[5] = {0};
-    XInternAtoms(dpy, (char **)names, 5, False, v);
-    *a = (struct atoms){v[0], v[1], v[2], v[3], v[4]};
+    char names[A_N][64];
+    static const char *const fixed[] = {"_NET_WM_NAME", "UTF8_STRING", "_NET_WM_PID",
+            "_NET_CLIENT_LIST", "_NET_ACTIVE_WINDOW", "WM_STATE", "_NET_WM_STATE",
+            "_NET_WM_WINDOW_TYPE"};
+    for (int i = 0; i < A_FIXED; i++)
+        snprintf(names[i], sizeof names[i], "%s", fixed[i]);
+    for (int i = 0; i < X11_TYPES_N; i++) {
+        int n = snprintf(names[A_TYPE0 + i], 64, "_NET_WM_WINDOW_TYPE_%s", type_names[i]);
+        for (int k = 20; k < n; k++)
+            names[A_TYPE0 + i][k] = (char)toupper((unsigned char)names[A_TYPE0 + i][k]);
+    }
+    for (int i = 0; i < X11_STATES_N; i++) {
+        int n = snprintf(names[A_STATE0 + i], 64, "_NET_WM_STATE_%s", state_names[i]);
+        for (int k = 14; k < n; k++)
+            names[A_STATE0 + i][k] = (char)toupper((unsigned char)names[A_STATE0 + i][k]);
+    }
+    char *list[A_N];
+    for (int i = 0; i < A_N; i++)
+        list[i] = names[i];
+    memset(a, 0, sizeof *a);
+    XInternAtoms(dpy, list, A_N, False, a->a);
+}
+
+static enum x11_window_type window_type(Display *dpy, Window w, const struct atoms *a) {
+    unsigned long n;
+    unsigned long *types = get_longs(dpy, w, a->a[A_NET_WM_TYPE], XA_ATOM, 32, &n);
+    int found = -1;
+    for (unsigned long i = 0; i < n && found < 0; i++) {
+        for (int t = 0; t < X11_TYPES_N && found < 0; t++) {
+            if (types[i] == a->a[A_TYPE0 + t])
+                found = t;
+        }
+    }
+    if (types)
+        XFree(types);
+    if (found >= 0)
+        return (enum x11_window_type)found;
+    Window owner = None;
+    return XGetTransientForHint(dpy, w, &owner) && owner != None ? X11_TYPE_DIALOG
+                                                                 : X11_TYPE_NORMAL;
+}
+
+static unsigned window_states(Display *dpy, Window w, const struct atoms *a) {
+    unsigned states = 0;
+    unsigned long n;
+    unsigned long *v = get_longs(dpy, w, a->a[A_NET_WM_STATE], XA_ATOM, 64, &n);
+    for (unsigned long i = 0; i < n; i++) {
+        for (int s = 0; s < X11_STATES_N; s++) {
+            if (v[i] == a->a[A_STATE0 + s])
+                states |= 1u << s;
+        }
+    }
+    if (v)
+        XFree(v);
+    /* "_NET_WM_STATE_MINIMIZED" is no EWMH atom: minimized is ICCCM's IconicState. */
+    states &= ~X11_STATE(MINIMIZED);
+    if (get_long(dpy, w, a->a[A_WM_STATE], a->a[A_WM_STATE]) == IconicState)
+        states |= X11_STATE(MINIMIZED);
+    return states;
 }
 
 /* _NET_WM_NAME as UTF-8, else WM_NAME converted by Xlib (Latin-1, compound text); malloc'd. */
@@ -134,9 +233,10 @@ static char *window_title(Display *dpy, Window w, const struct atoms *a) {
     int format;
     unsigned long n, after;
     unsigned char *data = NULL;
-    if (XGetWindowProperty(dpy, w, a->net_wm_name, 0, TITLE_UNITS, False, a->utf8, &actual, &format,
-                &n, &after, &data) == Success &&
-            data && actual == a->utf8 && format == 8) {
+    Atom utf8 = a->a[A_UTF8];
+    if (XGetWindowProperty(dpy, w, a->a[A_NET_WM_NAME], 0, TITLE_UNITS, False, utf8, &actual,
+                &format, &n, &after, &data) == Success &&
+            data && actual == utf8 && format == 8) {
         /* Clients put any bytes there; our callers promise UTF-8. */
         char *s = util_utf8_clean((char *)data, n, NULL);
         XFree(data);
@@ -159,7 +259,7 @@ static char *window_title(Display *dpy, Window w, const struct atoms *a) {
 }
 
 static long client_pid(Display *dpy, Window w, const struct atoms *a) {
-    long pid = (long)get_long(dpy, w, a->net_wm_pid, XA_CARDINAL);
+    long pid = (long)get_long(dpy, w, a->a[A_NET_WM_PID], XA_CARDINAL);
     if (pid > 0)
         return pid;
     int ev, er;
@@ -222,7 +322,9 @@ static int read_window(Display *dpy, Window w, Window root, Window active, const
             .title = title,
             .frame = frame,
             .active = w == active,
-            .pid = client_pid(dpy, w, a)};
+            .pid = client_pid(dpy, w, a),
+            .type = window_type(dpy, w, a),
+            .states = window_states(dpy, w, a)};
     return 0;
 }
 
@@ -233,8 +335,8 @@ int x11_windows(Display *dpy, struct x11_window *out, int max) {
     struct xtrap trap;
     xtrap_begin(&trap, dpy);
     unsigned long n = 0;
-    unsigned long *list = get_longs(dpy, root, a.client_list, XA_WINDOW, X11_WINDOWS_MAX, &n);
-    Window active = (Window)get_long(dpy, root, a.active, XA_WINDOW);
+    unsigned long *list = get_longs(dpy, root, a.a[A_CLIENT_LIST], XA_WINDOW, X11_WINDOWS_MAX, &n);
+    Window active = (Window)get_long(dpy, root, a.a[A_ACTIVE], XA_WINDOW);
     int count = 0, rc = 0;
     for (unsigned long i = 0; i < n && count < max && rc >= 0; i++) {
         rc = read_window(dpy, (Window)list[i], root, active, &a, &out[count]);
@@ -256,4 +358,31 @@ void x11_windows_free(struct x11_window *out, int n) {
         free(out[i].title);
         out[i].title = NULL;
     }
+}
+
+int x11_window_get(Display *dpy, Window w, struct x11_window *out) {
+    struct atoms a;
+    intern_atoms(dpy, &a);
+    Window root = DefaultRootWindow(dpy);
+    struct xtrap trap;
+    xtrap_begin(&trap, dpy);
+    XWindowAttributes wa;
+    int rc = XGetWindowAttributes(dpy, w, &wa) ? -ENOTDIR : -ENOENT;
+    unsigned long n = 0;
+    unsigned long *list = rc == -ENOTDIR ? get_longs(dpy, root, a.a[A_CLIENT_LIST], XA_WINDOW,
+                                                   X11_WINDOWS_MAX, &n)
+                                         : NULL;
+    for (unsigned long i = 0; i < n; i++) {
+        if ((Window)list[i] == w) {
+            Window active = (Window)get_long(dpy, root, a.a[A_ACTIVE], XA_WINDOW);
+            rc = read_window(dpy, w, root, active, &a, out);
+            if (rc == 1)
+                rc = -ENOENT;
+            break;
+        }
+    }
+    xtrap_end(&trap, false);
+    if (list)
+        XFree(list);
+    return rc;
 }

@@ -44,12 +44,69 @@ struct x11_monitor {
  */
 int x11_monitors(Display *dpy, struct x11_monitor out[X11_MONITORS_MAX]);
 
+/*
+ * EWMH window types (_NET_WM_WINDOW_TYPE_*), by their API names: the first
+ * type the window lists that we know; without one, dialog for a transient
+ * window and normal otherwise (EWMH's rule).
+ */
+#define X11_WINDOW_TYPES(X)                                                                        \
+    X(NORMAL, "normal")                                                                            \
+    X(DIALOG, "dialog")                                                                            \
+    X(UTILITY, "utility")                                                                          \
+    X(DOCK, "dock")                                                                                \
+    X(DESKTOP, "desktop")                                                                          \
+    X(SPLASH, "splash")                                                                            \
+    X(MENU, "menu")                                                                                \
+    X(TOOLBAR, "toolbar")                                                                          \
+    X(NOTIFICATION, "notification")                                                                \
+    X(DROPDOWN_MENU, "dropdown_menu")                                                              \
+    X(POPUP_MENU, "popup_menu")                                                                    \
+    X(TOOLTIP, "tooltip")                                                                          \
+    X(COMBO, "combo")                                                                              \
+    X(DND, "dnd")
+#define X11_TYPE_ENUM_(id, name) X11_TYPE_##id,
+enum x11_window_type { X11_WINDOW_TYPES(X11_TYPE_ENUM_) X11_TYPES_N };
+#undef X11_TYPE_ENUM_
+/* The API name of a type ("normal"); the type called name, or -1. */
+const char *x11_type_name(enum x11_window_type t);
+int x11_type_parse(const char *name);
+
+/*
+ * Window states, a bit each: minimized is ICCCM's WM_STATE IconicState, the
+ * others are the _NET_WM_STATE_* atoms of the same (lowercase) name. The API
+ * reports maximized_vert and maximized_horz together as "maximized".
+ */
+#define X11_WINDOW_STATES(X)                                                                       \
+    X(MINIMIZED, "minimized")                                                                      \
+    X(MAXIMIZED_VERT, "maximized_vert")                                                            \
+    X(MAXIMIZED_HORZ, "maximized_horz")                                                            \
+    X(FULLSCREEN, "fullscreen")                                                                    \
+    X(HIDDEN, "hidden")                                                                            \
+    X(ABOVE, "above")                                                                              \
+    X(BELOW, "below")                                                                              \
+    X(STICKY, "sticky")                                                                            \
+    X(SHADED, "shaded")                                                                            \
+    X(MODAL, "modal")                                                                              \
+    X(SKIP_TASKBAR, "skip_taskbar")                                                                \
+    X(SKIP_PAGER, "skip_pager")                                                                    \
+    X(DEMANDS_ATTENTION, "demands_attention")                                                      \
+    X(FOCUSED, "focused")
+#define X11_STATE_BIT_(id, name) X11_STATE_BIT_##id,
+enum { X11_WINDOW_STATES(X11_STATE_BIT_) X11_STATES_N };
+#undef X11_STATE_BIT_
+#define X11_STATE(id)       (1u << X11_STATE_BIT_##id)
+#define X11_STATE_MAXIMIZED (X11_STATE(MAXIMIZED_VERT) | X11_STATE(MAXIMIZED_HORZ))
+/* The name of state bit i (0 <= i < X11_STATES_N). */
+const char *x11_state_name(int i);
+
 struct x11_window {
     Window id;             /* the client window, as listed in _NET_CLIENT_LIST */
     char *title;           /* UTF-8 (invalid bytes become U+FFFD), never NULL; owned, see below */
     struct x11_rect frame; /* the window manager's frame, border included, root coordinates */
     bool active;           /* it is _NET_ACTIVE_WINDOW */
     long pid;              /* _NET_WM_PID, else the X resource extension's client pid, else 0 */
+    enum x11_window_type type;
+    unsigned states; /* X11_STATE() bits */
 };
 
 /*
@@ -62,6 +119,54 @@ struct x11_window {
 int x11_windows(Display *dpy, struct x11_window *out, int max);
 /* Frees the titles of out[0..n) and sets them to NULL; out itself is the caller's. */
 void x11_windows_free(struct x11_window *out, int n);
+
+/*
+ * Reads the managed window w into *out (free its title with
+ * x11_windows_free(out, 1)). Returns 0; -ENOENT when no such window exists;
+ * -ENOTDIR when it exists but is not in _NET_CLIENT_LIST (a frame, a child, an
+ * unmanaged window); -EIO, -ENOMEM.
+ */
+int x11_window_get(Display *dpy, Window w, struct x11_window *out);
+
+/* What x11_window_act asks the window manager for. */
+enum x11_action { X11_ACTIVATE, X11_CLOSE, X11_MINIMIZE, X11_MAXIMIZE, X11_RESTORE, X11_GEOMETRY };
+
+/*
+ * Asks the window manager to act on the managed window w and waits, at most
+ * timeout_ms, until the change is visible to any client: activate until it
+ * is _NET_ACTIVE_WINDOW; close until it left _NET_CLIENT_LIST; minimize until
+ * it is iconic; maximize until both _NET_WM_STATE_MAXIMIZED_* are set;
+ * restore until it is neither iconic, hidden, maximized nor fullscreen;
+ * geometry until its frame is *geom (frame rectangle, root coordinates), or
+ * the window manager moved it elsewhere and made no change for 200 ms (it
+ * kept the window on the screen or within its size hints).
+ *
+ * How: activate with _NET_ACTIVE_WINDOW as a pager (after switching to the
+ * window's desktop), sent again after half the time; minimize with ICCCM's
+ * WM_CHANGE_STATE; close with _NET_CLOSE_WINDOW and, when the window is still
+ * there after half the time, WM_DELETE_WINDOW sent to the client itself;
+ * maximize and restore with _NET_WM_STATE (restore also activates an iconic
+ * window); geometry with one _NET_MOVERESIZE_WINDOW, after a restore of a
+ * maximized, fullscreen or iconic window. Waits on the X events of the change
+ * (PropertyNotify, ConfigureNotify), not by polling; selects them on dpy for
+ * the wait only.
+ *
+ * Returns 0 with the window as it is then in *out (for close: as it was
+ * before; free with x11_windows_free(out, 1)); -ENOENT when w does not
+ * exist or vanished (except by close); -ENOTDIR when it is not a managed
+ * window; -ETIMEDOUT; -EIO when the connection failed; -ENOMEM.
+ */
+int x11_window_act(Display *dpy, Window w, enum x11_action act, const struct x11_rect *geom,
+        int timeout_ms, struct x11_window *out);
+/*
+ * Waits, at most timeout_ms, for a managed window whose pid match() accepts
+ * (match(pid, arg) > 0; < 0 stops the wait: the program is gone), waking on
+ * changes of _NET_CLIENT_LIST and at least every 100 ms to ask match again.
+ * Returns 0 with the window in *out (free with x11_windows_free(out, 1)),
+ * -ETIMEDOUT, -ESRCH (match said stop), -EIO or -ENOMEM.
+ */
+int x11_wait_window(Display *dpy, int (*match)(long pid, void *arg), void *arg, int timeout_ms,
+        struct x11_window *out);
 
 /*
  * The window-manager checks speak xcb, not Xlib: the xfce4 readiness probe

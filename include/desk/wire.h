@@ -46,13 +46,22 @@
     X(CANCELLED, 503, ERR_CANCELLED, "the request was cancelled before it completed")              \
     X(NO_SPARE_KEYCODE, 503, ERR_NO_KEYCODE, "no spare keycode is free for a character")           \
     X(INPUT_BUSY, 503, ERR_BUSY, "input is busy with earlier requests")                            \
+    X(BUSY, 503, ERR_BUSY, "deskd has no room for the request now (connections, encoders)")        \
     X(A11Y_UNAVAILABLE, 503, ERR_UNAVAILABLE, "the accessibility bus is not reachable")            \
     X(A11Y_NODE_NOT_FOUND, 404, ERR_NOT_FOUND, "no such accessibility node")                       \
     X(A11Y_NO_ACCESSIBLE_ROOT, 404, ERR_NOT_FOUND, "no application matches the scope")             \
     X(A11Y_ACTION_NOT_SUPPORTED, 400, ERR_BAD_REQUEST, "the node does not support the action")     \
     X(A11Y_INVALID_SCOPE, 400, ERR_BAD_REQUEST, "the scope is not focused, pid or all")            \
     X(A11Y_INVALID_REQUEST, 400, ERR_BAD_REQUEST, "the accessibility request is malformed")        \
-    X(A11Y_INTERNAL, 500, ERR_SERVER, "an accessibility call failed")
+    X(A11Y_INTERNAL, 500, ERR_SERVER, "an accessibility call failed")                              \
+    X(RECORDING_STILL_ACTIVE, 409, ERR_CONFLICT, "the recording is still running")                 \
+    X(RECORDING_FFMPEG_NOT_FOUND, 503, ERR_UNAVAILABLE, "ffmpeg is not installed")                 \
+    X(RECORDING_LIMIT, 409, ERR_CONFLICT, "as many recordings as allowed are running")             \
+    X(WINDOW_NOT_FOUND, 404, ERR_NOT_FOUND, "no managed top-level window of that id")              \
+    X(WM_TIMEOUT, 504, ERR_NO_RESPONSE, "the window manager did not make the change in time")      \
+    X(CLIPBOARD_TIMEOUT, 504, ERR_NO_RESPONSE, "the selection's owner did not answer in time")     \
+    X(CLIPBOARD_TOO_LARGE, 413, ERR_BODY_TOO_LARGE, "the selection holds more than 16 MiB")        \
+    X(PASTE_NOT_TAKEN, 504, ERR_NO_RESPONSE, "no application asked for the pasted text in time")
 
 /* The "source" of every error body: what Daytona's SDKs look for to read "code". */
 #define DESK_WIRE_ERROR_SOURCE "DAYTONA_DAEMON"

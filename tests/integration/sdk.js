@@ -6,7 +6,9 @@
  * because it knows the truth independently (the screen it painted, the
  * pointer as X reports it, deskd's own error sentences).
  *
- * usage: node sdk.js URL TOKEN PNG_OUT MOVE_X MOVE_Y
+ * usage: node sdk.js URL TOKEN PNG_OUT MOVE_X MOVE_Y [MP4_OUT]
+ * With MP4_OUT it also runs the recording methods (computerUse.recording) and
+ * downloads the recording to MP4_OUT.
  * Prints one JSON line and exits 0; exits 1 with a message on stderr when it
  * cannot even build the SDK's objects.
  *
@@ -50,7 +52,8 @@ const toolbox = require(require.resolve('@daytona/toolbox-api-client', {
 // The SDK's error classes a caller would test with instanceof.
 const CLASSES = ['DaytonaError', 'DaytonaNotFoundError', 'DaytonaProcessNotFoundError',
   'DaytonaBadRequestError', 'DaytonaValidationError', 'DaytonaInvalidArgumentError',
-  'DaytonaConflictError', 'DaytonaConnectionError'];
+  'DaytonaConflictError', 'DaytonaConnectionError', 'DaytonaServiceUnavailableError',
+  'DaytonaRecordingStillActiveError', 'DaytonaRecordingFfmpegNotFoundError'];
 
 function describeError(err) {
   const d = {
@@ -74,8 +77,31 @@ async function outcome(fn) {
   }
 }
 
+// Every method of computerUse.recording, as a user calls them in turn.
+async function recordings(rec, mp4Out) {
+  const r = {};
+  r.start = await outcome(() => rec.start('sdk run'));
+  r.startNoLabel = await outcome(() => rec.start());
+  r.badLabel = await outcome(() => rec.start('../escape'));
+  const id = r.start.ok ? r.start.value.id : 'none';
+  const id2 = r.startNoLabel.ok ? r.startNoLabel.value.id : 'none';
+  // The length of the recording: a second and a half of video.
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  r.list = await outcome(() => rec.list());
+  r.get = await outcome(() => rec.get(id));
+  r.deleteActive = await outcome(() => rec.delete(id));
+  r.stop = await outcome(() => rec.stop(id));
+  r.stopNoLabel = await outcome(() => rec.stop(id2));
+  r.download = await outcome(() => rec.download(id, mp4Out));
+  r.deleteNoLabel = await outcome(() => rec.delete(id2));
+  r.delete = await outcome(() => rec.delete(id));
+  r.getDeleted = await outcome(() => rec.get(id));
+  r.listAfter = await outcome(() => rec.list());
+  return r;
+}
+
 async function main() {
-  const [url, token, pngOut, mxs, mys] = process.argv.slice(2);
+  const [url, token, pngOut, mxs, mys, mp4Out] = process.argv.slice(2);
   if (!url || !token || !pngOut || mxs === undefined || mys === undefined) {
     throw new Error('usage: node sdk.js URL TOKEN PNG_OUT MOVE_X MOVE_Y');
   }
@@ -109,6 +135,7 @@ async function main() {
   report.position = await outcome(() => computerUse.mouse.getPosition());
   report.xvfb = await outcome(() => computerUse.getProcessStatus('xvfb'));
   report.status = await outcome(() => computerUse.getStatus());
+  if (mp4Out) report.recording = await recordings(computerUse.recording, mp4Out);
 
   process.stdout.write(JSON.stringify(report) + '\n');
 }

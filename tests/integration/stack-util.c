@@ -8,11 +8,15 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -258,4 +262,59 @@ int su_desktop_prepare(struct su_desktop *s, const char *what) {
     setenv("DESK_ATTACH", "0", 1);
     setenv("HOME", s->home, 1);
     return 0;
+}
+
+char *su_run(const char *const *argv, int timeout_ms, int *status, size_t *outlen) {
+    int p[2];
+    *status = -1;
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return NULL;
+    pid_t pid = fork();
+    if (pid < 0)
+        return NULL;
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        dup2(p[1], 1);
+        int devnull = open("/dev/null", O_RDONLY);
+        if (devnull >= 0)
+            dup2(devnull, 0);
+        execvp(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    close(p[1]);
+    size_t len = 0, cap = 1 << 16;
+    char *out = malloc(cap);
+    int64_t t0 = su_ms();
+    bool eof = false;
+    while (out && !eof) {
+        int left = timeout_ms - (int)(su_ms() - t0);
+        struct pollfd pfd = {.fd = p[0], .events = POLLIN};
+        if (left <= 0 || poll(&pfd, 1, left) <= 0)
+            break;
+        if (len + 1 >= cap) {
+            char *bigger = realloc(out, cap *= 2);
+            if (!bigger)
+                break;
+            out = bigger;
+        }
+        ssize_t r = read(p[0], out + len, cap - 1 - len);
+        if (r <= 0)
+            eof = true;
+        else
+            len += (size_t)r;
+    }
+    close(p[0]);
+    if (!eof)
+        kill(pid, SIGKILL);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    if (!eof || !out) {
+        free(out);
+        return NULL;
+    }
+    *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    out[len] = '\0';
+    if (outlen)
+        *outlen = len;
+    return out;
 }

@@ -57,6 +57,14 @@ void su_rm_rf(const char *dir);
 /* Makes a fresh temporary directory; returns 0 or -1. */
 int su_tmpdir(char *out, size_t len, const char *what);
 
+/*
+ * Runs argv (argv[0] looked up in PATH) with stdout to a pipe and returns what
+ * it printed (NUL-terminated, to free) once it closed stdout, or NULL after
+ * timeout_ms (then it is killed). *status gets its exit status, -1 when it did
+ * not exit normally; *outlen (may be NULL) how many bytes it printed.
+ */
+char *su_run(const char *const *argv, int timeout_ms, int *status, size_t *outlen);
+
 /* A supervised desktop of the test's own: where it runs and where it writes. */
 struct su_desktop {
     char dpy[16], vnc[16], novnc[16]; /* ":N" and two free ports, as deskd's flags take them */

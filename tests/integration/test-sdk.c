@@ -13,7 +13,11 @@
  *     the SDK refused the call without asking deskd;
  *   - a screenshot decodes to the painted screen at the Xvfb's size, a mouse
  *     move lands where X says the pointer is, and the process routes parse
- *     as the SDK's types in attached mode.
+ *     as the SDK's types in attached mode;
+ *   - computerUse.recording: start with and without a label, list, get,
+ *     stop, download (a file of the size stop reported, which ffprobe
+ *     plays), delete; deleting a running recording is the SDK's
+ *     DaytonaRecordingStillActiveError, a bad label its validation error.
  * node or the SDK missing is a failure, not a skip: CI installs both.
  */
 #define _GNU_SOURCE
@@ -55,64 +59,6 @@ static bool on_path(const char *name) {
         p += n + (end ? 1 : 0);
     }
     return false;
-}
-
-/*
- * Runs argv with stdout to a pipe and returns what it printed (NUL-terminated,
- * to free) once it closed stdout, or NULL after timeout_ms (then it is
- * killed). *status gets its exit status, -1 when it did not exit normally.
- */
-static char *run_capture(const char *const *argv, int timeout_ms, int *status) {
-    int p[2];
-    *status = -1;
-    if (pipe2(p, O_CLOEXEC) < 0)
-        return NULL;
-    pid_t pid = fork();
-    if (pid < 0)
-        return NULL;
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        dup2(p[1], 1);
-        int devnull = open("/dev/null", O_RDONLY);
-        if (devnull >= 0)
-            dup2(devnull, 0);
-        execvp(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    close(p[1]);
-    size_t len = 0, cap = 1 << 16;
-    char *out = malloc(cap);
-    int64_t t0 = su_ms();
-    bool eof = false;
-    while (out && !eof) {
-        int left = timeout_ms - (int)(su_ms() - t0);
-        struct pollfd pfd = {.fd = p[0], .events = POLLIN};
-        if (left <= 0 || poll(&pfd, 1, left) <= 0)
-            break;
-        if (len + 1 >= cap) {
-            char *bigger = realloc(out, cap *= 2);
-            if (!bigger)
-                break;
-            out = bigger;
-        }
-        ssize_t r = read(p[0], out + len, cap - 1 - len);
-        if (r <= 0)
-            eof = true;
-        else
-            len += (size_t)r;
-    }
-    close(p[0]);
-    if (!eof)
-        kill(pid, SIGKILL);
-    int st = 0;
-    waitpid(pid, &st, 0);
-    if (!eof || !out) {
-        free(out);
-        return NULL;
-    }
-    *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    out[len] = '\0';
-    return out;
 }
 
 /* deskd's own sentence for a request, asked without the SDK ("error" of its body). */
@@ -210,6 +156,73 @@ static void check_screenshot(json_t *report, const char *png_path) {
     image_free(&img);
 }
 
+static long long size_of(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+/* What the SDK's recording methods returned, against the files deskd wrote into dir. */
+static void check_recordings(json_t *report, const char *dir, const char *mp4) {
+    json_t *rec = json_object_get(report, "recording");
+    json_t *start = value_of(rec, "start"), *nolabel = value_of(rec, "startNoLabel");
+    const char *id = json_string_value(json_object_get(start, "id"));
+    const char *path = json_string_value(json_object_get(start, "filePath"));
+    CHECK_STR(json_string_value(json_object_get(start, "status")), "recording");
+    CHECK(id && strlen(id) == 36, "start answered an id");
+    CHECK(path && strncmp(path, dir, strlen(dir)) == 0 && strstr(path, "_sdk run_"),
+            "the labelled recording is in %s: %s", dir, path ? path : "(none)");
+    const char *name2 = json_string_value(json_object_get(nolabel, "fileName"));
+    CHECK(name2 && strstr(name2, "_session_"), "no label names it session: %s",
+            name2 ? name2 : "(none)");
+
+    json_t *bad = json_object_get(json_object_get(rec, "badLabel"), "error");
+    CHECK(json_is_false(json_object_get(json_object_get(rec, "badLabel"), "ok")),
+            "a bad label is refused");
+    CHECK(has_class(bad, "DaytonaValidationError"), "a bad label is a DaytonaValidationError");
+    CHECK_INT(json_integer_value(json_object_get(bad, "statusCode")), 400);
+    const char *bmsg = json_string_value(json_object_get(bad, "message"));
+    CHECK(bmsg && strncmp(bmsg, "invalid label: must be 1-100 characters", 39) == 0,
+            "the SDK shows Daytona's label sentence: %s", bmsg ? bmsg : "(null)");
+
+    json_t *list = json_object_get(value_of(rec, "list"), "recordings");
+    CHECK_INT(json_array_size(list), 2);
+    CHECK_STR(json_string_value(json_object_get(value_of(rec, "get"), "id")), id);
+
+    static const char *const active[] = {"DaytonaConflictError", "DaytonaError", NULL};
+    json_t *da = json_object_get(json_object_get(rec, "deleteActive"), "error");
+    CHECK_STR(json_string_value(json_object_get(da, "class")), "DaytonaRecordingStillActiveError");
+    for (int i = 0; active[i]; i++)
+        CHECK(has_class(da, active[i]), "deleting a running recording: instanceof %s", active[i]);
+    CHECK_INT(json_integer_value(json_object_get(da, "statusCode")), 409);
+
+    json_t *stop = value_of(rec, "stop");
+    CHECK_STR(json_string_value(json_object_get(stop, "status")), "completed");
+    double dur = json_real_value(json_object_get(stop, "durationSeconds"));
+    CHECK(dur >= 1.4 && dur < 5, "durationSeconds %.3f", dur);
+    CHECK_STR(json_string_value(json_object_get(value_of(rec, "stopNoLabel"), "status")),
+            "completed");
+
+    /* The SDK's download is the file deskd wrote, and it plays at the screen's size. */
+    value_of(rec, "download");
+    long long want = json_integer_value(json_object_get(stop, "sizeBytes"));
+    CHECK(size_of(mp4) > 1000 && size_of(mp4) == want,
+            "the download has %lld bytes, stop said %lld", size_of(mp4), want);
+    const char *argv[] = {"ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+            "stream=codec_name,width,height", "-of", "csv=p=0", mp4, NULL};
+    int st = -1;
+    char *probe = su_run(argv, 30000, &st, NULL);
+    CHECK(st == 0 && probe && strncmp(probe, "h264,1000,700", 13) == 0,
+            "ffprobe reads the download as H.264 1000x700: %s", probe ? probe : "(nothing)");
+    free(probe);
+
+    value_of(rec, "delete");
+    value_of(rec, "deleteNoLabel");
+    CHECK(size_of(path) < 0, "delete removed %s", path ? path : "(none)");
+    json_t *gd = json_object_get(json_object_get(rec, "getDeleted"), "error");
+    CHECK(has_class(gd, "DaytonaNotFoundError"), "a deleted recording is not found");
+    CHECK_INT(json_array_size(json_object_get(value_of(rec, "listAfter"), "recordings")), 0);
+}
+
 /* deskd's sentences, asked directly, for the same requests the SDK makes. */
 struct sentences {
     char *not_found, *bad_region, *bad_click, *attached;
@@ -238,15 +251,15 @@ static void free_sentences(struct sentences *s) {
 }
 
 /* Runs sdk.js against deskd; its report, or NULL (a failed check says why). */
-static json_t *run_sdk(const struct deskd_proc *d, const char *png) {
+static json_t *run_sdk(const struct deskd_proc *d, const char *png, const char *mp4) {
     char script[1024], mx[16], my[16];
     snprintf(script, sizeof script, "%s/tests/integration/sdk.js", DESK_SOURCE_DIR);
     snprintf(mx, sizeof mx, "%d", MOVE_X);
     snprintf(my, sizeof my, "%d", MOVE_Y);
-    const char *argv[] = {"node", script, d->url, SU_TOKEN, png, mx, my, NULL};
+    const char *argv[] = {"node", script, d->url, SU_TOKEN, png, mx, my, mp4, NULL};
     int64_t t0 = su_ms();
     int status = -1;
-    char *out = run_capture(argv, 60000, &status);
+    char *out = su_run(argv, 60000, &status, NULL);
     printf("sdk.js ran in %lld ms\n", (long long)(su_ms() - t0));
     CHECK(out != NULL, "sdk.js finished within 60 s");
     CHECK_INT(status, 0);
@@ -299,6 +312,7 @@ static void check_successes(json_t *report, const char *png, Display *dpy) {
 int main(void) {
     check_timeout(100); /* under the ctest TIMEOUT of 120, so the watchdog speaks first */
     check_require_tool("Xvfb");
+    check_require_tool("ffprobe");
     /* Not skips: CI installs node and runs npm ci (scripts/test), so their absence is a defect. */
     char module[1024];
     snprintf(module, sizeof module, "%s/tests/integration/node_modules/@daytonaio/sdk/package.json",
@@ -326,7 +340,13 @@ int main(void) {
     XSync(dpy, False);
 
     struct deskd_proc d;
-    const char *args[] = {"--attach", "--display", xs.name, "--token", SU_TOKEN, NULL};
+    char top[256], png[300], mp4[300], recdir[300];
+    CHECK_INT(su_tmpdir(top, sizeof top, "sdk"), 0);
+    snprintf(png, sizeof png, "%s/screenshot.png", top);
+    snprintf(mp4, sizeof mp4, "%s/downloads/recording.mp4", top);
+    snprintf(recdir, sizeof recdir, "%s/recordings", top);
+    const char *args[] = {"--attach", "--display", xs.name, "--token", SU_TOKEN, "--recordings-dir",
+            recdir, NULL};
     if (deskd_start(&d, xs.name, args) < 0) {
         CHECK(false, "deskd started");
         XCloseDisplay(dpy);
@@ -336,14 +356,12 @@ int main(void) {
 
     struct sentences s;
     ask_sentences(&d, &s);
-    char top[256], png[300];
-    CHECK_INT(su_tmpdir(top, sizeof top, "sdk"), 0);
-    snprintf(png, sizeof png, "%s/screenshot.png", top);
-    json_t *report = run_sdk(&d, png);
+    json_t *report = run_sdk(&d, png, mp4);
     if (report) {
         CHECK_STR(json_string_value(json_object_get(report, "sdkVersion")), "0.218.0");
         check_errors(report, &s);
         check_successes(report, png, dpy);
+        check_recordings(report, recdir, mp4);
     }
     json_decref(report);
     free_sentences(&s);

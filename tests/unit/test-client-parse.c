@@ -251,6 +251,26 @@ static void test_windows(void) {
     CHECK_PROTO(wire_windows(LIT(miscount), &e, &wl), "\"count\" is 3");
     /* Daytona's shape: a null list is not an empty one. */
     CHECK_PROTO(wire_windows(LIT("{\"windows\":null,\"count\":0}"), &e, &wl), "\"windows\"");
+
+    /* [ext] type and states; a server without them gives "". */
+    const char *typed = "{\"windows\":[{\"id\":1,\"title\":\"t\",\"x\":0,\"y\":0,\"width\":1,"
+                        "\"height\":1,\"isActive\":false,\"pid\":1,\"type\":\"dialog\","
+                        "\"states\":[\"maximized\",\"above\"]}],\"count\":1}";
+    CHECK_INT(wire_windows(LIT(typed), &e, &wl), DESK_OK);
+    if (wl && wl->count == 1) {
+        CHECK_STR(wl->windows[0].type, "dialog");
+        CHECK_STR(wl->windows[0].states, "maximized,above");
+    }
+    desk_window_list_free(wl);
+    CHECK_INT(wire_windows(LIT(good), &e, &wl), DESK_OK);
+    if (wl && wl->count == 2)
+        CHECK(!strcmp(wl->windows[0].type, "") && !strcmp(wl->windows[0].states, ""),
+                "no type or states from a server that sends none");
+    desk_window_list_free(wl);
+    const char *bad_state = "{\"windows\":[{\"id\":1,\"title\":\"t\",\"x\":0,\"y\":0,"
+                            "\"width\":1,\"height\":1,\"isActive\":false,\"pid\":1,"
+                            "\"states\":[\"above\",3]}],\"count\":1}";
+    CHECK_PROTO(wire_windows(LIT(bad_state), &e, &wl), "\"states\"");
 }
 
 static void test_processes(void) {
@@ -293,6 +313,49 @@ static void test_processes(void) {
     CHECK_INT(wire_processes(LIT("{\"message\":\"\",\"status\":{}}"), &e, &ps), DESK_OK);
     CHECK(ps && ps->count == 0, "no processes");
     desk_processes_free(ps);
+}
+
+static void test_recordings(void) {
+    struct desk_recording *r = NULL;
+    const char *running = "{\"id\":\"6f1c\",\"fileName\":\"6f1c_session_20261130_004307.mp4\","
+                          "\"filePath\":\"/r/6f1c_session_20261130_004307.mp4\","
+                          "\"startTime\":\"2026-11-30T00:43:07.6696Z\",\"status\":\"recording\"}";
+    CHECK_INT(wire_recording(LIT(running), &e, &r), DESK_OK);
+    CHECK(r && r->state == DESK_RECORDING_ACTIVE && !r->end_time && r->duration_s < 0 &&
+                    r->size_bytes < 0 && !r->reason,
+            "a running recording has no end, duration or size");
+    CHECK_STR(r ? r->file_path : NULL, "/r/6f1c_session_20261130_004307.mp4");
+    desk_recording_free(r);
+    const char *failed = "{\"recordings\":[{\"id\":\"a\",\"fileName\":\"a.mp4\","
+                         "\"filePath\":\"/r/a.mp4\",\"startTime\":\"t0\",\"endTime\":\"t1\","
+                         "\"status\":\"failed\",\"durationSeconds\":2.5,\"sizeBytes\":1234,"
+                         "\"reason\":\"ffmpeg killed\"},{\"id\":\"b\",\"fileName\":\"b.mp4\","
+                         "\"filePath\":\"/r/b.mp4\",\"startTime\":\"t\",\"endTime\":\"t\","
+                         "\"status\":\"completed\",\"sizeBytes\":9}]}";
+    struct desk_recording_list *l = NULL;
+    CHECK_INT(wire_recordings(LIT(failed), &e, &l), DESK_OK);
+    if (l && l->count == 2) {
+        CHECK(l->items[0].state == DESK_RECORDING_FAILED && l->items[0].duration_s == 2.5 &&
+                        l->items[0].size_bytes == 1234,
+                "the failed one");
+        CHECK_STR(l->items[0].reason, "ffmpeg killed");
+        CHECK_STR(l->items[0].end_time, "t1");
+        CHECK(l->items[1].state == DESK_RECORDING_COMPLETED && l->items[1].duration_s < 0,
+                "a file from disk has no duration");
+    } else {
+        CHECK(false, "two recordings: %s", e.msg);
+    }
+    desk_recording_list_free(l);
+    CHECK_PROTO(wire_recordings(LIT("{\"recordings\":[{\"id\":\"a\"}]}"), &e, &l),
+            "\"fileName\" is missing");
+    CHECK(l == NULL && strstr(e.msg, "recordings"), "names recordings: %s", e.msg);
+    CHECK_PROTO(wire_recording(LIT("{\"id\":\"a\",\"fileName\":\"a\",\"filePath\":\"a\","
+                                   "\"startTime\":\"t\",\"status\":\"paused\"}"),
+                        &e, &r),
+            "not a recording state");
+    CHECK_INT(wire_recordings(LIT("{\"recordings\":[]}"), &e, &l), DESK_OK);
+    CHECK(l && l->count == 0, "an empty list");
+    desk_recording_list_free(l);
 }
 
 static void test_state_and_text(void) {
@@ -564,6 +627,7 @@ int main(void) {
     test_display_info();
     test_windows();
     test_processes();
+    test_recordings();
     test_state_and_text();
     test_image_json();
     test_image_binary();

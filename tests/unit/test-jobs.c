@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -275,6 +276,31 @@ static void test_output(const char *dir) {
     proc_log_close(&err);
 }
 
+/* A job reads what its owner writes to its stdin (deskd stops ffmpeg with "q" there). */
+static void test_stdin(void) {
+    int in[2];
+    CHECK_INT(pipe2(in, O_CLOEXEC), 0);
+    const char *argv[] = {"sh", "-c", "read line; exit $line", NULL};
+    struct job_spec spec = {.file = "/bin/sh", .argv = argv, .stdin_fd = in[0]};
+    char err[256];
+    int id = 0, status = -1;
+    CHECK_INT(jobs_start(&spec, &id, err, sizeof err), 0);
+    close(in[0]);
+    CHECK_INT(write(in[1], "7\n", 2), 2);
+    close(in[1]);
+    CHECK_INT(jobs_wait(id, 10000, &status), 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 7, "it read 7: 0x%x", (unsigned)status);
+    jobs_release(id);
+    /* Without one, stdin is /dev/null: read sees its end at once. */
+    const char *eof[] = {"sh", "-c", "if read line; then exit 1; fi; exit 3", NULL};
+    struct job_spec none = {.file = "/bin/sh", .argv = eof};
+    CHECK_INT(jobs_start(&none, &id, err, sizeof err), 0);
+    CHECK_INT(jobs_wait(id, 10000, &status), 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 3, "stdin at its end: 0x%x",
+            (unsigned)status);
+    jobs_release(id);
+}
+
 /* Children of ours that are zombies (exited, not reaped). */
 static int zombies(void) {
     DIR *d = opendir("/proc");
@@ -316,6 +342,7 @@ int main(void) {
     test_deaf(dir);
     test_orphan();
     test_output(dir);
+    test_stdin();
     /*
      * Every job reported its exit, and the supervisor thread reaps the
      * orphans it adopted (the deaf shell's sleeps) as their SIGCHLD comes.

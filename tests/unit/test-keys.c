@@ -147,6 +147,30 @@ static void test_press(void) {
     press_err("XF86Switch_VT_1", NULL, 0,
             "unsupported key \"XF86Switch_VT_1\"; it controls the X server, not an application");
     press_err("", NULL, 0, "unsupported key \"\": empty key token");
+    /* Keys whose XKB actions switch keyboard features or latch state past the request. */
+    static const char *const state_keys[] = {"SlowKeys_Enable", "StickyKeys_Enable",
+            "MouseKeys_Enable", "AccessX_Enable", "BounceKeys_Enable", "RepeatKeys_Enable",
+            "Overlay1_Enable", "AudibleBell_Enable", "Pointer_EnableKeys", "Pointer_Button1",
+            "Pointer_Left", "Pointer_Drag_Dflt", "Pointer_Accelerate", "ISO_Level3_Latch",
+            "ISO_Group_Lock", "ISO_Next_Group", "ISO_Level5_Lock", "ISO_Lock",
+            "Next_Virtual_Screen", "slowkeys_enable"};
+    for (size_t i = 0; i < sizeof state_keys / sizeof state_keys[0]; i++) {
+        char want[256];
+        snprintf(want, sizeof want,
+                "unsupported key \"%s\"; it switches a keyboard or pointer feature of the X "
+                "server that would outlive the request",
+                state_keys[i]);
+        press_err(state_keys[i], NULL, 0, want);
+    }
+    hotkey_err("ctrl+StickyKeys_Enable",
+            "invalid hotkey \"ctrl+StickyKeys_Enable\": unsupported key \"StickyKeys_Enable\"; it "
+            "switches a keyboard or pointer feature of the X server that would outlive the "
+            "request");
+    /* Their neighbours in the keysym table stay keys. */
+    key_is("ISO_Left_Tab", XK_ISO_Left_Tab);
+    key_is("ISO_Level3_Shift", XK_ISO_Level3_Shift);
+    key_is("dead_acute", XK_dead_acute);
+    key_is("Caps_Lock", XK_Caps_Lock);
     press_err("!", NULL, 0,
             "unsupported key \"!\"; use press(\"1\", [\"shift\"]) for a shifted key or "
             "type(\"!\") for text");

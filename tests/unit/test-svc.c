@@ -656,7 +656,7 @@ static void test_spawn(void) {
     int po[2], pe[2];
     CHECK_INT(pipe(po), 0);
     CHECK_INT(pipe(pe), 0);
-    struct proc_spawn_args a = {sh, argv, envp, "/", po[1], pe[1]};
+    struct proc_spawn_args a = {sh, argv, envp, "/", po[1], pe[1], 0};
     pid_t pid = 0;
     CHECK_INT(proc_spawn(&a, &pid, err, sizeof err), 0);
     close(po[1]);
@@ -721,7 +721,7 @@ static void test_marker_kill(void) {
     prctl(PR_SET_CHILD_SUBREAPER, 1);
     const char *envp[] = {marker, "PATH=/usr/bin:/bin", NULL};
     int devnull = open("/dev/null", O_WRONLY);
-    struct proc_spawn_args a = {sh, argv, envp, NULL, devnull, devnull};
+    struct proc_spawn_args a = {sh, argv, envp, NULL, devnull, devnull, 0};
     pid_t pid = 0;
     CHECK_INT(proc_spawn(&a, &pid, err, sizeof err), 0);
     close(devnull);

@@ -19,14 +19,17 @@
  * With --freeze MS/N it also plays a slow window manager: it grabs every
  * button on its window synchronously (as xfwm4 does for click-to-focus), so
  * the X server freezes the pointer at each press, and on every Nth press it
- * lets events through only MS milliseconds later.
+ * lets events through only MS milliseconds later. --ignore-term makes it
+ * ignore SIGTERM (for tests of stopping a stubborn program).
  *
  * usage: evlog [--geometry WxH+X+Y] [--title TEXT] [--color NAME] [--focus] [--freeze MS/N]
+ *              [--ignore-term]
  */
 #include <X11/Xlib.h>
 #include <X11/Xutil.h>
 #include <X11/keysym.h>
 #include <locale.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,10 +106,12 @@ int main(int argc, char **argv) {
         } else if (strcmp(argv[i], "--freeze") == 0 && i + 1 < argc &&
                    sscanf(argv[++i], "%d/%d", &freeze_ms, &freeze_every) == 2 && freeze_every > 0) {
             continue;
+        } else if (strcmp(argv[i], "--ignore-term") == 0) {
+            signal(SIGTERM, SIG_IGN);
         } else {
             fprintf(stderr,
                     "usage: evlog [--geometry WxH+X+Y] [--title TEXT] [--color NAME] [--focus] "
-                    "[--freeze MS/N]\n");
+                    "[--freeze MS/N] [--ignore-term]\n");
             return 2;
         }
     }

@@ -21,7 +21,7 @@
 #define LIMIT_MS 300L
 
 static struct inputw *w;
-static volatile bool stopping;
+static atomic_bool stopping;
 
 /* A job that runs until released: the one the others queue behind. */
 static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;

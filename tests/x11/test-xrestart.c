@@ -39,6 +39,22 @@ static bool shows_pattern(const char *base, unsigned seed, long *status) {
     return ok;
 }
 
+/* A request to deskd; its status, and the body's "text" (when asked) copied into text. */
+static long request(const struct deskd_proc *d, const char *method, const char *path,
+        const char *body, char *text, size_t len) {
+    char url[256];
+    snprintf(url, sizeof url, "%s%s", d->url, path);
+    struct http_resp r;
+    http_request(method, url, body, NULL, &r);
+    json_t *j = text ? http_json(&r) : NULL;
+    if (text)
+        snprintf(text, len, "%s", j ? json_string_value(json_object_get(j, "text")) : "(none)");
+    json_decref(j);
+    long status = r.status;
+    http_resp_free(&r);
+    return status;
+}
+
 int main(void) {
     check_timeout(120);
     check_require_tool("Xvfb");
@@ -54,6 +70,9 @@ int main(void) {
     }
     long status = 0;
     CHECK(shows_pattern(d.url, 1, &status), "first server's pattern (status %ld)", status);
+    /* The clipboard's and the window actions' connections live and die like the others. */
+    CHECK_INT(
+            request(&d, "POST", "/computeruse/clipboard", "{\"text\": \"before\"}", NULL, 0), 200);
 
     /* Kill the X server hard, as a crash would. */
     kill(xs.pid, SIGKILL);
@@ -77,6 +96,9 @@ int main(void) {
     http_get(url, &r);
     CHECK_INT(r.status, 200);
     http_resp_free(&r);
+    CHECK_INT(request(&d, "GET", "/computeruse/clipboard", NULL, NULL, 0), 503);
+    CHECK_INT(request(&d, "POST", "/computeruse/clipboard", "{\"text\": \"x\"}", NULL, 0), 503);
+    CHECK_INT(request(&d, "POST", "/computeruse/windows/33554416/maximize", NULL, NULL, 0), 503);
     CHECK(deskd_alive(&d), "deskd survived the X server");
 
     /* A new server on the same display number. */
@@ -90,6 +112,13 @@ int main(void) {
     if (shot_get(d.url, "/computeruse/screenshot", &s) == 0)
         CHECK(s.width == 400 && s.height == 300, "new screen size %dx%d", s.width, s.height);
     shot_free(&s);
+    char text[64];
+    CHECK_INT(request(&d, "GET", "/computeruse/clipboard", NULL, text, sizeof text), 200);
+    CHECK_STR(text, ""); /* the selection died with the server */
+    CHECK_INT(request(&d, "POST", "/computeruse/clipboard", "{\"text\": \"after\"}", NULL, 0), 200);
+    CHECK_INT(request(&d, "GET", "/computeruse/clipboard", NULL, text, sizeof text), 200);
+    CHECK_STR(text, "after");
+    CHECK_INT(request(&d, "POST", "/computeruse/windows/33554416/maximize", NULL, NULL, 0), 404);
 
     CHECK_INT(deskd_stop(&d), 0);
     if (check_failed)

@@ -22,6 +22,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -69,6 +70,7 @@ enum desk_status {
     DESK_ERR_CANCELLED = 20,      /* 503 CANCELLED: the request was dropped before it completed */
     DESK_ERR_NO_KEYCODE = 21,     /* 503 NO_SPARE_KEYCODE: no keycode free for a character */
     DESK_ERR_BUSY = 22,           /* 503 INPUT_BUSY: too much input queued; retry later */
+    DESK_ERR_NO_RESPONSE = 23,    /* 504: the window manager or an X client did not act in time */
 };
 
 /* A short English sentence for a status; never NULL ("unknown status" for unknown values). */
@@ -482,6 +484,10 @@ struct desk_window {
     int x, y, width, height; /* frame geometry in root coordinates */
     bool active;
     long pid; /* 0 when unknown */
+    /* [ext] EWMH: "normal", "dialog", "dock"... ("" from a server that does not say). */
+    char *type;
+    /* [ext] its states joined by commas: "maximized,above" ("" when none). */
+    char *states;
 };
 
 struct desk_window_list {
@@ -492,6 +498,87 @@ struct desk_window_list {
 /* GET /computeruse/display/windows. On success *out is new; free with desk_window_list_free. */
 DESK_EXPORT enum desk_status desk_display_windows(desk_client *c, struct desk_window_list **out);
 DESK_EXPORT void desk_window_list_free(struct desk_window_list *list);
+/* [ext] The same, only windows of EWMH type type ("normal", "dialog", "dock"...). */
+DESK_EXPORT enum desk_status desk_display_windows_of_type(
+        desk_client *c, const char *type, struct desk_window_list **out);
+
+/* [ext] What desk_window_action asks the window manager for. */
+enum desk_window_action {
+    DESK_WINDOW_ACTIVATE = 0,
+    DESK_WINDOW_CLOSE = 1,
+    DESK_WINDOW_MINIMIZE = 2,
+    DESK_WINDOW_MAXIMIZE = 3,
+    DESK_WINDOW_RESTORE = 4,
+};
+/*
+ * [ext] POST /computeruse/windows/{id}/{action}: answers once the change is
+ * visible, with the window as it is then (for close: as it was) in *out, a
+ * list of one (may be NULL; free with desk_window_list_free). Errors: an
+ * unknown or vanished id DESK_ERR_NOT_FOUND; DESK_ERR_NO_RESPONSE when the
+ * window manager made no change within 2 s; DESK_ERR_BAD_REQUEST for an id
+ * that is no managed top-level window.
+ */
+DESK_EXPORT enum desk_status desk_window_action(desk_client *c, unsigned long id,
+        enum desk_window_action action, struct desk_window_list **out);
+/* [ext] POST .../geometry: moves and resizes the window's frame (root coordinates); as above. */
+DESK_EXPORT enum desk_status desk_window_geometry(desk_client *c, unsigned long id, int x, int y,
+        int width, int height, struct desk_window_list **out);
+
+/* ---- [ext] clipboard ------------------------------------------------------------------------ */
+
+enum desk_selection { DESK_CLIPBOARD = 0, DESK_PRIMARY = 1 };
+
+/*
+ * GET /computeruse/clipboard: the selection's text as UTF-8 (deskd's own, or
+ * read from the application that owns it; "" when none does). On success
+ * *text is malloc'd and NUL-terminated, *len (may be NULL) its length.
+ * DESK_ERR_NO_RESPONSE when the owner did not answer in 2 s.
+ */
+DESK_EXPORT enum desk_status desk_clipboard_get(
+        desk_client *c, enum desk_selection sel, char **text, size_t *len);
+/* POST /computeruse/clipboard: deskd owns the selection with text (UTF-8, up to 16 MiB). */
+DESK_EXPORT enum desk_status desk_clipboard_set(
+        desk_client *c, enum desk_selection sel, const char *text);
+/*
+ * POST /computeruse/keyboard/type with "method": "paste": text goes through
+ * the clipboard and the paste chord (paste_keys, NULL: "ctrl+v"; a terminal
+ * wants "ctrl+shift+v"), and the previous clipboard comes back.
+ * DESK_ERR_NO_RESPONSE when no application asked for the text in 2 s.
+ */
+DESK_EXPORT enum desk_status desk_keyboard_paste(
+        desk_client *c, const char *text, const char *paste_keys);
+
+/* ---- [ext] launched applications -------------------------------------------------------- */
+
+struct desk_launch {
+    const char *const *argv; /* NULL-terminated, argv[0] the program (no shell) */
+    const char *const *env;  /* NULL-terminated "NAME=VALUE" added to the session's; may be NULL */
+    const char *cwd;         /* NULL: the desktop's HOME */
+    bool wait_for_window;    /* answer once its window (matched by pid) is managed */
+    int timeout_ms;          /* for that wait; 0: the server's 10 s */
+};
+/*
+ * POST /computeruse/apps/launch. *pid gets the program's pid; with
+ * wait_for_window, *window (may be NULL) a list of one window (free with
+ * desk_window_list_free). A missing executable is DESK_ERR_BAD_REQUEST naming it.
+ */
+DESK_EXPORT enum desk_status desk_app_launch(
+        desk_client *c, const struct desk_launch *l, long *pid, struct desk_window_list **window);
+
+struct desk_app {
+    long pid;
+    char *command;      /* its argv joined by spaces */
+    int64_t started_ms; /* Unix time in ms */
+};
+struct desk_app_list {
+    struct desk_app *apps;
+    size_t count;
+};
+/* GET /computeruse/apps: the launched programs that still run; free with desk_app_list_free. */
+DESK_EXPORT enum desk_status desk_apps(desk_client *c, struct desk_app_list **out);
+DESK_EXPORT void desk_app_list_free(struct desk_app_list *list);
+/* POST /computeruse/apps/{pid}/kill: SIGTERM, SIGKILL after 3 s; returns once it ended. */
+DESK_EXPORT enum desk_status desk_app_kill(desk_client *c, long pid);
 
 /* ---- desktop processes ------------------------------------------------------------------ */
 
@@ -547,6 +634,66 @@ DESK_EXPORT enum desk_status desk_process_restart(desk_client *c, const char *na
 DESK_EXPORT enum desk_status desk_process_logs(desk_client *c, const char *name, char **logs);
 /* GET .../errors: the process's stderr log; as for desk_process_logs. */
 DESK_EXPORT enum desk_status desk_process_errors(desk_client *c, const char *name, char **errors);
+
+/* ---- recordings (API.md §14) ------------------------------------------------------------ */
+
+enum desk_recording_state {
+    DESK_RECORDING_ACTIVE = 0,    /* "recording": ffmpeg is writing it */
+    DESK_RECORDING_COMPLETED = 1, /* "completed": stopped, or a file found on disk */
+    DESK_RECORDING_FAILED = 2,    /* "failed": ffmpeg ended on its own; reason says why */
+};
+
+/* A recording as deskd describes it (Daytona's Recording DTO). Strings are UTF-8. */
+struct desk_recording {
+    char *id;                    /* a UUID; never NULL */
+    char *file_name, *file_path; /* the MP4 on deskd's machine; never NULL */
+    char *start_time;            /* RFC 3339 (the video's first frame); never NULL */
+    char *end_time;              /* RFC 3339; NULL while recording */
+    enum desk_recording_state state;
+    double duration_s;    /* seconds; -1 when the server gave none (while recording) */
+    long long size_bytes; /* the file's size; -1 when the server gave none */
+    char *reason;         /* why it failed; NULL otherwise */
+};
+
+struct desk_recording_list {
+    struct desk_recording *items; /* running ones first, then the files by name */
+    size_t count;
+};
+
+/*
+ * POST /computeruse/recordings/start: starts recording the screen to an MP4 and returns once
+ * the first frame is in it. label (NULL or "" for none) names the file; deskd refuses
+ * labels Daytona refuses (DESK_ERR_BAD_REQUEST). Without ffmpeg: DESK_ERR_UNAVAILABLE with
+ * code RECORDING_FFMPEG_NOT_FOUND; too many running: DESK_ERR_CONFLICT. *out (when out is
+ * not NULL) is new; free with desk_recording_free.
+ */
+DESK_EXPORT enum desk_status desk_recording_start(
+        desk_client *c, const char *label, struct desk_recording **out);
+/* POST /computeruse/recordings/stop: returns once the file is finished. out as for start. */
+DESK_EXPORT enum desk_status desk_recording_stop(
+        desk_client *c, const char *id, struct desk_recording **out);
+/* GET /computeruse/recordings/{id}; out must not be NULL. Unknown id: DESK_ERR_NOT_FOUND. */
+DESK_EXPORT enum desk_status desk_recording_get(
+        desk_client *c, const char *id, struct desk_recording **out);
+/* GET /computeruse/recordings; out must not be NULL; free with desk_recording_list_free. */
+DESK_EXPORT enum desk_status desk_recording_list(desk_client *c, struct desk_recording_list **out);
+/*
+ * DELETE /computeruse/recordings/{id}: removes the file (and its events and chapters). A
+ * running recording is DESK_ERR_CONFLICT (code RECORDING_STILL_ACTIVE).
+ */
+DESK_EXPORT enum desk_status desk_recording_delete(desk_client *c, const char *id);
+/*
+ * GET /computeruse/recordings/{id}/download: writes the MP4 to fd (the caller's, left
+ * open) as it arrives, whatever its size (the reply cap does not apply). *written (may be
+ * NULL) gets the bytes written. On failure fd may hold part of the file. A write error on fd
+ * is DESK_ERR_TRANSPORT naming errno's sentence.
+ */
+DESK_EXPORT enum desk_status desk_recording_download(
+        desk_client *c, const char *id, int fd, long long *written);
+/* "recording", "completed", "failed"; NULL for an unknown value. */
+DESK_EXPORT const char *desk_recording_state_name(enum desk_recording_state state);
+DESK_EXPORT void desk_recording_free(struct desk_recording *r);
+DESK_EXPORT void desk_recording_list_free(struct desk_recording_list *list);
 
 /* ---- [ext] takeover --------------------------------------------------------------------- */
 

@@ -1,0 +1,232 @@
+/*
+ * api-apps: launching programs into the desktop session (API.md §12):
+ * POST /computeruse/apps/launch, GET /computeruse/apps and
+ * POST /computeruse/apps/{pid}/kill. The whole body is checked before
+ * anything starts.
+ *
+ * Not here: processes (apps.c, the job layer), X (x11/).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "apps.h"
+#include "deskd.h"
+#include "params.h"
+#include "util.h"
+#include "x11.h"
+
+#define ARGV_MAX        256
+#define ENV_MAX         256
+#define WAIT_DEFAULT_MS 10000
+#define WAIT_MAX_MS     60000
+
+static int owned_by(long pid, void *arg) {
+    return apps_owns(*(pid_t *)arg, (pid_t)pid);
+}
+
+/* Waits for the program's window and replies. */
+static void reply_with_window(struct req *r, pid_t pid, int timeout_ms) {
+    char err[256];
+    struct deskd *d = req_deskd(r);
+    Display *dpy = xconn_lock(d->xapps, err, sizeof err);
+    if (!dpy) {
+        reply_no_display(r, err);
+        return;
+    }
+    struct x11_window w;
+    int rc = x11_wait_window(dpy, owned_by, &pid, timeout_ms, &w);
+    bool dead = xconn_dead(d->xapps);
+    xconn_unlock(d->xapps);
+    if (rc == 0 && !dead) {
+        reply_json(r, 200,
+                json_pack("{s:I, s:o}", "pid", (json_int_t)pid, "window", deskd_window_json(&w)));
+    } else if (dead || rc == -EIO) {
+        reply_no_display(r, "the X display went away while waiting for the window");
+    } else if (rc == -ESRCH) {
+        reply_error(r, ERR_CONFLICT,
+                "program %d exited before it showed a window (its output is in GET "
+                "/computeruse/process/xfce4/logs)",
+                (int)pid);
+    } else if (rc == -ETIMEDOUT) {
+        reply_error(r, ERR_WM_TIMEOUT,
+                "no window of program %d (or of its children) appeared within %d ms; it still "
+                "runs (GET /computeruse/apps)",
+                (int)pid, timeout_ms);
+    } else {
+        reply_error(r, ERR_INTERNAL, "out of memory while waiting for the window");
+    }
+    if (rc == 0)
+        x11_windows_free(&w, 1);
+}
+
+/* A launch request as parsed; the strings are the body's, the arrays ours. */
+struct launch_req {
+    const char **argv, **env;
+    char **env_owned;
+    size_t nenv;
+    const char *cwd;
+    bool wait;
+    int timeout_ms;
+};
+
+static void launch_req_free(struct launch_req *l) {
+    for (size_t i = 0; l->env_owned && i < l->nenv; i++)
+        free(l->env_owned[i]);
+    free(l->env_owned);
+    free(l->env);
+    free(l->argv);
+}
+
+/* argv: a list of strings, the first not empty. 0, or -EINVAL / -ENOMEM with err. */
+static int parse_argv(json_t *b, struct launch_req *l, char *err, size_t errlen) {
+    json_t *ja = json_object_get(b, "argv");
+    size_t n = json_array_size(ja);
+    if (!json_is_array(ja) || n == 0 || n > ARGV_MAX) {
+        snprintf(err, errlen,
+                "argv must be a list of 1 to %d strings, the program first (no shell): "
+                "[\"xfce4-terminal\", \"--title\", \"x\"]",
+                ARGV_MAX);
+        return -EINVAL;
+    }
+    if (!(l->argv = calloc(n + 1, sizeof *l->argv)))
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        json_t *v = json_array_get(ja, i);
+        if (!json_is_string(v)) {
+            snprintf(err, errlen, "argv[%zu] must be a string", i);
+            return -EINVAL;
+        }
+        l->argv[i] = json_string_value(v);
+    }
+    if (!l->argv[0] || !l->argv[0][0]) {
+        snprintf(err, errlen, "argv[0] must name the program (it is empty)");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* env: an object of strings, as NAME=VALUE entries. 0, or -EINVAL / -ENOMEM with err. */
+static int parse_env(json_t *b, struct launch_req *l, char *err, size_t errlen) {
+    json_t *je = json_object_get(b, "env");
+    if (!je || json_is_null(je))
+        return 0;
+    if (!json_is_object(je) || json_object_size(je) > ENV_MAX) {
+        snprintf(err, errlen,
+                "env must be an object of at most %d string values: {\"NAME\": \"value\"}",
+                ENV_MAX);
+        return -EINVAL;
+    }
+    l->env = calloc(json_object_size(je) + 1, sizeof *l->env);
+    l->env_owned = calloc(json_object_size(je) + 1, sizeof *l->env_owned);
+    if (!l->env || !l->env_owned)
+        return -ENOMEM;
+    const char *key;
+    json_t *v;
+    json_object_foreach(je, key, v) {
+        if (!json_is_string(v)) {
+            snprintf(err, errlen, "env.%s must be a string", key);
+            return -EINVAL;
+        }
+        if (!key[0] || strchr(key, '=')) {
+            snprintf(err, errlen, "env names must be non-empty and without '=' (got \"%s\")", key);
+            return -EINVAL;
+        }
+        if (asprintf(&l->env_owned[l->nenv], "%s=%s", key, json_string_value(v)) < 0) {
+            l->env_owned[l->nenv] = NULL;
+            return -ENOMEM;
+        }
+        l->env[l->nenv] = l->env_owned[l->nenv];
+        l->nenv++;
+    }
+    return 0;
+}
+
+static int parse_launch(json_t *b, struct launch_req *l, char *err, size_t errlen) {
+    int rc = parse_argv(b, l, err, errlen);
+    if (rc == 0)
+        rc = parse_env(b, l, err, errlen);
+    if (rc == 0 && (body_string(b, "cwd", false, &l->cwd, NULL, err, errlen) < 0 ||
+                           body_bool(b, "waitForWindow", &l->wait, err, errlen) < 0 ||
+                           body_int(b, "timeoutMs", false, 1, WAIT_MAX_MS, &l->timeout_ms, err,
+                                   errlen) < 0))
+        rc = -EINVAL;
+    return rc;
+}
+
+static void api_apps_launch(struct req *r) {
+    char err[512];
+    struct launch_req lr = {.timeout_ms = WAIT_DEFAULT_MS};
+    int rc = parse_launch(r->json, &lr, err, sizeof err);
+    if (rc == -EINVAL) {
+        reply_error(r, ERR_INVALID_PARAMETER, "%s", err);
+    } else if (rc < 0) {
+        reply_error(r, ERR_INTERNAL, "out of memory");
+    } else {
+        struct app_launch l = {.argv = lr.argv, .env = lr.env, .cwd = lr.cwd};
+        pid_t pid = 0;
+        rc = apps_launch(&l, &pid, err, sizeof err);
+        if (rc == -ENOENT || rc == -EACCES || rc == -ENOTDIR)
+            reply_error(r, ERR_INVALID_PARAMETER, "%s", err);
+        else if (rc == -ENXIO)
+            reply_no_display(r, err);
+        else if (rc == -EAGAIN)
+            reply_error(r, ERR_CONFLICT, "%s", err);
+        else if (rc < 0)
+            reply_error(r, ERR_INTERNAL, "cannot start %s: %s", lr.argv[0], err);
+        else if (lr.wait)
+            reply_with_window(r, pid, lr.timeout_ms);
+        else
+            reply_json(r, 200, json_pack("{s:I}", "pid", (json_int_t)pid));
+    }
+    launch_req_free(&lr);
+}
+
+static void api_apps_list(struct req *r) {
+    struct app_info apps[APPS_MAX];
+    int n = apps_list(apps);
+    json_t *list = json_array();
+    for (int i = 0; i < n; i++)
+        json_array_append_new(
+                list, json_pack("{s:I, s:s, s:I}", "pid", (json_int_t)apps[i].pid, "command",
+                              apps[i].cmdline, "startedAt", (json_int_t)apps[i].started_ms));
+    reply_json(r, 200, json_pack("{s:o, s:i}", "apps", list, "count", n));
+}
+
+static void api_apps_kill(struct req *r) {
+    long pid;
+    if (util_parse_long(r->path_param, 1, 0x7fffffff, &pid) < 0) {
+        reply_error(r, ERR_INVALID_PARAMETER,
+                "the pid must be a decimal process id from GET /computeruse/apps (got \"%s\")",
+                r->path_param);
+        return;
+    }
+    int status = 0;
+    int rc = apps_kill((pid_t)pid, &status);
+    if (rc == -ESRCH) {
+        reply_error(r, ERR_PROCESS_NOT_FOUND,
+                "no running program %ld was launched through /computeruse/apps/launch", pid);
+    } else if (rc < 0) {
+        reply_error(r, ERR_INTERNAL, "program %ld did not end even after SIGKILL", pid);
+    } else if (WIFSIGNALED(status)) {
+        char sig[32];
+        snprintf(sig, sizeof sig, "SIG%s", sigabbrev_np(WTERMSIG(status)));
+        reply_json(r, 200,
+                json_pack("{s:I, s:n, s:s}", "pid", (json_int_t)pid, "exitCode", "signal", sig));
+    } else {
+        reply_json(r, 200,
+                json_pack("{s:I, s:i, s:n}", "pid", (json_int_t)pid, "exitCode",
+                        WEXITSTATUS(status), "signal"));
+    }
+}
+
+const struct route api_apps_routes[] = {
+        {"POST", "/computeruse/apps/launch", api_apps_launch, ROUTE_JSON | ROUTE_ACTS},
+        {"GET", "/computeruse/apps", api_apps_list, 0},
+        {"POST", "/computeruse/apps/*/kill", api_apps_kill, ROUTE_ACTS},
+        {NULL, NULL, NULL, 0},
+};

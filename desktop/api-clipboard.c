@@ -1,0 +1,173 @@
+/*
+ * api-clipboard: the clipboard deskd owns (API.md §12): GET and POST
+ * /computeruse/clipboard, and typing by paste (keyboard/type with
+ * "method": "paste"), which sets the clipboard, presses the paste chord,
+ * waits until an application took the text, and puts the previous clipboard
+ * back.
+ *
+ * Not here: the selection protocol (clipw.c), key presses (the input worker,
+ * through api-input.c).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clipw.h"
+#include "deskd.h"
+#include "input.h"
+#include "keys.h"
+#include "params.h"
+
+/* How long a read waits for the selection's owner (and between its INCR chunks). */
+#define CLIP_WAIT_MS 2000
+/* How long a paste waits for an application to ask for the text. */
+#define PASTE_WAIT_MS 2000
+/* Then, until the application asked no more for this long (it may ask twice). */
+#define PASTE_QUIET_MS 250
+
+/* The selection query or body field; false after replying 400. */
+static bool selection_of(struct req *r, const char *s, enum clip_sel *out) {
+    if (!s || strcmp(s, "clipboard") == 0)
+        *out = CLIP_CLIPBOARD;
+    else if (strcmp(s, "primary") == 0)
+        *out = CLIP_PRIMARY;
+    else {
+        reply_error(r, ERR_INVALID_PARAMETER,
+                "selection must be \"clipboard\" or \"primary\" (got \"%s\")", s);
+        return false;
+    }
+    return true;
+}
+
+static const char *sel_name(enum clip_sel sel) {
+    return sel == CLIP_PRIMARY ? "primary" : "clipboard";
+}
+
+/* Replies the error of a clipw call that returned rc. */
+static void reply_clip_error(struct req *r, int rc, const char *err) {
+    if (rc == -ENXIO || rc == -EIO)
+        reply_no_display(r, err);
+    else if (rc == -ETIMEDOUT)
+        reply_error(r, ERR_CLIPBOARD_TIMEOUT,
+                "the application that owns the selection did not hand over its text within %d ms",
+                CLIP_WAIT_MS);
+    else if (rc == -EFBIG)
+        reply_error(r, ERR_CLIPBOARD_TOO_LARGE,
+                "the selection holds more than 16 MiB (%zu bytes), more than deskd reads",
+                CLIP_MAX);
+    else if (rc == -ECANCELED)
+        reply_error(r, ERR_SHUTTING_DOWN, "%s", err);
+    else
+        reply_error(r, ERR_INTERNAL, "the clipboard failed: %s", strerror(-rc));
+}
+
+static void api_clipboard_get(struct req *r) {
+    enum clip_sel sel;
+    if (!selection_of(r, req_arg(r, "selection"), &sel))
+        return;
+    char err[256] = "", *text = NULL;
+    size_t len = 0;
+    bool owned = false;
+    int rc = clipw_get(req_deskd(r)->clip, sel, CLIP_WAIT_MS, &text, &len, &owned, err, sizeof err);
+    if (rc < 0) {
+        reply_clip_error(r, rc, err);
+        return;
+    }
+    reply_json(r, 200, json_pack("{s:s%, s:s}", "text", text, len, "selection", sel_name(sel)));
+    free(text);
+}
+
+/* The "text" of a body, at most CLIP_MAX bytes; false after replying 400. */
+static bool text_of(struct req *r, const char **text, size_t *len) {
+    char err[256];
+    if (body_string(r->json, "text", true, text, len, err, sizeof err) < 0) {
+        reply_error(r, ERR_INVALID_PARAMETER, "%s", err);
+        return false;
+    }
+    if (*len > CLIP_MAX) {
+        reply_error(r, ERR_INVALID_PARAMETER,
+                "text has %zu bytes; the clipboard holds at most 16 MiB (%zu bytes)", *len,
+                CLIP_MAX);
+        return false;
+    }
+    return true;
+}
+
+static void api_clipboard_set(struct req *r) {
+    char err[256] = "";
+    const char *text, *s = NULL;
+    size_t len;
+    enum clip_sel sel;
+    if (!text_of(r, &text, &len))
+        return;
+    if (body_string(r->json, "selection", false, &s, NULL, err, sizeof err) < 0) {
+        reply_error(r, ERR_INVALID_PARAMETER, "%s", err);
+        return;
+    }
+    if (!selection_of(r, s, &sel))
+        return;
+    int rc = clipw_set(req_deskd(r)->clip, sel, text, len, err, sizeof err);
+    if (rc < 0)
+        reply_clip_error(r, rc, err);
+    else
+        reply_json(r, 200,
+                json_pack("{s:s, s:I}", "selection", sel_name(sel), "bytes", (json_int_t)len));
+}
+
+/* The paste chord, on the input worker. */
+static int press_job(struct input *in, void *arg) {
+    return input_key(in, arg);
+}
+
+void deskd_paste(struct req *r) {
+    char err[256] = "";
+    const char *text, *keys = "ctrl+v";
+    size_t len;
+    struct key_combo combo;
+    if (!text_of(r, &text, &len))
+        return;
+    if (body_string(r->json, "pasteKeys", false, &keys, NULL, err, sizeof err) < 0 ||
+            keys_parse_hotkey(keys, &combo, err, sizeof err) < 0) {
+        reply_error(r, ERR_INVALID_PARAMETER, "pasteKeys: %s", err);
+        return;
+    }
+    struct clipw *clip = req_deskd(r)->clip;
+    char *prev = NULL;
+    size_t prev_len = 0;
+    bool had = false;
+    int rc = clipw_get(clip, CLIP_CLIPBOARD, CLIP_WAIT_MS, &prev, &prev_len, &had, err, sizeof err);
+    if (rc == 0)
+        rc = clipw_set(clip, CLIP_CLIPBOARD, text, len, err, sizeof err);
+    if (rc < 0) {
+        free(prev);
+        reply_clip_error(r, rc, err);
+        return;
+    }
+    unsigned long served = clipw_served(clip, CLIP_CLIPBOARD);
+    bool pressed = input_job(r, press_job, &combo, INPUTW_JOB_BASE_MS, "the paste chord", NULL);
+    bool taken = pressed && clipw_wait_served(clip, CLIP_CLIPBOARD, served, PASTE_WAIT_MS);
+    if (taken)
+        clipw_wait_quiet(clip, CLIP_CLIPBOARD, PASTE_QUIET_MS, PASTE_WAIT_MS);
+    /* The previous clipboard comes back whatever happened. */
+    rc = had ? clipw_set(clip, CLIP_CLIPBOARD, prev, prev_len, err, sizeof err)
+             : clipw_clear(clip, CLIP_CLIPBOARD, err, sizeof err);
+    free(prev);
+    if (!pressed)
+        return;
+    if (!taken)
+        reply_error(r, ERR_PASTE_NOT_TAKEN,
+                "no application asked for the text within %d ms of %s (is a text field focused, "
+                "and is that its paste chord?); the previous clipboard is back",
+                PASTE_WAIT_MS, keys);
+    else if (rc < 0)
+        reply_clip_error(r, rc, err);
+    else
+        reply_json(r, 200, json_object());
+}
+
+const struct route api_clipboard_routes[] = {
+        {"GET", "/computeruse/clipboard", api_clipboard_get, 0},
+        {"POST", "/computeruse/clipboard", api_clipboard_set,
+                ROUTE_JSON | ROUTE_BIG_BODY | ROUTE_ACTS},
+        {NULL, NULL, NULL, 0},
+};

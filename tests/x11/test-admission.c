@@ -1,0 +1,263 @@
+/*
+ * Admission and framing at the HTTP layer, over raw sockets where a client
+ * library would hide what is sent: malformed framing, an oversized body with
+ * Expect: 100-continue and control bytes in the path are answered at once with
+ * JSON; HEAD works on the probes; slow clients are cut after the header
+ * deadline while /healthz stays fast and other requests past the connection
+ * cap get 503 BUSY; screenshots never wait more than about 2 s for an encoder;
+ * SIGTERM closes idle kept-alive connections at once and answers in-flight
+ * requests with Connection: close (typing stops early then: 503 CANCELLED).
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "deskproc.h"
+#include "http.h"
+#include "xserver.h"
+
+enum { SLOW = 300, PNG_CLIENTS = 64 };
+
+static struct deskd_proc d;
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static int dial(void) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)d.port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Reads what arrives within ms (until the peer closes, or a pause of ms); returns bytes. */
+static size_t read_for(int fd, char *buf, size_t cap, int ms) {
+    size_t n = 0;
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    while (n + 1 < cap && poll(&p, 1, ms) == 1) {
+        ssize_t r = read(fd, buf + n, cap - 1 - n);
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+        if (strstr(buf, "\r\n\r\n") && memchr(buf, '}', n))
+            break;
+    }
+    buf[n] = '\0';
+    return n;
+}
+
+/* Sends req on a new connection; the status of the answer within 2 s, its text in buf. */
+static int raw(const char *req, char *buf, size_t cap, double *ms) {
+    int fd = dial();
+    if (fd < 0)
+        return -1;
+    double t0 = now_ms();
+    int status = -1;
+    if (write(fd, req, strlen(req)) == (ssize_t)strlen(req) && read_for(fd, buf, cap, 2000) > 0)
+        sscanf(buf, "HTTP/1.1 %d", &status);
+    *ms = now_ms() - t0;
+    close(fd);
+    return status;
+}
+
+static void framing(void) {
+    static const struct {
+        const char *req;
+        int status;
+        const char *code;
+    } cases[] = {
+            {"POST /computeruse/mouse/move HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, "
+             "chunked\r\n\r\n",
+                    400, "INVALID_PARAMETER"},
+            {"POST /computeruse/mouse/move HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
+             "Transfer-Encoding: chunked\r\n\r\n",
+                    400, "INVALID_PARAMETER"},
+            {"POST /computeruse/mouse/move HTTP/1.1\r\nHost: x\r\nContent-Length: "
+             "18446744073709551615\r\n\r\n",
+                    413, "BODY_TOO_LARGE"},
+            {"POST /computeruse/keyboard/type HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+             "Content-Type: application/json\r\nContent-Length: 104857600\r\n\r\n",
+                    413, "BODY_TOO_LARGE"},
+            {"GET /healthz%00x HTTP/1.1\r\nHost: x\r\n\r\n", 400, "INVALID_PARAMETER"},
+            {"GET /computeruse/mouse/position%01 HTTP/1.1\r\nHost: x\r\n\r\n", 400,
+                    "INVALID_PARAMETER"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char buf[4096];
+        double ms;
+        int status = raw(cases[i].req, buf, sizeof buf, &ms);
+        CHECK(status == cases[i].status, "case %zu answered %d (want %d) in %.0f ms: %.300s", i,
+                status, cases[i].status, ms, buf);
+        CHECK(strstr(buf, cases[i].code) && strstr(buf, "application/json"),
+                "case %zu: JSON with %s: %.300s", i, cases[i].code, buf);
+        CHECK(!strstr(buf, "100 Continue"), "case %zu: no 100 Continue", i);
+    }
+    /* HEAD on the probes: the GET's status, no 405. */
+    char buf[4096];
+    double ms;
+    CHECK_INT(raw("HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n", buf, sizeof buf, &ms), 200);
+    int ready = raw("HEAD /readyz HTTP/1.1\r\nHost: x\r\n\r\n", buf, sizeof buf, &ms);
+    CHECK(ready == 200 || ready == 503, "HEAD /readyz answered %d", ready);
+}
+
+/* Slow clients: header lines a trickle at a time, never the blank line that ends it. */
+static void slow_clients(void) {
+    static int fd[SLOW];
+    int open_n = 0;
+    for (int i = 0; i < SLOW; i++) {
+        fd[i] = dial();
+        if (fd[i] >= 0 && write(fd[i], "GET /computeruse/status HTTP/1.1\r\nHost: x\r\n", 43) > 0)
+            open_n++;
+    }
+    CHECK_INT(open_n, SLOW);
+    double t0 = now_ms();
+
+    /* Beyond the cap: the probe is served, and fast; anything else is refused early. */
+    char url[128];
+    struct http_resp r;
+    snprintf(url, sizeof url, "%s/healthz", d.url);
+    http_get(url, &r);
+    CHECK_INT(r.status, 200);
+    fprintf(stderr, "/healthz with %d slow connections: %.1f ms\n", SLOW, r.ms);
+    CHECK(r.ms < 1000, "/healthz took %.0f ms", r.ms);
+    http_resp_free(&r);
+    snprintf(url, sizeof url, "%s/computeruse/mouse/position", d.url);
+    http_get(url, &r);
+    char ra[16];
+    CHECK(r.status == 503 && strstr(r.body, "\"BUSY\"") &&
+                    http_header(&r, "Retry-After", ra, sizeof ra),
+            "over the cap: %ld %.300s", r.status, r.body ? r.body : "");
+    http_resp_free(&r);
+
+    /* A line every half second keeps each connection busy; the header deadline still ends
+     * them. */
+    int closed = 0;
+    bool gone[SLOW] = {false};
+    for (double end = t0 + 10000 + 4000; closed < SLOW && now_ms() < end;) {
+        struct pollfd p[SLOW];
+        for (int i = 0; i < SLOW; i++)
+            p[i] = (struct pollfd){.fd = gone[i] ? -1 : fd[i], .events = POLLIN};
+        if (poll(p, SLOW, 500) > 0) {
+            for (int i = 0; i < SLOW; i++) {
+                char b[256];
+                if (!gone[i] && (p[i].revents & (POLLIN | POLLHUP | POLLERR)) &&
+                        read(fd[i], b, sizeof b) <= 0) {
+                    gone[i] = true;
+                    closed++;
+                }
+            }
+        }
+        for (int i = 0; i < SLOW; i++)
+            if (!gone[i] && write(fd[i], "X-Slow: 1\r\n", 11) < 0)
+                gone[i] = true, closed++;
+    }
+    fprintf(stderr, "%d of %d slow connections closed by deskd after %.1f s\n", closed, SLOW,
+            (now_ms() - t0) / 1000);
+    CHECK_INT(closed, SLOW);
+    for (int i = 0; i < SLOW; i++)
+        close(fd[i]);
+}
+
+static double png_max_ms;
+static int png_other;
+static pthread_mutex_t png_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void *png_client(void *arg) {
+    (void)arg;
+    char url[160];
+    snprintf(url, sizeof url, "%s/computeruse/screenshot/compressed?format=png", d.url);
+    for (int i = 0; i < 3; i++) {
+        struct http_resp r;
+        http_get(url, &r);
+        pthread_mutex_lock(&png_lock);
+        png_max_ms = r.ms > png_max_ms ? r.ms : png_max_ms;
+        if (r.status != 200 && !(r.status == 503 && r.body && strstr(r.body, "\"BUSY\"")))
+            png_other++;
+        pthread_mutex_unlock(&png_lock);
+        http_resp_free(&r);
+    }
+    return NULL;
+}
+
+/* SIGTERM: the idle kept-alive connection is closed, the in-flight request answered. */
+static void shutdown_closes(void) {
+    int idle = dial(), busy = dial();
+    char buf[4096];
+    const char *health = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    CHECK(write(idle, health, strlen(health)) > 0 && read_for(idle, buf, sizeof buf, 2000) > 0 &&
+                    strstr(buf, "200 OK"),
+            "kept-alive connection served: %.200s", buf);
+    const char *body = "{\"text\":\"abcdefghij\",\"delay\":150}";
+    char req[512];
+    snprintf(req, sizeof req,
+            "POST /computeruse/keyboard/type HTTP/1.1\r\nHost: x\r\nContent-Type: "
+            "application/json\r\nContent-Length: %zu\r\n\r\n%s",
+            strlen(body), body);
+    CHECK(write(busy, req, strlen(req)) > 0, "typing sent");
+    struct pollfd p = {.fd = busy, .events = POLLIN};
+    CHECK(poll(&p, 1, 300) == 0, "typing still in flight");
+    double t0 = now_ms();
+    kill(d.pid, SIGTERM);
+    char b[64];
+    p = (struct pollfd){.fd = idle, .events = POLLIN};
+    CHECK(poll(&p, 1, 2000) == 1 && read(idle, b, sizeof b) <= 0,
+            "the idle connection is closed at shutdown");
+    fprintf(stderr, "idle connection closed %.0f ms after SIGTERM\n", now_ms() - t0);
+    read_for(busy, buf, sizeof buf, 5000);
+    /* Typing stops early when deskd stops (503 CANCELLED); either way it is answered. */
+    CHECK(strstr(buf, "HTTP/1.1 ") && strstr(buf, "Connection: close") && strstr(buf, "\"code\""),
+            "in-flight request answered, closing: %.300s", buf);
+    close(idle);
+    close(busy);
+    CHECK_INT(deskd_stop(&d), 0);
+    fprintf(stderr, "deskd exited %.0f ms after SIGTERM\n", now_ms() - t0);
+    CHECK(now_ms() - t0 < 5000, "deskd exited %.0f ms after SIGTERM", now_ms() - t0);
+}
+
+int main(void) {
+    check_timeout(120);
+    check_require_tool("Xvfb");
+    struct xserver xs;
+    if (xserver_start_xvfb(&xs, 640, 480) < 0)
+        return 1;
+    if (deskd_start(&d, xs.name, NULL) < 0) {
+        CHECK(false, "deskd did not start");
+        return check_finish();
+    }
+    framing();
+    slow_clients();
+
+    pthread_t th[PNG_CLIENTS];
+    for (int i = 0; i < PNG_CLIENTS; i++)
+        pthread_create(&th[i], NULL, png_client, NULL);
+    for (int i = 0; i < PNG_CLIENTS; i++)
+        pthread_join(th[i], NULL);
+    fprintf(stderr, "%d PNG clients: longest request %.0f ms\n", PNG_CLIENTS, png_max_ms);
+    CHECK_INT(png_other, 0);
+    /* The wait for an encoder is at most 2 s; the encode of a 640x480 PNG comes on top. */
+    CHECK(png_max_ms < 3500, "longest PNG request %.0f ms", png_max_ms);
+
+    shutdown_closes();
+    if (check_failed)
+        deskd_dump_log(&d);
+    xserver_stop(&xs);
+    return check_finish();
+}
