@@ -9,6 +9,13 @@
  * Every request to deskd goes through libdesk, on one kept-alive handle per screen size that
  * is switched between the JSON and the binary form of screenshots.
  *
+ * deskd answers a repeated request from its last image while the screen is unchanged, so
+ * the capture cases change one pixel inside the captured area (from the benchmark's own X
+ * connection, outside the timed part) before each request: they time a fresh capture and
+ * encode. Two cases time the unchanged screen instead: the kept image, and the 304 answer
+ * to ifChangedSince. Beside each capture case is the in-process floor: the same grab and
+ * encode through capture/ in this process, with no HTTP, and the ratio deskd / floor.
+ *
  * It is a benchmark, not a test: it fails only when something cannot run or deskd answers
  * wrongly, never because a number is slow.
  *
@@ -19,6 +26,7 @@
  * reaped.
  */
 #define _GNU_SOURCE
+#include <X11/Xlib.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
@@ -31,6 +39,7 @@
 #include <unistd.h>
 
 #include "bench-util.h"
+#include "capture.h"
 
 #ifndef DESKD_PATH
 #define DESKD_PATH "deskd"
@@ -68,6 +77,10 @@ struct desk {
     char **env;
     const char *kind; /* "xfce4 session" or the fallback */
     struct kid *xvfb, *session, *deskd;
+    Display *dpy;        /* the benchmark's own: touches pixels, and grabs for the floor */
+    Window dot;          /* a 1x1 window on top of everything: the pixel that changes */
+    struct capture *cap; /* the floor's capture and encoder */
+    struct encoder *enc;
     char url[64];
     char deskd_log[128];
 };
@@ -198,6 +211,7 @@ struct result {
     const char *key;  /* which peer it compares with, or NULL */
     const char *tool; /* peers: "scrot" / "import"; deskd: NULL */
     double target_ms; /* 0: none */
+    double floor_p50; /* the in-process capture + encode of the same case; 0: none */
 };
 
 /* Marks the case failed; returns -1 so that callers can return it. */
@@ -226,9 +240,17 @@ static bool magic_ok(enum desk_image_format fmt, const uint8_t *p, size_t n) {
 /* The routes, each a libdesk call. */
 enum route { SHOT, COMPRESSED, REGION_COMPRESSED };
 
+/* What the screen does between requests. */
+enum mode {
+    FRESH,        /* a pixel in the captured area changes before each request: capture and encode */
+    KEPT,         /* nothing changes: deskd answers from the image it kept */
+    NOT_MODIFIED, /* nothing changes, and the request says ifChangedSince: a 304 */
+};
+
 struct dcase {
     const char *name;
     enum route route;
+    enum mode mode;
     bool binary;                /* deskd's binary form (Accept: image/...), else JSON/base64 */
     enum desk_image_format fmt; /* asked for, and expected back */
     int quality;                /* 0: the server's default (not sent) */
@@ -241,17 +263,22 @@ struct dcase {
 #define STR(x)  STR_(x)
 
 static const struct dcase dcases[] = {
-        {"/screenshot (png) JSON", SHOT, false, DESK_IMAGE_PNG, 0, 1, "png", 30},
-        {"png JSON", COMPRESSED, false, DESK_IMAGE_PNG, 0, 1, "png", 30},
-        {"png binary", COMPRESSED, true, DESK_IMAGE_PNG, 0, 1, "png", 0},
-        {"jpeg q75 JSON", COMPRESSED, false, DESK_IMAGE_JPEG, 75, 1, "jpg", 8},
-        {"jpeg q75 binary", COMPRESSED, true, DESK_IMAGE_JPEG, 75, 1, "jpg", 0},
-        {"webp q80 JSON", COMPRESSED, false, DESK_IMAGE_WEBP, 80, 1, NULL, 60},
-        {"webp q80 binary", COMPRESSED, true, DESK_IMAGE_WEBP, 80, 1, NULL, 0},
-        {"jpeg q75 scale 0.5 JSON", COMPRESSED, false, DESK_IMAGE_JPEG, 75, 0.5, NULL, 0},
-        {"region 400x300 png JSON", REGION_COMPRESSED, false, DESK_IMAGE_PNG, 0, 1, "rpng", 0},
-        {"region 400x300 jpeg q75 JSON", REGION_COMPRESSED, false, DESK_IMAGE_JPEG, 75, 1, "rjpg",
+        {"/screenshot (png) JSON", SHOT, FRESH, false, DESK_IMAGE_PNG, 0, 1, "png", 30},
+        {"png JSON", COMPRESSED, FRESH, false, DESK_IMAGE_PNG, 0, 1, "png", 30},
+        {"png binary", COMPRESSED, FRESH, true, DESK_IMAGE_PNG, 0, 1, "png", 12},
+        {"jpeg q75 JSON", COMPRESSED, FRESH, false, DESK_IMAGE_JPEG, 75, 1, "jpg", 8},
+        {"jpeg q75 binary", COMPRESSED, FRESH, true, DESK_IMAGE_JPEG, 75, 1, "jpg", 0},
+        {"webp q80 JSON", COMPRESSED, FRESH, false, DESK_IMAGE_WEBP, 80, 1, NULL, 60},
+        {"webp q80 binary", COMPRESSED, FRESH, true, DESK_IMAGE_WEBP, 80, 1, NULL, 25},
+        {"jpeg q75 scale 0.5 JSON", COMPRESSED, FRESH, false, DESK_IMAGE_JPEG, 75, 0.5, NULL, 0},
+        {"region 400x300 png JSON", REGION_COMPRESSED, FRESH, false, DESK_IMAGE_PNG, 0, 1, "rpng",
                 0},
+        {"region 400x300 jpeg q75 JSON", REGION_COMPRESSED, FRESH, false, DESK_IMAGE_JPEG, 75, 1,
+                "rjpg", 0},
+        {"png binary, unchanged: kept image", COMPRESSED, KEPT, true, DESK_IMAGE_PNG, 0, 1, NULL,
+                0.5},
+        {"png binary, unchanged: 304", COMPRESSED, NOT_MODIFIED, true, DESK_IMAGE_PNG, 0, 1, NULL,
+                0.5},
 };
 
 struct pcase {
@@ -277,19 +304,49 @@ static const struct pcase pcases[] = {
 #define NPCASES (sizeof pcases / sizeof pcases[0])
 
 /* One screenshot of case c through libdesk, in the form the handle is set to. */
-static enum desk_status take(desk_client *cl, const struct dcase *c, struct desk_image **img) {
+static enum desk_status take(
+        desk_client *cl, const struct dcase *c, unsigned long long since, struct desk_image **img) {
     static const struct desk_rect region = {REG_X, REG_Y, REG_W, REG_H};
-    const struct desk_compress q = {
-            .format = c->fmt, .quality = c->quality, .scale = c->scale < 1 ? c->scale : 0};
-    switch (c->route) {
-    case SHOT:
-        return desk_screenshot(cl, false, img);
-    case REGION_COMPRESSED:
-        return desk_screenshot_region_compressed(cl, &region, &q, img);
-    case COMPRESSED:
-        break;
+    struct desk_shot_options o = {.region = c->route == REGION_COMPRESSED ? &region : NULL,
+            .compressed = c->route != SHOT,
+            .format = c->fmt,
+            .quality = c->quality,
+            .scale = c->scale < 1 ? c->scale : 0,
+            .if_changed_since = since};
+    return desk_screenshot_ex(cl, &o, img);
+}
+
+/* Changes one pixel inside every case's captured area, and returns once X has drawn it. */
+static void touch(struct desk *d, int i) {
+    XSetWindowBackground(d->dpy, d->dot, i % 2 ? 0x102030 : 0x203040);
+    XClearWindow(d->dpy, d->dot);
+    XSync(d->dpy, False);
+}
+
+/* The floor: the case's grab and encode in this process (p50 ms), or 0 when it failed. */
+static double floor_case(struct desk *d, const struct dcase *c, double *samples) {
+    for (int i = 0; i < opt.warmup + opt.runs; i++) {
+        touch(d, i);
+        struct frame f;
+        const uint8_t *out;
+        size_t len;
+        double t0 = now_ms();
+        int rc = c->route == REGION_COMPRESSED
+                         ? capture_grab(d->cap, REG_X, REG_Y, REG_W, REG_H, &f)
+                         : capture_grab_screen(d->cap, &f);
+        if (rc == 0)
+            rc = encoder_encode(d->enc, &f, scale_length(f.width, c->scale),
+                    scale_length(f.height, c->scale), (enum img_format)c->fmt,
+                    c->quality ? c->quality : 85, &out, &len);
+        double ms = now_ms() - t0;
+        if (rc != 0)
+            return 0;
+        if (i >= opt.warmup)
+            samples[i - opt.warmup] = ms;
     }
-    return desk_screenshot_compressed(cl, &q, img);
+    double p50, p95;
+    percentiles(samples, opt.runs, &p50, &p95);
+    return p50;
 }
 
 /* Checks the last image of a case: format, file signature, dimensions. libdesk has already
@@ -312,8 +369,8 @@ static int check_image(
     return 0;
 }
 
-static int run_deskd_case(desk_client *cl, const struct dcase *c, const struct desk *d,
-        struct result *r, double *samples) {
+static int run_deskd_case(
+        desk_client *cl, const struct dcase *c, struct desk *d, struct result *r, double *samples) {
     int ew = c->route == REGION_COMPRESSED ? REG_W : d->w;
     int eh = c->route == REGION_COMPRESSED ? REG_H : d->h;
     struct desk_image *img = NULL;
@@ -328,19 +385,34 @@ static int run_deskd_case(desk_client *cl, const struct dcase *c, const struct d
     r->target_ms = d->w == 1920 && d->h == 1080 ? c->target_ms : 0;
     if (desk_client_set_binary_screenshots(cl, c->binary) != DESK_OK)
         return result_fail(r, "%.190s", bench_desk_error(cl, why, sizeof why));
+    /* The unchanged cases start from an image of the screen as it stays. */
+    unsigned long long since = 0;
+    if (c->mode != FRESH) {
+        if (take(cl, c, 0, &img) != DESK_OK)
+            return result_fail(r, "%.190s", bench_desk_error(cl, why, sizeof why));
+        since = c->mode == NOT_MODIFIED ? img->frame_id : 0;
+        if (c->mode == NOT_MODIFIED && !since)
+            return result_fail(r, "this deskd sends no frameId");
+    }
     for (int i = 0; i < opt.warmup + opt.runs; i++) {
         desk_image_free(img);
+        if (c->mode == FRESH)
+            touch(d, i);
         double t0 = now_ms();
-        enum desk_status st = take(cl, c, &img);
+        enum desk_status st = take(cl, c, since, &img);
         double ms = now_ms() - t0;
         if (st != DESK_OK)
             return result_fail(r, "%.190s", bench_desk_error(cl, why, sizeof why));
+        if (c->mode == NOT_MODIFIED && !img->unchanged)
+            return result_fail(r, "an image came back for an unchanged screen (no 304)");
         if (i >= opt.warmup)
             samples[i - opt.warmup] = ms;
     }
     result_stats(r, samples, opt.runs);
-    int rc = check_image(img, c, ew, eh, r);
+    int rc = c->mode == NOT_MODIFIED ? 0 : check_image(img, c, ew, eh, r);
     desk_image_free(img);
+    if (rc == 0 && c->mode == FRESH)
+        r->floor_p50 = floor_case(d, c, samples);
     return rc;
 }
 
@@ -471,8 +543,8 @@ static void report(
         const struct desk *d, const struct result *res, int n, long rss0, long rss1, long conns) {
     printf("\n== %dx%d: %s; deskd %s; %d timed requests after %d warm-up; ms at the client ==\n",
             d->w, d->h, d->kind, d->url, opt.runs, opt.warmup);
-    printf("%-36s %8s %8s %9s %9s %9s %9s  %s\n", "case", "p50", "p95", "image B", "WxH",
-            "vs scrot", "vs import", "target (p50)");
+    printf("%-36s %8s %8s %9s %9s %9s %9s %8s %7s  %s\n", "case", "p50", "p95", "image B", "WxH",
+            "vs scrot", "vs import", "floor", "/floor", "target (p50)");
     for (int i = 0; i < n; i++) {
         const struct result *r = &res[i];
         if (!r->ran)
@@ -481,18 +553,24 @@ static void report(
             printf("%-36s FAILED: %s\n", r->name, r->err);
             continue;
         }
-        char dims[24] = "-", vs[2][16], target[32] = "";
+        char dims[24] = "-", vs[2][16], target[32] = "", fl[16] = "-", flr[16] = "-";
+        if (r->floor_p50 > 0) {
+            snprintf(fl, sizeof fl, "%.1f", r->floor_p50);
+            snprintf(flr, sizeof flr, "%.2f", r->p50 / r->floor_p50);
+        }
         if (!r->tool)
             snprintf(dims, sizeof dims, "%dx%d", r->width, r->height);
         ratio_cell(vs[0], sizeof vs[0], r, find_peer(res, n, "scrot", r->key));
         ratio_cell(vs[1], sizeof vs[1], r, find_peer(res, n, "import", r->key));
         if (r->target_ms > 0)
-            snprintf(target, sizeof target, "<= %.0f %s", r->target_ms,
+            snprintf(target, sizeof target, "<= %g %s", r->target_ms,
                     r->p50 <= r->target_ms ? "ok" : "MISSED");
-        printf("%-36s %8.1f %8.1f %9ld %9s %9s %9s  %s\n", r->name, r->p50, r->p95, r->image_bytes,
-                dims, vs[0], vs[1], target);
+        printf("%-36s %8.2f %8.2f %9ld %9s %9s %9s %8s %7s  %s\n", r->name, r->p50, r->p95,
+                r->image_bytes, dims, vs[0], vs[1], fl, flr, target);
     }
 
+    printf("-- floor = the same grab + encode in this process through capture/ (no HTTP); "
+           "/floor = deskd p50 / floor p50\n");
     printf("-- ratio = peer p50 / deskd p50, same format and quality (region: scrot -a)\n");
     for (int i = 0; i < n; i++) {
         const struct result *r = &res[i], *s = find_peer(res, n, "scrot", r->key);
@@ -540,6 +618,17 @@ static int bench_size(int w, int h) {
         goto out;
     if (!(cl = bench_client(d.url)) || wait_settled(cl) < 0)
         goto out;
+    if (!(d.dpy = XOpenDisplay(d.display)) || !(d.cap = capture_new(d.dpy)) ||
+            !(d.enc = encoder_new())) {
+        say("%dx%d: cannot open %s for the in-process floor", w, h, d.display);
+        goto out;
+    }
+    /* Override-redirect: no window manager frames or moves it, and it stays on top. */
+    XSetWindowAttributes wa = {.override_redirect = True};
+    d.dot = XCreateWindow(d.dpy, DefaultRootWindow(d.dpy), REG_X + REG_W / 2, REG_Y + REG_H / 2, 1,
+            1, 0, CopyFromParent, InputOutput, CopyFromParent, CWOverrideRedirect, &wa);
+    XMapRaised(d.dpy, d.dot);
+    XSync(d.dpy, False);
     double t_idle = now_ms();
     wait_idle(d.deskd->pid);
     say("%dx%d: desktop idle after %.1f s more", w, h, (now_ms() - t_idle) / 1e3);
@@ -573,6 +662,10 @@ static int bench_size(int w, int h) {
         print_file_tail(d.deskd_log, 3000);
 out:
     desk_client_free(cl);
+    encoder_destroy(d.enc);
+    capture_destroy(d.cap);
+    if (d.dpy)
+        XCloseDisplay(d.dpy);
     stop_kids();
     env_free(d.env);
     free(samples);

@@ -107,7 +107,7 @@ size_t encoder_release_big(struct encoder *e, size_t keep);
  * Encodes f, first resampled with frame_scale_box to dw x dh when that differs
  * from f's size (dw <= f->width, dh <= f->height).
  * quality 1..100 applies to JPEG and WebP; WebP at quality 100 is lossless;
- * PNG ignores it (zlib level 1, fast filter choice).
+ * PNG ignores it (8-bit RGB, SUB filter, libdeflate level 1).
  * On success *out and *len describe bytes owned by e, valid until the next
  * call on e. Returns 0, -ENOMEM, -EINVAL (bad arguments) or -EIO (codec error).
  */

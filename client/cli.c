@@ -48,6 +48,13 @@ enum opt_id {
     O_DELAY,
     O_ERRORS,
     O_KEEP_NEWLINE,
+    O_FIT,
+    O_MAX_EDGE,
+    O_MAX_PIXELS,
+    O_IF_CHANGED,
+    O_STABLE_MS,
+    O_TIMEOUT_MS,
+    O_SINCE,
     O_SPACE,
     O_CLICKS,
     O_TYPE,
@@ -98,6 +105,14 @@ static const struct opt {
         [O_WAIT_MS] = {"wait-ms", 0, "MS", "how long --wait waits (default 10000)"},
         [O_KEEP_NEWLINE] = {"keep-newline", 0, NULL,
                 "type the final newline of stdin as Enter too"},
+        [O_FIT] = {"fit", 0, "NAME", "xga, wxga or fwxga: the largest image within that size"},
+        [O_MAX_EDGE] = {"max-long-edge", 0, "N", "the image's longer side at most N pixels"},
+        [O_MAX_PIXELS] = {"max-pixels", 0, "N", "the image at most N pixels in all"},
+        [O_IF_CHANGED] = {"if-changed-since", 0, "F",
+                "print \"unchanged\" instead when nothing changed since frame F"},
+        [O_STABLE_MS] = {"stable-ms", 0, "MS", "quiet time that counts as stable, 10-10000 (300)"},
+        [O_TIMEOUT_MS] = {"timeout-ms", 0, "MS", "give up waiting after MS, 1-60000 (5000)"},
+        [O_SINCE] = {"since", 0, "F", "changed: after frame F (default: from now)"},
 };
 
 struct ctx {
@@ -255,10 +270,30 @@ static int write_all(FILE *f, const unsigned char *d, size_t n) {
     return fwrite(d, 1, n, f) == n ? 0 : -1;
 }
 
-static int cmd_screenshot(struct ctx *x) {
-    struct desk_compress opt = {0};
-    struct desk_rect region;
-    bool compressed = x->set[O_FORMAT] || x->set[O_QUALITY] || x->set[O_SCALE];
+/* A frame id: a decimal integer from an earlier answer. */
+static int frame_arg(
+        const struct ctx *x, const char *what, const char *s, unsigned long long *out) {
+    long v;
+    if (util_parse_long(s, 1, LONG_MAX, &v) < 0)
+        return usage_error(x, "%s must be a frame id (a positive integer), got \"%s\"", what, s);
+    *out = (unsigned long long)v;
+    return 0;
+}
+
+/* The screenshot options from the command line; 0, or a usage error's exit status. */
+static int shot_options(struct ctx *x, struct desk_shot_options *o, struct desk_rect *region) {
+    struct desk_shot_options opt = {0};
+    opt.compressed = x->set[O_FORMAT] || x->set[O_QUALITY] || x->set[O_SCALE];
+    opt.fit = x->set[O_FIT] ? x->val[O_FIT] : NULL;
+    if (x->set[O_MAX_EDGE] && int_arg(x, "--max-long-edge", x->val[O_MAX_EDGE], &opt.max_long_edge))
+        return EXIT_USAGE;
+    if (x->set[O_MAX_PIXELS] &&
+            util_parse_long(x->val[O_MAX_PIXELS], 1, LONG_MAX, &opt.max_pixels) < 0)
+        return usage_error(
+                x, "--max-pixels must be a positive integer, got \"%s\"", x->val[O_MAX_PIXELS]);
+    if (x->set[O_IF_CHANGED] &&
+            frame_arg(x, "--if-changed-since", x->val[O_IF_CHANGED], &opt.if_changed_since))
+        return EXIT_USAGE;
     if (x->set[O_FORMAT]) {
         const char *f = x->val[O_FORMAT];
         int fi = desk_wire_format_parse(f);
@@ -277,9 +312,20 @@ static int cmd_screenshot(struct ctx *x) {
         if (end == x->val[O_SCALE] || *end || !isfinite(opt.scale))
             return usage_error(x, "--scale must be a number, got \"%s\"", x->val[O_SCALE]);
     }
-    if (x->set[O_REGION] && parse_region(x->val[O_REGION], &region) < 0)
+    if (x->set[O_REGION] && parse_region(x->val[O_REGION], region) < 0)
         return usage_error(x, "--region must be X,Y,W,H, got \"%s\"", x->val[O_REGION]);
+    opt.region = x->set[O_REGION] ? region : NULL;
     opt.show_cursor = x->set[O_CURSOR];
+    *o = opt;
+    return 0;
+}
+
+static int cmd_screenshot(struct ctx *x) {
+    struct desk_shot_options opt = {0};
+    struct desk_rect region;
+    int urc = shot_options(x, &opt, &region);
+    if (urc)
+        return urc;
     const char *file = x->set[O_OUTPUT] ? x->val[O_OUTPUT] : NULL;
     bool to_stdout = (!file && !x->json) || (file && strcmp(file, "-") == 0);
     if (to_stdout && x->json)
@@ -288,16 +334,21 @@ static int cmd_screenshot(struct ctx *x) {
         return usage_error(x, "will not write an image to a terminal; use -o FILE");
 
     struct desk_image *img = NULL;
-    enum desk_status st;
-    const struct desk_rect *rp = x->set[O_REGION] ? &region : NULL;
-    if (compressed)
-        st = rp ? desk_screenshot_region_compressed(x->c, rp, &opt, &img)
-                : desk_screenshot_compressed(x->c, &opt, &img);
-    else
-        st = rp ? desk_screenshot_region(x->c, rp, opt.show_cursor, &img)
-                : desk_screenshot(x->c, opt.show_cursor, &img);
+    enum desk_status st = desk_screenshot_ex(x->c, &opt, &img);
     if (st != DESK_OK)
         return failed(x, st);
+    if (img->unchanged) {
+        /* Nothing is written: the caller's earlier image is still the screen. */
+        int rc = 0;
+        if (x->json)
+            rc = print_json(
+                    json_pack("{s:b, s:I}", "unchanged", 1, "frameId", (json_int_t)img->frame_id));
+        else
+            fprintf(to_stdout ? stderr : stdout, "unchanged since frame %llu (now %llu)\n",
+                    opt.if_changed_since, img->frame_id);
+        desk_image_free(img);
+        return rc;
+    }
 
     int rc = 0;
     if (to_stdout) {
@@ -320,6 +371,8 @@ static int cmd_screenshot(struct ctx *x) {
                 "height", img->height, "format", desk_image_format_name(img->format), "sizeBytes",
                 (json_int_t)img->size, "region", "x", img->region.x, "y", img->region.y, "width",
                 img->region.width, "height", img->region.height);
+        if (o && img->frame_id)
+            json_object_set_new(o, "frameId", json_integer((json_int_t)img->frame_id));
         if (o && img->has_cursor)
             json_object_set_new(o, "cursorPosition",
                     json_pack("{s:i, s:i}", "x", img->cursor.x, "y", img->cursor.y));
@@ -336,10 +389,88 @@ static int cmd_screenshot(struct ctx *x) {
                 desk_image_format_name(img->format), img->size);
         if (img->has_cursor)
             printf(", cursor %d,%d", img->cursor.x, img->cursor.y);
+        if (img->frame_id)
+            printf(", frame %llu", img->frame_id);
         putchar('\n');
     }
     desk_image_free(img);
     return rc;
+}
+
+static json_t *changes_json(const struct desk_changes *c) {
+    json_t *list = json_array();
+    for (int i = 0; list && i < c->count; i++)
+        json_array_append_new(
+                list, json_pack("{s:i, s:i, s:i, s:i}", "x", c->regions[i].x, "y", c->regions[i].y,
+                              "width", c->regions[i].width, "height", c->regions[i].height));
+    return list;
+}
+
+static void print_regions(const struct desk_changes *c) {
+    for (int i = 0; i < c->count; i++)
+        printf("  %d,%d %dx%d\n", c->regions[i].x, c->regions[i].y, c->regions[i].width,
+                c->regions[i].height);
+}
+
+static int cmd_wait(struct ctx *x) {
+    struct desk_wait_options o = {0};
+    struct desk_rect region;
+    if (strcmp(x->pos[0], "stable") == 0)
+        o.until = DESK_WAIT_STABLE;
+    else if (strcmp(x->pos[0], "changed") == 0)
+        o.until = DESK_WAIT_CHANGED;
+    else
+        return usage_error(x, "wait for stable or changed, not \"%s\"", x->pos[0]);
+    if (x->set[O_STABLE_MS] && (!parse_int(x->val[O_STABLE_MS], 10, 10000, &o.stable_ms)))
+        return usage_error(
+                x, "--stable-ms must be from 10 to 10000, got \"%s\"", x->val[O_STABLE_MS]);
+    if (x->set[O_TIMEOUT_MS] && !parse_int(x->val[O_TIMEOUT_MS], 1, 60000, &o.timeout_ms))
+        return usage_error(
+                x, "--timeout-ms must be from 1 to 60000, got \"%s\"", x->val[O_TIMEOUT_MS]);
+    if (x->set[O_SINCE] && frame_arg(x, "--since", x->val[O_SINCE], &o.since))
+        return EXIT_USAGE;
+    if (x->set[O_REGION]) {
+        if (parse_region(x->val[O_REGION], &region) < 0)
+            return usage_error(x, "--region must be X,Y,W,H, got \"%s\"", x->val[O_REGION]);
+        o.region = &region;
+    }
+    struct desk_wait_result r;
+    enum desk_status st = desk_wait(x->c, &o, &r);
+    if (st != DESK_OK)
+        return failed(x, st);
+    int rc = 0;
+    if (x->json)
+        rc = print_json(json_pack("{s:I, s:b, s:b, s:b, s:I, s:o}", "frameId",
+                (json_int_t)r.changes.frame_id, "changed", r.changed, "stable", r.stable,
+                "timedOut", r.timed_out, "waitedMs", (json_int_t)r.waited_ms, "regions",
+                changes_json(&r.changes)));
+    else {
+        printf("%s after %ld ms, frame %llu\n",
+                r.timed_out ? "timed out"
+                : r.stable  ? "stable"
+                            : "changed",
+                r.waited_ms, r.changes.frame_id);
+        print_regions(&r.changes);
+    }
+    /* Scripts can tell: desk wait changed && ... */
+    return rc ? rc : r.timed_out ? EXIT_FAIL : 0;
+}
+
+static int cmd_changes(struct ctx *x) {
+    unsigned long long since = 0;
+    if (frame_arg(x, "SINCE", x->pos[0], &since))
+        return EXIT_USAGE;
+    struct desk_changes c;
+    enum desk_status st = desk_screen_changes(x->c, since, &c);
+    if (st != DESK_OK)
+        return failed(x, st);
+    if (x->json)
+        return print_json(json_pack("{s:I, s:b, s:o, s:b}", "frameId", (json_int_t)c.frame_id,
+                "changed", c.changed, "regions", changes_json(&c), "complete", c.complete));
+    printf("%s since frame %llu, now %llu%s\n", c.changed ? "changed" : "unchanged", since,
+            c.frame_id, c.complete ? "" : " (history too short: the whole screen)");
+    print_regions(&c);
+    return 0;
 }
 
 static int cmd_position(struct ctx *x) {
@@ -1011,8 +1142,13 @@ static int cmd_mcp(struct ctx *x) {
 static const struct cmd cmds[] = {
         {"screenshot", "", 0, 0,
                 BIT(O_OUTPUT) | BIT(O_FORMAT) | BIT(O_QUALITY) | BIT(O_SCALE) | BIT(O_REGION) |
-                        BIT(O_CURSOR),
+                        BIT(O_CURSOR) | BIT(O_FIT) | BIT(O_MAX_EDGE) | BIT(O_MAX_PIXELS) |
+                        BIT(O_IF_CHANGED),
                 "take a screenshot (PNG, or the --format asked)", cmd_screenshot},
+        {"wait", "stable|changed", 1, 1,
+                BIT(O_STABLE_MS) | BIT(O_TIMEOUT_MS) | BIT(O_SINCE) | BIT(O_REGION),
+                "wait until the screen is stable or changed (exit 1 on timeout)", cmd_wait},
+        {"changes", "SINCE", 1, 1, 0, "what changed on the screen after frame SINCE", cmd_changes},
         {"position", "", 0, 0, 0, "print the pointer's position", cmd_position},
         {"move", "X Y", 2, 2, BIT(O_SPACE), "move the pointer", cmd_move},
         {"click", "X Y", 2, 2, BIT(O_BUTTON) | BIT(O_DOUBLE) | BIT(O_CLICKS) | BIT(O_SPACE),

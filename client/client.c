@@ -425,7 +425,8 @@ static enum desk_status perform(desk_client *c, const struct call *rq) {
         c->rx.cap = 1;
         c->rx.p[0] = '\0';
     }
-    if (http < 200 || http > 299)
+    /* 304: the screenshot asked with ifChangedSince is unchanged (the caller looks). */
+    if ((http < 200 || http > 299) && http != 304)
         return wire_error_reply(http, (const char *)c->rx.p, c->rx.len, &c->err);
     return DESK_OK;
 }
@@ -535,26 +536,27 @@ static const char *header(desk_client *c, const char *name, char *buf) {
     return buf;
 }
 
-static enum desk_status shot(desk_client *c, const char *route, const struct desk_rect *region,
-        const struct desk_compress *opt, bool show_cursor, struct desk_image **out) {
+static enum desk_status shot(
+        desk_client *c, const struct desk_shot_options *opt, struct desk_image **out) {
     if (!out)
         return invalid(c, "out must not be NULL");
     *out = NULL;
-    const struct desk_compress none = {0};
-    if (!opt)
-        opt = &none;
     if ((unsigned)opt->format > DESK_IMAGE_WEBP)
         return invalid(c, "unknown image format %d", (int)opt->format);
     if (isnan(opt->scale) || isinf(opt->scale))
         return invalid(c, "scale must be a finite number");
+    if (opt->fit && strspn(opt->fit, "abcdefghijklmnopqrstuvwxyz") != strlen(opt->fit))
+        return invalid(c, "fit must be a name such as xga, got \"%.32s\"", opt->fit);
 
-    char path[512];
-    size_t n = (size_t)snprintf(
-            path, sizeof path, "%s?showCursor=%s", route, show_cursor ? "true" : "false");
+    char path[640];
+    size_t n = (size_t)snprintf(path, sizeof path, "/computeruse/screenshot%s%s?showCursor=%s",
+            opt->region ? "/region" : "", opt->compressed ? "/compressed" : "",
+            opt->show_cursor ? "true" : "false");
+    const struct desk_rect *region = opt->region;
     if (region)
         n += (size_t)snprintf(path + n, sizeof path - n, "&x=%d&y=%d&width=%d&height=%d", region->x,
                 region->y, region->width, region->height);
-    if (opt != &none) {
+    if (opt->compressed) {
         n += (size_t)snprintf(
                 path + n, sizeof path - n, "&format=%s", desk_image_format_name(opt->format));
         if (opt->quality)
@@ -562,16 +564,29 @@ static enum desk_status shot(desk_client *c, const char *route, const struct des
         if (opt->scale != 0) {
             char s[48];
             fixed6(opt->scale, s, sizeof s);
-            snprintf(path + n, sizeof path - n, "&scale=%s", s);
+            n += (size_t)snprintf(path + n, sizeof path - n, "&scale=%s", s);
         }
     }
-    struct call rq = {"GET", path, NULL, c->binary ? desk_wire_format_mimes[opt->format] : NULL};
+    if (opt->fit)
+        n += (size_t)snprintf(path + n, sizeof path - n, "&fit=%s", opt->fit);
+    if (opt->max_long_edge)
+        n += (size_t)snprintf(path + n, sizeof path - n, "&maxLongEdge=%d", opt->max_long_edge);
+    if (opt->max_pixels)
+        n += (size_t)snprintf(path + n, sizeof path - n, "&maxPixels=%ld", opt->max_pixels);
+    if (opt->if_changed_since)
+        snprintf(path + n, sizeof path - n, "&ifChangedSince=%llu", opt->if_changed_since);
+    enum desk_image_format fmt = opt->compressed ? opt->format : DESK_IMAGE_PNG;
+    struct call rq = {"GET", path, NULL, c->binary ? desk_wire_format_mimes[fmt] : NULL};
     enum desk_status st = perform(c, &rq);
     if (st != DESK_OK)
         return finish(c, &rq, st);
 
     char ct[HEADER_VALUE_MAX], w[HEADER_VALUE_MAX], h[HEADER_VALUE_MAX], reg[HEADER_VALUE_MAX],
-            cx[HEADER_VALUE_MAX], cy[HEADER_VALUE_MAX];
+            cx[HEADER_VALUE_MAX], cy[HEADER_VALUE_MAX], fr[HEADER_VALUE_MAX];
+    if (c->err.http == 304) {
+        st = wire_image_unchanged(header(c, "X-Desk-Frame", fr), &c->err, out);
+        return finish(c, &rq, st);
+    }
     const char *ctype = header(c, "Content-Type", ct);
     /* A server without deskd's binary form (Daytona's) answers JSON whatever we accept. */
     if (!ctype || strncasecmp(ctype, "application/json", 16) == 0) {
@@ -580,7 +595,8 @@ static enum desk_status shot(desk_client *c, const char *route, const struct des
     }
     struct wire_shot_headers hs = {ctype, header(c, "X-Desk-Width", w),
             header(c, "X-Desk-Height", h), header(c, "X-Desk-Region", reg),
-            header(c, "X-Desk-Cursor-X", cx), header(c, "X-Desk-Cursor-Y", cy)};
+            header(c, "X-Desk-Cursor-X", cx), header(c, "X-Desk-Cursor-Y", cy),
+            header(c, "X-Desk-Frame", fr)};
     st = wire_image_binary(c->rx.p, c->rx.len, &hs, &c->err, out);
     if (st == DESK_OK) {
         /* The image owns the receive buffer now; the next call starts a fresh one. */
@@ -590,11 +606,21 @@ static enum desk_status shot(desk_client *c, const char *route, const struct des
     return finish(c, &rq, st);
 }
 
+enum desk_status desk_screenshot_ex(
+        desk_client *c, const struct desk_shot_options *opt, struct desk_image **out) {
+    if (out)
+        *out = NULL;
+    BEGIN(c);
+    const struct desk_shot_options none = {0};
+    return shot(c, opt ? opt : &none, out);
+}
+
 enum desk_status desk_screenshot(desk_client *c, bool show_cursor, struct desk_image **out) {
     if (out)
         *out = NULL;
     BEGIN(c);
-    return shot(c, "/computeruse/screenshot", NULL, NULL, show_cursor, out);
+    struct desk_shot_options o = {.show_cursor = show_cursor};
+    return shot(c, &o, out);
 }
 
 enum desk_status desk_screenshot_region(
@@ -604,7 +630,21 @@ enum desk_status desk_screenshot_region(
     BEGIN(c);
     if (!region)
         return invalid(c, "region must not be NULL");
-    return shot(c, "/computeruse/screenshot/region", region, NULL, show_cursor, out);
+    struct desk_shot_options o = {.region = region, .show_cursor = show_cursor};
+    return shot(c, &o, out);
+}
+
+static struct desk_shot_options compress_options(
+        const struct desk_rect *region, const struct desk_compress *opt) {
+    const struct desk_compress def = {0};
+    if (!opt)
+        opt = &def;
+    return (struct desk_shot_options){.region = region,
+            .compressed = true,
+            .format = opt->format,
+            .quality = opt->quality,
+            .scale = opt->scale,
+            .show_cursor = opt->show_cursor};
 }
 
 enum desk_status desk_screenshot_compressed(
@@ -612,9 +652,8 @@ enum desk_status desk_screenshot_compressed(
     if (out)
         *out = NULL;
     BEGIN(c);
-    const struct desk_compress def = {0};
-    return shot(c, "/computeruse/screenshot/compressed", NULL, opt ? opt : &def,
-            opt && opt->show_cursor, out);
+    struct desk_shot_options o = compress_options(NULL, opt);
+    return shot(c, &o, out);
 }
 
 enum desk_status desk_screenshot_region_compressed(desk_client *c, const struct desk_rect *region,
@@ -624,9 +663,51 @@ enum desk_status desk_screenshot_region_compressed(desk_client *c, const struct 
     BEGIN(c);
     if (!region)
         return invalid(c, "region must not be NULL");
-    const struct desk_compress def = {0};
-    return shot(c, "/computeruse/screenshot/region/compressed", region, opt ? opt : &def,
-            opt && opt->show_cursor, out);
+    struct desk_shot_options o = compress_options(region, opt);
+    return shot(c, &o, out);
+}
+
+/* ---- frames, changes and waiting ---- */
+
+enum desk_status desk_screen_changes(
+        desk_client *c, unsigned long long since, struct desk_changes *out) {
+    BEGIN(c);
+    if (!out)
+        return invalid(c, "out must not be NULL");
+    char path[96];
+    snprintf(path, sizeof path, "/computeruse/screen/changes?since=%llu", since);
+    struct call rq = {"GET", path, NULL, NULL};
+    CALL_JSON(c, &rq, wire_changes(body, len, &c->err, out));
+}
+
+enum desk_status desk_wait(
+        desk_client *c, const struct desk_wait_options *opt, struct desk_wait_result *out) {
+    BEGIN(c);
+    if (!opt || !out)
+        return invalid(c, "opt and out must not be NULL");
+    if (opt->until != DESK_WAIT_STABLE && opt->until != DESK_WAIT_CHANGED)
+        return invalid(c, "until must be DESK_WAIT_STABLE or DESK_WAIT_CHANGED");
+    json_t *root =
+            json_pack("{s:s}", "until", opt->until == DESK_WAIT_STABLE ? "stable" : "changed");
+    if (root && opt->stable_ms)
+        json_object_set_new(root, "stableMs", json_integer(opt->stable_ms));
+    if (root && opt->timeout_ms)
+        json_object_set_new(root, "timeoutMs", json_integer(opt->timeout_ms));
+    if (root && opt->since)
+        json_object_set_new(root, "since", json_integer((json_int_t)opt->since));
+    if (root && opt->region)
+        json_object_set_new(root, "region",
+                json_pack("{s:i, s:i, s:i, s:i}", "x", opt->region->x, "y", opt->region->y, "width",
+                        opt->region->width, "height", opt->region->height));
+    char *text = json_body(c, root, NULL);
+    if (!text)
+        return c->err.status;
+    struct call rq = {"POST", "/computeruse/wait", text, NULL};
+    enum desk_status st = perform(c, &rq);
+    if (st == DESK_OK)
+        st = wire_wait((const char *)c->rx.p, c->rx.len, &c->err, out);
+    free(text);
+    return finish(c, &rq, st);
 }
 
 /* ---- mouse ---- */

@@ -759,6 +759,13 @@ enum desk_status wire_image_json(
                 get_int(region, "height", &img.region.height, e))
             rc = nested(e, "region");
     }
+    const json_t *frame = json_object_get(root, "frameId");
+    if (rc == DESK_OK && frame && !json_is_null(frame)) {
+        if (!json_is_integer(frame) || json_integer_value(frame) < 0)
+            rc = wire_fail(e, DESK_ERR_PROTOCOL, "\"frameId\" is not a non-negative integer");
+        else
+            img.frame_id = (unsigned long long)json_integer_value(frame);
+    }
     if (rc == DESK_OK && cursor && !json_is_null(cursor)) {
         if (!json_is_object(cursor))
             rc = wire_fail(e, DESK_ERR_PROTOCOL, "\"cursorPosition\" is not an object");
@@ -835,6 +842,90 @@ static int format_from_mime(const char *ct, enum desk_image_format *out) {
     return 0;
 }
 
+static int header_frame(const char *s, unsigned long long *out) {
+    char *end;
+    errno = 0;
+    if (!s || *s < '0' || *s > '9')
+        return -1;
+    *out = strtoull(s, &end, 10);
+    return errno || *end ? -1 : 0;
+}
+
+enum desk_status wire_image_unchanged(
+        const char *frame, struct desk_err *e, struct desk_image **out) {
+    *out = NULL;
+    struct desk_image img = {.unchanged = true};
+    if (header_frame(frame, &img.frame_id) < 0)
+        return wire_fail(e, DESK_ERR_PROTOCOL,
+                "a 304 answer must carry X-Desk-Frame as an integer, got \"%.32s\"",
+                frame ? frame : "(none)");
+    struct desk_image *res = malloc(sizeof *res);
+    if (!res)
+        return wire_fail(e, DESK_ERR_NOMEM, "out of memory");
+    *res = img;
+    *out = res;
+    return DESK_OK;
+}
+
+/* The "frameId", "changed" and "regions" members shared by the two answers. */
+static enum desk_status get_changes(
+        const json_t *root, struct desk_changes *c, struct desk_err *e) {
+    memset(c, 0, sizeof *c);
+    const json_t *frame = json_object_get(root, "frameId");
+    if (!json_is_integer(frame) || json_integer_value(frame) < 0)
+        return wire_fail(e, DESK_ERR_PROTOCOL, "\"frameId\" is missing or not an integer");
+    c->frame_id = (unsigned long long)json_integer_value(frame);
+    enum desk_status rc = get_bool(root, "changed", &c->changed, e);
+    const json_t *list = rc == DESK_OK ? get_array(root, "regions", e) : NULL;
+    if (!list)
+        return e->status;
+    if (json_array_size(list) > DESK_CHANGES_MAX)
+        return wire_fail(
+                e, DESK_ERR_PROTOCOL, "\"regions\" has more than %d rectangles", DESK_CHANGES_MAX);
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        struct desk_rect *r = &c->regions[i];
+        const json_t *o = json_array_get(list, i);
+        if (get_int(o, "x", &r->x, e) || get_int(o, "y", &r->y, e) ||
+                get_int(o, "width", &r->width, e) || get_int(o, "height", &r->height, e))
+            return nested(e, "regions");
+        c->count++;
+    }
+    return DESK_OK;
+}
+
+enum desk_status wire_changes(
+        const char *body, size_t len, struct desk_err *e, struct desk_changes *out) {
+    json_t *root = load_object(body, len, e);
+    if (!root)
+        return e->status;
+    enum desk_status rc = get_changes(root, out, e);
+    if (rc == DESK_OK)
+        rc = get_bool(root, "complete", &out->complete, e);
+    json_decref(root);
+    return rc;
+}
+
+enum desk_status wire_wait(
+        const char *body, size_t len, struct desk_err *e, struct desk_wait_result *out) {
+    json_t *root = load_object(body, len, e);
+    if (!root)
+        return e->status;
+    memset(out, 0, sizeof *out);
+    enum desk_status rc = get_changes(root, &out->changes, e);
+    out->changes.complete = true;
+    out->changed = out->changes.changed;
+    if (rc == DESK_OK)
+        rc = get_bool(root, "stable", &out->stable, e);
+    if (rc == DESK_OK)
+        rc = get_bool(root, "timedOut", &out->timed_out, e);
+    int waited = 0;
+    if (rc == DESK_OK)
+        rc = get_int(root, "waitedMs", &waited, e);
+    out->waited_ms = waited;
+    json_decref(root);
+    return rc;
+}
+
 enum desk_status wire_image_binary(unsigned char *data, size_t size,
         const struct wire_shot_headers *h, struct desk_err *e, struct desk_image **out) {
     *out = NULL;
@@ -857,6 +948,9 @@ enum desk_status wire_image_binary(unsigned char *data, size_t size,
                     "X-Desk-Cursor-X and X-Desk-Cursor-Y must both be integers");
         img.has_cursor = true;
     }
+    if (h->frame && header_frame(h->frame, &img.frame_id) < 0)
+        return wire_fail(
+                e, DESK_ERR_PROTOCOL, "X-Desk-Frame must be an integer, got \"%.32s\"", h->frame);
     enum desk_status rc = check_image(&img, e);
     if (rc != DESK_OK)
         return rc;

@@ -110,6 +110,7 @@ struct wire_shot_headers {
     const char *width, *height;
     const char *region;
     const char *cursor_x, *cursor_y;
+    const char *frame; /* X-Desk-Frame */
 };
 
 /*
@@ -118,5 +119,13 @@ struct wire_shot_headers {
  */
 enum desk_status wire_image_binary(unsigned char *data, size_t size,
         const struct wire_shot_headers *h, struct desk_err *e, struct desk_image **out);
+/* The answer "not modified" to ifChangedSince: an image without bytes, frame from X-Desk-Frame. */
+enum desk_status wire_image_unchanged(
+        const char *frame, struct desk_err *e, struct desk_image **out);
+/* The answers of GET /computeruse/screen/changes and POST /computeruse/wait. */
+enum desk_status wire_changes(
+        const char *body, size_t len, struct desk_err *e, struct desk_changes *out);
+enum desk_status wire_wait(
+        const char *body, size_t len, struct desk_err *e, struct desk_wait_result *out);
 
 #endif

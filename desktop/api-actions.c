@@ -3,11 +3,8 @@
  * one request, validated in full before any is sent, run in order as one
  * job of the input worker (so no other request's input comes between them),
  * stopped at the first failure with everything the batch pressed released,
- * then optionally a screenshot.
- *
- * observe.settle (waiting until the screen is still, §8) is refused with a
- * 400 in this build: deskd has no damage-driven wait to run it on yet, and a
- * fixed sleep would claim a stillness nobody measured.
+ * then optionally a wait until the screen is still (observe.settle, §8, on
+ * damage events: damage_wait) and a screenshot (any size of §10's fit).
  *
  * Not here: one action's fields and how it runs (acts.c), X calls (input/).
  */
@@ -59,8 +56,10 @@ static int batch_job(struct input *in, void *arg) {
     return rc;
 }
 
-/* The parameters of observe.screenshot: the compressed route's (§3). */
+/* observe.settle (a §8 stable wait) and observe.screenshot: the compressed route's (§3, §10). */
 struct observe {
+    bool settle;
+    struct damage_wait_spec wait;
     bool shot;
     struct shot_spec spec;
 };
@@ -78,29 +77,47 @@ static int parse_observe(json_t *body, struct observe *o, char *err, size_t errl
         return 0;
     if (!json_is_object(ob))
         BAD("observe must be an object {\"settle\"?, \"screenshot\"?}");
+    char e[200];
     json_t *settle = json_object_get(ob, "settle");
-    if (settle && !json_is_null(settle))
-        BAD("observe.settle is not available in this deskd: it has no damage-driven wait for a "
-            "still screen yet; leave settle out (the screenshot is then taken right after the "
-            "actions)");
+    if (settle && !json_is_null(settle)) {
+        if (!json_is_object(settle))
+            BAD("observe.settle must be an object {\"stableMs\"?, \"timeoutMs\"?}");
+        o->settle = true;
+        o->wait = (struct damage_wait_spec){
+                .until = DAMAGE_UNTIL_STABLE, .stable_ms = 300, .timeout_ms = 5000};
+        if (body_int(settle, "stableMs", false, DAMAGE_STABLE_MIN_MS, DAMAGE_STABLE_MAX_MS,
+                    &o->wait.stable_ms, e, sizeof e) < 0 ||
+                body_int(settle, "timeoutMs", false, DAMAGE_TIMEOUT_MIN_MS, DAMAGE_TIMEOUT_MAX_MS,
+                        &o->wait.timeout_ms, e, sizeof e) < 0)
+            BAD("observe.settle.%s", e);
+    }
     json_t *sh = json_object_get(ob, "screenshot");
     if (!sh || json_is_null(sh))
         return 0;
     if (!json_is_object(sh))
         BAD("observe.screenshot must be an object {\"format\"?, \"quality\"?, \"scale\"?, "
             "\"showCursor\"?}");
-    if (json_object_get(sh, "fit"))
-        BAD("observe.screenshot.fit is not available in this deskd yet; use scale (0.1 to 1.0)");
     o->shot = true;
     o->spec = (struct shot_spec){.whole = true, .scale = 1.0, .format = IMG_PNG, .quality = 85};
-    char e[200];
-    const char *fmt = NULL;
+    const char *fmt = NULL, *fit = NULL;
     double scale = 1.0;
-    if (body_string(sh, "format", false, &fmt, NULL, e, sizeof e) < 0 ||
+    int edge = 0, pixels = 0, has_scale = 0;
+    if (body_string(sh, "fit", false, &fit, NULL, e, sizeof e) < 0 ||
+            body_int(sh, "maxLongEdge", false, 1, SPACE_MAX_SIDE, &edge, e, sizeof e) < 0 ||
+            body_int(sh, "maxPixels", false, 1, (long)SPACE_MAX_SIDE * SPACE_MAX_SIDE, &pixels, e,
+                    sizeof e) < 0 ||
+            (has_scale = body_number(sh, "scale", false, 0.1, 1.0, &scale, e, sizeof e)) < 0 ||
+            body_string(sh, "format", false, &fmt, NULL, e, sizeof e) < 0 ||
             body_int(sh, "quality", false, 1, 100, &o->spec.quality, e, sizeof e) < 0 ||
-            body_number(sh, "scale", false, 0.1, 1.0, &scale, e, sizeof e) < 0 ||
             body_bool(sh, "showCursor", &o->spec.cursor, e, sizeof e) < 0)
         BAD("observe.screenshot.%s", e);
+    if (fit && space_fit_named(fit, &o->spec.fit) < 0)
+        BAD("observe.screenshot.fit must be xga, wxga or fwxga, got \"%.64s\"", fit);
+    o->spec.fit.max_long_edge = edge;
+    o->spec.fit.max_pixels = pixels;
+    if (has_scale && !space_fit_empty(&o->spec.fit))
+        BAD("observe.screenshot.scale cannot be combined with fit, maxLongEdge or maxPixels: "
+            "give one of them");
     int f = fmt ? desk_wire_format_parse(fmt) : IMG_PNG;
     if (f < 0)
         BAD("observe.screenshot.format must be png, jpeg (or jpg) or webp, got \"%.64s\"", fmt);
@@ -184,6 +201,8 @@ static void shot_done(const struct shot_image *img, void *arg) {
             (json_int_t)img->len, "region", "x", img->rx, "y", img->ry, "width", img->rw, "height",
             img->rh, "space", "width", img->width, "height", img->height);
     free(b64);
+    if (o->json)
+        json_object_set_new(o->json, "frameId", json_integer((json_int_t)img->frame));
     if (o->json && o->cursor)
         json_object_set_new(o->json, "cursorPosition",
                 json_pack("{s:i, s:i}", "x",
@@ -220,6 +239,20 @@ static void api_actions(struct req *r) {
     }
     json_t *answer = json_pack("{s:o, s:i}", "results", results_json(&b), "completed", b.done);
     batch_free(&b);
+    if (ob.settle) {
+        struct damage_wait_result wr;
+        ob.wait.cancelled = req_wait_cancelled;
+        ob.wait.arg = r;
+        if (damage_wait(req_deskd(r)->damage, &ob.wait, &wr, err, sizeof err) < 0) {
+            r->error_extra = json_pack("{s:O, s:i}", "results", json_object_get(answer, "results"),
+                    "completed", json_integer_value(json_object_get(answer, "completed")));
+            json_decref(answer);
+            reply_no_display(r, err);
+            return;
+        }
+        json_object_set_new(answer, "frameId", json_integer((json_int_t)wr.frame));
+        json_object_set_new(answer, "settle", wait_answer_json(&wr));
+    }
     if (ob.shot) {
         struct shot_out out = {NULL, ob.spec.cursor, ob.spec.format};
         const char *stage = "capture";
@@ -243,8 +276,13 @@ static void api_actions(struct req *r) {
                         strerror(-rc));
             return;
         }
+        json_object_set_new(answer, "frameId", json_incref(json_object_get(out.json, "frameId")));
         json_object_set_new(answer, "screenshot", out.json);
     }
+    struct damage_now now;
+    if (!json_object_get(answer, "frameId") &&
+            damage_now(req_deskd(r)->damage, &now, err, sizeof err) == 0)
+        json_object_set_new(answer, "frameId", json_integer((json_int_t)now.frame));
     reply_json(r, 200, answer);
 }
 

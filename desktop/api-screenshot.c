@@ -15,6 +15,7 @@
 #include "log.h"
 #include "params.h"
 #include "shots.h"
+#include "space.h"
 #include "util.h"
 
 static const char *arg_get(const void *ctx, const char *key) {
@@ -22,6 +23,8 @@ static const char *arg_get(const void *ctx, const char *key) {
 }
 
 struct shot_result {
+    uint64_t frame;
+    bool scaled; /* scale or fit was asked for: the answer carries its space */
     const uint8_t *data;
     size_t len;
     int width, height;   /* of the image */
@@ -37,11 +40,14 @@ static void reply_shot(struct req *r, const struct shot_req *sr, const struct sh
     snprintf(cx, sizeof cx, "%d", res->cursor_x);
     snprintf(cy, sizeof cy, "%d", res->cursor_y);
     snprintf(region, sizeof region, "%d,%d,%d,%d", res->rx, res->ry, res->rw, res->rh);
+    char frame[24];
+    snprintf(frame, sizeof frame, "%llu", (unsigned long long)res->frame);
 
     if (sr->binary) {
         /* The cursor headers come last so that a NULL in their place ends the list. */
-        const char *headers[] = {"X-Desk-Width", w, "X-Desk-Height", h, "X-Desk-Region", region,
-                res->has_cursor_pos ? "X-Desk-Cursor-X" : NULL, cx, "X-Desk-Cursor-Y", cy, NULL};
+        const char *headers[] = {"X-Desk-Frame", frame, "X-Desk-Width", w, "X-Desk-Height", h,
+                "X-Desk-Region", region, res->has_cursor_pos ? "X-Desk-Cursor-X" : NULL, cx,
+                "X-Desk-Cursor-Y", cy, NULL};
         reply_bytes(r, 200, img_format_mime(sr->format), res->data, res->len, headers);
         return;
     }
@@ -50,12 +56,17 @@ static void reply_shot(struct req *r, const struct shot_req *sr, const struct sh
     if (res->has_cursor_pos)
         snprintf(cursor, sizeof cursor, "\"cursorPosition\":{\"x\":%d,\"y\":%d},", res->cursor_x,
                 res->cursor_y);
-    char tail[384];
+    char space[64] = "";
+    if (res->scaled)
+        snprintf(space, sizeof space, "\"space\":{\"width\":%d,\"height\":%d},", res->width,
+                res->height);
+    char tail[512];
     int tn = snprintf(tail, sizeof tail,
             "\",%s\"sizeBytes\":%zu,\"width\":%d,\"height\":%d,\"format\":\"%s\","
-            "\"region\":{\"x\":%d,\"y\":%d,\"width\":%d,\"height\":%d},\"size_bytes\":%zu}",
+            "\"region\":{\"x\":%d,\"y\":%d,\"width\":%d,\"height\":%d},%s\"frameId\":%s,"
+            "\"size_bytes\":%zu}",
             cursor, res->len, res->width, res->height, img_format_name(sr->format), res->rx,
-            res->ry, res->rw, res->rh, res->len);
+            res->ry, res->rw, res->rh, space, frame, res->len);
     static const char head[] = "{\"screenshot\":\"";
     size_t cap = sizeof head + util_base64_len(res->len) + (size_t)tn + 1;
     char *body = malloc(cap);
@@ -84,7 +95,16 @@ struct shot_ctx {
 static void shot_done(const struct shot_image *img, void *arg) {
     struct shot_ctx *c = arg;
     const struct shot_req *sr = c->sr;
-    struct shot_result res = {.data = img->data,
+    if (img->unchanged) {
+        char frame[24];
+        snprintf(frame, sizeof frame, "%llu", (unsigned long long)img->frame);
+        const char *headers[] = {"X-Desk-Frame", frame, NULL};
+        reply_bytes(c->r, 304, NULL, NULL, 0, headers);
+        return;
+    }
+    struct shot_result res = {.frame = img->frame,
+            .scaled = sr->has_scale || !space_fit_empty(&sr->fit),
+            .data = img->data,
             .len = img->len,
             .width = img->width,
             .height = img->height,
@@ -99,10 +119,10 @@ static void shot_done(const struct shot_image *img, void *arg) {
         res.cursor_x = img->cursor_x;
         res.cursor_y = img->cursor_y;
     } else if (sr->cursor) {
-        /* In the returned image's space: relative to the region, then scaled. */
+        /* In the returned image's space (§10), the mapping the pointer routes read back. */
+        struct space sp = {img->width, img->height, {img->rx, img->ry, img->rw, img->rh}};
         res.has_cursor_pos = true;
-        res.cursor_x = (int)((long)(img->cursor_x - img->rx) * img->width / img->rw);
-        res.cursor_y = (int)((long)(img->cursor_y - img->ry) * img->height / img->rh);
+        space_from_screen(&sp, img->cursor_x, img->cursor_y, &res.cursor_x, &res.cursor_y);
     }
     reply_shot(c->r, sr, &res);
 }
@@ -122,12 +142,17 @@ static void screenshot(struct req *r, bool region, bool compressed) {
             .height = sr.height,
             .cursor = sr.cursor,
             .scale = compressed ? sr.scale : 1.0,
+            .fit = sr.fit,
             .format = sr.format,
-            .quality = sr.quality};
+            .quality = sr.quality,
+            .if_changed = sr.if_changed,
+            .since = sr.since};
     struct shot_ctx ctx = {r, &sr};
     const char *stage = "capture";
     int rc = shots_take(req_deskd(r)->shots, &spec, shot_done, &ctx, &stage, err, sizeof err);
-    if (rc == -EBUSY) {
+    if (rc == -EINVAL) {
+        reply_error(r, ERR_INVALID_PARAMETER, "%s", err);
+    } else if (rc == -EBUSY) {
         r->retry_after_s = 1;
         reply_error(r, ERR_BUSY, "%s; retry later", err);
     } else if (rc == -ENXIO)

@@ -5,6 +5,7 @@
 #ifndef DESK_DESKD_H
 #define DESK_DESKD_H
 
+#include "damage.h"
 #include "http.h"
 #include "inputw.h"
 #include "shots.h"
@@ -17,6 +18,7 @@ struct deskd {
     const char *display;
     /* Each owns its X connections: screenshots, input, and window and monitor queries. */
     struct shots *shots;
+    struct damage *damage; /* frames, changes and waits (its own connection) */
     struct inputw *input;
     struct xconn *xquery;
     /* Window actions: their own connection (they wait for the window manager's events on it). */
@@ -42,6 +44,10 @@ static inline struct deskd *req_deskd(const struct req *r) {
  */
 extern const struct route *const deskd_routes[];
 
+/* The answer of a screen wait (API.md §8), for POST /computeruse/wait and a batch's settle. */
+json_t *wait_answer_json(const struct damage_wait_result *res);
+/* A damage_wait cancel check for a request (a struct req *): deskd stopping or the client gone. */
+bool req_wait_cancelled(void *req);
 /* Notes a ROUTE_ACTS request in the running recordings (server_config's acted hook). */
 void api_recordings_acted(const struct req *r);
 

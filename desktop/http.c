@@ -137,7 +137,8 @@ static void queue(struct req *r, int status, struct MHD_Response *resp, const ch
         r->status = 500;
         return;
     }
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, mime);
+    if (mime) /* NULL: no body (a 304) */
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, mime);
     const struct rstate *st = (const struct rstate *)r;
     if (status == 405 && st->allow[0])
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, st->allow);

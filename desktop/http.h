@@ -113,7 +113,8 @@ void reply_error(struct req *r, enum err_code code, const char *fmt, ...)
 void reply_error_as(struct req *r, enum err_code code, const char *error, const char *fmt, ...)
         __attribute__((format(printf, 4, 5)));
 /*
- * Sends bytes with a content type; buf is copied. headers is NULL or a
+ * Sends bytes with a content type (NULL: none, for a bodiless answer); buf
+ * is copied. headers is NULL or a
  * NULL-terminated list of name, value pairs.
  */
 void reply_bytes(struct req *r, int status, const char *mime, const void *buf, size_t len,

@@ -49,7 +49,8 @@ int main(int argc, char **argv) {
 
     static struct deskd d;
     d.display = cfg.display;
-    d.shots = shots_new(cfg.display);
+    d.damage = damage_new(cfg.display);
+    d.shots = d.damage ? shots_new(cfg.display, d.damage) : NULL;
     d.input = inputw_new(cfg.display, &d.stopping, INPUTW_WAIT_MAX_MS);
     if (d.input)
         inputw_set_hold_timeout(d.input, cfg.hold_timeout_ms);
@@ -86,6 +87,7 @@ int main(int argc, char **argv) {
     recs_finish(); /* each file finished by ffmpeg, before the desktop goes */
     inputw_destroy(d.input);
     shots_destroy(d.shots);
+    damage_destroy(d.damage);
     xconn_destroy(d.xquery);
     xconn_destroy(d.xwm);
     xconn_destroy(d.xapps);

@@ -32,6 +32,14 @@ int param_bool(const char *s, bool *out) {
     return -EINVAL;
 }
 
+int param_frame(const char *s, uint64_t *out) {
+    long v;
+    if (!s || util_parse_long(s, 0, LONG_MAX, &v) < 0)
+        return -EINVAL;
+    *out = (uint64_t)v;
+    return 0;
+}
+
 /* The first media type of Accept that deskd can serve decides; image types select binary. */
 static void parse_accept(const char *accept, bool *binary, enum img_format *fmt) {
     *binary = false;
@@ -66,6 +74,30 @@ static int region_int(
         FAIL("%s is required: an integer from %d to %d", name, min, max);
     if (util_parse_int(v, min, max, out) < 0)
         FAIL("%s must be an integer from %d to %d, got \"%.64s\"", name, min, max, v);
+    return 0;
+}
+
+/* fit, maxLongEdge, maxPixels (§10: their bounds combine) and ifChangedSince (§7). */
+static int parse_fit_since(
+        struct shot_req *sr, arg_fn get, const void *ctx, char *err, size_t errlen) {
+    const char *v;
+    if ((v = get(ctx, "fit")) && space_fit_named(v, &sr->fit) < 0)
+        FAIL("fit must be xga, wxga or fwxga, got \"%.64s\"", v);
+    if ((v = get(ctx, "maxLongEdge")) &&
+            util_parse_long(v, 1, SPACE_MAX_SIDE, &sr->fit.max_long_edge) < 0)
+        FAIL("maxLongEdge must be an integer from 1 to %d, got \"%.64s\"", SPACE_MAX_SIDE, v);
+    if ((v = get(ctx, "maxPixels")) &&
+            util_parse_long(v, 1, (long)SPACE_MAX_SIDE * SPACE_MAX_SIDE, &sr->fit.max_pixels) < 0)
+        FAIL("maxPixels must be an integer from 1 to %ld, got \"%.64s\"",
+                (long)SPACE_MAX_SIDE * SPACE_MAX_SIDE, v);
+    if (sr->has_scale && !space_fit_empty(&sr->fit))
+        FAIL("scale cannot be combined with fit, maxLongEdge or maxPixels: give one of them");
+    if ((v = get(ctx, "ifChangedSince"))) {
+        if (param_frame(v, &sr->since) < 0)
+            FAIL("ifChangedSince must be a frame id (an integer from 0 to 2^63-1), got \"%.64s\"",
+                    v);
+        sr->if_changed = true;
+    }
     return 0;
 }
 
@@ -119,7 +151,11 @@ int shot_parse(struct shot_req *sr, bool region, bool compressed, arg_fn get, co
         if ((v = get(ctx, "scale")) &&
                 (util_parse_double(v, &sr->scale) < 0 || sr->scale < 0.1 || sr->scale > 1.0))
             FAIL("scale must be a number from 0.1 to 1.0, got \"%.64s\"", v);
+        sr->has_scale = v != NULL;
     }
+
+    if (parse_fit_since(sr, get, ctx, err, errlen) < 0)
+        return -EINVAL;
 
     enum img_format want = sr->format;
     parse_accept(accept, &sr->binary, &want);

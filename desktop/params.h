@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "capture.h"
+#include "space.h"
 
 #define SHOT_MAX_SIDE  8192
 #define SHOT_MAX_COORD 1000000
@@ -30,8 +31,15 @@ struct shot_req {
     enum img_format format;
     int quality;
     double scale;
-    bool binary; /* the client asked for the image itself (Accept: image/...) */
+    bool has_scale;
+    struct space_fit fit; /* fit, maxLongEdge, maxPixels (API.md §10); empty when none given */
+    bool if_changed;      /* ifChangedSince was given: */
+    uint64_t since;       /* its frame id */
+    bool binary;          /* the client asked for the image itself (Accept: image/...) */
 };
+
+/* A frame id (API.md §7): a decimal integer 0..2^63-1; 0 or -EINVAL. */
+int param_frame(const char *s, uint64_t *out);
 
 /*
  * Parses the query of one of the four screenshot routes and the Accept header

@@ -18,6 +18,7 @@ static const struct route health_routes[] = {
 #define ROUTE_GROUPS(X)                                                                            \
     X(ready)                                                                                       \
     X(screenshot)                                                                                  \
+    X(screen)                                                                                      \
     X(display)                                                                                     \
     X(windows)                                                                                     \
     X(clipboard)                                                                                   \

@@ -531,6 +531,64 @@ static void test_auth(void) {
     run_free(&r);
 }
 
+/* Frames, --fit, --if-changed-since, wait and changes (API.md §7, §8, §10). */
+static void test_frames(Display *dpy) {
+    char path[128];
+    snprintf(path, sizeof path, "%s/fit.png", tmpdir);
+    struct run r = RUN("--json", "screenshot", "--fit", "xga", "-o", path);
+    json_t *j = json_loads(r.out, 0, NULL);
+    json_int_t frame = json_integer_value(json_object_get(j, "frameId"));
+    CHECK(r.status == 0 && json_integer_value(json_object_get(j, "width")) == 1024 &&
+                    json_integer_value(json_object_get(j, "height")) == 576 && frame > 0,
+            "--fit xga on 1280x720: %.300s", r.out);
+    json_decref(j);
+    run_free(&r);
+    check_file_image(path, "png", 1024, 576);
+
+    /* Nothing changed: "unchanged", and the file is not written. */
+    char since[32];
+    snprintf(since, sizeof since, "%lld", (long long)frame);
+    snprintf(path, sizeof path, "%s/again.png", tmpdir);
+    r = RUN("screenshot", "--fit", "xga", "--if-changed-since", since, "-o", path);
+    CHECK_RUN(r, 0, out, "unchanged since frame");
+    CHECK(access(path, F_OK) != 0, "an unchanged screenshot writes no file");
+    run_free(&r);
+
+    r = RUN("wait", "stable", "--stable-ms", "50", "--timeout-ms", "2000");
+    CHECK_RUN(r, 0, out, "stable after");
+    run_free(&r);
+    r = RUN("wait", "changed", "--timeout-ms", "100", "--region", "0,0,1,1");
+    CHECK_RUN(r, 1, out, "timed out after");
+    run_free(&r);
+    r = RUN("wait", "soon");
+    CHECK_RUN(r, 2, err, "stable or changed");
+    run_free(&r);
+    r = RUN("wait", "stable", "--stable-ms", "5");
+    CHECK_RUN(r, 2, err, "--stable-ms");
+    run_free(&r);
+
+    /* A paint inside the region: the screenshot comes, and changes names it. */
+    XSetForeground(dpy, DefaultGC(dpy, DefaultScreen(dpy)), 0xff8000);
+    XFillRectangle(
+            dpy, DefaultRootWindow(dpy), DefaultGC(dpy, DefaultScreen(dpy)), 1200, 700, 20, 10);
+    XSync(dpy, False);
+    r = RUN("screenshot", "--fit", "xga", "--if-changed-since", since, "-o", path);
+    CHECK_RUN(r, 0, out, "1024x576 png");
+    run_free(&r);
+    r = RUN("--json", "changes", since);
+    j = json_loads(r.out, 0, NULL);
+    json_t *reg = json_array_get(json_object_get(j, "regions"), 0);
+    CHECK(r.status == 0 && json_is_true(json_object_get(j, "changed")) &&
+                    json_integer_value(json_object_get(reg, "x")) == 1200 &&
+                    json_integer_value(json_object_get(reg, "width")) == 20,
+            "desk changes: %.300s", r.out);
+    json_decref(j);
+    run_free(&r);
+    r = RUN("changes", "x");
+    CHECK_RUN(r, 2, err, "frame id");
+    run_free(&r);
+}
+
 int main(void) {
     check_timeout(180);
     check_require_tool("Xvfb");
@@ -556,6 +614,7 @@ int main(void) {
     test_screenshots();
     test_input();
     test_queries(dpy);
+    test_frames(dpy);
     test_auth();
 
     CHECK_INT(deskd_stop(&d), 0);

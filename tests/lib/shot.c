@@ -53,6 +53,8 @@ int shot_try(const char *base, const char *path_and_query, struct shot *s) {
     if (!shape)
         goto out;
     snprintf(s->format, sizeof s->format, "%s", fmt);
+    json_t *frame = json_object_get(root, "frameId");
+    s->frame = json_is_integer(frame) ? (unsigned long long)json_integer_value(frame) : 0;
     if (cursor) {
         s->has_cursor = json_int(cursor, "x", &s->cursor_x) == 0 &&
                         json_int(cursor, "y", &s->cursor_y) == 0;

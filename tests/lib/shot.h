@@ -16,6 +16,7 @@ struct shot {
     int rx, ry, rw, rh; /* region */
     bool has_cursor;
     int cursor_x, cursor_y;
+    unsigned long long frame; /* frameId, 0 when absent */
     char format[8];
     char error[512]; /* the error sentence of a non-200 answer */
 };

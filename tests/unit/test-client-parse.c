@@ -494,7 +494,8 @@ static void test_image_binary(void) {
     static const unsigned char jpg[] = "\xff\xd8\xff\xe0rest";
     static const unsigned char webp[] = "RIFF\x10\0\0\0WEBPVP8 ";
     struct desk_image *img = NULL;
-    struct wire_shot_headers h = {"image/jpeg", "640", "360", "0,0,1280,720", "320", "180"};
+    struct wire_shot_headers h = {
+            "image/jpeg", "640", "360", "0,0,1280,720", "320", "180", "1795999124925687"};
 
     unsigned char *data = malloc(sizeof jpg);
     memcpy(data, jpg, sizeof jpg);
@@ -504,13 +505,15 @@ static void test_image_binary(void) {
         CHECK(img->format == DESK_IMAGE_JPEG && img->width == 640 && img->height == 360, "jpeg");
         CHECK(img->region.width == 1280 && img->region.height == 720, "region");
         CHECK(img->has_cursor && img->cursor.x == 320 && img->cursor.y == 180, "cursor");
+        CHECK(img->frame_id == 1795999124925687ULL && !img->unchanged, "frame id");
     } else {
         free(data);
     }
     desk_image_free(img);
 
     /* No cursor headers; negative region origin; media type parameters. */
-    struct wire_shot_headers h2 = {"image/webp; q=1", "30", "40", "-10,-20,30,40", NULL, NULL};
+    struct wire_shot_headers h2 = {
+            "image/webp; q=1", "30", "40", "-10,-20,30,40", NULL, NULL, NULL};
     data = malloc(sizeof webp);
     memcpy(data, webp, sizeof webp);
     CHECK_INT(wire_image_binary(data, sizeof webp - 1, &h2, &e, &img), DESK_OK);
@@ -525,21 +528,22 @@ static void test_image_binary(void) {
         struct wire_shot_headers h;
         const char *needle;
     } bad[] = {
-            {{"text/html", "1", "1", "0,0,1,1", NULL, NULL}, "Content-Type"},
-            {{NULL, "1", "1", "0,0,1,1", NULL, NULL}, "Content-Type"},
-            {{"image/png", NULL, "1", "0,0,1,1", NULL, NULL}, "X-Desk-Width"},
-            {{"image/png", "1x", "1", "0,0,1,1", NULL, NULL}, "X-Desk-Width"},
-            {{"image/png", " 1", "1", "0,0,1,1", NULL, NULL}, "X-Desk-Width"},
-            {{"image/png", "1", "99999999999", "0,0,1,1", NULL, NULL}, "X-Desk-Height"},
-            {{"image/png", "1", "1", "0,0,1", NULL, NULL}, "X-Desk-Region"},
-            {{"image/png", "1", "1", "0,0,1,1,1", NULL, NULL}, "X-Desk-Region"},
-            {{"image/png", "1", "1", "0,,1,1", NULL, NULL}, "X-Desk-Region"},
-            {{"image/png", "1", "1", "a,b,c,d", NULL, NULL}, "X-Desk-Region"},
-            {{"image/png", "1", "1", NULL, NULL, NULL}, "X-Desk-Region"},
-            {{"image/png", "1", "1", "0,0,1,1", "5", NULL}, "X-Desk-Cursor"},
-            {{"image/png", "0", "1", "0,0,1,1", NULL, NULL}, "not positive"},
-            {{"image/png", "1", "1", "0,0,0,1", NULL, NULL}, "not positive"},
-            {{"image/jpeg", "1", "1", "0,0,1,1", NULL, NULL}, "not a jpeg file"},
+            {{"text/html", "1", "1", "0,0,1,1", NULL, NULL, NULL}, "Content-Type"},
+            {{NULL, "1", "1", "0,0,1,1", NULL, NULL, NULL}, "Content-Type"},
+            {{"image/png", NULL, "1", "0,0,1,1", NULL, NULL, NULL}, "X-Desk-Width"},
+            {{"image/png", "1x", "1", "0,0,1,1", NULL, NULL, NULL}, "X-Desk-Width"},
+            {{"image/png", " 1", "1", "0,0,1,1", NULL, NULL, NULL}, "X-Desk-Width"},
+            {{"image/png", "1", "99999999999", "0,0,1,1", NULL, NULL, NULL}, "X-Desk-Height"},
+            {{"image/png", "1", "1", "0,0,1", NULL, NULL, NULL}, "X-Desk-Region"},
+            {{"image/png", "1", "1", "0,0,1,1,1", NULL, NULL, NULL}, "X-Desk-Region"},
+            {{"image/png", "1", "1", "0,,1,1", NULL, NULL, NULL}, "X-Desk-Region"},
+            {{"image/png", "1", "1", "a,b,c,d", NULL, NULL, NULL}, "X-Desk-Region"},
+            {{"image/png", "1", "1", NULL, NULL, NULL, NULL}, "X-Desk-Region"},
+            {{"image/png", "1", "1", "0,0,1,1", "5", NULL, NULL}, "X-Desk-Cursor"},
+            {{"image/png", "1", "1", "0,0,1,1", NULL, NULL, "12x"}, "X-Desk-Frame"},
+            {{"image/png", "0", "1", "0,0,1,1", NULL, NULL, NULL}, "not positive"},
+            {{"image/png", "1", "1", "0,0,0,1", NULL, NULL, NULL}, "not positive"},
+            {{"image/jpeg", "1", "1", "0,0,1,1", NULL, NULL, NULL}, "not a jpeg file"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         data = malloc(sizeof png);
@@ -552,9 +556,36 @@ static void test_image_binary(void) {
     /* A truncated body: too short for any signature. */
     data = malloc(2);
     memcpy(data, "\x89P", 2);
-    struct wire_shot_headers h3 = {"image/png", "1", "1", "0,0,1,1", NULL, NULL};
+    struct wire_shot_headers h3 = {"image/png", "1", "1", "0,0,1,1", NULL, NULL, NULL};
     CHECK_PROTO(wire_image_binary(data, 2, &h3, &e, &img), "not a png file");
     free(data);
+
+    /* A 304: no bytes, the frame from its header. */
+    CHECK_INT(wire_image_unchanged("42", &e, &img), DESK_OK);
+    CHECK(img && img->unchanged && !img->data && img->frame_id == 42, "unchanged image");
+    desk_image_free(img);
+    CHECK_PROTO(wire_image_unchanged(NULL, &e, &img), "X-Desk-Frame");
+}
+
+static void test_changes_and_wait(void) {
+    struct desk_changes c;
+    const char *ok = "{\"frameId\":1795999124925687,\"changed\":true,\"regions\":[{\"x\":1,"
+                     "\"y\":2,\"width\":3,\"height\":4}],\"complete\":false}";
+    CHECK_INT(wire_changes(ok, strlen(ok), &e, &c), DESK_OK);
+    CHECK(c.frame_id == 1795999124925687ULL && c.changed && !c.complete && c.count == 1 &&
+                    c.regions[0].x == 1 && c.regions[0].height == 4,
+            "changes parsed");
+    const char *bad = "{\"frameId\":1,\"changed\":true,\"regions\":[{\"x\":1}],\"complete\":true}";
+    CHECK_PROTO(wire_changes(bad, strlen(bad), &e, &c), "regions");
+    struct desk_wait_result w;
+    const char *wt = "{\"frameId\":7,\"changed\":false,\"stable\":false,\"timedOut\":true,"
+                     "\"waitedMs\":400,\"regions\":[]}";
+    CHECK_INT(wire_wait(wt, strlen(wt), &e, &w), DESK_OK);
+    CHECK(w.timed_out && !w.stable && !w.changed && w.waited_ms == 400 && w.changes.frame_id == 7 &&
+                    w.changes.count == 0,
+            "wait parsed");
+    const char *wb = "{\"frameId\":7,\"changed\":false,\"regions\":[]}";
+    CHECK_PROTO(wire_wait(wb, strlen(wb), &e, &w), "stable");
 }
 
 static void check_b64(const char *in, const char *want) {
@@ -600,6 +631,7 @@ int main(void) {
     test_state_and_text();
     test_image_json();
     test_image_binary();
+    test_changes_and_wait();
     test_base64();
     return check_finish();
 }

@@ -570,7 +570,7 @@ static void test_invalid(void) {
 }
 
 int main(void) {
-    check_timeout(60);
+    check_timeout(120);
     test_names();
     test_scale_length();
     test_box();

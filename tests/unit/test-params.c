@@ -81,6 +81,16 @@ static const struct tcase cases[] = {
         {false, false, "", "image/webp", "this route returns PNG"},
         {false, true, "", "image/webp, */*;q=0.8", NULL},
         {false, true, "", "application/json, image/png", NULL},
+        {false, false, "fit=xga", NULL, NULL},
+        {false, true, "fit=XGA", NULL, "fit must be xga, wxga or fwxga, got \"XGA\""},
+        {false, true, "fit=xga&scale=0.5", NULL, "scale cannot be combined with fit"},
+        {false, true, "maxPixels=100&scale=0.5", NULL, "scale cannot be combined"},
+        {false, true, "maxLongEdge=0", NULL, "maxLongEdge must be an integer from 1 to 8192"},
+        {false, true, "maxLongEdge=8193", NULL, "maxLongEdge must be"},
+        {false, false, "maxPixels=1.5", NULL, "maxPixels must be an integer"},
+        {false, false, "ifChangedSince=-1", NULL, "ifChangedSince must be a frame id"},
+        {false, false, "ifChangedSince=12abc", NULL, "ifChangedSince must be a frame id"},
+        {false, false, "ifChangedSince=1795999124925687", NULL, NULL},
 };
 
 static void test_table(void) {
@@ -135,6 +145,16 @@ static void test_values(void) {
     CHECK(sr.binary, "Accept: image/webp is binary");
     CHECK_INT(shot_parse(&sr, false, false, lookup, &q, "image/png", err, sizeof err), 0);
     CHECK(sr.binary && sr.format == IMG_PNG, "uncompressed route, Accept: image/png");
+
+    /* The fit bounds combine; ifChangedSince keeps all 64 bits a frame id may use. */
+    q = parse_qs(
+            "fit=wxga&maxLongEdge=1000&maxPixels=500000&ifChangedSince=9007199254740993", store);
+    CHECK_INT(shot_parse(&sr, false, false, lookup, &q, NULL, err, sizeof err), 0);
+    CHECK(sr.fit.max_width == 1280 && sr.fit.max_height == 800 && sr.fit.max_long_edge == 1000 &&
+                    sr.fit.max_pixels == 500000 && !sr.has_scale,
+            "fit bounds");
+    CHECK(sr.if_changed && sr.since == 9007199254740993ULL, "ifChangedSince %llu",
+            (unsigned long long)sr.since);
 
     /* Region parameters are ignored on the full-screen routes. */
     q = parse_qs("x=abc", store);

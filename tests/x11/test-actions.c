@@ -193,7 +193,10 @@ static void test_bad_action(void) {
                     "actions[0].until (waiting for the screen"},
             {"{\"actions\":[{\"type\":\"wait\",\"ms\":70000}]}",
                     "actions[0].ms must be an integer"},
-            {"{\"actions\":[],\"observe\":{\"settle\":{\"stableMs\":200}}}", "observe.settle"},
+            {"{\"actions\":[],\"observe\":{\"settle\":{\"stableMs\":5}}}",
+                    "observe.settle.stableMs must be an integer from 10 to 10000"},
+            {"{\"actions\":[],\"observe\":{\"screenshot\":{\"fit\":\"xga\",\"scale\":0.5}}}",
+                    "observe.screenshot.scale cannot be combined with fit"},
             {"{\"actions\":[{\"type\":\"move\",\"x\":1000000.6,\"y\":1}]}", "got 1000000.6"},
             {"{\"actions\":[{\"type\":\"move\",\"x\":true,\"y\":1}]}", "got true"},
     };

@@ -183,6 +183,13 @@ struct desk_image {
     struct desk_rect region;  /* the captured screen rectangle */
     bool has_cursor;          /* whether the server reported the pointer's position */
     struct desk_point cursor; /* in the image's space: relative to the region, then scaled */
+    /* [ext] Added in 0.1: images are only made by the library, so these may grow. */
+    unsigned long long frame_id; /* names the screen contents shown (frameId); 0: not sent */
+    /*
+     * true: the answer to if_changed_since was "not modified" (HTTP 304): data is NULL,
+     * size and the sizes are 0, and nothing in the region changed since that frame.
+     */
+    bool unchanged;
 };
 
 /*
@@ -202,6 +209,76 @@ DESK_EXPORT enum desk_status desk_screenshot_region_compressed(desk_client *c,
         const struct desk_rect *region, const struct desk_compress *opt, struct desk_image **out);
 /* Frees an image and its bytes. NULL is accepted. */
 DESK_EXPORT void desk_image_free(struct desk_image *img);
+
+/*
+ * [ext] Every screenshot option deskd knows (API.md §3, §7, §10). Zeroed means the full
+ * screen as PNG through the uncompressed route.
+ */
+struct desk_shot_options {
+    const struct desk_rect *region; /* NULL: the full screen */
+    bool compressed;                /* the /compressed routes: format and quality apply */
+    enum desk_image_format format;
+    int quality;       /* 1..100; 0 = the server's default (85) */
+    double scale;      /* 0.1..1.0; 0 = none (not with a fit) */
+    const char *fit;   /* "xga" (1024x768), "wxga" (1280x800), "fwxga" (1366x768); NULL: none */
+    int max_long_edge; /* > 0: the image's longer side at most this */
+    long max_pixels;   /* > 0: width * height at most this */
+    bool show_cursor;
+    /* > 0: answer "unchanged" (image->unchanged) when nothing in the region changed since. */
+    unsigned long long if_changed_since;
+};
+
+/*
+ * [ext] A screenshot with any options. On success *out is a new image; with
+ * if_changed_since it may be an "unchanged" image without bytes (still freed with
+ * desk_image_free). A fitted or scaled image shows opt->region (or the screen) in
+ * width x height pixels: map its points with the space of API.md §10.
+ */
+DESK_EXPORT enum desk_status desk_screenshot_ex(
+        desk_client *c, const struct desk_shot_options *opt, struct desk_image **out);
+
+/* ---- [ext] frames, changes and waiting (API.md §7, §8) ---------------------------------- */
+
+/* The most rectangles an answer carries (deskd merges beyond it). */
+#define DESK_CHANGES_MAX 32
+
+struct desk_changes {
+    unsigned long long frame_id; /* the frame now */
+    bool changed;
+    bool complete; /* false: the server's history did not reach back; regions is the screen */
+    int count;
+    struct desk_rect regions[DESK_CHANGES_MAX]; /* merged, clipped to the screen */
+};
+
+/* GET /computeruse/screen/changes: what changed after frame since (from an earlier answer). */
+DESK_EXPORT enum desk_status desk_screen_changes(
+        desk_client *c, unsigned long long since, struct desk_changes *out);
+
+enum desk_wait_until {
+    DESK_WAIT_STABLE = 0,  /* until the region had no change for stable_ms */
+    DESK_WAIT_CHANGED = 1, /* until the region changed after since */
+};
+
+struct desk_wait_options {
+    enum desk_wait_until until;
+    int stable_ms;                  /* 10..10000; 0 = the server's default (300) */
+    int timeout_ms;                 /* 1..60000; 0 = the server's default (5000) */
+    unsigned long long since;       /* changed: after this frame; 0 = from the call */
+    const struct desk_rect *region; /* NULL: the whole screen */
+};
+
+struct desk_wait_result {
+    bool changed, stable, timed_out; /* a timeout is DESK_OK with timed_out set */
+    long waited_ms;
+    struct desk_changes changes; /* frame_id at the return; what changed during the wait */
+};
+
+/*
+ * POST /computeruse/wait: returns when the screen (region) is stable or changed, or at
+ * the timeout. The handle's total timeout must exceed timeout_ms.
+ */
+DESK_EXPORT enum desk_status desk_wait(
+        desk_client *c, const struct desk_wait_options *opt, struct desk_wait_result *out);
 
 /* ---- mouse ------------------------------------------------------------------------------ */
 
