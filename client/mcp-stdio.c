@@ -66,8 +66,8 @@ static size_t on_header(char *data, size_t size, size_t n, void *arg) {
 }
 
 /* Sends method (POST with body, or DELETE) to /mcp; the HTTP status, or -1 with err. */
-static long send_mcp(struct bridge *br, const char *method, const char *body, size_t len,
-        char *err, size_t errlen) {
+static long send_mcp(struct bridge *br, const char *method, const char *body, size_t len, char *err,
+        size_t errlen) {
     struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
     h = curl_slist_append(h, "Accept: application/json, text/event-stream");
     if (br->auth[0])
@@ -89,7 +89,8 @@ static long send_mcp(struct bridge *br, const char *method, const char *body, si
     if (rc == CURLE_OK)
         curl_easy_getinfo(br->curl, CURLINFO_RESPONSE_CODE, &status);
     else
-        snprintf(err, errlen, "deskd at %.200s did not answer: %s", br->url, curl_easy_strerror(rc));
+        snprintf(
+                err, errlen, "deskd at %.200s did not answer: %s", br->url, curl_easy_strerror(rc));
     return status;
 }
 

@@ -55,27 +55,29 @@ struct tool {
 /* Schema fragments shared by the pointer tools. */
 #define XY_ "\"x\": {\"type\": \"integer\"}, \"y\": {\"type\": \"integer\"}"
 #define SPACE_                                                                                     \
-    "\"space\": {\"type\": \"object\", \"description\": \"The image the coordinates are "         \
-    "pixels of (e.g. the screenshot taken with fit): {width, height}; coordinates are mapped "    \
-    "to the screen. Absent: screen pixels.\", \"properties\": {\"width\": {\"type\": "           \
+    "\"space\": {\"type\": \"object\", \"description\": \"The image the coordinates are "          \
+    "pixels of (e.g. the screenshot taken with fit): {width, height}; coordinates are mapped "     \
+    "to the screen. Absent: screen pixels.\", \"properties\": {\"width\": {\"type\": "             \
     "\"integer\"}, \"height\": {\"type\": \"integer\"}}, \"required\": [\"width\", \"height\"]}"
 #define HOLD_                                                                                      \
-    "\"holdKeys\": {\"type\": \"array\", \"items\": {\"type\": \"string\"}, \"description\": "    \
+    "\"holdKeys\": {\"type\": \"array\", \"items\": {\"type\": \"string\"}, \"description\": "     \
     "\"Keys held during the action, e.g. [\\\"shift\\\"]\"}"
 #define BUTTON_                                                                                    \
-    "\"button\": {\"type\": \"string\", \"enum\": [\"left\", \"right\", \"middle\", \"back\", "   \
+    "\"button\": {\"type\": \"string\", \"enum\": [\"left\", \"right\", \"middle\", \"back\", "    \
     "\"forward\"], \"default\": \"left\"}"
 #define COORDS_                                                                                    \
     " Coordinates are screen pixels of the X display, origin top-left, unless space is given."
-#define OBJ_(props, req) "{\"type\": \"object\", \"properties\": {" props "}, \"required\": [" req "]}"
+#define OBJ_(props, req)                                                                           \
+    "{\"type\": \"object\", \"properties\": {" props "}, \"required\": [" req "]}"
 
 static const struct tool tools[] = {
         {"screenshot", "GET", "/computeruse/screenshot/compressed", IN_QUERY, NULL,
                 "Captures the screen (or the rectangle x, y, width, height of it) as an image. "
                 "fit sizes it for you: xga (fits 1024x768), wxga (1280x800), fwxga (1366x768), "
-                "or maxLongEdge=N; pass the image's width and height as space to pointer tools "
-                "to use its pixels as coordinates. The text block gives space (the image size) "
-                "and region (the screen rectangle shown).",
+                "or maxLongEdge=N and/or maxPixels=N; pass the image's width and height as space "
+                "to pointer tools to use its pixels as coordinates. The text block gives frameId "
+                "(equal ids: the "
+                "same screen), space (the image size) and region (the screen rectangle shown).",
                 OBJ_("\"format\": {\"type\": \"string\", \"enum\": [\"png\", \"jpeg\", \"webp\"], "
                      "\"default\": \"png\"}, \"quality\": {\"type\": \"integer\", \"minimum\": 1, "
                      "\"maximum\": 100}, \"fit\": {\"type\": \"string\"}, \"scale\": {\"type\": "
@@ -87,7 +89,7 @@ static const struct tool tools[] = {
                 "Moves the pointer to x, y and clicks (clicks: 1 to 3)." COORDS_
                 " Answers where the pointer is, in the same space.",
                 OBJ_(XY_ ", " BUTTON_ ", \"clicks\": {\"type\": \"integer\", \"minimum\": 1, "
-                          "\"maximum\": 3}, " SPACE_ ", " HOLD_,
+                         "\"maximum\": 3}, " SPACE_ ", " HOLD_,
                         "\"x\", \"y\"")},
         {"double_click", "POST", "/computeruse/mouse/click", IN_BODY, "{\"clicks\": 2}",
                 "Double-clicks at x, y." COORDS_,
@@ -103,14 +105,14 @@ static const struct tool tools[] = {
                 "follows path, 2 to 1000 points {x, y})." COORDS_,
                 OBJ_("\"startX\": {\"type\": \"integer\"}, \"startY\": {\"type\": \"integer\"}, "
                      "\"endX\": {\"type\": \"integer\"}, \"endY\": {\"type\": \"integer\"}, "
-                     "\"path\": {\"type\": \"array\", \"items\": " OBJ_(XY_, "\"x\", \"y\"") "}, "
-                     BUTTON_ ", " SPACE_ ", " HOLD_,
+                     "\"path\": {\"type\": \"array\", \"items\": " OBJ_(
+                             XY_, "\"x\", \"y\"") "}, " BUTTON_ ", " SPACE_ ", " HOLD_,
                         "")},
         {"scroll", "POST", "/computeruse/mouse/scroll", IN_BODY, NULL,
                 "Scrolls at x, y: amount wheel clicks (default 1) in direction." COORDS_,
                 OBJ_(XY_ ", \"direction\": {\"type\": \"string\", \"enum\": [\"up\", \"down\", "
-                          "\"left\", \"right\"]}, \"amount\": {\"type\": \"integer\", "
-                          "\"minimum\": 0}, " SPACE_ ", " HOLD_,
+                         "\"left\", \"right\"]}, \"amount\": {\"type\": \"integer\", "
+                         "\"minimum\": 0}, " SPACE_ ", " HOLD_,
                         "\"x\", \"y\", \"direction\"")},
         {"type", "POST", "/computeruse/keyboard/type", IN_BODY, NULL,
                 "Types text as characters, whatever the keyboard layout; a newline presses "
@@ -130,6 +132,19 @@ static const struct tool tools[] = {
                 "Presses one chord such as ctrl+shift+t: modifiers then the last key, released "
                 "in reverse order.",
                 OBJ_("\"keys\": {\"type\": \"string\"}", "\"keys\"")},
+        {"wait", "POST", "/computeruse/wait", IN_BODY, NULL,
+                "Waits for the screen: until stable (no change for stableMs, 10 to 10000) or "
+                "changed (since frameId, default now), at most timeoutMs (1 to 60000; a "
+                "timeout is not an error: timedOut is true). region limits it to a screen "
+                "rectangle in screen pixels. Answers frameId, changed, stable, timedOut, "
+                "waitedMs and the regions that changed.",
+                OBJ_("\"until\": {\"type\": \"string\", \"enum\": [\"stable\", \"changed\"]}, "
+                     "\"stableMs\": {\"type\": \"integer\", \"minimum\": 10, \"maximum\": "
+                     "10000}, \"timeoutMs\": {\"type\": \"integer\", \"minimum\": 1, "
+                     "\"maximum\": 60000}, \"since\": {\"type\": \"integer\"}, \"region\": "
+                     "{\"type\": \"object\", \"properties\": {" XY_ ", \"width\": {\"type\": "
+                     "\"integer\"}, \"height\": {\"type\": \"integer\"}}}",
+                        "\"until\"")},
         {"cursor_position", "GET", "/computeruse/mouse/position", IN_QUERY, NULL,
                 "Answers the pointer position {x, y} in screen pixels.", OBJ_("", "")},
         {"actions", "POST", "/computeruse/actions", IN_BODY, NULL,
@@ -243,13 +258,11 @@ static void reply_rpc(struct req *r, int status, json_t *msg, const char *sessio
     free(text);
 }
 
-static void reply_rpc_error(
-        struct req *r, int status, json_t *id, int code, const char *fmt, ...)
+static void reply_rpc_error(struct req *r, int status, json_t *id, int code, const char *fmt, ...)
         __attribute__((format(printf, 5, 6)));
 
 /* A JSON-RPC error answer to id (borrowed; NULL: null) with an HTTP status. */
-static void reply_rpc_error(
-        struct req *r, int status, json_t *id, int code, const char *fmt, ...) {
+static void reply_rpc_error(struct req *r, int status, json_t *id, int code, const char *fmt, ...) {
     char msg[512];
     va_list ap;
     va_start(ap, fmt);
@@ -278,9 +291,10 @@ static json_t *tool_list(void) {
         if (!schema)
             log_msg(LOG_ERROR, "mcp: the schema of tool %s is not JSON: %s", tools[i].name,
                     jerr.text);
-        json_array_append_new(list, json_pack("{s:s, s:s, s:o}", "name", tools[i].name,
-                                            "description", tools[i].description, "inputSchema",
-                                            schema ? schema : json_pack("{s:s}", "type", "object")));
+        json_array_append_new(
+                list, json_pack("{s:s, s:s, s:o}", "name", tools[i].name, "description",
+                              tools[i].description, "inputSchema",
+                              schema ? schema : json_pack("{s:s}", "type", "object")));
     }
     return list;
 }
@@ -311,11 +325,11 @@ static json_t *answer_content(json_t *answer) {
         const char *format = json_string_value(json_object_get(img, "format"));
         char mime[32];
         snprintf(mime, sizeof mime, "image/%s", format ? format : "png");
-        json_array_append_new(content,
-                json_pack("{s:s, s:O, s:s}", "type", "image", "data",
-                        json_object_get(img, "screenshot"), "mimeType", mime));
-        json_t *about = json_pack("{s:{s:O, s:O}}", "space", "width",
-                json_object_get(img, "width"), "height", json_object_get(img, "height"));
+        json_array_append_new(
+                content, json_pack("{s:s, s:O, s:s}", "type", "image", "data",
+                                 json_object_get(img, "screenshot"), "mimeType", mime));
+        json_t *about = json_pack("{s:{s:O, s:O}}", "space", "width", json_object_get(img, "width"),
+                "height", json_object_get(img, "height"));
         if (json_object_get(img, "space"))
             json_object_set(about, "space", json_object_get(img, "space"));
         json_t *keep[] = {json_object_get(img, "region"), json_object_get(img, "frameId"),
@@ -341,8 +355,8 @@ static json_t *answer_content(json_t *answer) {
 }
 
 /* Query arguments from a flat JSON object; the strings go in store (freed by the caller). */
-static int query_args(json_t *in, const char **args, char **store, int max, char *err,
-        size_t errlen) {
+static int query_args(
+        json_t *in, const char **args, char **store, int max, char *err, size_t errlen) {
     int n = 0;
     const char *key;
     json_t *v;
@@ -392,8 +406,11 @@ static json_t *tool_run(struct req *r, const struct tool *t, json_t *args) {
         /* The region of the screen, when given, is the region screenshot route. */
         if (strcmp(t->name, "screenshot") == 0 && json_object_get(args, "width"))
             snprintf(path, sizeof path, "/computeruse/screenshot/region/compressed");
-        if (query_args(args, qargs, store, 2 * REQ_MAX_ARGS, err, sizeof err) < 0)
+        if (query_args(args, qargs, store, 2 * REQ_MAX_ARGS, err, sizeof err) < 0) {
+            for (int i = 0; i < REQ_MAX_ARGS; i++)
+                free(store[i]);
             return tool_error(err);
+        }
     } else {
         body = json_deep_copy(args);
         json_t *fixed = t->fixed ? json_loads(t->fixed, 0, NULL) : NULL;
@@ -407,8 +424,7 @@ static json_t *tool_run(struct req *r, const struct tool *t, json_t *args) {
             json_decref(body);
             return tool_error("id must be a window id (a positive integer) from the windows tool");
         }
-        if (!action || strspn(action, "abcdefghijklmnopqrstuvwxyz") != strlen(action) ||
-                !*action) {
+        if (!action || strspn(action, "abcdefghijklmnopqrstuvwxyz") != strlen(action) || !*action) {
             json_decref(body);
             return tool_error("action must be one of activate, close, minimize, maximize, "
                               "restore, geometry");
@@ -491,8 +507,8 @@ static void on_call(struct req *r, json_t *id, json_t *params) {
             return;
         }
     }
-    reply_rpc_error(r, 200, id, RPC_INVALID_PARAMS, "unknown tool \"%s\"; tools/list names them",
-            name);
+    reply_rpc_error(
+            r, 200, id, RPC_INVALID_PARAMS, "unknown tool \"%s\"; tools/list names them", name);
 }
 
 /* The checks of a message after initialize: its session and protocol version headers. */
@@ -520,8 +536,8 @@ static bool session_ok(struct req *r, json_t *id) {
 
 static void api_mcp_post(struct req *r) {
     if (r->body_too_large) {
-        reply_rpc_error(r, 413, NULL, RPC_INVALID_REQUEST,
-                "the message exceeds %zu bytes", (size_t)REQ_BIG_BODY_LIMIT);
+        reply_rpc_error(r, 413, NULL, RPC_INVALID_REQUEST, "the message exceeds %zu bytes",
+                (size_t)REQ_BIG_BODY_LIMIT);
         return;
     }
     json_error_t jerr;
@@ -535,6 +551,8 @@ static void api_mcp_post(struct req *r) {
     if (!json_is_string(id) && !json_is_integer(id))
         id = NULL; /* refused below when given; errors then answer to null */
     bool has_id = json_object_get(msg, "id") != NULL;
+    /* A response to a request of ours: deskd sends none, so it answers nothing. */
+    bool response = json_object_get(msg, "result") || json_object_get(msg, "error");
     const char *method = json_string_value(json_object_get(msg, "method"));
     json_t *params = json_object_get(msg, "params");
     if (json_is_array(msg)) {
@@ -546,18 +564,16 @@ static void api_mcp_post(struct req *r) {
                 "a message must be a JSON object with \"jsonrpc\": \"2.0\"");
     } else if (has_id && !id) {
         reply_rpc_error(r, 400, NULL, RPC_INVALID_REQUEST, "id must be a string or an integer");
-    } else if (!method && (json_object_get(msg, "result") || json_object_get(msg, "error"))) {
-        reply_bytes(r, 202, "application/json", "", 0, NULL); /* a response: nothing asked */
-    } else if (!method) {
+    } else if (!method && !response) {
         reply_rpc_error(r, 400, id, RPC_INVALID_REQUEST, "method must be a string");
     } else if (params && !json_is_object(params)) {
         reply_rpc_error(r, 400, id, RPC_INVALID_REQUEST, "params must be an object");
-    } else if (strcmp(method, "initialize") == 0 && id) {
+    } else if (!response && strcmp(method, "initialize") == 0 && id) {
         on_initialize(r, id, params);
     } else if (!session_ok(r, id)) {
         /* answered */
-    } else if (!id) {
-        /* Notifications (initialized, cancelled...) need no answer. */
+    } else if (!id || response) {
+        /* Notifications (initialized, cancelled...) and responses need no answer. */
         reply_bytes(r, 202, "application/json", "", 0, NULL);
     } else if (strcmp(method, "ping") == 0) {
         reply_result(r, id, json_object(), NULL);

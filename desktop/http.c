@@ -77,7 +77,7 @@ struct rstate {
     char *body;
     size_t body_len;
     bool body_too_big;
-    bool own_limit; /* the route answers a body over the limit itself (ROUTE_OWN_LIMIT) */
+    bool own_limit;    /* the route answers a body over the limit itself (ROUTE_OWN_LIMIT) */
     size_t body_limit; /* REQ_BODY_LIMIT, or more for the route's ROUTE_BIG_BODY */
     size_t body_cap;
     /* The first query key or value with a control byte (API.md §1 refuses them). */
@@ -432,7 +432,10 @@ void req_call(const struct req *outer, const char *method, const char *path,
         const char *const *args, json_t *body, struct req_capture *out) {
     const struct server *s = ((const struct rstate *)outer)->srv;
     *out = (struct req_capture){.outer = outer};
-    struct req r = {.method = method, .path = path, .ctx = outer->ctx, .capture = out,
+    struct req r = {.method = method,
+            .path = path,
+            .ctx = outer->ctx,
+            .capture = out,
             .start_ns = util_mono_ns()};
     for (int i = 0; args && args[i] && r.nargs < REQ_MAX_ARGS - 1; i += 2) {
         r.arg_keys[r.nargs] = args[i];

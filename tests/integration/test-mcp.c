@@ -107,7 +107,7 @@ static void check_tools(struct nodeproc *n, const char *how) {
     json_t *a = ask(n, "{\"op\":\"list\"}");
     json_t *tools = json_object_get(a, "tools");
     static const char *const want[] = {"screenshot", "click", "double_click", "triple_click",
-            "move", "drag", "scroll", "type", "key", "hotkey", "cursor_position", "actions",
+            "move", "drag", "scroll", "type", "key", "hotkey", "wait", "cursor_position", "actions",
             "windows", "window_action", "clipboard_get", "clipboard_set", "launch", NULL};
     for (int i = 0; want[i]; i++) {
         bool found = false;
@@ -147,7 +147,11 @@ static void check_screenshot(struct nodeproc *n, const char *args, int want_w, i
     CHECK_INT(bytes ? image_decode(bytes, len, &im) : -1, 0);
     CHECK_STR(im.format, "jpeg");
     CHECK_INT(im.width, want_w);
-    CHECK_INT(im.height, want_h);
+    if (want_h > 0)
+        CHECK_INT(im.height, want_h);
+    else /* fit: 1100x700 within 1024x768 keeps the aspect, 1024 x 651.6 */
+        CHECK(im.height == 651 || im.height == 652, "%s: %d high", args, im.height);
+    want_h = im.height;
     image_free(&im);
     free(bytes);
     json_t *about = json_loads(text_of(r), 0, NULL);
@@ -156,7 +160,23 @@ static void check_screenshot(struct nodeproc *n, const char *args, int want_w, i
     CHECK_INT(json_integer_value(json_object_get(space, "height")), want_h);
     CHECK_INT(json_integer_value(json_object_get(region, "width")), W);
     CHECK_INT(json_integer_value(json_object_get(region, "height")), H);
+    CHECK(json_integer_value(json_object_get(about, "frameId")) > 0, "%s: a frameId", args);
     json_decref(about);
+    json_decref(r);
+}
+
+/* The screen wait: nothing moves on this Xvfb, so it is stable within its stableMs. */
+static void check_wait(struct nodeproc *n, const char *how) {
+    json_t *r = call(n, "wait", "{\"until\":\"stable\",\"stableMs\":50,\"timeoutMs\":5000}");
+    CHECK(r && !is_error(r), "%s: wait: %s", how, r ? text_of(r) : "(no result)");
+    json_t *a = json_loads(text_of(r), 0, NULL);
+    CHECK(json_is_true(json_object_get(a, "stable")), "%s: wait answered stable: %s", how,
+            text_of(r));
+    json_decref(a);
+    json_decref(r);
+    r = call(n, "wait", "{\"until\":\"soon\"}");
+    CHECK(is_error(r) && strstr(text_of(r), "until"), "%s: a bad until is isError naming it: %s",
+            how, text_of(r));
     json_decref(r);
 }
 
@@ -170,8 +190,7 @@ static void check_input(struct nodeproc *n, const char *how) {
     }
     /* In a 550x350 image of the 1100x700 screen, (200, 150) is screen pixel
      * floor(200.5 * 2) = 401, floor(150.5 * 2) = 301 (API.md §10). */
-    if (call_ok(n, "click",
-                "{\"x\":200,\"y\":150,\"space\":{\"width\":550,\"height\":350}}") &&
+    if (call_ok(n, "click", "{\"x\":200,\"y\":150,\"space\":{\"width\":550,\"height\":350}}") &&
             collect(n)) {
         bool seen = false;
         for (int i = 0; i < ev.nlines; i++)
@@ -233,8 +252,7 @@ static void check_protocol(const char *url) {
                        "{\"protocolVersion\":\"2025-06-18\",\"capabilities\":{},"
                        "\"clientInfo\":{\"name\":\"t\",\"version\":\"1\"}}}";
     CHECK_INT(post_mcp(url, NULL, init, &j, session), 200);
-    CHECK_STR(json_string_value(
-                      json_object_get(json_object_get(j, "result"), "protocolVersion")),
+    CHECK_STR(json_string_value(json_object_get(json_object_get(j, "result"), "protocolVersion")),
             "2025-06-18");
     CHECK(strlen(session) == 32, "initialize issued a session id: \"%s\"", session);
     json_decref(j);
@@ -243,8 +261,7 @@ static void check_protocol(const char *url) {
                       "{\"protocolVersion\":\"2024-11-05\",\"capabilities\":{},"
                       "\"clientInfo\":{\"name\":\"t\",\"version\":\"1\"}}}";
     CHECK_INT(post_mcp(url, NULL, old, &j, NULL), 200);
-    CHECK_STR(json_string_value(
-                      json_object_get(json_object_get(j, "result"), "protocolVersion")),
+    CHECK_STR(json_string_value(json_object_get(json_object_get(j, "result"), "protocolVersion")),
             "2025-11-25");
     json_decref(j);
     const char *note = "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}";
@@ -253,8 +270,8 @@ static void check_protocol(const char *url) {
     json_decref(j);
 
     check_bad(url, session, "not JSON", "{\"jsonrpc\": ", 400, -32700);
-    check_bad(url, session, "a batch", "[{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\"}]",
-            400, -32600);
+    check_bad(url, session, "a batch", "[{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\"}]", 400,
+            -32600);
     check_bad(url, session, "jsonrpc 1.0", "{\"jsonrpc\":\"1.0\",\"id\":2,\"method\":\"ping\"}",
             400, -32600);
     check_bad(url, session, "a null id", "{\"jsonrpc\":\"2.0\",\"id\":null,\"method\":\"ping\"}",
@@ -269,8 +286,8 @@ static void check_protocol(const char *url) {
             "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":"
             "{\"name\":\"click\",\"arguments\":[1]}}",
             200, -32602);
-    check_bad(url, NULL, "no session", "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\"}",
-            400, -32600);
+    check_bad(url, NULL, "no session", "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\"}", 400,
+            -32600);
     check_bad(url, "0123456789abcdef0123456789abcdef", "an unknown session",
             "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\"}", 404, -32600);
 
@@ -306,7 +323,8 @@ static void run_client(const char *const *argv, bool http) {
         json_t *a = nodeproc_ask(&n, ASK_MS, "{\"op\":\"noauth\"}");
         CHECK(json_is_false(json_object_get(a, "ok")), "without the token the SDK cannot connect");
         CHECK(strstr(json_string_value(json_object_get(a, "error")) ?: "", "401") != NULL,
-                "the SDK's error names the 401: %s", json_string_value(json_object_get(a, "error")));
+                "the SDK's error names the 401: %s",
+                json_string_value(json_object_get(a, "error")));
         json_decref(a);
     }
     json_t *c = ask(&n, "{\"op\":\"connect\"}");
@@ -316,6 +334,8 @@ static void run_client(const char *const *argv, bool http) {
         check_tools(&n, how);
         check_screenshot(&n, "{\"format\":\"jpeg\",\"quality\":80}", W, H);
         check_screenshot(&n, "{\"format\":\"jpeg\",\"scale\":0.5}", W / 2, H / 2);
+        check_screenshot(&n, "{\"format\":\"jpeg\",\"fit\":\"xga\"}", 1024, -1);
+        check_wait(&n, how);
         check_input(&n, how);
     }
     CHECK_INT(nodeproc_finish(&n, NULL, 10000), 0);
