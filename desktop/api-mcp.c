@@ -442,7 +442,10 @@ static json_t *tool_run(struct req *r, const struct tool *t, json_t *args) {
     json_t *answer = out.body ? json_loadb(out.body, out.len, 0, NULL) : NULL;
     free(out.body);
     json_t *result;
-    if (out.status >= 200 && out.status < 300) {
+    if (out.status == 304) {
+        /* ifChangedSince on a screenshot, and nothing changed: no image to send. */
+        result = json_pack("{s:[o]}", "content", text_block("{\"unchanged\":true}"));
+    } else if (out.status >= 200 && out.status < 300) {
         result = json_pack("{s:o}", "content", answer_content(answer ? answer : json_object()));
     } else if (out.status == 404 && t->in == IN_WINDOW &&
                strcmp(json_string_value(json_object_get(answer, "code")) ?: "", "NOT_FOUND") == 0) {
@@ -453,8 +456,13 @@ static json_t *tool_run(struct req *r, const struct tool *t, json_t *args) {
         const char *msg = json_string_value(json_object_get(answer, "message"));
         const char *code = json_string_value(json_object_get(answer, "code"));
         char sentence[1200];
-        snprintf(sentence, sizeof sentence, "%s (%s, HTTP %d)", msg ? msg : "the tool failed",
-                code ? code : "ERROR", out.status);
+        json_t *failed = json_object_get(answer, "failedIndex"); /* the actions tool's */
+        int n = snprintf(sentence, sizeof sentence, "%s (%s, HTTP %d)",
+                msg ? msg : "the tool failed", code ? code : "ERROR", out.status);
+        if (json_is_integer(failed) && n > 0 && (size_t)n < sizeof sentence)
+            snprintf(sentence + n, sizeof sentence - (size_t)n,
+                    "; actions[%" JSON_INTEGER_FORMAT "] failed, those before it ran",
+                    json_integer_value(failed));
         result = tool_error(sentence);
     }
     json_decref(answer);

@@ -211,6 +211,13 @@ static void check_input(struct nodeproc *n, const char *how) {
     CHECK(strstr(text_of(r), "unsupported key \"FooBar\"") != NULL, "%s: the sentence: %s", how,
             text_of(r));
     json_decref(r);
+    /* A batch with a bad action: refused whole, the sentence naming the action. */
+    r = call(n, "actions",
+            "{\"actions\":[{\"type\":\"type\",\"text\":\"no\"},{\"type\":\"key\","
+            "\"key\":\"FooBar\"}]}");
+    CHECK(is_error(r) && strstr(text_of(r), "actions[1]"), "%s: a bad batch names actions[1]: %s",
+            how, text_of(r));
+    json_decref(r);
     if (collect(n))
         CHECK_INT(ev.nlines, 0);
 }
