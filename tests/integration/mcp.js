@@ -7,7 +7,7 @@
  * usage: node mcp.js http URL TOKEN      Streamable HTTP to URL (deskd's /mcp)
  *        node mcp.js stdio CLI URL TOKEN  stdio to `CLI mcp --url URL --token TOKEN`
  * Reads one command per line on stdin, answers one JSON line on stdout:
- *   {"op":"noauth"}   HTTP only: connects without the token -> {"ok":false,"error"}
+ *   {"op":"noauth"}   connects without the token (stdio: with a wrong one) -> {"ok":false,"error"}
  *   {"op":"connect"}  -> {"ok":true,"server":{name,version},"protocolVersion"}
  *   {"op":"list"}     -> {"ok":true,"tools":[...]}
  *   {"op":"call","name":N,"arguments":{...}}  -> {"ok":true,"result":CallToolResult,"ms"}
@@ -26,7 +26,8 @@ function transport(withToken) {
   if (mode === 'stdio') {
     const [cli, url, token] = rest;
     return new StdioClientTransport({
-      command: cli, args: ['mcp', '--url', url, '--token', token], stderr: 'inherit',
+      command: cli, args: ['mcp', '--url', url, '--token', withToken ? token : 'wrong'],
+      stderr: 'ignore',
     });
   }
   const [url, token] = rest;

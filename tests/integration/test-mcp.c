@@ -5,7 +5,7 @@
  * on it, first over Streamable HTTP (POST /mcp), then over stdio through
  * `desk mcp`, the bridge stdio-only hosts start. Each way this test checks
  * what the SDK's user sees against what it knows independently:
- *   - without the token the SDK cannot connect (HTTP);
+ *   - without the token (through desk mcp: with a wrong one) the SDK cannot connect;
  *   - connected, the server is deskd and every listed tool has an object
  *     input schema;
  *   - screenshot is a JPEG image block that decodes at the Xvfb's size (and at
@@ -326,14 +326,13 @@ static void run_client(const char *const *argv, bool http) {
     const char *how = http ? "http" : "stdio";
     struct nodeproc n;
     CHECK_INT(nodeproc_start(&n, argv), 0);
-    if (http) {
-        json_t *a = nodeproc_ask(&n, ASK_MS, "{\"op\":\"noauth\"}");
-        CHECK(json_is_false(json_object_get(a, "ok")), "without the token the SDK cannot connect");
-        CHECK(strstr(json_string_value(json_object_get(a, "error")) ?: "", "401") != NULL,
-                "the SDK's error names the 401: %s",
-                json_string_value(json_object_get(a, "error")));
-        json_decref(a);
-    }
+    json_t *a = nodeproc_ask(&n, ASK_MS, "{\"op\":\"noauth\"}");
+    CHECK(json_is_false(json_object_get(a, "ok")), "%s: without the token the SDK cannot connect",
+            how);
+    CHECK(strstr(json_string_value(json_object_get(a, "error")) ?: "", "401") != NULL,
+            "%s: the SDK's error names the 401: %s", how,
+            json_string_value(json_object_get(a, "error")));
+    json_decref(a);
     json_t *c = ask(&n, "{\"op\":\"connect\"}");
     CHECK_STR(json_string_value(json_object_get(json_object_get(c, "server"), "name")), "deskd");
     json_decref(c);
