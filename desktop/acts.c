@@ -270,11 +270,23 @@ static int parse_kind(struct act *a, json_t *obj, const char **field, char *err,
         return read_button(obj, &a->button, field, err, errlen);
     }
     case ACT_WAIT:
-        if (json_object_get(obj, "until"))
-            FAIL("until",
-                    "until (waiting for the screen to change or settle) is not available in "
-                    "this deskd; give ms, a time to wait from 0 to %d",
-                    ACT_WAIT_MAX_MS);
+        if (json_object_get(obj, "until")) {
+            a->screen_wait = true;
+            if (wait_parse(obj, &a->wait, &a->wait_region, err, errlen) < 0) {
+                /* Its sentence starts with the member it is about. */
+                static const char *const members[] = {
+                        "until", "stableMs", "timeoutMs", "since", "region"};
+                *field = "until";
+                for (size_t i = 0; i < sizeof members / sizeof members[0]; i++)
+                    if (strncmp(err, members[i], strlen(members[i])) == 0)
+                        *field = members[i];
+                return -EINVAL;
+            }
+            if (json_object_get(obj, "ms"))
+                FAIL("ms", "ms and until exclude each other: give ms (a pause) or until (a wait "
+                           "for the screen, API.md §8)");
+            return 0;
+        }
         TRY("ms", body_int(obj, "ms", true, 0, ACT_WAIT_MAX_MS, &a->wait_ms, err, errlen));
         return 0;
     }
@@ -328,7 +340,7 @@ long act_cost_ms(const struct act *a) {
     case ACT_KEY:
         return ACT_BASE_MS + a->hold_ms;
     case ACT_WAIT:
-        return ACT_BASE_MS + a->wait_ms;
+        return ACT_BASE_MS + (a->screen_wait ? a->wait.timeout_ms : a->wait_ms);
     default:
         return ACT_BASE_MS;
     }
@@ -433,7 +445,17 @@ int act_run(struct input *in, struct act *a, bool later) {
         rc = input_release_sticky(in, NULL);
         return rc < 0 ? rc : input_release_all(in);
     case ACT_WAIT:
-        return input_pause(in, a->wait_ms);
+        if (!a->screen_wait)
+            return input_pause(in, a->wait_ms);
+        /* What the actions before sent reaches the server first; then the screen may settle. */
+        rc = input_pause(in, 0);
+        char werr[160];
+        if (rc == 0 &&
+                (!a->damage || damage_wait(a->damage, &a->wait, &a->waited, werr, sizeof werr) < 0))
+            rc = -ENXIO;
+        if (rc == 0 && a->waited.cancelled)
+            rc = -ECANCELED;
+        return rc;
     }
     if (rc < 0)
         return rc;

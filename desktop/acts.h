@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "damage.h"
 #include "input.h"
 #include "space.h"
 
@@ -53,6 +54,16 @@ struct act {
     const char *text; /* borrowed from the JSON body */
     size_t len;
     struct key_combo combo; /* key, hotkey; keyDown and keyUp use combo.key */
+    /*
+     * wait with "until": a screen wait (API.md §8). The caller sets damage
+     * (and wait.cancelled/arg) before running it; wait.region points at
+     * wait_region, so the action must not move in memory once parsed.
+     */
+    bool screen_wait;
+    struct damage_wait_spec wait;
+    struct space_rect wait_region;
+    struct damage *damage;
+    struct damage_wait_result waited; /* out */
 
     /* Out, after act_run: where the pointer is, on the screen and in the action's space. */
     int sx, sy;

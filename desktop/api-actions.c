@@ -203,11 +203,12 @@ static void shot_done(const struct shot_image *img, void *arg) {
     free(b64);
     if (o->json)
         json_object_set_new(o->json, "frameId", json_integer((json_int_t)img->frame));
-    if (o->json && o->cursor)
-        json_object_set_new(o->json, "cursorPosition",
-                json_pack("{s:i, s:i}", "x",
-                        (int)((long)(img->cursor_x - img->rx) * img->width / img->rw), "y",
-                        (int)((long)(img->cursor_y - img->ry) * img->height / img->rh)));
+    if (o->json && o->cursor) {
+        struct space sp = {img->width, img->height, {img->rx, img->ry, img->rw, img->rh}};
+        int cx, cy;
+        space_from_screen(&sp, img->cursor_x, img->cursor_y, &cx, &cy);
+        json_object_set_new(o->json, "cursorPosition", json_pack("{s:i, s:i}", "x", cx, "y", cy));
+    }
 }
 
 static void api_actions(struct req *r) {
@@ -221,8 +222,15 @@ static void api_actions(struct req *r) {
         return;
     }
     long cost = 0;
-    for (int i = 0; i < b.n; i++)
-        cost += act_cost_ms(&b.acts[i]);
+    for (int i = 0; i < b.n; i++) {
+        struct act *a = &b.acts[i];
+        cost += act_cost_ms(a);
+        if (a->screen_wait) {
+            a->damage = req_deskd(r)->damage;
+            a->wait.cancelled = req_wait_cancelled;
+            a->wait.arg = r;
+        }
+    }
     struct inputw_job job = {.fn = batch_job, .arg = &b, .cost_ms = cost};
     if (!input_job_run(r, &job, "the actions")) {
         batch_free(&b);

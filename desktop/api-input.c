@@ -92,6 +92,8 @@ bool input_job_run(struct req *r, struct inputw_job *job_in, const char *what) {
 }
 
 json_t *act_answer(const struct act *a) {
+    if (a->kind == ACT_WAIT && a->screen_wait)
+        return wait_answer_json(&a->waited);
     if (!act_answers_xy(a))
         return json_object();
     json_t *o = json_pack("{s:i, s:i}", "x", a->px, "y", a->py);

@@ -266,3 +266,52 @@ int body_string(json_t *obj, const char *key, bool required, const char **out, s
         *len = json_string_length(v);
     return 1;
 }
+
+/* The optional "region" member: a rectangle of positive size, like the region screenshot's. */
+static int wait_region(json_t *body, struct space_rect *out, char *err, size_t errlen) {
+    json_t *reg = json_object_get(body, "region");
+    if (!reg || json_is_null(reg))
+        return 0;
+    if (!json_is_object(reg)) {
+        snprintf(err, errlen, "region must be an object {\"x\",\"y\",\"width\",\"height\"}");
+        return -EINVAL;
+    }
+    char e[200];
+    if (body_int(reg, "x", true, -SHOT_MAX_COORD, SHOT_MAX_COORD, &out->x, e, sizeof e) < 0 ||
+            body_int(reg, "y", true, -SHOT_MAX_COORD, SHOT_MAX_COORD, &out->y, e, sizeof e) < 0 ||
+            body_int(reg, "width", true, 1, SHOT_MAX_SIDE, &out->width, e, sizeof e) < 0 ||
+            body_int(reg, "height", true, 1, SHOT_MAX_SIDE, &out->height, e, sizeof e) < 0) {
+        snprintf(err, errlen, "region.%s", e);
+        return -EINVAL;
+    }
+    return 1;
+}
+
+int wait_parse(json_t *obj, struct damage_wait_spec *spec, struct space_rect *region, char *err,
+        size_t errlen) {
+    *spec = (struct damage_wait_spec){.stable_ms = 300, .timeout_ms = 5000};
+    const char *until;
+    int has_region;
+    if (body_string(obj, "until", true, &until, NULL, err, errlen) < 0 ||
+            body_int(obj, "stableMs", false, DAMAGE_STABLE_MIN_MS, DAMAGE_STABLE_MAX_MS,
+                    &spec->stable_ms, err, errlen) < 0 ||
+            body_int(obj, "timeoutMs", false, DAMAGE_TIMEOUT_MIN_MS, DAMAGE_TIMEOUT_MAX_MS,
+                    &spec->timeout_ms, err, errlen) < 0 ||
+            (has_region = wait_region(obj, region, err, errlen)) < 0)
+        return -EINVAL;
+    if (strcmp(until, "stable") == 0)
+        spec->until = DAMAGE_UNTIL_STABLE;
+    else if (strcmp(until, "changed") == 0)
+        spec->until = DAMAGE_UNTIL_CHANGED;
+    else
+        FAIL("until must be \"stable\" or \"changed\", got \"%.64s\"", until);
+    json_t *since = json_object_get(obj, "since");
+    if (since && !json_is_null(since)) {
+        if (!json_is_integer(since) || json_integer_value(since) < 0)
+            FAIL("since must be a frame id (an integer from 0 to 2^63-1)");
+        spec->has_since = true;
+        spec->since = (uint64_t)json_integer_value(since);
+    }
+    spec->region = has_region ? region : NULL;
+    return 0;
+}

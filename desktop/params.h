@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "capture.h"
+#include "damage.h"
 #include "space.h"
 
 #define SHOT_MAX_SIDE  8192
@@ -64,5 +65,15 @@ int body_bool(json_t *obj, const char *key, bool *out, char *err, size_t errlen)
 void param_format_double(double v, char *buf, size_t len);
 int body_string(json_t *obj, const char *key, bool required, const char **out, size_t *len,
         char *err, size_t errlen);
+
+/*
+ * The body of POST /computeruse/wait (API.md §8), also a batch's wait action
+ * with "until": until (stable|changed), stableMs, timeoutMs, since, region.
+ * Fills spec (defaults: stable 300 ms, timeout 5000 ms) and *region, and
+ * points spec->region at region when the body has one. spec->cancelled and
+ * spec->arg are left NULL. Returns 0, or -EINVAL with the sentence in err.
+ */
+int wait_parse(json_t *obj, struct damage_wait_spec *spec, struct space_rect *region, char *err,
+        size_t errlen);
 
 #endif

@@ -189,8 +189,8 @@ static void test_bad_action(void) {
             {"{\"actions\":[{\"type\":\"move\",\"x\":1,\"y\":1,\"space\":{\"width\":0,\"height\":5}"
              "}]}",
                     "actions[0].space.width must be an integer from 1 to 8192"},
-            {"{\"actions\":[{\"type\":\"wait\",\"until\":\"stable\"}]}",
-                    "actions[0].until (waiting for the screen"},
+            {"{\"actions\":[{\"type\":\"wait\",\"until\":\"stable\",\"stableMs\":5}]}",
+                    "actions[0].stableMs must be an integer from 10 to 10000"},
             {"{\"actions\":[{\"type\":\"wait\",\"ms\":70000}]}",
                     "actions[0].ms must be an integer"},
             {"{\"actions\":[],\"observe\":{\"settle\":{\"stableMs\":5}}}",

@@ -241,6 +241,7 @@ static void test_if_changed(void) {
 }
 
 struct waiter {
+    const char *path; /* /computeruse/wait, or the batch route */
     const char *body;
     pthread_t thread;
     json_t *answer;
@@ -250,13 +251,14 @@ struct waiter {
 
 static void *wait_thread(void *arg) {
     struct waiter *w = arg;
-    w->answer = request("POST", "/computeruse/wait", w->body, &w->status);
+    w->answer = request("POST", w->path, w->body, &w->status);
     w->done_ns = now_ns();
     return NULL;
 }
 
 static void waiter_start(struct waiter *w, const char *body) {
     memset(w, 0, sizeof *w);
+    w->path = "/computeruse/wait";
     w->body = body;
     pthread_create(&w->thread, NULL, wait_thread, w);
 }
@@ -482,6 +484,59 @@ static void test_observe(void) {
     json_decref(j);
 }
 
+/*
+ * A batch's wait action with until: the actions after it run only once the
+ * screen changed in its region, and its result is the §8 answer.
+ */
+static void test_batch_wait(void) {
+    struct waiter w;
+    memset(&w, 0, sizeof w);
+    w.path = "/computeruse/actions";
+    w.body = "{\"actions\":[{\"type\":\"move\",\"x\":5,\"y\":5},"
+             "{\"type\":\"wait\",\"until\":\"changed\",\"timeoutMs\":5000,"
+             "\"region\":{\"x\":0,\"y\":0,\"width\":100,\"height\":100}},"
+             "{\"type\":\"move\",\"x\":77,\"y\":66}]}";
+    pthread_create(&w.thread, NULL, wait_thread, &w);
+    int64_t t0 = now_ns();
+    at_ms(t0, 100);
+    paint(300, 300, 20, 20, 0x555555); /* outside: the batch keeps waiting */
+    Window root, child;
+    int rx = -1, ry = -1, wx, wy;
+    unsigned mask;
+    at_ms(t0, 250);
+    XQueryPointer(dpy, DefaultRootWindow(dpy), &root, &child, &rx, &ry, &wx, &wy, &mask);
+    CHECK(rx == 5 && ry == 5, "the move after the wait waits too: pointer at %d,%d", rx, ry);
+    paint(40, 40, 8, 8, 0x666666);
+    int64_t painted_at = now_ns();
+    pthread_join(w.thread, NULL);
+    double after = (double)(w.done_ns - painted_at) / 1e6;
+    CHECK_INT(w.status, 200);
+    json_t *res = json_object_get(w.answer, "results");
+    json_t *waited = json_array_get(res, 1);
+    CHECK(json_is_true(json_object_get(waited, "changed")) &&
+                    json_is_false(json_object_get(waited, "timedOut")),
+            "the wait action's answer says changed");
+    const int inside[][4] = {{40, 40, 8, 8}};
+    check_regions(waited, inside, 1, "the wait action's regions");
+    CHECK(json_integer_value(json_object_get(json_array_get(res, 2), "x")) == 77,
+            "the last move ran after the wait");
+    CHECK(after <= slack_ms + 20, "the batch answered %.1f ms after the inside paint", after);
+    json_decref(w.answer);
+
+    long st;
+    json_t *j = request("POST", "/computeruse/actions",
+            "{\"actions\":[{\"type\":\"wait\",\"until\":\"soon\"}]}", &st);
+    CHECK_INT(st, 400);
+    const char *msg = json_string_value(json_object_get(j, "message"));
+    CHECK(msg && strstr(msg, "actions[0].until must be \"stable\" or \"changed\""),
+            "a bad until names the action: %s", msg ? msg : "(none)");
+    json_decref(j);
+    j = request("POST", "/computeruse/actions",
+            "{\"actions\":[{\"type\":\"wait\",\"until\":\"stable\",\"ms\":5}]}", &st);
+    CHECK_INT(st, 400);
+    json_decref(j);
+}
+
 /* The X server dies and comes back; then deskd itself restarts. Frame ids only grow. */
 static void test_restart(struct xserver *xs) {
     uint64_t before = frame_now();
@@ -551,6 +606,7 @@ int main(void) {
     test_bad_input();
     test_fit();
     test_observe();
+    test_batch_wait();
     test_restart(&xs);
     CHECK_INT(deskd_stop(&d), 0);
     if (check_failed)
