@@ -152,8 +152,9 @@ static const struct tool tools[] = {
                 "are checked before any runs, and what they pressed is released if one fails. "
                 "Each action has a type (move, click, drag, scroll, type, key, hotkey, keyDown, "
                 "keyUp, buttonDown, buttonUp, releaseAll, wait) and the fields of the tool of "
-                "that name; wait takes ms. observe {settle, screenshot} takes a screenshot after "
-                "them. space applies to every action that has none." COORDS_,
+                "that name; wait takes ms, or until, stableMs and timeoutMs as the wait tool. "
+                "observe {settle, screenshot} takes a screenshot after them. space applies to "
+                "every action that has none." COORDS_,
                 OBJ_("\"actions\": {\"type\": \"array\", \"items\": {\"type\": \"object\", "
                      "\"properties\": {\"type\": {\"type\": \"string\"}}, \"required\": "
                      "[\"type\"]}}, " SPACE_ ", \"observe\": {\"type\": \"object\"}",
