@@ -19,6 +19,8 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "acts.h"
+#include "damage.h"
 #include "deskd.h"
 #include "log.h"
 #include "util.h"
@@ -52,8 +54,28 @@ struct tool {
     const char *schema; /* JSON Schema of the arguments */
 };
 
+/* The parsers' limits (acts.h, input.h) as schema text, so the two cannot drift apart. */
+#define STR_(x) #x
+#define NUM_(x) STR_(x)
+
+/* An integer schema from lo to hi. */
+#define INT_RANGE_(lo, hi)                                                                         \
+    "{\"type\": \"integer\", \"minimum\": " NUM_(lo) ", \"maximum\": " NUM_(hi) "}"
+
+/* The limits of the parsers' fields. */
+#define CLICKS_       INT_RANGE_(1, INPUT_CLICKS_MAX)
+#define SCROLL_       INT_RANGE_(0, INPUT_SCROLL_MAX)
+#define TYPE_DELAY_   INT_RANGE_(0, TYPE_DELAY_MAX)
+#define HOLD_MS_      INT_RANGE_(0, INPUT_HOLD_MAX_MS)
+#define STABLE_MS_    INT_RANGE_(DAMAGE_STABLE_MIN_MS, DAMAGE_STABLE_MAX_MS)
+#define WAIT_TIMEOUT_ INT_RANGE_(DAMAGE_TIMEOUT_MIN_MS, DAMAGE_TIMEOUT_MAX_MS)
+#define PATH_MAX_TEXT NUM_(INPUT_PATH_MAX)
+
 /* Schema fragments shared by the pointer tools. */
 #define XY_ "\"x\": {\"type\": \"integer\"}, \"y\": {\"type\": \"integer\"}"
+#define RECT_                                                                                      \
+    "{\"type\": \"object\", \"properties\": {" XY_ ", \"width\": {\"type\": \"integer\"}, "        \
+    "\"height\": {\"type\": \"integer\"}}}"
 #define SPACE_                                                                                     \
     "\"space\": {\"type\": \"object\", \"description\": \"The image the coordinates are "          \
     "pixels of (e.g. the screenshot taken with fit): {width, height}; coordinates are mapped "     \
@@ -69,6 +91,7 @@ struct tool {
     " Coordinates are screen pixels of the X display, origin top-left, unless space is given."
 #define OBJ_(props, req)                                                                           \
     "{\"type\": \"object\", \"properties\": {" props "}, \"required\": [" req "]}"
+#define POINT_ OBJ_(XY_, "\"x\", \"y\"")
 
 static const struct tool tools[] = {
         {"screenshot", "GET", "/computeruse/screenshot/compressed", IN_QUERY, NULL,
@@ -88,8 +111,7 @@ static const struct tool tools[] = {
         {"click", "POST", "/computeruse/mouse/click", IN_BODY, NULL,
                 "Moves the pointer to x, y and clicks (clicks: 1 to 3)." COORDS_
                 " Answers where the pointer is, in the same space.",
-                OBJ_(XY_ ", " BUTTON_ ", \"clicks\": {\"type\": \"integer\", \"minimum\": 1, "
-                         "\"maximum\": 3}, " SPACE_ ", " HOLD_,
+                OBJ_(XY_ ", " BUTTON_ ", \"clicks\": " CLICKS_ ", " SPACE_ ", " HOLD_,
                         "\"x\", \"y\"")},
         {"double_click", "POST", "/computeruse/mouse/click", IN_BODY, "{\"clicks\": 2}",
                 "Double-clicks at x, y." COORDS_,
@@ -102,48 +124,40 @@ static const struct tool tools[] = {
                 OBJ_(XY_ ", " SPACE_ ", " HOLD_, "\"x\", \"y\"")},
         {"drag", "POST", "/computeruse/mouse/drag", IN_BODY, NULL,
                 "Presses a button at startX, startY, moves to endX, endY and releases (or "
-                "follows path, 2 to 1000 points {x, y})." COORDS_,
+                "follows path, 2 to " PATH_MAX_TEXT " points {x, y})." COORDS_,
                 OBJ_("\"startX\": {\"type\": \"integer\"}, \"startY\": {\"type\": \"integer\"}, "
                      "\"endX\": {\"type\": \"integer\"}, \"endY\": {\"type\": \"integer\"}, "
-                     "\"path\": {\"type\": \"array\", \"items\": " OBJ_(
-                             XY_, "\"x\", \"y\"") "}, " BUTTON_ ", " SPACE_ ", " HOLD_,
+                     "\"path\": {\"type\": \"array\", \"items\": " POINT_ "}, " BUTTON_ ", " SPACE_
+                     ", " HOLD_,
                         "")},
         {"scroll", "POST", "/computeruse/mouse/scroll", IN_BODY, NULL,
                 "Scrolls at x, y: amount wheel clicks (default 1) in direction." COORDS_,
                 OBJ_(XY_ ", \"direction\": {\"type\": \"string\", \"enum\": [\"up\", \"down\", "
-                         "\"left\", \"right\"]}, \"amount\": {\"type\": \"integer\", "
-                         "\"minimum\": 0}, " SPACE_ ", " HOLD_,
+                         "\"left\", \"right\"]}, \"amount\": " SCROLL_ ", " SPACE_ ", " HOLD_,
                         "\"x\", \"y\", \"direction\"")},
         {"type", "POST", "/computeruse/keyboard/type", IN_BODY, NULL,
                 "Types text as characters, whatever the keyboard layout; a newline presses "
                 "Return. Tabs and other control characters are refused: use key. delay: "
                 "milliseconds after each character.",
-                OBJ_("\"text\": {\"type\": \"string\"}, \"delay\": {\"type\": \"integer\", "
-                     "\"minimum\": 0}",
-                        "\"text\"")},
+                OBJ_("\"text\": {\"type\": \"string\"}, \"delay\": " TYPE_DELAY_, "\"text\"")},
         {"key", "POST", "/computeruse/keyboard/key", IN_BODY, NULL,
                 "Presses and releases one key (enter, escape, tab, backspace, up, f5, a, or an "
                 "X keysym name) with modifiers (ctrl, alt, shift, cmd) held; holdMs holds it.",
                 OBJ_("\"key\": {\"type\": \"string\"}, \"modifiers\": {\"type\": \"array\", "
-                     "\"items\": {\"type\": \"string\"}}, \"holdMs\": {\"type\": \"integer\", "
-                     "\"minimum\": 0, \"maximum\": 60000}",
+                     "\"items\": {\"type\": \"string\"}}, \"holdMs\": " HOLD_MS_,
                         "\"key\"")},
         {"hotkey", "POST", "/computeruse/keyboard/hotkey", IN_BODY, NULL,
                 "Presses one chord such as ctrl+shift+t: modifiers then the last key, released "
                 "in reverse order.",
                 OBJ_("\"keys\": {\"type\": \"string\"}", "\"keys\"")},
         {"wait", "POST", "/computeruse/wait", IN_BODY, NULL,
-                "Waits for the screen: until stable (no change for stableMs, 10 to 10000) or "
-                "changed (since frameId, default now), at most timeoutMs (1 to 60000; a "
-                "timeout is not an error: timedOut is true). region limits it to a screen "
-                "rectangle in screen pixels. Answers frameId, changed, stable, timedOut, "
-                "waitedMs and the regions that changed.",
+                "Waits for the screen: until stable (no change for stableMs) or changed (since "
+                "frameId, default now), at most timeoutMs; a timeout is not an error (timedOut "
+                "is true). region limits it to a screen rectangle in screen pixels. Answers "
+                "frameId, changed, stable, timedOut, waitedMs and the regions that changed.",
                 OBJ_("\"until\": {\"type\": \"string\", \"enum\": [\"stable\", \"changed\"]}, "
-                     "\"stableMs\": {\"type\": \"integer\", \"minimum\": 10, \"maximum\": "
-                     "10000}, \"timeoutMs\": {\"type\": \"integer\", \"minimum\": 1, "
-                     "\"maximum\": 60000}, \"since\": {\"type\": \"integer\"}, \"region\": "
-                     "{\"type\": \"object\", \"properties\": {" XY_ ", \"width\": {\"type\": "
-                     "\"integer\"}, \"height\": {\"type\": \"integer\"}}}",
+                     "\"stableMs\": " STABLE_MS_ ", \"timeoutMs\": " WAIT_TIMEOUT_ ", "
+                     "\"since\": {\"type\": \"integer\"}, \"region\": " RECT_,
                         "\"until\"")},
         {"cursor_position", "GET", "/computeruse/mouse/position", IN_QUERY, NULL,
                 "Answers the pointer position {x, y} in screen pixels.", OBJ_("", "")},
