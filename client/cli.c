@@ -712,8 +712,8 @@ static json_t *window_json(const struct desk_window *w) {
 }
 
 static void print_window(const struct desk_window *w) {
-    printf("0x%08lx %d,%d %dx%d pid %ld %s%s%s%s %s\n", w->id, w->x, w->y, w->width, w->height,
-            w->pid, w->type && *w->type ? w->type : "-", w->active ? " active" : "",
+    printf("%lu %d,%d %dx%d pid %ld %s%s%s%s %s\n", w->id, w->x, w->y, w->width, w->height, w->pid,
+            w->type && *w->type ? w->type : "-", w->active ? " active" : "",
             w->states && *w->states ? " " : "", w->states ? w->states : "", w->title);
 }
 

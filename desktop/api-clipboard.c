@@ -17,6 +17,7 @@
 #include "input.h"
 #include "keys.h"
 #include "params.h"
+#include "xconn.h"
 
 /* How long a read waits for the selection's owner (and between its INCR chunks). */
 #define CLIP_WAIT_MS 2000
@@ -43,14 +44,27 @@ static const char *sel_name(enum clip_sel sel) {
     return sel == CLIP_PRIMARY ? "primary" : "clipboard";
 }
 
+/*
+ * While the watchdog finds the X server hung, whatever the clipboard worker
+ * read is not to be believed (a cut connection reads as an empty selection,
+ * and a set times out): the answer is the display's 503, as on every route.
+ */
+static bool display_hung(struct req *r) {
+    if (!xconn_unresponsive(req_deskd(r)->display))
+        return false;
+    reply_no_display(r, "the X server does not answer (stopped or hung)");
+    return true;
+}
+
 /* Replies the error of a clipw call that returned rc. */
 static void reply_clip_error(struct req *r, int rc, const char *err) {
+    if (display_hung(r))
+        return;
     if (rc == -ENXIO || rc == -EIO)
         reply_no_display(r, err);
     else if (rc == -ETIMEDOUT)
-        reply_error(r, ERR_CLIPBOARD_TIMEOUT,
-                "the application that owns the selection did not hand over its text within %d ms",
-                CLIP_WAIT_MS);
+        reply_error(r, ERR_CLIPBOARD_TIMEOUT, "%s (waited %d ms)",
+                err[0] ? err : "the selection's owner did not answer in time", CLIP_WAIT_MS);
     else if (rc == -EFBIG)
         reply_error(r, ERR_CLIPBOARD_TOO_LARGE,
                 "the selection holds more than 16 MiB (%zu bytes), more than deskd reads",
@@ -71,6 +85,10 @@ static void api_clipboard_get(struct req *r) {
     int rc = clipw_get(req_deskd(r)->clip, sel, CLIP_WAIT_MS, &text, &len, &owned, err, sizeof err);
     if (rc < 0) {
         reply_clip_error(r, rc, err);
+        return;
+    }
+    if (display_hung(r)) {
+        free(text);
         return;
     }
     reply_json(r, 200, json_pack("{s:s%, s:s}", "text", text, len, "selection", sel_name(sel)));
@@ -107,9 +125,12 @@ static void api_clipboard_set(struct req *r) {
     if (!selection_of(r, s, &sel))
         return;
     int rc = clipw_set(req_deskd(r)->clip, sel, text, len, err, sizeof err);
-    if (rc < 0)
+    /* Taking a selection asks only the X server: when it does not answer, it is away. */
+    if (rc == -ETIMEDOUT)
+        reply_no_display(r, "the X server did not answer in time (stopped or hung)");
+    else if (rc < 0)
         reply_clip_error(r, rc, err);
-    else
+    else if (!display_hung(r))
         reply_json(r, 200,
                 json_pack("{s:s, s:I}", "selection", sel_name(sel), "bytes", (json_int_t)len));
 }

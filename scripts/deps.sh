@@ -10,7 +10,7 @@ build=(cmake gcc make pkg-config libx11-dev libxext-dev libxtst-dev libxfixes-de
 run=(xvfb xfce4 xfce4-terminal dbus-x11 dbus-daemon x11vnc novnc websockify xfonts-base x11-utils
     at-spi2-core ffmpeg)
 test=(xserver-xephyr x11-xserver-utils x11-xkb-utils xdotool xclip valgrind curl scrot imagemagick
-    chromium clang clang-format clang-tidy git jq libgtk-3-dev)
+    chromium clang clang-format clang-tidy git jq libgtk-3-dev libatspi2.0-dev)
 # clang: the libFuzzer harnesses (scripts/fuzz); its libclang-rt-dev holds libFuzzer.
 test+=(libclang-rt-dev)
 # The container tier: podman builds and runs the image (runc where crun cannot

@@ -333,6 +333,15 @@ int x11_window_act(Display *dpy, Window w, enum x11_action act, const struct x11
         XEvent ev;
         XNextEvent(dpy, &ev);
     }
+    if (rc == 1 && (act == X11_MAXIMIZE || act == X11_RESTORE) &&
+            rect_eq(&out->frame, &before.frame)) {
+        /* The window manager may set the state before it gives the frame its new size (seen
+         * with xfwm4: a maximize answered with the old width): the answer waits for the frame
+         * to settle too. */
+        x11_windows_free(out, 1);
+        rc = settle(dpy, w, deadline, out);
+        rc = rc < 0 ? rc : 1;
+    }
     if (rc == 0)
         *out = before; /* closed: the window as it was */
     else

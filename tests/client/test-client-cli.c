@@ -468,8 +468,8 @@ static void test_queries(Display *dpy) {
             XA_WINDOW, 32, PropModeReplace, (unsigned char *)&w, 1);
     XSync(dpy, False);
     char want[128];
-    snprintf(want, sizeof want, "0x%08lx %d,%d %dx%d pid %d normal cli ✓\n", ev.window, WIN_X,
-            WIN_Y, WIN_W, WIN_H, (int)ev.pid);
+    snprintf(want, sizeof want, "%lu %d,%d %dx%d pid %d normal cli ✓\n", ev.window, WIN_X, WIN_Y,
+            WIN_W, WIN_H, (int)ev.pid);
     r = RUN("windows");
     CHECK_RUN(r, 0, out, want);
     run_free(&r);

@@ -46,6 +46,7 @@ static struct call calls[] = {
         {"GET", "/computeruse/display/windows", NULL, {0}, 0},
         {"GET", "/computeruse/display/info", NULL, {0}, 0},
         {"GET", "/computeruse/mouse/position", NULL, {0}, 0},
+        {"POST", "/computeruse/clipboard", "{\"text\":\"hung?\"}", {0}, 0},
 };
 enum { NCALLS = sizeof calls / sizeof calls[0] };
 
