@@ -10,8 +10,11 @@
  *     input schema;
  *   - screenshot is a JPEG image block that decodes at the Xvfb's size (and at
  *     half of it with scale 0.5), with a text block naming space and region;
- *   - click lands on evlog's window where asked, type's characters reach it,
- *     as evlog (an X client) reports them;
+ *   - click lands on evlog's window where asked (in screen pixels and in a
+ *     space), double_click presses twice, scroll presses the wheel button,
+ *     type's characters reach it, as evlog (an X client) reports them;
+ *   - wait answers a still screen as stable; clipboard_set then clipboard_get
+ *     gives the text back;
  *   - a bad key is a tool result with isError and deskd's sentence.
  * And without an SDK, what a broken client may send to /mcp: not JSON, a
  * batch, a wrong jsonrpc, an unknown method, a missing or unknown session, an
@@ -180,6 +183,21 @@ static void check_wait(struct nodeproc *n, const char *how) {
     json_decref(r);
 }
 
+/* The clipboard deskd owns: set, then read back. */
+static void check_clipboard(struct nodeproc *n, const char *how) {
+    char args[128];
+    snprintf(args, sizeof args, "{\"text\":\"from %s ✓\"}", how);
+    if (!call_ok(n, "clipboard_set", args))
+        return;
+    json_t *r = call(n, "clipboard_get", "{}");
+    json_t *a = json_loads(text_of(r), 0, NULL);
+    char want[64];
+    snprintf(want, sizeof want, "from %s ✓", how);
+    CHECK_STR(json_string_value(json_object_get(a, "text")), want);
+    json_decref(a);
+    json_decref(r);
+}
+
 static void check_input(struct nodeproc *n, const char *how) {
     /* A click on evlog's window lands where asked, in screen pixels and in a screenshot's. */
     if (call_ok(n, "click", "{\"x\":321,\"y\":234}") && collect(n)) {
@@ -196,6 +214,18 @@ static void check_input(struct nodeproc *n, const char *how) {
         for (int i = 0; i < ev.nlines; i++)
             seen |= strncmp(ev.lines[i], "press 1 401 301 ", 16) == 0;
         CHECK(seen, "%s: evlog saw button 1 pressed at 401,301 (space 550x350)", how);
+    }
+    /* double_click is two presses at the point; scroll down is button 5 there. */
+    if (call_ok(n, "double_click", "{\"x\":300,\"y\":200}") &&
+            call_ok(n, "scroll", "{\"x\":310,\"y\":210,\"direction\":\"down\",\"amount\":2}") &&
+            collect(n)) {
+        int presses = 0, wheel = 0;
+        for (int i = 0; i < ev.nlines; i++) {
+            presses += strncmp(ev.lines[i], "press 1 300 200 ", 16) == 0;
+            wheel += strncmp(ev.lines[i], "press 5 310 210 ", 16) == 0;
+        }
+        CHECK_INT(presses, 2);
+        CHECK_INT(wheel, 2);
     }
     if (call_ok(n, "type", "{\"text\":\"Hi, MCP ✓\"}") && collect(n)) {
         char *got = evproc_text(&ev);
@@ -342,6 +372,7 @@ static void run_client(const char *const *argv, bool http) {
         check_screenshot(&n, "{\"format\":\"jpeg\",\"scale\":0.5}", W / 2, H / 2);
         check_screenshot(&n, "{\"format\":\"jpeg\",\"fit\":\"xga\"}", 1024, -1);
         check_wait(&n, how);
+        check_clipboard(&n, how);
         check_input(&n, how);
     }
     CHECK_INT(nodeproc_finish(&n, NULL, 10000), 0);
