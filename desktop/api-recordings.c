@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "deskd.h"
+#include "log.h"
 #include "recs.h"
 
 #define NOT_FOUND "recording not found"
@@ -75,6 +76,14 @@ static void api_rec_start(struct req *r) {
     json_decref(body);
     switch (res) {
     case RECS_OK:
+        if (req_client_gone(r)) {
+            /* Nobody got its id: left running, it would hold a place of the limit unseen. */
+            struct recs_info stopped;
+            recs_stop(info.id, &stopped);
+            log_msg(LOG_INFO, "recording %s stopped: its client hung up before the answer",
+                    info.id);
+            break;
+        }
         reply_rec(r, 201, dto(&info));
         break;
     case RECS_NO_FFMPEG:

@@ -545,6 +545,59 @@ static void ffmpeg_killed(const struct deskd_proc *d) {
     json_decref(call(d, "DELETE", rpath, NULL, 204));
 }
 
+/*
+ * A client that hangs up before start answers never learns the id: the
+ * recording it asked for is stopped rather than left running unseen.
+ */
+static void start_hung_up(const struct deskd_proc *d) {
+    char url[512], auth[128];
+    snprintf(url, sizeof url, "%s/computeruse/recordings/start", d->url);
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", SU_TOKEN);
+    json_t *before = call(d, "GET", "/computeruse/recordings", NULL, 200);
+    int had = (int)json_array_size(json_object_get(before, "recordings"));
+    pid_t pid = fork();
+    if (pid == 0) {
+        execlp("curl", "curl", "-s", "-o", "/dev/null", "-m", "0.01", "-XPOST", "-H", auth, url,
+                (char *)NULL);
+        _exit(127);
+    }
+    CHECK(pid > 0, "curl started");
+    if (pid > 0)
+        waitpid(pid, NULL, 0);
+    int running = -1, listed = 0;
+    for (int waited = 0; waited < 15000; waited += 100) {
+        json_t *j = call(d, "GET", "/computeruse/recordings", NULL, 200);
+        json_t *list = json_object_get(j, "recordings");
+        running = 0;
+        listed = (int)json_array_size(list);
+        for (size_t i = 0; i < json_array_size(list); i++)
+            running += strcmp(str(json_array_get(list, i), "status"), "recording") == 0;
+        json_decref(j);
+        if (listed > had && running == 0)
+            break;
+        usleep(100 * 1000);
+    }
+    CHECK(listed == had + 1 && running == 0,
+            "the recording of a client that hung up was stopped: %d listed (%d before), %d "
+            "running",
+            listed, had, running);
+    /* The new file goes, so that the directory is as the next cases expect it. */
+    json_t *now = call(d, "GET", "/computeruse/recordings", NULL, 200);
+    json_t *list = json_object_get(now, "recordings"), *old = json_object_get(before, "recordings");
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        const char *id = str(json_array_get(list, i), "id");
+        bool seen = false;
+        for (size_t k = 0; k < json_array_size(old); k++)
+            seen = seen || strcmp(id, str(json_array_get(old, k), "id")) == 0;
+        char rpath[256];
+        snprintf(rpath, sizeof rpath, "/computeruse/recordings/%s", id);
+        if (!seen)
+            json_decref(call(d, "DELETE", rpath, NULL, 204));
+    }
+    json_decref(now);
+    json_decref(before);
+}
+
 /* The concurrency limit, and deskd stopping with recordings running: both finished first. */
 static void limit_and_shutdown(struct deskd_proc *d) {
     char paths[2][1024];
@@ -714,6 +767,7 @@ int main(void) {
     colours(&d, dpy);
     cli(&d);
     ffmpeg_killed(&d);
+    start_hung_up(&d);
     CHECK_INT(deskd_stop(&d), 0);
     deskd_killed(xs.name);
     no_ffmpeg(xs.name);
