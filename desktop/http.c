@@ -558,7 +558,9 @@ static void admit(struct rstate *st, struct MHD_Connection *conn, int nconns) {
                 "deskd serves at most %d connections at once and has %d; retry later",
                 HTTP_MAX_CONNECTIONS, nconns);
     } else if (announced > (long long)st->body_limit && st->own_limit) {
-        st->body_too_big = true; /* what arrives is dropped; the route answers */
+        /* The route answers in its own protocol, before the body is sent (no 100 Continue). */
+        st->req.body_too_large = true;
+        dispatch(st->srv, st);
     } else if (announced > (long long)st->body_limit) {
         /* Refused before it is sent (no 100 Continue). */
         reply_error(
