@@ -23,6 +23,7 @@
 
 #include "desk/desk.h"
 #include "desk/wire.h"
+#include "mcp-stdio.h"
 #include "util.h"
 
 #define EXIT_FAIL  1
@@ -1129,6 +1130,15 @@ static int cmd_a11y(struct ctx *x) {
     return 0;
 }
 
+/* The MCP tools on stdio for hosts that start their servers as children (mcp-stdio.c). */
+static int cmd_mcp(struct ctx *x) {
+    const char *token = x->set[O_TOKEN] ? x->val[O_TOKEN] : getenv("DESK_TOKEN");
+    int timeout = 60000;
+    if (x->set[O_TIMEOUT])
+        parse_int(x->val[O_TIMEOUT], 1, INT_MAX, &timeout); /* main checked it */
+    return mcp_stdio_run(desk_client_url(x->c), token, timeout);
+}
+
 static const struct cmd cmds[] = {
         {"screenshot", "", 0, 0,
                 BIT(O_OUTPUT) | BIT(O_FORMAT) | BIT(O_QUALITY) | BIT(O_SCALE) | BIT(O_REGION) |
@@ -1181,6 +1191,10 @@ static const struct cmd cmds[] = {
                 "its nodes (focus ID, invoke ID [ACTION], value ID VALUE)",
                 cmd_a11y},
         {"health", "", 0, 0, 0, "check that deskd answers; print its version", cmd_health},
+        {"mcp", "", 0, 0, 0,
+                "serve deskd's MCP tools on stdin/stdout (newline-delimited JSON-RPC), for MCP "
+                "hosts that start a command",
+                cmd_mcp},
 };
 
 #define NCMDS (sizeof cmds / sizeof cmds[0])

@@ -13,9 +13,8 @@
 
 #include "params.h"
 
-#define COORD_MAX      SHOT_MAX_COORD
-#define TYPE_DELAY_MAX 1000
-#define MODS_MAX       8
+#define COORD_MAX SHOT_MAX_COORD
+#define MODS_MAX  8
 /* The longest one type action may take by its characters and delay. */
 #define TYPE_TIME_MAX_MS (10L * 60 * 1000)
 /* What admission counts for an action with no long part (a click, a key). */

@@ -38,6 +38,8 @@ enum act_kind {
 
 /* The most milliseconds a wait action waits. */
 #define ACT_WAIT_MAX_MS 60000
+/* The most milliseconds a type action waits after each character ("delay"). */
+#define TYPE_DELAY_MAX 1000
 
 struct act {
     enum act_kind kind;

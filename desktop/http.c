@@ -77,6 +77,7 @@ struct rstate {
     char *body;
     size_t body_len;
     bool body_too_big;
+    bool own_limit;    /* the route answers a body over the limit itself (ROUTE_OWN_LIMIT) */
     size_t body_limit; /* REQ_BODY_LIMIT, or more for the route's ROUTE_BIG_BODY */
     size_t body_cap;
     /* The first query key or value with a control byte (API.md §1 refuses them). */
@@ -114,10 +115,14 @@ const char *req_arg(const struct req *r, const char *key) {
 }
 
 const char *req_header(const struct req *r, const char *name) {
+    if (r->capture)
+        r = r->capture->outer;
     return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
 }
 
 bool req_client_gone(const struct req *r) {
+    if (r->capture)
+        r = r->capture->outer;
     const union MHD_ConnectionInfo *ci =
             MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
     if (!ci)
@@ -153,7 +158,27 @@ static void queue(struct req *r, int status, struct MHD_Response *resp, const ch
     r->status = status;
 }
 
+/* Keeps a reply of a req_call request (buf taken over when own, else copied). */
+static void capture(struct req *r, int status, const char *mime, char *buf, size_t len, bool own) {
+    struct req_capture *c = r->capture;
+    free(c->body);
+    c->body = own ? buf : malloc(len + 1);
+    if (c->body && !own)
+        memcpy(c->body, buf, len);
+    if (c->body)
+        c->body[len] = '\0';
+    c->len = c->body ? len : 0;
+    c->status = c->body || len == 0 ? status : 500;
+    snprintf(c->mime, sizeof c->mime, "%s", mime);
+    r->replied = true;
+    r->status = c->status;
+}
+
 void reply_json_text(struct req *r, int status, char *buf, size_t len) {
+    if (r->capture) {
+        capture(r, status, "application/json", buf, len, true);
+        return;
+    }
     struct MHD_Response *resp = MHD_create_response_from_buffer(len, buf, MHD_RESPMEM_MUST_FREE);
     if (!resp)
         free(buf);
@@ -206,6 +231,10 @@ static void error_reply(struct req *r, enum err_code code, const char *error, co
     char *text = root ? json_dumps(root, JSON_COMPACT) : NULL;
     json_decref(root);
     if (!text) {
+        if (r->capture) {
+            capture(r, 500, "application/json", NULL, 0, true);
+            return;
+        }
         static char oom[] =
                 "{\"error\":\"out of memory\",\"message\":\"out of memory\","
                 "\"code\":\"INTERNAL\",\"statusCode\":500,\"source\":\"" DESK_WIRE_ERROR_SOURCE
@@ -237,6 +266,12 @@ void reply_error_as(struct req *r, enum err_code code, const char *error, const 
 
 void reply_fd(struct req *r, int status, const char *mime, int fd, uint64_t offset, uint64_t len,
         const char *const *headers) {
+    if (r->capture) {
+        /* Route answers that stream a file (recordings) are not made for a req_call. */
+        close(fd);
+        reply_error(r, ERR_INTERNAL, "this route's file answer cannot be relayed");
+        return;
+    }
     struct MHD_Response *resp = MHD_create_response_from_fd_at_offset64(len, fd, offset);
     if (!resp)
         close(fd);
@@ -247,6 +282,10 @@ void reply_fd(struct req *r, int status, const char *mime, int fd, uint64_t offs
 
 void reply_bytes(struct req *r, int status, const char *mime, const void *buf, size_t len,
         const char *const *headers) {
+    if (r->capture) {
+        capture(r, status, mime, (char *)buf, len, false);
+        return;
+    }
     struct MHD_Response *resp =
             MHD_create_response_from_buffer(len, (void *)buf, MHD_RESPMEM_MUST_COPY);
     for (int i = 0; resp && headers && headers[i]; i += 2)
@@ -345,17 +384,17 @@ static void run(struct server *s, struct rstate *st, const struct route *rt) {
     r->json = NULL;
 }
 
-/* The body limit of the route method and path name (the largest of those that match). */
-static size_t body_limit(const struct server *s, const char *method, const char *path) {
+/* The flags of the routes method and path name, together. */
+static unsigned route_flags(const struct server *s, const char *method, const char *path) {
     char param[256];
+    unsigned flags = 0;
     for (const struct route *const *t = s->routes; *t; t++) {
         for (const struct route *rt = *t; rt->method; rt++) {
-            if ((rt->flags & ROUTE_BIG_BODY) && strcmp(rt->method, method) == 0 &&
-                    match(rt->pattern, path, param, sizeof param))
-                return REQ_BIG_BODY_LIMIT;
+            if (strcmp(rt->method, method) == 0 && match(rt->pattern, path, param, sizeof param))
+                flags |= rt->flags;
         }
     }
-    return (size_t)REQ_BODY_LIMIT;
+    return flags;
 }
 
 static void dispatch(struct server *s, struct rstate *st) {
@@ -387,6 +426,49 @@ static void dispatch(struct server *s, struct rstate *st) {
     } else {
         reply_error(r, ERR_NOT_FOUND, "no route %s %s", r->method, r->path);
     }
+}
+
+void req_call(const struct req *outer, const char *method, const char *path,
+        const char *const *args, json_t *body, struct req_capture *out) {
+    const struct server *s = ((const struct rstate *)outer)->srv;
+    *out = (struct req_capture){.outer = outer};
+    struct req r = {.method = method,
+            .path = path,
+            .ctx = outer->ctx,
+            .capture = out,
+            .start_ns = util_mono_ns()};
+    for (int i = 0; args && args[i] && r.nargs < REQ_MAX_ARGS - 1; i += 2) {
+        r.arg_keys[r.nargs] = args[i];
+        r.arg_vals[r.nargs++] = args[i + 1];
+    }
+    char param[256];
+    const struct route *hit = NULL;
+    for (const struct route *const *t = s->routes; *t && !hit; t++) {
+        for (const struct route *rt = *t; rt->method && !hit; rt++) {
+            if (strcmp(rt->method, method) == 0 && match(rt->pattern, path, param, sizeof param))
+                hit = rt;
+        }
+    }
+    if (!hit) {
+        reply_error(&r, ERR_NOT_FOUND, "no route %s %s", method, path);
+        return;
+    }
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    if (body && !text) {
+        reply_error(&r, ERR_INTERNAL, "out of memory for the request body");
+        return;
+    }
+    r.body = text;
+    r.body_len = text ? strlen(text) : 0;
+    r.json = !(hit->flags & ROUTE_JSON) ? NULL : body ? json_incref(body) : json_object();
+    r.path_param = strchr(hit->pattern, '*') ? param : NULL;
+    hit->fn(&r);
+    if (!r.replied)
+        reply_error(&r, ERR_INTERNAL, "the handler for %s %s sent no reply", method, path);
+    if ((hit->flags & ROUTE_ACTS) && s->acted)
+        s->acted(&r);
+    json_decref(r.json);
+    free(text);
 }
 
 /* The first control byte (or NUL) in s[0..n), or 0. */
@@ -475,6 +557,10 @@ static void admit(struct rstate *st, struct MHD_Connection *conn, int nconns) {
         reply_error(&st->req, ERR_BUSY,
                 "deskd serves at most %d connections at once and has %d; retry later",
                 HTTP_MAX_CONNECTIONS, nconns);
+    } else if (announced > (long long)st->body_limit && st->own_limit) {
+        /* The route answers in its own protocol, before the body is sent (no 100 Continue). */
+        st->req.body_too_large = true;
+        dispatch(st->srv, st);
     } else if (announced > (long long)st->body_limit) {
         /* Refused before it is sent (no 100 Continue). */
         reply_error(
@@ -534,7 +620,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         }
         pthread_mutex_unlock(&s->lock);
         log_msg(LOG_DEBUG, "%s %s started", st->method, st->path);
-        st->body_limit = body_limit(s, method, url);
+        unsigned flags = route_flags(s, method, url);
+        st->body_limit = flags & ROUTE_BIG_BODY ? REQ_BIG_BODY_LIMIT : (size_t)REQ_BODY_LIMIT;
+        st->own_limit = flags & ROUTE_OWN_LIMIT;
         admit(st, conn, nconns);
         return MHD_YES;
     }
@@ -565,6 +653,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (control && !st->bad_arg) {
         reply_error(r, ERR_INVALID_PARAMETER,
                 "the path may not contain control characters (after percent-decoding)");
+    } else if (st->body_too_big && st->own_limit) {
+        r->body = NULL;
+        r->body_len = 0;
+        r->body_too_large = true;
+        dispatch(s, st);
     } else if (st->body_too_big) {
         reply_error(r, ERR_BODY_TOO_LARGE, "the request body exceeds %zu bytes", st->body_limit);
     } else if (r->nargs >= REQ_MAX_ARGS) {

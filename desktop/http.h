@@ -38,6 +38,8 @@ enum err_code { DESK_WIRE_ERRORS(DESK_ERR_ENUM_) };
 const char *err_name(enum err_code code);
 int err_http_status(enum err_code code);
 
+struct req_capture;
+
 struct req {
     const char *method;
     const char *path;
@@ -58,7 +60,31 @@ struct req {
     long retry_after_s;  /* > 0: the reply carries Retry-After with it (a 503 for a busy queue) */
     json_t *error_extra; /* members reply_error adds to its object (it takes the reference) */
     int64_t start_ns;    /* when the request arrived (CLOCK_MONOTONIC, util_mono_ns) */
+    /* ROUTE_OWN_LIMIT routes: the body was over the limit (r->body is then NULL). */
+    bool body_too_large;
+    /* Set for a request made by req_call: replies are kept there instead of sent. */
+    struct req_capture *capture;
 };
+
+/* A reply kept by req_call instead of sent. */
+struct req_capture {
+    int status;
+    char mime[64];
+    char *body; /* malloc'd, NUL-terminated (len bytes before the NUL); NULL when empty */
+    size_t len;
+    const struct req *outer; /* the request that made the call (its client, its headers) */
+};
+
+/*
+ * Runs the route of this server that method and path name, as a request of its
+ * own made inside outer (same server, same token already checked): query
+ * arguments args (NULL, or key, value pairs ended by NULL; borrowed), body
+ * (a JSON object, borrowed, or NULL), the route's own body parsing, handler
+ * and acted hook. The reply lands in *out (free out->body); an unknown route
+ * is a 404 there, as on the wire. Headers read by the handler are outer's.
+ */
+void req_call(const struct req *outer, const char *method, const char *path,
+        const char *const *args, json_t *body, struct req_capture *out);
 
 /* The first value of query argument key (exact match), or NULL. */
 const char *req_arg(const struct req *r, const char *key);
@@ -109,6 +135,9 @@ enum route_flags {
     ROUTE_JSON = 1 << 1,     /* the body must be a JSON object: parsed into r->json, else 400 */
     ROUTE_ACTS = 1 << 2,     /* it acts on the desktop: server_config's acted hook hears of it */
     ROUTE_BIG_BODY = 1 << 3, /* the body may have up to REQ_BIG_BODY_LIMIT bytes */
+    /* The handler answers a body over the limit itself (r->body_too_large), in its own
+     * protocol, after the token check; else the HTTP layer answers 413. */
+    ROUTE_OWN_LIMIT = 1 << 4,
 };
 
 /*

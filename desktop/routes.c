@@ -27,7 +27,8 @@ static const struct route health_routes[] = {
     X(actions)                                                                                     \
     X(process)                                                                                     \
     X(a11y)                                                                                        \
-    X(recordings)
+    X(recordings)                                                                                  \
+    X(mcp)
 
 #define DECLARE_GROUP_(name) extern const struct route api_##name##_routes[];
 ROUTE_GROUPS(DECLARE_GROUP_)
