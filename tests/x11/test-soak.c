@@ -144,7 +144,18 @@ int main(void) {
             rss, rss - rss0, fd, fd - fd0, thr, thr - thr0, atomic_load(&n_ok),
             atomic_load(&n_bad));
     CHECK(deskd_alive(&d), "deskd alive after %d s", SECONDS);
+#if defined(__SANITIZE_ADDRESS__)
+    /*
+     * ASan keeps bookkeeping for every thread that ran (one per connection
+     * here), so deskd's RSS grows with the request count under it (+35 MB
+     * for 190,000 requests, where the plain build grew 0.9 MB for 275,000).
+     * The bound is checked by the plain build's run (scripts/test); here
+     * LeakSanitizer checks at deskd's exit that nothing leaked.
+     */
+    fprintf(stderr, "RSS bound not checked under AddressSanitizer (grew %ld kB)\n", rss - rss0);
+#else
     CHECK(rss - rss0 <= RSS_GROWTH_KB, "RSS grew %ld kB", rss - rss0);
+#endif
     CHECK(fd - fd0 <= FD_GROWTH, "fds grew %ld", fd - fd0);
     CHECK(thr - thr0 <= THREAD_GROWTH, "threads grew %ld", thr - thr0);
     CHECK_INT(atomic_load(&n_bad), 0);
