@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "bench-util.h"
+#include "input.h"
 
 #ifndef DESKD_PATH
 #define DESKD_PATH "deskd"
@@ -57,7 +58,7 @@
 #define P1_X         600
 #define P1_Y         400
 #define MARKER_MS    10000 /* how long evlog may take to show the marker key */
-#define MAX_RESULTS  24
+#define MAX_RESULTS  32
 #define LOAD_SHOTS   100000
 #define LOAD_GAP_MS  3 /* between the clicks under load */
 
@@ -648,6 +649,46 @@ static int run_dcase(desk_client *cl, const struct dcase *c, const char *name, i
     return check_case(cl, r, c->check, c->arg, (warmup + runs) * per);
 }
 
+/*
+ * The floor of the batch rows: the same BATCH_CLICKS clicks sent in this
+ * process through input/ on its own X connection, as the input worker sends
+ * a batch (one round trip at the end), and as single requests send them (a
+ * round trip per click). What is left is the X server's and evlog's work.
+ */
+static int run_floor(desk_client *cl, const char *display, bool one_trip, double *samples) {
+    struct result *r = result_new(one_trip ? "in-process 20 clicks, one round trip"
+                                           : "in-process 20 clicks, 20 round trips",
+            false);
+    Display *dpy = XOpenDisplay(display);
+    struct input *in = dpy ? input_new(dpy) : NULL;
+    if (!in) {
+        if (dpy)
+            XCloseDisplay(dpy);
+        return result_fail(r, "cannot open %s for input", display);
+    }
+    int rc = 0;
+    for (int i = 0; i < opt.warmup + opt.runs && rc == 0; i++) {
+        double t0 = now_ms();
+        if (one_trip)
+            input_run_begin(in);
+        for (int k = 0; k < BATCH_CLICKS && rc == 0; k++)
+            rc = input_click_n(in, k % 2 ? P1_X : P0_X, k % 2 ? P1_Y : P0_Y, 1, 1);
+        if (one_trip && rc == 0)
+            rc = input_run_end(in);
+        double ms = now_ms() - t0;
+        if (i >= opt.warmup)
+            samples[i - opt.warmup] = ms;
+        ev_read(0);
+    }
+    input_destroy(in);
+    XCloseDisplay(dpy);
+    if (rc < 0)
+        return result_fail(r, "input failed: %d", rc);
+    r->n = opt.runs;
+    percentiles(samples, opt.runs, &r->p50, &r->p95);
+    return check_case(cl, r, CHK_CLICK, NULL, (opt.warmup + opt.runs) * BATCH_CLICKS);
+}
+
 static int run_pcase(desk_client *cl, const struct pcase *c, char **env, double *samples) {
     struct result *r = result_new(c->name, true);
     int runs = c->typing ? opt.type_runs : opt.runs;
@@ -830,6 +871,12 @@ static void report(const char *url, const char *display, long rss0, long rss1, l
                "%.1fx (target >= 5x: %s)\n",
                 one->p50, one->p95, many->p50, many->p95, many->p50 / one->p50,
                 many->p50 / one->p50 >= 5 ? "ok" : "MISSED");
+    const struct result *floor1 = find_result("in-process 20 clicks, one round trip");
+    const struct result *floor20 = find_result("in-process 20 clicks, 20 round trips");
+    if (one && floor1 && floor20)
+        printf("-- in-process floor: 20 clicks with one round trip %.2f ms, with 20 round trips "
+               "%.2f ms; deskd/floor: batch %.2fx, 20 requests %.2fx\n",
+                floor1->p50, floor20->p50, one->p50 / floor1->p50, many->p50 / floor20->p50);
     one = find_result("deskd 20 clicks + JPEG, batch+observe");
     many = find_result("deskd 20 clicks + JPEG, 21 requests");
     if (one && many && one->ok && many->ok)
@@ -985,6 +1032,10 @@ static int bench(void) {
         }
         say("%s", c->name);
         run_dcase(cl, c, c->name, opt.warmup, runs, samples);
+    }
+    for (int one_trip = 0; one_trip < 2; one_trip++) {
+        say("in-process 20 clicks, %s", one_trip ? "one round trip" : "20 round trips");
+        run_floor(cl, display, one_trip, samples);
     }
     say("deskd click during PNG screenshots");
     run_load_case(cl, &dc[2], url, samples);
