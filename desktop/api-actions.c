@@ -222,13 +222,26 @@ static void api_actions(struct req *r) {
         return;
     }
     long cost = 0;
+    struct damage_now at_start = {0};
+    bool have_now = false;
     for (int i = 0; i < b.n; i++) {
         struct act *a = &b.acts[i];
         cost += act_cost_ms(a);
-        if (a->screen_wait) {
-            a->damage = req_deskd(r)->damage;
-            a->wait.cancelled = req_wait_cancelled;
-            a->wait.arg = r;
+        if (!a->screen_wait)
+            continue;
+        a->damage = req_deskd(r)->damage;
+        a->wait.cancelled = req_wait_cancelled;
+        a->wait.arg = r;
+        /* A since no frame had yet is bad input, refused before anything runs (ids only grow). */
+        if (a->wait.has_since && !have_now &&
+                damage_now(req_deskd(r)->damage, &at_start, err, sizeof err) == 0)
+            have_now = true;
+        if (a->wait.has_since && have_now && a->wait.since > at_start.frame) {
+            reply_error(r, ERR_INVALID_PARAMETER,
+                    "actions[%d].since must be a frame id deskd gave out (at most %llu), got %llu",
+                    i, (unsigned long long)at_start.frame, (unsigned long long)a->wait.since);
+            batch_free(&b);
+            return;
         }
     }
     struct inputw_job job = {.fn = batch_job, .arg = &b, .cost_ms = cost};
@@ -237,11 +250,13 @@ static void api_actions(struct req *r) {
         return;
     }
     if (job.rc < 0) {
+        /* Every action ran when only the batch's closing round trip failed: the last is named. */
+        int failed = b.done < b.n ? b.done : b.n > 0 ? b.n - 1 : 0;
         char what[48];
-        snprintf(what, sizeof what, "actions[%d]", b.done);
+        snprintf(what, sizeof what, "actions[%d]", failed);
         r->error_extra =
-                json_pack("{s:i, s:o}", "failedIndex", b.done, "results", results_json(&b));
-        reply_input_failure(r, &job, &b.acts[b.done], what);
+                json_pack("{s:i, s:o}", "failedIndex", failed, "results", results_json(&b));
+        reply_input_failure(r, &job, &b.acts[failed], what);
         batch_free(&b);
         return;
     }
@@ -273,7 +288,10 @@ static void api_actions(struct req *r) {
             r->error_extra = json_pack("{s:O, s:i}", "results", json_object_get(answer, "results"),
                     "completed", json_integer_value(json_object_get(answer, "completed")));
             json_decref(answer);
-            if (rc == -ENXIO)
+            if (rc == -EBUSY) {
+                r->retry_after_s = 1;
+                reply_error(r, ERR_BUSY, "the actions ran; the observing screenshot: %s", err);
+            } else if (rc == -ENXIO)
                 reply_no_display(r, err);
             else if (rc == -EPIPE)
                 reply_no_display(r, "the X display went away during the observing screenshot");

@@ -23,7 +23,6 @@
 #define ARGV_MAX        256
 #define ENV_MAX         256
 #define WAIT_DEFAULT_MS 10000
-#define WAIT_MAX_MS     60000
 
 static int owned_by(long pid, void *arg) {
     return apps_owns(*(pid_t *)arg, (pid_t)pid);
@@ -152,7 +151,7 @@ static int parse_launch(json_t *b, struct launch_req *l, char *err, size_t errle
         rc = parse_env(b, l, err, errlen);
     if (rc == 0 && (body_string(b, "cwd", false, &l->cwd, NULL, err, errlen) < 0 ||
                            body_bool(b, "waitForWindow", &l->wait, err, errlen) < 0 ||
-                           body_int(b, "timeoutMs", false, 1, WAIT_MAX_MS, &l->timeout_ms, err,
+                           body_int(b, "timeoutMs", false, 1, APPS_WAIT_MAX_MS, &l->timeout_ms, err,
                                    errlen) < 0))
         rc = -EINVAL;
     return rc;

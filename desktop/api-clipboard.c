@@ -16,6 +16,7 @@
 #include "deskd.h"
 #include "input.h"
 #include "keys.h"
+#include "log.h"
 #include "params.h"
 #include "xconn.h"
 
@@ -157,6 +158,14 @@ void deskd_paste(struct req *r) {
     size_t prev_len = 0;
     bool had = false;
     int rc = clipw_get(clip, CLIP_CLIPBOARD, CLIP_WAIT_MS, &prev, &prev_len, &had, err, sizeof err);
+    bool restore = true;
+    if ((rc == -ETIMEDOUT || rc == -EFBIG) && !xconn_unresponsive(req_deskd(r)->display)) {
+        /* The previous clipboard cannot be read (its owner does not answer, or it is over
+         * 16 MiB): the paste goes ahead, and that clipboard is not put back. */
+        log_msg(LOG_INFO, "paste: the previous clipboard is not kept: %s", err);
+        restore = false;
+        rc = 0;
+    }
     if (rc == 0)
         rc = clipw_set(clip, CLIP_CLIPBOARD, text, len, err, sizeof err);
     if (rc < 0) {
@@ -169,9 +178,10 @@ void deskd_paste(struct req *r) {
     bool taken = pressed && clipw_wait_served(clip, CLIP_CLIPBOARD, served, PASTE_WAIT_MS);
     if (taken)
         clipw_wait_quiet(clip, CLIP_CLIPBOARD, PASTE_QUIET_MS, PASTE_WAIT_MS);
-    /* The previous clipboard comes back whatever happened. */
-    rc = had ? clipw_set(clip, CLIP_CLIPBOARD, prev, prev_len, err, sizeof err)
-             : clipw_clear(clip, CLIP_CLIPBOARD, err, sizeof err);
+    /* The previous clipboard comes back whatever happened (when it could be read). */
+    rc = !restore ? 0
+         : had    ? clipw_set(clip, CLIP_CLIPBOARD, prev, prev_len, err, sizeof err)
+                  : clipw_clear(clip, CLIP_CLIPBOARD, err, sizeof err);
     free(prev);
     if (!pressed)
         return;

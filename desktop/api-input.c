@@ -38,6 +38,8 @@ void reply_input_failure(
     if (job->dead || rc == -EIO)
         reply_no_display(
                 r, job->dead ? "the X display went away" : "the X server refused the input");
+    else if (rc == -ENXIO)
+        reply_no_display(r, "the screen's changes cannot be followed");
     else if (rc == -ENOSPC)
         reply_error(r, ERR_NO_SPARE_KEYCODE,
                 "%s needs a character the keyboard map lacks and no spare keycode is free", what);

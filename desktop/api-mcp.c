@@ -20,6 +20,7 @@
 #include <sys/random.h>
 
 #include "acts.h"
+#include "apps.h"
 #include "damage.h"
 #include "deskd.h"
 #include "log.h"
@@ -64,6 +65,7 @@ struct tool {
 
 /* The limits of the parsers' fields. */
 #define CLICKS_       INT_RANGE_(1, INPUT_CLICKS_MAX)
+#define LAUNCH_MS_    INT_RANGE_(1, APPS_WAIT_MAX_MS)
 #define SCROLL_       INT_RANGE_(0, INPUT_SCROLL_MAX)
 #define TYPE_DELAY_   INT_RANGE_(0, TYPE_DELAY_MAX)
 #define HOLD_MS_      INT_RANGE_(0, INPUT_HOLD_MAX_MS)
@@ -204,8 +206,7 @@ static const struct tool tools[] = {
                 OBJ_("\"argv\": {\"type\": \"array\", \"items\": {\"type\": \"string\"}, "
                      "\"minItems\": 1}, \"env\": {\"type\": \"object\", \"additionalProperties\": "
                      "{\"type\": \"string\"}}, \"cwd\": {\"type\": \"string\"}, "
-                     "\"waitForWindow\": {\"type\": \"boolean\"}, \"timeoutMs\": {\"type\": "
-                     "\"integer\", \"minimum\": 0}",
+                     "\"waitForWindow\": {\"type\": \"boolean\"}, \"timeoutMs\": " LAUNCH_MS_,
                         "\"argv\"")},
 };
 #define NTOOLS (sizeof tools / sizeof tools[0])

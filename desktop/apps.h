@@ -17,6 +17,8 @@
 #define APPS_MAX 32
 /* How long kill waits after SIGTERM before SIGKILL. */
 #define APPS_KILL_GRACE_MS 3000
+/* The longest apps/launch waits for the first window (timeoutMs), in ms. */
+#define APPS_WAIT_MAX_MS 60000
 
 struct app_launch {
     const char *const *argv; /* argv[0]: looked up on the session's PATH unless it has a '/' */

@@ -115,8 +115,12 @@ const char *req_arg(const struct req *r, const char *key) {
 }
 
 const char *req_header(const struct req *r, const char *name) {
-    if (r->capture)
+    if (r->capture) {
+        /* A tool call wants the JSON answer, whatever media types the MCP client accepts. */
+        if (strcasecmp(name, "Accept") == 0)
+            return NULL;
         r = r->capture->outer;
+    }
     return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
 }
 
@@ -163,13 +167,13 @@ static void capture(struct req *r, int status, const char *mime, char *buf, size
     struct req_capture *c = r->capture;
     free(c->body);
     c->body = own ? buf : malloc(len + 1);
-    if (c->body && !own)
+    if (c->body && !own && len)
         memcpy(c->body, buf, len);
     if (c->body)
         c->body[len] = '\0';
     c->len = c->body ? len : 0;
     c->status = c->body || len == 0 ? status : 500;
-    snprintf(c->mime, sizeof c->mime, "%s", mime);
+    snprintf(c->mime, sizeof c->mime, "%s", mime ? mime : "");
     r->replied = true;
     r->status = c->status;
 }

@@ -549,6 +549,9 @@ enum recs_result recs_start(const char *label, struct recs_info *out, char *err,
     rc = spawn(out, &job, &quit_fd, ffmpeg, r, err, errlen);
     pthread_mutex_lock(&R.lock);
     if (rc < 0) {
+        /* No ffmpeg ran: its log and whatever files were made go with the slot. */
+        proc_log_close(&r->log);
+        remove_files(out->path);
         r->used = false;
     } else {
         r->job = job;

@@ -535,6 +535,18 @@ static void test_batch_wait(void) {
             "{\"actions\":[{\"type\":\"wait\",\"until\":\"stable\",\"ms\":5}]}", &st);
     CHECK_INT(st, 400);
     json_decref(j);
+    /* A since no frame had yet is refused before the move ahead of it runs. */
+    j = request("POST", "/computeruse/actions",
+            "{\"actions\":[{\"type\":\"move\",\"x\":33,\"y\":44},{\"type\":\"wait\","
+            "\"until\":\"changed\",\"since\":9000000000000000000}]}",
+            &st);
+    CHECK_INT(st, 400);
+    msg = json_string_value(json_object_get(j, "message"));
+    CHECK(msg && strstr(msg, "actions[1].since must be a frame id"), "a future since: %s",
+            msg ? msg : "(none)");
+    json_decref(j);
+    XQueryPointer(dpy, DefaultRootWindow(dpy), &root, &child, &rx, &ry, &wx, &wy, &mask);
+    CHECK(rx != 33 || ry != 44, "nothing ran: the pointer is at %d,%d", rx, ry);
 }
 
 /* The X server dies and comes back; then deskd itself restarts. Frame ids only grow. */
