@@ -211,6 +211,38 @@ static void shot_done(const struct shot_image *img, void *arg) {
     }
 }
 
+/*
+ * Gives each screen wait of the batch what it needs to run (the damage
+ * worker, the request to watch for a hang-up) and refuses a since no frame
+ * had yet (ids only grow, so it stays refused). Returns the batch's cost in
+ * ms, or -1 after replying 400.
+ */
+static long prepare_waits(struct req *r, struct batch *b) {
+    char err[256];
+    struct damage_now at_start = {0};
+    bool have_now = false;
+    long cost = 0;
+    for (int i = 0; i < b->n; i++) {
+        struct act *a = &b->acts[i];
+        cost += act_cost_ms(a);
+        if (!a->screen_wait)
+            continue;
+        a->damage = req_deskd(r)->damage;
+        a->wait.cancelled = req_wait_cancelled;
+        a->wait.arg = r;
+        if (a->wait.has_since && !have_now &&
+                damage_now(req_deskd(r)->damage, &at_start, err, sizeof err) == 0)
+            have_now = true;
+        if (a->wait.has_since && have_now && a->wait.since > at_start.frame) {
+            reply_error(r, ERR_INVALID_PARAMETER,
+                    "actions[%d].since must be a frame id deskd gave out (at most %llu), got %llu",
+                    i, (unsigned long long)at_start.frame, (unsigned long long)a->wait.since);
+            return -1;
+        }
+    }
+    return cost;
+}
+
 static void api_actions(struct req *r) {
     char err[768];
     struct batch b = {0};
@@ -221,28 +253,10 @@ static void api_actions(struct req *r) {
         reply_error(r, ERR_INVALID_PARAMETER, "%s", err);
         return;
     }
-    long cost = 0;
-    struct damage_now at_start = {0};
-    bool have_now = false;
-    for (int i = 0; i < b.n; i++) {
-        struct act *a = &b.acts[i];
-        cost += act_cost_ms(a);
-        if (!a->screen_wait)
-            continue;
-        a->damage = req_deskd(r)->damage;
-        a->wait.cancelled = req_wait_cancelled;
-        a->wait.arg = r;
-        /* A since no frame had yet is bad input, refused before anything runs (ids only grow). */
-        if (a->wait.has_since && !have_now &&
-                damage_now(req_deskd(r)->damage, &at_start, err, sizeof err) == 0)
-            have_now = true;
-        if (a->wait.has_since && have_now && a->wait.since > at_start.frame) {
-            reply_error(r, ERR_INVALID_PARAMETER,
-                    "actions[%d].since must be a frame id deskd gave out (at most %llu), got %llu",
-                    i, (unsigned long long)at_start.frame, (unsigned long long)a->wait.since);
-            batch_free(&b);
-            return;
-        }
+    long cost = prepare_waits(r, &b);
+    if (cost < 0) {
+        batch_free(&b);
+        return;
     }
     struct inputw_job job = {.fn = batch_job, .arg = &b, .cost_ms = cost};
     if (!input_job_run(r, &job, "the actions")) {
