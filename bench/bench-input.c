@@ -881,8 +881,8 @@ static void report(const char *url, const char *display, long rss0, long rss1, l
     many = find_result("deskd 20 clicks + JPEG, 21 requests");
     if (one && many && one->ok && many->ok)
         printf("-- 20 clicks then a JPEG q75 at scale 0.5: batch with observe %.2f ms (p95 %.2f) "
-               "vs 21 requests %.2f ms (p95 %.2f): %.1fx; observe is a plain screenshot (no "
-               "settle in this deskd)\n",
+               "vs 21 requests %.2f ms (p95 %.2f): %.1fx (observe without settle: the same work "
+               "as the requests)\n",
                 one->p50, one->p95, many->p50, many->p95, many->p50 / one->p50);
     for (int i = 0; i < nres; i++) {
         const struct result *r = &res[i];
