@@ -51,6 +51,13 @@ bool req_wait_cancelled(void *req);
 /* Notes a ROUTE_ACTS request in the running recordings (server_config's acted hook). */
 void api_recordings_acted(const struct req *r);
 
+/*
+ * A fresh full-control link to the live view for GET /computeruse/vnc
+ * (api-takeover.c): {"id","url","expiresAt","viewOnly"}; NULL after replying
+ * with the error.
+ */
+json_t *takeover_full_link(struct req *r);
+
 /* Replies 503 naming the display problem in err. */
 void reply_no_display(struct req *r, const char *err);
 

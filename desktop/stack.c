@@ -382,6 +382,15 @@ char *stack_log(int i, bool errors, size_t *len) {
     return proc_log_read(errors ? p->err_path : p->log_path, 2 * STACK_LOG_CAP, len);
 }
 
+bool stack_rfb(int *vnc_port, char *password, size_t len, const char **web_dir) {
+    if (!stk.managed)
+        return false;
+    snprintf(password, len, "%s", stk.password);
+    *vnc_port = stk.vnc.vnc_port;
+    *web_dir = stk.vnc.web_dir;
+    return true;
+}
+
 bool stack_vnc(char *password, size_t len, int *novnc_port, const char **novnc_host) {
     if (!stk.managed)
         return false;
