@@ -262,6 +262,25 @@ static bool parse_holder(struct req *r, enum holder *h) {
     return true;
 }
 
+/* Releases what deskd's input holds (keyboard/down, mouse/down), below the gate. */
+static int release_job(struct input *in, void *arg) {
+    (void)arg;
+    int rc = input_release_sticky(in, NULL);
+    return rc < 0 ? rc : input_release_all(in);
+}
+
+static void hand_over(struct req *r, enum holder h, const char *by) {
+    bool taking = h == HOLDER_HUMAN && !control_human();
+    control_set(h, by);
+    if (taking) {
+        /* The gate is closed now; what the agent still holds down would be under the person's
+         * fingers, so it is released (after any input job already running). */
+        struct inputw_job job = {.fn = release_job, .cost_ms = INPUTW_JOB_BASE_MS};
+        char err[128];
+        inputw_run(req_deskd(r)->input, &job, NULL, err, sizeof err);
+    }
+}
+
 static void api_control_get(struct req *r) {
     reply_json(r, 200, control_json(NULL));
 }
@@ -269,7 +288,7 @@ static void api_control_get(struct req *r) {
 static void api_control_set(struct req *r) {
     enum holder h;
     if (parse_holder(r, &h)) {
-        control_set(h, "the API");
+        hand_over(r, h, "the API");
         reply_json(r, 200, control_json(NULL));
     }
 }
@@ -369,7 +388,7 @@ static void vnc_control_set(struct req *r) {
         return;
     char by[64];
     snprintf(by, sizeof by, "the browser on link %s", link.id);
-    control_set(h, by);
+    hand_over(r, h, by);
     reply_json(r, 200, control_json(&link));
 }
 

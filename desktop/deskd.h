@@ -64,6 +64,12 @@ void reply_no_display(struct req *r, const char *err);
 struct act;
 
 /*
+ * Whether API input may run now: false after replying 409 HUMAN_IN_CONTROL
+ * while a person holds control (API.md §16). input_job_run asks it for every
+ * job that is not reads_only; what names the work in the sentence.
+ */
+bool input_gate(struct req *r, const char *what);
+/*
  * Runs job (fn, arg, cost_ms set) on the input worker for r. Returns true
  * when it ran (job->rc and job->dead say how), else false with the reply
  * (busy, cancelled, no display) sent. what names the work in sentences.

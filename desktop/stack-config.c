@@ -86,6 +86,7 @@ int stack_config_check(const struct stack_config *c, char *err, size_t errlen) {
             .novnc_host = stk.novnc_host,
             .web_dir = NOVNC_WEB,
             .passwd_file = stk.dir.passwd_path,
+            .novnc_web = stk.dir.novnc_web,
     };
     return 0;
 }
