@@ -75,7 +75,7 @@ void vnc_novnc_argv(const struct vnc_config *c, struct vnc_argv *out) {
     } else {
         a[n++] = keep(out, &used, "", c->novnc_port);
     }
-    a[n++] = keep(out, &used, "127.0.0.1:", c->vnc_port);
+    a[n++] = keep(out, &used, "127.0.0.1:", c->gate_port > 0 ? c->gate_port : c->vnc_port);
     a[n] = NULL;
 }
 

@@ -26,6 +26,9 @@ struct vnc_config {
     /* What websockify serves: vnc_web_mirror's copy of web_dir (NULL: web_dir itself). */
     const char *novnc_web;
     const char *passwd_file; /* x11vnc reads it, then deletes it */
+    /* Where websockify connects: the rate-limiting gate (gate.h) in front of x11vnc, or 0 for
+     * x11vnc itself. */
+    int gate_port;
 };
 
 struct vnc_argv {

@@ -19,6 +19,8 @@
  *                                      {"code","ms"} of the close
  *   {"cmd":"state","name"}             {"state"}: connecting, connected or disconnected
  *   {"cmd":"waitclosed","name"}        waits for the view to disconnect: {"at"} (wall ms)
+ *   {"cmd":"vncauth","name","url","ms"} wrong VNC passwords on the noVNC port's WebSocket (url)
+ *                                      for ms: {"attempts","failures","refused"}
  *   {"cmd":"fps","name","ms"}          counts frames noVNC drew during ms: {"frames","fps"}
  * It ends when its stdin does.
  */
@@ -166,6 +168,43 @@ async function handle(m) {
       }));
       return { at };
     }
+    case 'vncauth':
+      return p.page.evaluate(async ({ url, ms }) => {
+        const out = { attempts: 0, failures: 0, refused: 0 };
+        const end = Date.now() + ms;
+        while (Date.now() < end) {
+          out.attempts++;
+          const ws = new WebSocket(url, ['binary']);
+          ws.binaryType = 'arraybuffer';
+          let buf = new Uint8Array(0);
+          let waiter = null;
+          let closed = false;
+          const check = () => {
+            if (waiter && (buf.length >= waiter.n || closed)) {
+              const w = waiter;
+              waiter = null;
+              if (buf.length >= w.n) { const r = buf.slice(0, w.n); buf = buf.slice(w.n); w.resolve(r); } else w.resolve(null);
+            }
+          };
+          ws.onmessage = (e) => {
+            const d = new Uint8Array(e.data);
+            const n = new Uint8Array(buf.length + d.length);
+            n.set(buf); n.set(d, buf.length); buf = n; check();
+          };
+          ws.onclose = () => { closed = true; check(); };
+          const read = (n) => new Promise((resolve) => { waiter = { n, resolve }; check(); });
+          const opened = await new Promise((res) => { ws.onopen = () => res(true); ws.onerror = () => res(false); });
+          let result = opened ? await read(12) : null;
+          if (result) { ws.send(new TextEncoder().encode('RFB 003.008\n')); result = await read(1); }
+          if (result) result = await read(result[0]);
+          if (result) { ws.send(new Uint8Array([2])); result = await read(16); }
+          if (result) { ws.send(new Uint8Array(16)); result = await read(4); }
+          if (result && (result[0] | result[1] | result[2] | result[3]) !== 0) out.failures++;
+          else out.refused++;
+          ws.close();
+        }
+        return out;
+      }, { url: m.url, ms: m.ms });
     case 'fps':
       return p.page.evaluate(async (ms) => {
         const c = document.querySelector('#screen canvas');
