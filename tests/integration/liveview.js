@@ -126,7 +126,9 @@ async function handle(m) {
     case 'take':
     case 'give': {
       const want = m.cmd === 'take' ? 'human' : 'agent';
-      await p.page.click(m.cmd === 'take' ? '#take' : '#give');
+      // The button's own click, without moving the page's mouse across noVNC's canvas (that
+      // would move the desktop's pointer under the test's next API click).
+      await p.page.$eval(m.cmd === 'take' ? '#take' : '#give', (b) => b.click());
       await p.page.waitForFunction((w) => document.body.dataset.holder === w, want, { polling: 50 });
       return { holder: want };
     }
