@@ -50,7 +50,7 @@ struct session {
     size_t hs_have;
     struct rfb_filter filt;
     bool failed; /* the session must end: why says so */
-    char why[160];
+    char why[400]; /* why it ended: one of deskd's sentences and a detail of at most 256 bytes */
     unsigned long long to_browser, from_browser;
     bool drop_logged;
 };

@@ -73,7 +73,8 @@ static int handshake(int c, int s) {
     uint8_t b[256];
     if (pass(s, c, b, 12) < 0 || pass(c, s, b, 12) < 0)
         return -1;
-    int minor = memcmp(b, "RFB 003.", 8) == 0 ? atoi((const char *)b + 8) : 0;
+    /* "RFB 003.00M\n": the minor version's last digit tells 3.3 from 3.7 and 3.8. */
+    int minor = memcmp(b, "RFB 003.00", 10) == 0 && b[10] >= '0' && b[10] <= '9' ? b[10] - '0' : 0;
     uint32_t type;
     if (minor >= 7) {
         if (pass(s, c, b, 1) < 0)

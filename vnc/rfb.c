@@ -84,7 +84,8 @@ int rfb_connect(int port, const char *password, int timeout_ms, char *err, size_
         snprintf(err, errlen, "cannot make a socket: %s", strerror(errno));
         return -1;
     }
-    struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
+    struct timeval tv = {
+            .tv_sec = timeout_ms / 1000, .tv_usec = (suseconds_t)(timeout_ms % 1000) * 1000};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     int one = 1;
@@ -211,10 +212,10 @@ static int body_length(struct rfb_filter *f) {
         f->rest = 3;
         return 0;
     case RFB_SET_ENCODINGS:
-        f->rest = 4u * ((unsigned)h[2] << 8 | h[3]);
+        f->rest = (uint64_t)4 * ((unsigned)h[2] << 8 | h[3]);
         return 0;
     case RFB_SET_DESKTOP_SIZE:
-        f->rest = 16u * h[6];
+        f->rest = (uint64_t)16 * h[6];
         return 0;
     case RFB_CLIENT_FENCE:
         if (h[8] > 64) {

@@ -95,7 +95,8 @@ static struct {
 
 static int write_index(const char *dir, bool top) {
     char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/index.html", dir);
+    if (snprintf(path, sizeof path, "%s/index.html", dir) >= (int)sizeof path)
+        return -ENAMETOOLONG;
     if (access(path, F_OK) == 0)
         return 0;
     static const char redirect[] = "<!DOCTYPE html><meta http-equiv=\"refresh\" "
@@ -116,9 +117,10 @@ static int mirror_entry(const char *path, const struct stat *sb, int flag, struc
     (void)sb;
     (void)ftw;
     char out[PATH_MAX];
-    snprintf(out, sizeof out, "%s%s", mirror.dst, path + strlen(mirror.src));
     int rc = 0;
-    if (flag == FTW_D)
+    if (snprintf(out, sizeof out, "%s%s", mirror.dst, path + strlen(mirror.src)) >= (int)sizeof out)
+        rc = -ENAMETOOLONG;
+    else if (flag == FTW_D)
         rc = mkdir(out, 0755) < 0 && errno != EEXIST ? -errno : 0;
     else if (flag == FTW_F || flag == FTW_SL)
         rc = symlink(path, out) < 0 ? -errno : 0;
@@ -136,11 +138,13 @@ static int index_entry(const char *path, const struct stat *sb, int flag, struct
     if (flag != FTW_D)
         return 0;
     char out[PATH_MAX];
-    snprintf(out, sizeof out, "%s%s", mirror.dst, path + strlen(mirror.src));
-    int rc = write_index(out, ftw->level == 0);
+    int rc = snprintf(out, sizeof out, "%s%s", mirror.dst, path + strlen(mirror.src)) >=
+                             (int)sizeof out
+                     ? -ENAMETOOLONG
+                     : write_index(out, ftw->level == 0);
     if (rc < 0) {
         mirror.err = rc;
-        snprintf(mirror.what, sizeof mirror.what, "%s/index.html", out);
+        (void)!snprintf(mirror.what, sizeof mirror.what, "%s/index.html", out);
         return 1;
     }
     return 0;

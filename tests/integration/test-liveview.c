@@ -85,7 +85,7 @@ static int curl_status(const char *path, const char *const *extra) {
     argv[k] = NULL;
     int status = 0;
     char *out = su_run(argv, 15000, &status, NULL);
-    int code = out ? atoi(out) : 0;
+    int code = out ? (int)strtol(out, NULL, 10) : 0;
     free(out);
     return code;
 }
@@ -438,11 +438,10 @@ int main(void) {
     CHECK(su_pid_of(&d, "x11vnc") == vnc_pid && vnc_pid > 0, "x11vnc was not restarted");
 
     /* Revoked: the open session closes within 1 s, and the link is refused from then on. */
-    int64_t t0 = wall_ms();
     CHECK_INT(su_call(&d, "DELETE", "/computeruse/vnc/links/", NULL, NULL, NULL), 404);
     char del[128];
     snprintf(del, sizeof del, "/computeruse/vnc/links/%s", id);
-    t0 = wall_ms();
+    int64_t t0 = wall_ms();
     CHECK_INT(su_call(&d, "DELETE", del, NULL, NULL, NULL), 204);
     r = ask("{\"cmd\":\"waitclosed\",\"name\":\"full\"}");
     int64_t closed_ms = json_integer_value(json_object_get(r, "at")) - t0;
