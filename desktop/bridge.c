@@ -49,8 +49,9 @@ struct session {
     uint8_t hs[12];
     size_t hs_have;
     struct rfb_filter filt;
-    bool failed; /* the session must end: why says so */
-    char why[400]; /* why it ended: one of deskd's sentences and a detail of at most 256 bytes */
+    bool failed;    /* the session must end: why says so */
+    bool malformed; /* because of the browser's RFB */
+    char why[400];  /* why it ended: one of deskd's sentences and a detail of at most 256 bytes */
     unsigned long long to_browser, from_browser;
     bool drop_logged;
 };
@@ -210,8 +211,10 @@ static void from_browser(struct session *s, const uint8_t *in, size_t n) {
             int rc = rfb_filter_feed(&s->filt, in, n, out, &outn);
             to_server(s, out, outn);
             free(out);
-            if (rc < 0)
+            if (rc < 0) {
                 fail(s, "malformed RFB from the browser: ", s->filt.err);
+                s->malformed = true;
+            }
             if (s->filt.view_only && !s->drop_logged &&
                     s->filt.dropped_keys + s->filt.dropped_pointer + s->filt.dropped_cut +
                                     s->filt.dropped_other >
@@ -235,6 +238,7 @@ static void from_browser(struct session *s, const uint8_t *in, size_t n) {
         if (s->phase == PH_VERSION) {
             if (memcmp(s->hs, RFB_VERSION_38, 12) != 0) {
                 fail(s, "the browser does not speak RFB 3.8", "");
+                s->malformed = true;
                 return;
             }
             static const uint8_t none[] = {1, 1}; /* one security type: None */
@@ -243,6 +247,7 @@ static void from_browser(struct session *s, const uint8_t *in, size_t n) {
         } else if (s->phase == PH_SECURITY) {
             if (s->hs[0] != 1) {
                 fail(s, "the browser chose a security type deskd does not offer", "");
+                s->malformed = true;
                 return;
             }
             static const uint8_t ok[] = {0, 0, 0, 0};
@@ -288,10 +293,16 @@ static void run(struct session *s) {
             if (!s->failed)
                 snprintf(s->why, sizeof s->why, "%s",
                         stop ? "deskd is stopping" : "its link expired or was revoked");
-            const char *reason = s->failed ? "protocol error" : "link expired or revoked";
-            uint16_t code = s->failed ? WSLAY_CODE_PROTOCOL_ERROR : WSLAY_CODE_POLICY_VIOLATION;
-            if (stop)
-                code = WSLAY_CODE_GOING_AWAY;
+            /* 1002 for the browser's malformed RFB, 1011 when x11vnc failed, 1008 for the link,
+             * 1001 when deskd stops. */
+            const char *reason = s->malformed ? "malformed RFB"
+                                 : s->failed  ? "the VNC server is not available"
+                                 : stop       ? "deskd is stopping"
+                                              : "the link expired or was revoked";
+            uint16_t code = s->malformed ? WSLAY_CODE_PROTOCOL_ERROR
+                            : s->failed  ? WSLAY_CODE_INTERNAL_SERVER_ERROR
+                            : stop       ? WSLAY_CODE_GOING_AWAY
+                                         : WSLAY_CODE_POLICY_VIOLATION;
             wslay_event_queue_close(s->ws, code, (const uint8_t *)reason, strlen(reason));
             close_by = mono_ms() + BRIDGE_CLOSE_MS;
         }

@@ -55,6 +55,9 @@ void vnc_x11vnc_argv(const struct vnc_config *c, struct vnc_argv *out) {
     /* Keysyms from a browser map to keycodes through the XKB keymap. */
     a[n++] = "-xkb";
     a[n++] = "-noxrecord";
+    /* The pointer is drawn into the picture, so that viewers see where the agent's pointer is
+     * (noVNC draws a cursor shape only where the viewer's own mouse is). */
+    a[n++] = "-nocursorshape";
     a[n] = NULL;
 }
 

@@ -17,6 +17,7 @@
  *                                      FramebufferUpdateRequest: {"answered","closed"}
  *   {"cmd":"malformed","name"}         its own WebSocket sends an unknown message type:
  *                                      {"code","ms"} of the close
+ *   {"cmd":"box","name","x","y","w","h"} the canvas's pixels there: {"sum"} of every channel
  *   {"cmd":"state","name"}             {"state"}: connecting, connected or disconnected
  *   {"cmd":"waitclosed","name"}        waits for the view to disconnect: {"at"} (wall ms)
  *   {"cmd":"vncauth","name","url","ms"} wrong VNC passwords on the noVNC port's WebSocket (url)
@@ -161,6 +162,14 @@ async function handle(m) {
         const c = await s.closed;
         return { code: c.code, ms: c.at - t0 };
       });
+    case 'box':
+      return p.page.evaluate(({ x, y, w, h }) => {
+        const c = document.querySelector('#screen canvas');
+        const d = c.getContext('2d').getImageData(x, y, w, h).data;
+        let sum = 0;
+        for (let i = 0; i < d.length; i += 4) sum += d[i] + d[i + 1] + d[i + 2];
+        return { sum };
+      }, m);
     case 'state':
       return { state: await p.page.evaluate(() => document.body.dataset.state) };
     case 'waitclosed': {

@@ -341,6 +341,25 @@ int main(void) {
     CHECK(pressed, "evlog saw the browser's click at %d,%d", cx, cy);
     CHECK(key, "evlog saw the key typed in the browser");
 
+    /* The agent's pointer shows in the view (x11vnc draws it into the picture): where the API
+     * moves it on the desktop, the canvas changes. */
+    CHECK_INT(su_call(&d, "POST", "/computeruse/mouse/move", "{\"x\":900,\"y\":40}",
+                      "application/json", NULL),
+            200);
+    r = ask("{\"cmd\":\"box\",\"name\":\"full\",\"x\":690,\"y\":560,\"w\":24,\"h\":24}");
+    long before = (long)json_integer_value(json_object_get(r, "sum"));
+    json_decref(r);
+    CHECK_INT(su_call(&d, "POST", "/computeruse/mouse/move", "{\"x\":700,\"y\":570}",
+                      "application/json", NULL),
+            200);
+    bool pointer_seen = false;
+    for (int64_t until = su_ms() + 10000; !pointer_seen && su_ms() < until;) {
+        r = ask("{\"cmd\":\"box\",\"name\":\"full\",\"x\":690,\"y\":560,\"w\":24,\"h\":24}");
+        pointer_seen = (long)json_integer_value(json_object_get(r, "sum")) != before;
+        json_decref(r);
+    }
+    CHECK(pointer_seen, "the view shows the agent's pointer where the API moved it");
+
     /* Take control: the API's input is 409 until Give back; screenshots work meanwhile. */
     r = ask("{\"cmd\":\"buttons\",\"name\":\"full\"}");
     CHECK(json_is_true(json_object_get(r, "take")), "a full-control page offers Take control");
