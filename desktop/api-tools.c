@@ -43,14 +43,15 @@
 #include "params.h"
 #include "util.h"
 
-/* OpenAI's scroll_x/scroll_y are pixels; one wheel click scrolls about this many (Chromium
- * scrolls 53 px a click on X11). */
+/* OpenAI's scroll_x/scroll_y are pixels (a browser's wheel delta); one wheel click is taken
+ * as this many. */
 #define WHEEL_PX 50
 /* OpenAI's wait carries no duration. */
 #define OPENAI_WAIT_MS 1000
 /* Anthropic's key repeat, at most. */
 #define KEY_REPEAT_MAX 100
-/* The default wait for a still screen before the image of an action's result. */
+/* The default wait for a still screen before the image of an action's result (none when no
+ * action ran: a screenshot is taken at once). */
 #define SETTLE_STABLE_MS  200
 #define SETTLE_TIMEOUT_MS 2000
 
@@ -61,6 +62,7 @@ struct tool_req {
     int px, py; /* the pointer on the screen when the request arrived */
     struct space disp;
     json_t *acts;   /* the batch's actions */
+    bool acted;     /* the batch ran actions */
     bool list;      /* OpenAI's actions list: sentences name actions[N] as the model numbered them */
     int origin[1000]; /* then: the model's action each of the first batch actions came from */
     /* The harness's options. */
@@ -498,6 +500,7 @@ static int anthropic_parse(struct tool_req *t, json_t *in, const char *action, e
 static int run_batch(struct tool_req *t, char *err, size_t errlen) {
     if (json_array_size(t->acts) == 0)
         return 1;
+    t->acted = true;
     json_t *body = json_pack("{s:O, s:{s:i, s:i}}", "actions", t->acts, "space", "width",
             t->disp.width, "height", t->disp.height);
     struct req_capture out;
@@ -552,7 +555,8 @@ static void image_done(const struct shot_image *img, void *arg) {
 static int take_image(struct tool_req *t, const struct space_rect *zoom, struct image_out *o) {
     char err[256];
     memset(o, 0, sizeof *o);
-    if (t->settle) {
+    /* Only actions give the screen something to settle from. */
+    if (t->settle && t->acted) {
         struct damage_wait_result wr;
         t->wait.cancelled = req_wait_cancelled;
         t->wait.arg = t->r;

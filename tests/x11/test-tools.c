@@ -296,11 +296,12 @@ static void test_default_display(void) {
     dw = 1024;
     dh = 576;
     json_t *reply = NULL;
-    json_t *body = json_pack("{s:s, s:[i, i], s:b}", "action", "left_click", "coordinate", 1000,
-            500, "screenshot", 0);
+    /* And by default the answer shows the screen after the click, once it is still. */
+    json_t *body =
+            json_pack("{s:s, s:[i, i]}", "action", "left_click", "coordinate", 1000, 500);
     CHECK_INT(post("/computeruse/tools/anthropic", body, &reply), 200);
     json_decref(body);
-    check_answer("default display", true, reply, "none", NULL);
+    check_answer("default display", true, reply, "image", NULL);
     json_decref(reply);
     json_t *points = json_pack("[[i, i]]", 1000, 500);
     int here[2] = {0, 0};
