@@ -1186,8 +1186,8 @@ static int cmd_tool(struct ctx *x) {
         else if (said && !x->json)
             puts(said);
     } else {
-        const char *url = json_string_value(
-                json_object_get(json_object_get(answer, "output"), "image_url"));
+        const char *url =
+                json_string_value(json_object_get(json_object_get(answer, "output"), "image_url"));
         image = url && strstr(url, ";base64,") ? strstr(url, ";base64,") + 8 : NULL;
         error = json_string_value(json_object_get(answer, "error"));
     }

@@ -96,9 +96,10 @@ struct tool {
     "{\"type\": \"object\", \"properties\": {" props "}, \"required\": [" req "]}"
 #define POINT_ OBJ_(XY_, "\"x\", \"y\"")
 #define A11Y_SCOPE_                                                                                \
-    "\"scope\": {\"type\": \"string\", \"enum\": [\"focused\", \"pid\", \"all\"], "           \
+    "\"scope\": {\"type\": \"string\", \"enum\": [\"focused\", \"pid\", \"all\"], "                \
     "\"default\": \"focused\"}"
-#define A11Y_ID_ "\"id\": {\"type\": \"string\", \"description\": \"A node id from a11y_tree or a11y_find\"}"
+#define A11Y_ID_                                                                                   \
+    "\"id\": {\"type\": \"string\", \"description\": \"A node id from a11y_tree or a11y_find\"}"
 
 static const struct tool tools[] = {
         {"screenshot", "GET", "/computeruse/screenshot/compressed", IN_QUERY, NULL,
@@ -220,8 +221,8 @@ static const struct tool tools[] = {
                 "maxDepth limits the depth. space (\"WIDTHxHEIGHT\" of a screenshot) adds "
                 "spaceBounds in that image's pixels, ready for the pointer tools.",
                 OBJ_(A11Y_SCOPE_ ", \"pid\": {\"type\": \"integer\", \"minimum\": 1}, "
-                     "\"maxDepth\": {\"type\": \"integer\"}, \"space\": {\"type\": "
-                     "\"string\", \"description\": \"WIDTHxHEIGHT, e.g. 1024x576\"}",
+                                 "\"maxDepth\": {\"type\": \"integer\"}, \"space\": {\"type\": "
+                                 "\"string\", \"description\": \"WIDTHxHEIGHT, e.g. 1024x576\"}",
                         "")},
         {"a11y_find", "POST", "/computeruse/a11y/find", IN_BODY, NULL,
                 "Finds accessibility nodes by role (push button, text, ...), name (nameMatch "
@@ -230,11 +231,12 @@ static const struct tool tools[] = {
                         A11Y_FIND_LIMIT_MAX) "). Each match has its id (for a11y_focus, "
                                              "a11y_invoke, a11y_set_value) and bounds; with "
                                              "space, also spaceBounds in that image's pixels.",
-                OBJ_(A11Y_SCOPE_ ", \"pid\": {\"type\": \"integer\", \"minimum\": 1}, "
-                     "\"role\": {\"type\": \"string\"}, \"name\": {\"type\": \"string\"}, "
-                     "\"nameMatch\": {\"type\": \"string\", \"enum\": [\"exact\", "
-                     "\"substring\", \"regex\"]}, \"states\": {\"type\": \"array\", \"items\": "
-                     "{\"type\": \"string\"}}, \"limit\": {\"type\": \"integer\"}, " SPACE_,
+                OBJ_(A11Y_SCOPE_
+                        ", \"pid\": {\"type\": \"integer\", \"minimum\": 1}, "
+                        "\"role\": {\"type\": \"string\"}, \"name\": {\"type\": \"string\"}, "
+                        "\"nameMatch\": {\"type\": \"string\", \"enum\": [\"exact\", "
+                        "\"substring\", \"regex\"]}, \"states\": {\"type\": \"array\", \"items\": "
+                        "{\"type\": \"string\"}}, \"limit\": {\"type\": \"integer\"}, " SPACE_,
                         "")},
         {"a11y_focus", "POST", "/computeruse/a11y/node/focus", IN_BODY, NULL,
                 "Gives the keyboard focus to the accessibility node id (from a11y_tree or "

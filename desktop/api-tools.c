@@ -61,9 +61,9 @@ struct tool_req {
     int sw, sh; /* the screen */
     int px, py; /* the pointer on the screen when the request arrived */
     struct space disp;
-    json_t *acts;   /* the batch's actions */
-    bool acted;     /* the batch ran actions */
-    bool list;      /* OpenAI's actions list: sentences name actions[N] as the model numbered them */
+    json_t *acts; /* the batch's actions */
+    bool acted;   /* the batch ran actions */
+    bool list;    /* OpenAI's actions list: sentences name actions[N] as the model numbered them */
     int origin[1000]; /* then: the model's action each of the first batch actions came from */
     /* The harness's options. */
     bool shot;
@@ -73,7 +73,7 @@ struct tool_req {
     int quality;
 };
 
-#define FAIL(...)                                                                             \
+#define FAIL(...)                                                                                  \
     do {                                                                                           \
         snprintf(err, errlen, __VA_ARGS__);                                                        \
         return -EINVAL;                                                                            \
@@ -95,11 +95,11 @@ static int parse_options(struct tool_req *t, json_t *body, char *err, size_t err
     if (d && !json_is_null(d)) {
         if (!json_is_object(d))
             FAIL("display must be an object {\"width\", \"height\"}: the display size the "
-                      "model was told");
+                 "model was told");
         if (body_int(d, "width", true, 1, t->sw, &dw, e, sizeof e) < 0 ||
                 body_int(d, "height", true, 1, t->sh, &dh, e, sizeof e) < 0)
-            FAIL("display.%s (the screen is %dx%d; screenshots are scaled down, never up)",
-                    e, t->sw, t->sh);
+            FAIL("display.%s (the screen is %dx%d; screenshots are scaled down, never up)", e,
+                    t->sw, t->sh);
     } else {
         struct space_fit xga;
         space_fit_named("xga", &xga);
@@ -141,14 +141,13 @@ static int parse_options(struct tool_req *t, json_t *body, char *err, size_t err
 /* ---- the model's fields ---- */
 
 /* A coordinate of the model's display: a number from 0 to below side. */
-static int read_axis(json_t *v, const char *what, char axis, int side, double *out, char *err,
-        size_t errlen) {
+static int read_axis(
+        json_t *v, const char *what, char axis, int side, double *out, char *err, size_t errlen) {
     if (!json_is_number(v))
         FAIL("%s: %c must be a number, a pixel of the display", what, axis);
     double d = json_number_value(v);
     if (!isfinite(d) || d < 0 || d >= side)
-        FAIL("%s is outside the display: %c must be 0 to %d, got %g", what, axis, side - 1,
-                d);
+        FAIL("%s is outside the display: %c must be 0 to %d, got %g", what, axis, side - 1, d);
     *out = d;
     return 0;
 }
@@ -157,8 +156,8 @@ static int read_axis(json_t *v, const char *what, char axis, int side, double *o
 static int read_pair(struct tool_req *t, json_t *v, const char *what, double *x, double *y,
         char *err, size_t errlen) {
     if (!json_is_array(v) || json_array_size(v) != 2)
-        FAIL("%s must be [x, y]: two numbers, pixels of the %dx%d display", what,
-                t->disp.width, t->disp.height);
+        FAIL("%s must be [x, y]: two numbers, pixels of the %dx%d display", what, t->disp.width,
+                t->disp.height);
     if (read_axis(json_array_get(v, 0), what, 'x', t->disp.width, x, err, errlen) < 0 ||
             read_axis(json_array_get(v, 1), what, 'y', t->disp.height, y, err, errlen) < 0)
         return -EINVAL;
@@ -194,8 +193,8 @@ static void add(struct tool_req *t, json_t *action, int from) {
 static json_t *pointer_act(struct tool_req *t, const char *type, bool has_xy, double x, double y) {
     if (has_xy)
         return json_pack("{s:s, s:f, s:f}", "type", type, "x", x, "y", y);
-    return json_pack("{s:s, s:i, s:i, s:{s:i, s:i}}", "type", type, "x", t->px, "y", t->py,
-            "space", "width", t->sw, "height", t->sh);
+    return json_pack("{s:s, s:i, s:i, s:{s:i, s:i}}", "type", type, "x", t->px, "y", t->py, "space",
+            "width", t->sw, "height", t->sh);
 }
 
 /* One key name as keyboard/key reads it; its sentence, prefixed by what, in err. */
@@ -214,8 +213,7 @@ static void add_text(struct tool_req *t, const char *text, size_t len, int from)
         if (i < len && text[i] != '\t')
             continue;
         if (i > start)
-            add(t, json_pack("{s:s, s:s%}", "type", "type", "text", text + start, i - start),
-                    from);
+            add(t, json_pack("{s:s, s:s%}", "type", "type", "text", text + start, i - start), from);
         if (i < len)
             add(t, json_pack("{s:s, s:s}", "type", "key", "key", "tab"), from);
         start = i + 1;
@@ -231,7 +229,7 @@ static int anthropic_hold(json_t *input, json_t *act, char *err, size_t errlen) 
         return 0;
     if (!json_is_string(v))
         FAIL("text must be the keys to hold during the action, such as \"shift\" or "
-                  "\"ctrl+shift\"");
+             "\"ctrl+shift\"");
     json_t *list = json_array();
     json_object_set_new(act, "holdKeys", list);
     char *copy = strdup(json_string_value(v));
@@ -251,8 +249,8 @@ static int anthropic_hold(json_t *input, json_t *act, char *err, size_t errlen) 
     return rc;
 }
 
-static int anthropic_click(struct tool_req *t, json_t *in, const char *button, int clicks,
-        char *err, size_t errlen) {
+static int anthropic_click(
+        struct tool_req *t, json_t *in, const char *button, int clicks, char *err, size_t errlen) {
     double x = 0, y = 0;
     json_t *c = json_object_get(in, "coordinate");
     bool has = c && !json_is_null(c);
@@ -282,7 +280,7 @@ static int anthropic_key(struct tool_req *t, json_t *in, char *err, size_t errle
     const char *text = json_string_value(json_object_get(in, "text"));
     if (!text || !*text)
         FAIL("text must be the key or chord to press in xdotool syntax, such as \"Return\", "
-                  "\"ctrl+s\" or \"alt+Tab\"");
+             "\"ctrl+s\" or \"alt+Tab\"");
     int repeat = 1;
     char e[300];
     if (body_int(in, "repeat", false, 1, KEY_REPEAT_MAX, &repeat, e, sizeof e) < 0)
@@ -331,8 +329,9 @@ static int anthropic_hold_key(struct tool_req *t, json_t *in, char *err, size_t 
         json_array_append_new(mods, json_stringn(last, (size_t)(p - last)));
         last = p + 1;
     }
-    add(t, json_pack("{s:s, s:s, s:o, s:i}", "type", "key", "key", last, "modifiers", mods,
-                   "holdMs", ms),
+    add(t,
+            json_pack("{s:s, s:s, s:o, s:i}", "type", "key", "key", last, "modifiers", mods,
+                    "holdMs", ms),
             0);
     return 0;
 }
@@ -350,8 +349,7 @@ static int anthropic_scroll(struct tool_req *t, json_t *in, char *err, size_t er
     json_t *amount = json_object_get(in, "scroll_amount");
     if (!json_is_integer(amount) || json_integer_value(amount) < 0 ||
             json_integer_value(amount) > INPUT_SCROLL_MAX)
-        FAIL("scroll_amount must be a whole number of wheel clicks from 0 to %d",
-                INPUT_SCROLL_MAX);
+        FAIL("scroll_amount must be a whole number of wheel clicks from 0 to %d", INPUT_SCROLL_MAX);
     int n = (int)json_integer_value(amount);
     json_t *a = pointer_act(t, n ? "scroll" : "move", has, x, y);
     if (n) {
@@ -384,21 +382,21 @@ static int anthropic_drag(struct tool_req *t, json_t *in, char *err, size_t errl
 }
 
 /* zoom's region [x0, y0, x1, y1] of the display, as a screen rectangle. */
-static int zoom_region(struct tool_req *t, json_t *in, struct space_rect *out, char *err,
-        size_t errlen) {
+static int zoom_region(
+        struct tool_req *t, json_t *in, struct space_rect *out, char *err, size_t errlen) {
     json_t *v = json_object_get(in, "region");
     double c[4];
     int side[4] = {t->disp.width, t->disp.height, t->disp.width, t->disp.height};
     if (!json_is_array(v) || json_array_size(v) != 4)
         FAIL("region must be [x0, y0, x1, y1]: the corners of a rectangle of the %dx%d "
-                  "display",
+             "display",
                 t->disp.width, t->disp.height);
     for (int i = 0; i < 4; i++) {
         json_t *n = json_array_get(v, (size_t)i);
         c[i] = json_number_value(n);
         if (!json_is_number(n) || !isfinite(c[i]) || c[i] < 0 || c[i] > side[i])
-            FAIL("region[%d] must be a number from 0 to %d (the display is %dx%d)", i,
-                    side[i], t->disp.width, t->disp.height);
+            FAIL("region[%d] must be a number from 0 to %d (the display is %dx%d)", i, side[i],
+                    t->disp.width, t->disp.height);
     }
     if (c[2] <= c[0] || c[3] <= c[1])
         FAIL("region must be [x0, y0, x1, y1] with x0 < x1 and y0 < y1");
@@ -723,7 +721,7 @@ static int openai_hold(json_t *action, json_t *act, char *err, size_t errlen) {
         return 0;
     if (!json_is_array(keys) || json_array_size(keys) > INPUT_HOLD_KEYS_MAX)
         FAIL("keys must be a list of at most %d key names held during the action, such as "
-                  "[\"SHIFT\"]",
+             "[\"SHIFT\"]",
                 INPUT_HOLD_KEYS_MAX);
     json_t *list = json_array();
     json_object_set_new(act, "holdKeys", list);
@@ -747,7 +745,7 @@ static int openai_keypress(struct tool_req *t, json_t *action, int from, char *e
     json_t *keys = json_object_get(action, "keys");
     if (!json_is_array(keys) || json_array_size(keys) == 0 || json_array_size(keys) > 16)
         FAIL("keys must be a list of 1 to 16 key names pressed together, such as "
-                  "[\"CTRL\", \"C\"] or [\"ENTER\"]");
+             "[\"CTRL\", \"C\"] or [\"ENTER\"]");
     json_t *mods = json_array();
     const char *plain[16];
     int nplain = 0;
@@ -798,13 +796,12 @@ static int openai_scroll(struct tool_req *t, json_t *action, int from, char *err
         json_t *v = json_object_get(action, axes[i]);
         double d = json_number_value(v);
         if (!json_is_number(v) || !isfinite(d))
-            FAIL("%s must be a number: pixels to scroll (positive: %s)", axes[i],
-                    dirs[i][0]);
+            FAIL("%s must be a number: pixels to scroll (positive: %s)", axes[i], dirs[i][0]);
         double n = fabs(d) / WHEEL_PX;
         clicks[i] = d == 0 ? 0 : n < 1 ? 1 : (int)lround(n);
         if (clicks[i] > INPUT_SCROLL_MAX)
             FAIL("%s is %g pixels, more than %d wheel clicks of %d pixels: scroll less at "
-                      "a time",
+                 "a time",
                     axes[i], d, INPUT_SCROLL_MAX, WHEEL_PX);
     }
     bool any = false;
@@ -827,8 +824,8 @@ static int openai_scroll(struct tool_req *t, json_t *action, int from, char *err
     return 0;
 }
 
-static int openai_pointer(struct tool_req *t, json_t *action, const char *type, int from,
-        char *err, size_t errlen) {
+static int openai_pointer(
+        struct tool_req *t, json_t *action, const char *type, int from, char *err, size_t errlen) {
     double x, y;
     if (read_xy(t, action, type, &x, &y, err, errlen) < 0)
         return -EINVAL;
@@ -838,15 +835,15 @@ static int openai_pointer(struct tool_req *t, json_t *action, const char *type, 
         const char *button = "left";
         if (strcmp(type, "click") == 0) {
             button = json_string_value(json_object_get(action, "button"));
-            if (!button || (strcmp(button, "left") && strcmp(button, "right") &&
-                                   strcmp(button, "wheel") && strcmp(button, "back") &&
-                                   strcmp(button, "forward"))) {
+            if (!button ||
+                    (strcmp(button, "left") && strcmp(button, "right") && strcmp(button, "wheel") &&
+                            strcmp(button, "back") && strcmp(button, "forward"))) {
                 json_decref(a);
                 FAIL("button must be left, right, wheel, back or forward");
             }
         }
-        json_object_set_new(a, "button",
-                json_string(strcmp(button, "wheel") == 0 ? "middle" : button));
+        json_object_set_new(
+                a, "button", json_string(strcmp(button, "wheel") == 0 ? "middle" : button));
         json_object_set_new(a, "clicks", json_integer(strcmp(type, "double_click") == 0 ? 2 : 1));
     }
     if (openai_hold(action, a, err, errlen) < 0) {
@@ -859,8 +856,7 @@ static int openai_pointer(struct tool_req *t, json_t *action, const char *type, 
 
 static int openai_drag(struct tool_req *t, json_t *action, int from, char *err, size_t errlen) {
     json_t *path = json_object_get(action, "path");
-    if (!json_is_array(path) || json_array_size(path) < 2 ||
-            json_array_size(path) > INPUT_PATH_MAX)
+    if (!json_is_array(path) || json_array_size(path) < 2 || json_array_size(path) > INPUT_PATH_MAX)
         FAIL("path must be a list of 2 to %d points {\"x\", \"y\"}", INPUT_PATH_MAX);
     json_t *pts = json_array();
     size_t i;

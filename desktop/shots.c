@@ -80,9 +80,8 @@ static bool same_params(const struct shot_spec *a, const struct shot_spec *b) {
                                 a->height == b->height)) &&
            a->cursor == b->cursor && a->scale == b->scale && a->fit.max_width == b->fit.max_width &&
            a->fit.max_height == b->fit.max_height && a->fit.max_long_edge == b->fit.max_long_edge &&
-           a->fit.max_pixels == b->fit.max_pixels && a->out_w == b->out_w &&
-           a->out_h == b->out_h && a->format == b->format &&
-           (a->format == IMG_PNG || a->quality == b->quality);
+           a->fit.max_pixels == b->fit.max_pixels && a->out_w == b->out_w && a->out_h == b->out_h &&
+           a->format == b->format && (a->format == IMG_PNG || a->quality == b->quality);
 }
 
 /* The kept image for spec's parameters when its region did not change since (a reference). */

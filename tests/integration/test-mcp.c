@@ -342,8 +342,8 @@ static void check_more(struct nodeproc *n, const char *how) {
     json_decref(launched);
     json_decref(r);
     r = call(n, "launch", "{\"argv\":[\"/nonexistent/deskprog\"]}");
-    CHECK(is_error(r) && strstr(text_of(r), "/nonexistent/deskprog"), "%s: launch missing: %s",
-            how, text_of(r));
+    CHECK(is_error(r) && strstr(text_of(r), "/nonexistent/deskprog"), "%s: launch missing: %s", how,
+            text_of(r));
     json_decref(r);
     /* The accessibility tools reach their routes: without an accessibility bus on this
      * attached display, each is the route's A11Y_ error. */

@@ -192,8 +192,8 @@ static void zoom_size(int x0, int y0, int x1, int y1, int *w, int *h) {
     }
 }
 
-static void check_answer(const char *what, bool anthropic, json_t *reply, const char *answer,
-        json_t *points) {
+static void check_answer(
+        const char *what, bool anthropic, json_t *reply, const char *answer, json_t *points) {
     json_t *content = json_object_get(reply, "content");
     json_t *first = json_array_get(content, 0);
     bool is_error = anthropic ? json_is_true(json_object_get(reply, "is_error"))
@@ -222,8 +222,9 @@ static void check_answer(const char *what, bool anthropic, json_t *reply, const 
         return;
     }
     CHECK(!is_error, "%s: an error: %s", what,
-            json_string_value(anthropic ? json_object_get(first, "text")
-                                        : json_object_get(reply, "error")) ?: "");
+            json_string_value(
+                    anthropic ? json_object_get(first, "text") : json_object_get(reply, "error"))
+                    ?: "");
     if (!anthropic)
         return;
     int x0, y0, x1, y1;
@@ -281,8 +282,8 @@ static void run_case(json_t *c, bool anthropic, size_t idx) {
     unsigned mask;
     pointer(&here[0], &here[1], &mask);
     json_t *reply = NULL;
-    long st = post(anthropic ? "/computeruse/tools/anthropic" : "/computeruse/tools/openai", body,
-            &reply);
+    long st = post(
+            anthropic ? "/computeruse/tools/anthropic" : "/computeruse/tools/openai", body, &reply);
     json_decref(body);
     CHECK(st == 200, "%s: HTTP %ld", what, st);
     check_answer(what, anthropic, reply, answer, json_object_get(c, "points"));
@@ -297,8 +298,7 @@ static void test_default_display(void) {
     dh = 576;
     json_t *reply = NULL;
     /* And by default the answer shows the screen after the click, once it is still. */
-    json_t *body =
-            json_pack("{s:s, s:[i, i]}", "action", "left_click", "coordinate", 1000, 500);
+    json_t *body = json_pack("{s:s, s:[i, i]}", "action", "left_click", "coordinate", 1000, 500);
     CHECK_INT(post("/computeruse/tools/anthropic", body, &reply), 200);
     json_decref(body);
     check_answer("default display", true, reply, "image", NULL);
@@ -316,11 +316,12 @@ static void test_harness_errors(void) {
     static const struct {
         const char *path, *body, *says;
     } cases[] = {
-            {"/computeruse/tools/anthropic", "{\"action\":\"screenshot\",\"display\":{\"width\":"
-                                             "2000,\"height\":700}}",
-                    "display.width"},
             {"/computeruse/tools/anthropic",
-                    "{\"action\":\"screenshot\",\"format\":\"bmp\"}", "format"},
+                    "{\"action\":\"screenshot\",\"display\":{\"width\":"
+                    "2000,\"height\":700}}",
+                    "display.width"},
+            {"/computeruse/tools/anthropic", "{\"action\":\"screenshot\",\"format\":\"bmp\"}",
+                    "format"},
             {"/computeruse/tools/anthropic", "{\"action\":\"screenshot\",\"settle\":3}", "settle"},
             {"/computeruse/tools/openai", "{\"type\":\"computer_call\"}", "action"},
             {"/computeruse/tools/openai", "{\"action\":{\"type\":\"wait\"},\"actions\":[]}",
