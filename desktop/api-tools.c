@@ -61,9 +61,10 @@ struct tool_req {
     int sw, sh; /* the screen */
     int px, py; /* the pointer on the screen when the request arrived */
     struct space disp;
-    json_t *acts; /* the batch's actions */
-    bool acted;   /* the batch ran actions */
-    bool list;    /* OpenAI's actions list: sentences name actions[N] as the model numbered them */
+    json_t *acts;           /* the batch's actions */
+    bool acted;             /* the batch ran actions */
+    struct space_rect zoom; /* Anthropic's zoom: the screen rectangle to show */
+    bool list; /* OpenAI's actions list: sentences name actions[N] as the model numbered them */
     int origin[1000]; /* then: the model's action each of the first batch actions came from */
     /* The harness's options. */
     bool shot;
@@ -288,25 +289,29 @@ static int anthropic_key(struct tool_req *t, json_t *in, char *err, size_t errle
     char *copy = strdup(text);
     if (!copy)
         FAIL("out of memory");
-    int rc = 0;
     /* xdotool presses the space-separated chords one after the other. */
-    for (int i = 0; i < repeat && rc == 0; i++) {
-        char *save = NULL;
-        strcpy(copy, text);
-        for (char *k = strtok_r(copy, " \t\n", &save); k && rc == 0;
-                k = strtok_r(NULL, " \t\n", &save)) {
-            struct key_combo c;
-            if (keys_parse_hotkey(k, &c, e, sizeof e) < 0) {
-                snprintf(err, errlen,
-                        "text: %s (xdotool key names: Return, Tab, Escape, BackSpace, Page_Down, "
-                        "KP_Enter, F5, super; chords as ctrl+shift+t)",
-                        e);
-                rc = -EINVAL;
-            } else {
-                add(t, json_pack("{s:s, s:s}", "type", "hotkey", "keys", k), 0);
-            }
+    json_t *chords = json_array();
+    int rc = 0;
+    char *save = NULL;
+    for (char *k = strtok_r(copy, " \t\n", &save); k && rc == 0;
+            k = strtok_r(NULL, " \t\n", &save)) {
+        struct key_combo c;
+        if (keys_parse_hotkey(k, &c, e, sizeof e) < 0) {
+            snprintf(err, errlen,
+                    "text: %s (xdotool key names: Return, Tab, Escape, BackSpace, Page_Down, "
+                    "KP_Enter, F5, super; chords as ctrl+shift+t)",
+                    e);
+            rc = -EINVAL;
+        } else {
+            json_array_append_new(chords, json_pack("{s:s, s:s}", "type", "hotkey", "keys", k));
         }
     }
+    for (int i = 0; i < repeat && rc == 0; i++) {
+        size_t j;
+        json_t *a;
+        json_array_foreach(chords, j, a) add(t, json_deep_copy(a), 0);
+    }
+    json_decref(chords);
     free(copy);
     return rc;
 }
@@ -409,83 +414,107 @@ static int zoom_region(
     return 0;
 }
 
-enum after { AFTER_SHOT, AFTER_NOTHING, AFTER_CURSOR, AFTER_ZOOM };
+static int anthropic_mouse_move(struct tool_req *t, json_t *in, char *err, size_t errlen) {
+    double x, y;
+    if (read_pair(t, json_object_get(in, "coordinate"), "coordinate", &x, &y, err, errlen) < 0)
+        return -EINVAL;
+    add(t, pointer_act(t, "move", true, x, y), 0);
+    return 0;
+}
 
-static const char anthropic_actions[] =
-        "key, hold_key, type, cursor_position, mouse_move, left_mouse_down, left_mouse_up, "
-        "left_click, left_click_drag, right_click, middle_click, double_click, triple_click, "
-        "scroll, wait, screenshot, zoom";
+/* left_mouse_down and left_mouse_up: at the coordinate when given, else where the pointer is. */
+static int anthropic_button(
+        struct tool_req *t, json_t *in, const char *type, char *err, size_t errlen) {
+    double x = 0, y = 0;
+    json_t *c = json_object_get(in, "coordinate");
+    bool has = c && !json_is_null(c);
+    if (has && read_pair(t, c, "coordinate", &x, &y, err, errlen) < 0)
+        return -EINVAL;
+    json_t *a = json_pack("{s:s, s:s}", "type", type, "button", "left");
+    if (has) {
+        json_object_set_new(a, "x", json_real(x));
+        json_object_set_new(a, "y", json_real(y));
+    }
+    add(t, a, 0);
+    return 0;
+}
+
+static int anthropic_down(struct tool_req *t, json_t *in, char *err, size_t errlen) {
+    return anthropic_button(t, in, "buttonDown", err, errlen);
+}
+
+static int anthropic_up(struct tool_req *t, json_t *in, char *err, size_t errlen) {
+    return anthropic_button(t, in, "buttonUp", err, errlen);
+}
+
+static int anthropic_type(struct tool_req *t, json_t *in, char *err, size_t errlen) {
+    json_t *text = json_object_get(in, "text");
+    if (!json_is_string(text))
+        FAIL("text must be the text to type");
+    add_text(t, json_string_value(text), json_string_length(text), 0);
+    return 0;
+}
+
+static int anthropic_wait(struct tool_req *t, json_t *in, char *err, size_t errlen) {
+    int ms;
+    if (seconds_ms(in, ACT_WAIT_MAX_MS / 1000.0, &ms, err, errlen) < 0)
+        return -EINVAL;
+    add(t, json_pack("{s:s, s:i}", "type", "wait", "ms", ms), 0);
+    return 0;
+}
+
+static int anthropic_zoom(struct tool_req *t, json_t *in, char *err, size_t errlen) {
+    return zoom_region(t, in, &t->zoom, err, errlen);
+}
+
+/* What the answer shows after the actions. */
+enum after { AFTER_SHOT, AFTER_CURSOR, AFTER_ZOOM };
+
+/* The actions: a click's button and count, or the function that reads the others. */
+static const struct {
+    const char *name;
+    const char *button;
+    int clicks;
+    int (*parse)(struct tool_req *t, json_t *in, char *err, size_t errlen);
+    enum after after;
+} anthropic_table[] = {
+        {"key", NULL, 0, anthropic_key, AFTER_SHOT},
+        {"hold_key", NULL, 0, anthropic_hold_key, AFTER_SHOT},
+        {"type", NULL, 0, anthropic_type, AFTER_SHOT},
+        {"cursor_position", NULL, 0, NULL, AFTER_CURSOR},
+        {"mouse_move", NULL, 0, anthropic_mouse_move, AFTER_SHOT},
+        {"left_mouse_down", NULL, 0, anthropic_down, AFTER_SHOT},
+        {"left_mouse_up", NULL, 0, anthropic_up, AFTER_SHOT},
+        {"left_click", "left", 1, NULL, AFTER_SHOT},
+        {"left_click_drag", NULL, 0, anthropic_drag, AFTER_SHOT},
+        {"right_click", "right", 1, NULL, AFTER_SHOT},
+        {"middle_click", "middle", 1, NULL, AFTER_SHOT},
+        {"double_click", "left", 2, NULL, AFTER_SHOT},
+        {"triple_click", "left", 3, NULL, AFTER_SHOT},
+        {"scroll", NULL, 0, anthropic_scroll, AFTER_SHOT},
+        {"wait", NULL, 0, anthropic_wait, AFTER_SHOT},
+        {"screenshot", NULL, 0, NULL, AFTER_SHOT},
+        {"zoom", NULL, 0, anthropic_zoom, AFTER_ZOOM},
+};
 
 /* Fills the batch from the model's input; *after says what the answer shows. */
 static int anthropic_parse(struct tool_req *t, json_t *in, const char *action, enum after *after,
-        struct space_rect *zoom, char *err, size_t errlen) {
-    *after = AFTER_SHOT;
-    double x = 0, y = 0;
-    json_t *c = json_object_get(in, "coordinate");
-    if (strcmp(action, "screenshot") == 0)
-        return 0;
-    if (strcmp(action, "left_click") == 0)
-        return anthropic_click(t, in, "left", 1, err, errlen);
-    if (strcmp(action, "right_click") == 0)
-        return anthropic_click(t, in, "right", 1, err, errlen);
-    if (strcmp(action, "middle_click") == 0)
-        return anthropic_click(t, in, "middle", 1, err, errlen);
-    if (strcmp(action, "double_click") == 0)
-        return anthropic_click(t, in, "left", 2, err, errlen);
-    if (strcmp(action, "triple_click") == 0)
-        return anthropic_click(t, in, "left", 3, err, errlen);
-    if (strcmp(action, "mouse_move") == 0) {
-        if (read_pair(t, c, "coordinate", &x, &y, err, errlen) < 0)
-            return -EINVAL;
-        add(t, pointer_act(t, "move", true, x, y), 0);
-        return 0;
+        char *err, size_t errlen) {
+    size_t n = sizeof anthropic_table / sizeof anthropic_table[0];
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(action, anthropic_table[i].name) != 0)
+            continue;
+        *after = anthropic_table[i].after;
+        if (anthropic_table[i].button)
+            return anthropic_click(
+                    t, in, anthropic_table[i].button, anthropic_table[i].clicks, err, errlen);
+        return anthropic_table[i].parse ? anthropic_table[i].parse(t, in, err, errlen) : 0;
     }
-    if (strcmp(action, "left_click_drag") == 0)
-        return anthropic_drag(t, in, err, errlen);
-    if (strcmp(action, "left_mouse_down") == 0 || strcmp(action, "left_mouse_up") == 0) {
-        bool has = c && !json_is_null(c);
-        if (has && read_pair(t, c, "coordinate", &x, &y, err, errlen) < 0)
-            return -EINVAL;
-        json_t *a = json_pack("{s:s, s:s}", "type",
-                strcmp(action, "left_mouse_down") == 0 ? "buttonDown" : "buttonUp", "button",
-                "left");
-        if (has) {
-            json_object_set_new(a, "x", json_real(x));
-            json_object_set_new(a, "y", json_real(y));
-        }
-        add(t, a, 0);
-        return 0;
-    }
-    if (strcmp(action, "scroll") == 0)
-        return anthropic_scroll(t, in, err, errlen);
-    if (strcmp(action, "type") == 0) {
-        json_t *text = json_object_get(in, "text");
-        if (!json_is_string(text))
-            FAIL("text must be the text to type");
-        add_text(t, json_string_value(text), json_string_length(text), 0);
-        return 0;
-    }
-    if (strcmp(action, "key") == 0)
-        return anthropic_key(t, in, err, errlen);
-    if (strcmp(action, "hold_key") == 0)
-        return anthropic_hold_key(t, in, err, errlen);
-    if (strcmp(action, "wait") == 0) {
-        int ms;
-        if (seconds_ms(in, ACT_WAIT_MAX_MS / 1000.0, &ms, err, errlen) < 0)
-            return -EINVAL;
-        add(t, json_pack("{s:s, s:i}", "type", "wait", "ms", ms), 0);
-        return 0;
-    }
-    if (strcmp(action, "cursor_position") == 0) {
-        *after = AFTER_CURSOR;
-        return 0;
-    }
-    if (strcmp(action, "zoom") == 0) {
-        *after = AFTER_ZOOM;
-        return zoom_region(t, in, zoom, err, errlen);
-    }
-    FAIL("action \"%.64s\" is not a computer action; the actions are %s", action,
-            anthropic_actions);
+    char names[400] = "";
+    for (size_t i = 0, len = 0; i < n && len < sizeof names; i++)
+        len += (size_t)snprintf(
+                names + len, sizeof names - len, "%s%s", i ? ", " : "", anthropic_table[i].name);
+    FAIL("action \"%.64s\" is not a computer action; the actions are %s", action, names);
 }
 
 /* ---- running the batch and taking the image ---- */
@@ -508,13 +537,15 @@ static int run_batch(struct tool_req *t, char *err, size_t errlen) {
     if (out.status == 400) {
         json_t *ans = out.body ? json_loadb(out.body, out.len, 0, NULL) : NULL;
         const char *msg = json_string_value(json_object_get(ans, "message"));
-        int idx = 0, skip = 0;
-        char who[96] = "";
-        if (msg && sscanf(msg, "actions[%d].%n", &idx, &skip) == 1 && skip > 0) {
-            int n = (int)(sizeof t->origin / sizeof t->origin[0]);
-            if (t->list && idx >= 0 && idx < n)
-                snprintf(who, sizeof who, "actions[%d]: ", t->origin[idx]);
-            msg += skip;
+        char who[96] = "", *end = NULL;
+        if (msg && strncmp(msg, "actions[", 8) == 0) {
+            long idx = strtol(msg + 8, &end, 10);
+            long n = (long)(sizeof t->origin / sizeof t->origin[0]);
+            if (end && strncmp(end, "].", 2) == 0) {
+                if (t->list && idx >= 0 && idx < n)
+                    snprintf(who, sizeof who, "actions[%d]: ", t->origin[idx]);
+                msg = end + 2;
+            }
         }
         snprintf(err, errlen, "%s%s", who, msg ? msg : "the action was refused");
         json_decref(ans);
@@ -645,11 +676,10 @@ static void api_tools_anthropic(struct req *r) {
     if (json_is_string(json_object_get(in, "action")))
         action = json_string_value(json_object_get(in, "action"));
     enum after after = AFTER_SHOT;
-    struct space_rect zoom;
     int ran = 0;
     if (!action)
-        snprintf(err, sizeof err, "action is required: one of %s", anthropic_actions);
-    else if (anthropic_parse(&t, in, action, &after, &zoom, err, sizeof err) == 0)
+        snprintf(err, sizeof err, "action is required, such as screenshot, left_click or type");
+    else if (anthropic_parse(&t, in, action, &after, err, sizeof err) == 0)
         ran = run_batch(&t, err, sizeof err);
     if (ran < 0) {
         json_decref(t.acts);
@@ -678,7 +708,7 @@ static void api_tools_anthropic(struct req *r) {
         struct image_out img;
         if (after == AFTER_ZOOM)
             t.settle = false; /* a look at what the model saw, not a wait for a change */
-        if (take_image(&t, after == AFTER_ZOOM ? &zoom : NULL, &img) < 0) {
+        if (take_image(&t, after == AFTER_ZOOM ? &t.zoom : NULL, &img) < 0) {
             json_decref(content);
             return;
         }
@@ -835,9 +865,9 @@ static int openai_pointer(
         const char *button = "left";
         if (strcmp(type, "click") == 0) {
             button = json_string_value(json_object_get(action, "button"));
-            if (!button ||
-                    (strcmp(button, "left") && strcmp(button, "right") && strcmp(button, "wheel") &&
-                            strcmp(button, "back") && strcmp(button, "forward"))) {
+            if (!button || (strcmp(button, "left") != 0 && strcmp(button, "right") != 0 &&
+                                   strcmp(button, "wheel") != 0 && strcmp(button, "back") != 0 &&
+                                   strcmp(button, "forward") != 0)) {
                 json_decref(a);
                 FAIL("button must be left, right, wheel, back or forward");
             }
