@@ -9,13 +9,20 @@
  * modifier state listed; the answer must be what the model expects (an image
  * of its display's size, its cursor position in its own pixels, an error it
  * can read, with nothing sent). A marker key (F1 through the API) ends each
- * call's events.
+ * call's events. Then the faults: a harness that hangs up during hold_key
+ * (the key is released at once), and the X server gone (503, deskd up).
  */
 #include <X11/Xlib.h>
+#include <X11/keysym.h>
+#include <arpa/inet.h>
 #include <jansson.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "deskproc.h"
@@ -345,6 +352,70 @@ static void test_harness_errors(void) {
     http_resp_free(&r);
 }
 
+/* Whether the key of keysym sym is down on the server. */
+static bool key_down(KeySym sym) {
+    char keys[32];
+    KeyCode kc = XKeysymToKeycode(dpy, sym);
+    XQueryKeymap(dpy, keys);
+    return kc && (keys[kc / 8] & (1 << (kc % 8)));
+}
+
+/* Polls until key_down(sym) == want or ms pass (X round trips, no fixed sleep). */
+static bool key_becomes(KeySym sym, bool want, int ms) {
+    struct timespec t0, now, tick = {0, 2000000};
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        if (key_down(sym) == want)
+            return true;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000 > ms)
+            return false;
+        nanosleep(&tick, NULL);
+    }
+}
+
+/* A harness that hangs up during hold_key: the key is released at once, not after 5 s. */
+static void test_hang_up(int port) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const char *body = "{\"action\":\"hold_key\",\"text\":\"shift\",\"duration\":5,"
+                       "\"screenshot\":false}";
+    char req[512];
+    int n = snprintf(req, sizeof req,
+            "POST /computeruse/tools/anthropic HTTP/1.1\r\nHost: x\r\nContent-Type: "
+            "application/json\r\nContent-Length: %zu\r\n\r\n%s",
+            strlen(body), body);
+    bool sent = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+                write(fd, req, (size_t)n) == n;
+    CHECK(sent, "hold_key sent");
+    CHECK(sent && key_becomes(XK_Shift_L, true, 3000), "hold_key pressed shift");
+    if (fd >= 0)
+        close(fd);
+    CHECK(key_becomes(XK_Shift_L, false, 2000),
+            "shift released within 2 s of the harness hanging up (the hold was 5 s)");
+}
+
+/* The desktop gone: the adapters answer 503 as the routes do, and deskd stays up. */
+static void test_no_display(struct xserver *xs) {
+    xserver_stop(xs);
+    json_t *reply = NULL;
+    json_t *body = json_pack("{s:s, s:[i, i]}", "action", "left_click", "coordinate", 10, 10);
+    CHECK_INT(post("/computeruse/tools/anthropic", body, &reply), 503);
+    json_decref(body);
+    json_decref(reply);
+    body = json_pack("{s:{s:s}}", "action", "type", "screenshot");
+    CHECK_INT(post("/computeruse/tools/openai", body, &reply), 503);
+    json_decref(body);
+    json_decref(reply);
+    char url[256];
+    snprintf(url, sizeof url, "%s/healthz", base);
+    struct http_resp r;
+    http_get(url, &r);
+    CHECK_INT(r.status, 200);
+    http_resp_free(&r);
+}
+
 int main(void) {
     check_timeout(240);
     check_require_tool("Xvfb");
@@ -375,13 +446,15 @@ int main(void) {
     test_default_display();
     test_harness_errors();
     check_nothing_held(dpy, "the fixtures");
+    test_hang_up(d.port);
+    check_nothing_held(dpy, "the hang-up");
     printf("%d fixture calls checked against the X events\n", calls);
+    evproc_stop(&ev);
+    XCloseDisplay(dpy);
+    test_no_display(&xs);
     CHECK_INT(deskd_stop(&d), 0);
     if (check_failed)
         deskd_dump_log(&d);
-    evproc_stop(&ev);
-    XCloseDisplay(dpy);
-    xserver_stop(&xs);
     json_decref(fx);
     return check_finish();
 }
