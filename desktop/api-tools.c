@@ -632,6 +632,35 @@ static int take_image(struct tool_req *t, const struct space_rect *zoom, struct 
     return 0;
 }
 
+/* Stands for the image in an answer until reply_image puts it there. */
+#define IMAGE_MARK "\x01"
+
+/*
+ * Replies answer (reference stolen), whose first IMAGE_MARK string becomes
+ * prefix and the base64 image: the image's megabyte or so is copied once,
+ * not through jansson's string handling and escaping.
+ */
+static void reply_image(struct req *r, json_t *answer, const char *prefix, const char *b64) {
+    char *text = answer ? json_dumps(answer, JSON_COMPACT) : NULL;
+    json_decref(answer);
+    static const char mark[] = "\"\\u0001\""; /* the mark as json_dumps writes it */
+    char *at = text ? strstr(text, mark) : NULL;
+    size_t head = at ? (size_t)(at - text) + 1 : 0, plen = strlen(prefix), blen = strlen(b64);
+    size_t rest = at ? strlen(at + sizeof mark - 2) : 0;
+    char *out = at ? malloc(head + plen + blen + rest + 1) : NULL;
+    if (!out) {
+        free(text);
+        reply_error(r, ERR_INTERNAL, "out of memory building the answer");
+        return;
+    }
+    memcpy(out, text, head);
+    memcpy(out + head, prefix, plen);
+    memcpy(out + head + plen, b64, blen);
+    memcpy(out + head + plen + blen, at + sizeof mark - 2, rest + 1);
+    free(text);
+    reply_json_text(r, 200, out, head + plen + blen + rest);
+}
+
 static json_t *display_json(const struct tool_req *t) {
     return json_pack("{s:i, s:i}", "width", t->disp.width, "height", t->disp.height);
 }
@@ -714,8 +743,13 @@ static void api_tools_anthropic(struct req *r) {
         }
         json_array_append_new(content,
                 json_pack("{s:s, s:{s:s, s:s, s:s}}", "type", "image", "source", "type", "base64",
-                        "media_type", img_format_mime(t.format), "data", img.b64));
+                        "media_type", img_format_mime(t.format), "data", IMAGE_MARK));
+        reply_image(r,
+                json_pack("{s:o, s:b, s:o}", "content", content, "is_error", 0, "display",
+                        display_json(&t)),
+                "", img.b64);
         free(img.b64);
+        return;
     }
     anthropic_reply(&t, content, false);
 }
@@ -985,23 +1019,14 @@ static void api_tools_openai(struct req *r) {
         t.settle = false;
     if (take_image(&t, NULL, &img) < 0)
         return;
-    size_t n = strlen(img.b64);
-    const char *mime = img_format_mime(t.format);
-    size_t cap = strlen("data:;base64,") + strlen(mime) + n + 1;
-    char *url = malloc(cap);
-    if (!url) {
-        free(img.b64);
-        reply_error(r, ERR_INTERNAL, "out of memory for the image");
-        return;
-    }
-    snprintf(url, cap, "data:%s;base64,%s", mime, img.b64);
-    free(img.b64);
+    char prefix[48];
+    snprintf(prefix, sizeof prefix, "data:%s;base64,", img_format_mime(t.format));
     json_t *answer = json_pack("{s:{s:s, s:s}, s:o}", "output", "type", "computer_screenshot",
-            "image_url", url, "display", display_json(&t));
-    free(url);
+            "image_url", IMAGE_MARK, "display", display_json(&t));
     if (!ran)
         json_object_set_new(answer, "error", json_string(err));
-    reply_json(r, 200, answer);
+    reply_image(r, answer, prefix, img.b64);
+    free(img.b64);
 }
 
 const struct route api_tools_routes[] = {
