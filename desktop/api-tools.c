@@ -562,28 +562,23 @@ static int run_batch(struct tool_req *t, char *err, size_t errlen) {
     return rc;
 }
 
-struct image_out {
-    char *b64; /* malloc'd, NUL-terminated */
-    int width, height;
-};
-
+/* The image as base64 text, NUL-terminated, into *(char **)arg (malloc'd; NULL: no memory). */
 static void image_done(const struct shot_image *img, void *arg) {
-    struct image_out *o = arg;
-    o->b64 = malloc(util_base64_len(img->len) + 1);
-    if (o->b64)
-        o->b64[util_base64_encode(img->data, img->len, o->b64)] = '\0';
-    o->width = img->width;
-    o->height = img->height;
+    char **b64 = arg;
+    *b64 = malloc(util_base64_len(img->len) + 1);
+    if (*b64)
+        (*b64)[util_base64_encode(img->data, img->len, *b64)] = '\0';
 }
 
 /*
  * The image the model sees: after the wait for a still screen (unless
  * settle is off), the whole screen at the display's size, or zoom (a screen
- * rectangle, fitted into the display, aspect kept). 0, or -1 after replying.
+ * rectangle, fitted into the display, aspect kept), as base64 in *b64
+ * (malloc'd). 0, or -1 after replying.
  */
-static int take_image(struct tool_req *t, const struct space_rect *zoom, struct image_out *o) {
+static int take_image(struct tool_req *t, const struct space_rect *zoom, char **b64) {
     char err[256];
-    memset(o, 0, sizeof *o);
+    *b64 = NULL;
     /* Only actions give the screen something to settle from. */
     if (t->settle && t->acted) {
         struct damage_wait_result wr;
@@ -611,8 +606,8 @@ static int take_image(struct tool_req *t, const struct space_rect *zoom, struct 
                 .quality = t->quality};
     }
     const char *stage = "capture";
-    int rc = shots_take(req_deskd(t->r)->shots, &spec, image_done, o, &stage, err, sizeof err);
-    if (rc == 0 && !o->b64)
+    int rc = shots_take(req_deskd(t->r)->shots, &spec, image_done, b64, &stage, err, sizeof err);
+    if (rc == 0 && !*b64)
         rc = -ENOMEM;
     if (rc == -EBUSY) {
         t->r->retry_after_s = 1;
@@ -626,7 +621,8 @@ static int take_image(struct tool_req *t, const struct space_rect *zoom, struct 
                 "the screenshot's %s failed: %s", stage, strerror(-rc));
     }
     if (rc < 0) {
-        free(o->b64);
+        free(*b64);
+        *b64 = NULL;
         return -1;
     }
     return 0;
@@ -645,20 +641,18 @@ static void reply_image(struct req *r, json_t *answer, const char *prefix, const
     json_decref(answer);
     static const char mark[] = "\"\\u0001\""; /* the mark as json_dumps writes it */
     char *at = text ? strstr(text, mark) : NULL;
-    size_t head = at ? (size_t)(at - text) + 1 : 0, plen = strlen(prefix), blen = strlen(b64);
-    size_t rest = at ? strlen(at + sizeof mark - 2) : 0;
-    char *out = at ? malloc(head + plen + blen + rest + 1) : NULL;
+    size_t len = at ? strlen(text) - (sizeof mark - 3) + strlen(prefix) + strlen(b64) : 0;
+    char *out = at ? malloc(len + 1) : NULL;
     if (!out) {
         free(text);
         reply_error(r, ERR_INTERNAL, "out of memory building the answer");
         return;
     }
-    memcpy(out, text, head);
-    memcpy(out + head, prefix, plen);
-    memcpy(out + head + plen, b64, blen);
-    memcpy(out + head + plen + blen, at + sizeof mark - 2, rest + 1);
+    /* Up to the mark's opening quote, the image, and on from its closing quote. */
+    snprintf(out, len + 1, "%.*s%s%s%s", (int)(at - text + 1), text, prefix, b64,
+            at + sizeof mark - 2);
     free(text);
-    reply_json_text(r, 200, out, head + plen + blen + rest);
+    reply_json_text(r, 200, out, len);
 }
 
 static json_t *display_json(const struct tool_req *t) {
@@ -710,11 +704,9 @@ static void api_tools_anthropic(struct req *r) {
         snprintf(err, sizeof err, "action is required, such as screenshot, left_click or type");
     else if (anthropic_parse(&t, in, action, &after, err, sizeof err) == 0)
         ran = run_batch(&t, err, sizeof err);
-    if (ran < 0) {
-        json_decref(t.acts);
-        return;
-    }
     json_decref(t.acts);
+    if (ran < 0)
+        return;
     json_t *content = json_array();
     if (ran == 0) {
         json_array_append_new(content, json_pack("{s:s, s:s}", "type", "text", "text", err));
@@ -734,10 +726,10 @@ static void api_tools_anthropic(struct req *r) {
         snprintf(text, sizeof text, "X=%d,Y=%d", x, y);
         json_array_append_new(content, json_pack("{s:s, s:s}", "type", "text", "text", text));
     } else if (after == AFTER_ZOOM || t.shot || strcmp(action, "screenshot") == 0) {
-        struct image_out img;
+        char *b64;
         if (after == AFTER_ZOOM)
             t.settle = false; /* a look at what the model saw, not a wait for a change */
-        if (take_image(&t, after == AFTER_ZOOM ? &t.zoom : NULL, &img) < 0) {
+        if (take_image(&t, after == AFTER_ZOOM ? &t.zoom : NULL, &b64) < 0) {
             json_decref(content);
             return;
         }
@@ -747,8 +739,8 @@ static void api_tools_anthropic(struct req *r) {
         reply_image(r,
                 json_pack("{s:o, s:b, s:o}", "content", content, "is_error", 0, "display",
                         display_json(&t)),
-                "", img.b64);
-        free(img.b64);
+                "", b64);
+        free(b64);
         return;
     }
     anthropic_reply(&t, content, false);
@@ -1014,10 +1006,10 @@ static void api_tools_openai(struct req *r) {
     if (ran < 0)
         return;
     /* The model gets the screen as it is now, with the error when there is one. */
-    struct image_out img;
+    char *b64;
     if (ran == 0)
         t.settle = false;
-    if (take_image(&t, NULL, &img) < 0)
+    if (take_image(&t, NULL, &b64) < 0)
         return;
     char prefix[48];
     snprintf(prefix, sizeof prefix, "data:%s;base64,", img_format_mime(t.format));
@@ -1025,8 +1017,8 @@ static void api_tools_openai(struct req *r) {
             "image_url", IMAGE_MARK, "display", display_json(&t));
     if (!ran)
         json_object_set_new(answer, "error", json_string(err));
-    reply_image(r, answer, prefix, img.b64);
-    free(img.b64);
+    reply_image(r, answer, prefix, b64);
+    free(b64);
 }
 
 const struct route api_tools_routes[] = {
