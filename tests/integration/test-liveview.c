@@ -391,6 +391,17 @@ int main(void) {
     CHECK_INT(su_call(&d, "POST", "/computeruse/actions",
                       "{\"actions\":[{\"type\":\"key\",\"key\":\"a\"}]}", "application/json", NULL),
             409);
+    /* The model tool adapters run their actions as a batch: refused too; their screenshot not. */
+    CHECK_INT(
+            su_call(&d, "POST", "/computeruse/tools/anthropic",
+                    "{\"action\":\"left_click\",\"coordinate\":[100,100]}", "application/json", &j),
+            409);
+    CHECK(!strcmp(json_string_value(json_object_get(j, "code")) ?: "", "HUMAN_IN_CONTROL"),
+            "the Anthropic adapter's click is HUMAN_IN_CONTROL");
+    json_decref(j);
+    CHECK_INT(su_call(&d, "POST", "/computeruse/tools/anthropic", "{\"action\":\"screenshot\"}",
+                      "application/json", NULL),
+            200);
     CHECK_INT(su_call(&d, "GET", "/computeruse/control", NULL, NULL, &j), 200);
     CHECK(!strcmp(json_string_value(json_object_get(j, "holder")) ?: "", "human"),
             "GET /computeruse/control says human");
