@@ -91,7 +91,7 @@ int link_list(struct link_info *out, int max) {
             out[n++] = links[i].info;
     }
     pthread_mutex_unlock(&lock);
-    /* Oldest first: by expiry is close enough for links of one ttl, exact for the list's use. */
+    /* Soonest to expire first. */
     for (int i = 1; i < n; i++) {
         struct link_info t = out[i];
         int j = i;

@@ -35,7 +35,7 @@ struct link_info {
  * 0, -ENOSPC when LINKS_MAX are alive, or getrandom's -errno.
  */
 int link_create(int ttl_s, bool view_only, struct link_info *out, char token[LINK_TOKEN_LEN + 1]);
-/* The live links, oldest first, at most max; returns the count. */
+/* The live links, soonest to expire first, at most max; returns the count. */
 int link_list(struct link_info *out, int max);
 /* Revokes id: its sessions see link_alive false from now on. 0 or -ENOENT. */
 int link_revoke(const char *id);
