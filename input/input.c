@@ -140,6 +140,8 @@ struct input {
     uint8_t sticky_modbits[256];
     unsigned sticky_mods;
     bool in_run; /* between input_run_begin and input_run_end */
+    /* Core buttons (as Button1Mask...) released and not yet seen up by the server. */
+    unsigned released_unseen;
 
     struct slot slot[256];
 
@@ -260,6 +262,41 @@ static void button_up(struct input *in, int button) {
         return;
     in->held_buttons &= ~(1u << button);
     send_button(in, button, false);
+    if (button <= 5)
+        in->released_unseen |= Button1Mask << (button - 1);
+}
+
+/*
+ * Waits until the server has let through the button releases we sent, at
+ * most POINTER_WAIT_MS. A window manager that focuses on click (xfwm4)
+ * freezes the pointer with a synchronous grab on the press and replays it
+ * later; the keyboard is not frozen, so a key sent meanwhile would reach
+ * the window that had the focus before, ahead of the click. While the
+ * pointer is frozen, the release waits in the server's queue and the
+ * button still reads as down. Called before any keyboard input: one round
+ * trip when a key follows a click, none otherwise.
+ */
+static int pointer_settle(struct input *in) {
+    if (!in->released_unseen)
+        return 0;
+    uint64_t end = now_ns() + POINTER_WAIT_MS * 1000000ull;
+    for (;;) {
+        Window root, child;
+        int rx, ry, wx, wy;
+        unsigned mask = 0;
+        if (dead(in))
+            return -EIO;
+        XQueryPointer(
+                in->dpy, DefaultRootWindow(in->dpy), &root, &child, &rx, &ry, &wx, &wy, &mask);
+        if (dead(in))
+            return -EIO;
+        /* Seen up; or still down after the wait: someone else holds it (a person on VNC). */
+        if (!(mask & in->released_unseen) || now_ns() >= end) {
+            in->released_unseen = 0;
+            return 0;
+        }
+        sleep_ns(1000000ull);
+    }
 }
 
 /* Releases whatever this call still holds, last pressed first. */
@@ -491,6 +528,9 @@ static int load_keymap(struct input *in, const XkbStateRec *known, bool for_text
     XkbStateRec st;
     if (dead(in))
         return -EIO;
+    int r = pointer_settle(in); /* keys go out after this: no key may overtake a click */
+    if (r < 0)
+        return r;
     if (known)
         st = *known;
     else if (XkbGetState(in->dpy, XkbUseCoreKbd, &st) != Success)
@@ -950,6 +990,9 @@ int input_type(struct input *in, const char *utf8, size_t len, int delay_ms) {
         return -EINVAL;
     if (len == 0)
         return 0;
+    int settled = pointer_settle(in); /* before any key or keyboard state changes */
+    if (settled < 0)
+        return settled;
 
     size_t n = 0;
     uint32_t *cps = decode_text(utf8, len, &n);

@@ -10,9 +10,11 @@
 #define _GNU_SOURCE
 #include <X11/Xatom.h>
 #include <X11/Xlib.h>
+#include <X11/keysym.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -167,6 +169,47 @@ static void test_title_double_clicks(Window w) {
     printf("title-bar double clicks that maximized: %d/%d\n", maximized, n);
 }
 
+/*
+ * A click on the window that does not have the focus, then at once a key:
+ * xfwm4 freezes the pointer on that press (a synchronous grab, to focus the
+ * window) and lets it through later, while the keyboard is not frozen. The
+ * click must still reach the window before the key does, and the key must
+ * reach that window, not the one that had the focus before.
+ */
+static void test_click_then_key(struct evproc *a, struct evproc *b) {
+    const int n = 20;
+    int in_order = 0;
+    struct key_combo k = {XK_x, {0}, 0};
+    for (int i = 0; i < n; i++) {
+        struct evproc *e = i % 2 ? a : b;
+        CHECK(wait_wm_idle(), "xfwm4 still grabs the pointer before click %d", i);
+        struct geom g = geometry(e->window);
+        CHECK_INT(input_click(in, g.x + g.w / 2, g.y + g.h / 2, 1, false), 0);
+        CHECK_INT(input_key(in, &k), 0);
+        /* What the clicked window received, in order, up to the key. */
+        int press = -1, release = -1, key = -1;
+        for (int line = 0; key < 0;) {
+            char *l = evproc_line(e, WAIT_MS);
+            if (!l)
+                break;
+            if (strncmp(l, "press ", 6) == 0 && press < 0)
+                press = line;
+            else if (strncmp(l, "release ", 8) == 0 && release < 0)
+                release = line;
+            else if (strncmp(l, "key ", 4) == 0)
+                key = line;
+            if (strncmp(l, "motion", 6) != 0)
+                line++;
+            free(l);
+        }
+        bool ok = press >= 0 && press < release && release < key;
+        CHECK(ok, "click %d then key: press at %d, release at %d, key at %d in the clicked window",
+                i, press, release, key);
+        in_order += ok;
+    }
+    printf("clicks on an unfocused window whose key came after the click: %d/%d\n", in_order, n);
+}
+
 /* Starts xfwm4 on the display and waits until it manages the screen; its pid. */
 static pid_t start_wm(const char *display) {
     pid_t wm = fork();
@@ -207,6 +250,15 @@ int main(void) {
         t = su_ms();
         test_title_double_clicks(ev.window);
         printf("double clicks: %lld ms\n", (long long)(su_ms() - t));
+        static struct evproc ev2;
+        if (evproc_start(&ev2, xs.name, 760, 200, 400, 250, "click me") == 0) {
+            for (int waited = 0; geometry(ev2.window).title <= 0 && waited < 10000; waited += 10)
+                sleep_ms(10);
+            test_click_then_key(&ev, &ev2);
+            evproc_stop(&ev2);
+        } else {
+            CHECK(false, "a second evlog started");
+        }
         check_nothing_held(dpy, "the xfwm4 tests");
         evproc_stop(&ev);
     } else {
