@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bodies.h"
 #include "deskd.h"
 #include "params.h"
 #include "util.h"
@@ -20,8 +21,6 @@
 
 /* How long an action waits for the window manager to show its change. */
 #define WM_WAIT_MS 2000
-/* The largest frame side a geometry request may ask for. */
-#define GEOM_MAX_SIDE 32767
 
 json_t *deskd_window_json(const struct x11_window *w) {
     json_t *states = json_array();
@@ -171,11 +170,7 @@ static void api_window_restore(struct req *r) {
 static void api_window_geometry(struct req *r) {
     char err[256];
     struct x11_rect g;
-    json_t *b = r->json;
-    if (body_int(b, "x", true, -SHOT_MAX_COORD, SHOT_MAX_COORD, &g.x, err, sizeof err) < 0 ||
-            body_int(b, "y", true, -SHOT_MAX_COORD, SHOT_MAX_COORD, &g.y, err, sizeof err) < 0 ||
-            body_int(b, "width", true, 1, GEOM_MAX_SIDE, &g.width, err, sizeof err) < 0 ||
-            body_int(b, "height", true, 1, GEOM_MAX_SIDE, &g.height, err, sizeof err) < 0) {
+    if (geometry_parse(r->json, &g, err, sizeof err) < 0) {
         reply_error(r, ERR_INVALID_PARAMETER, "%s", err);
         return;
     }
