@@ -27,19 +27,32 @@ static int owned_by(long pid, void *arg) {
     return apps_owns(*(pid_t *)arg, (pid_t)pid);
 }
 
+/* How long one look for the window may hold the connection: other launches share it. */
+#define POLL_MS 100
+
 /* Waits for the program's window and replies. */
 static void reply_with_window(struct req *r, pid_t pid, int timeout_ms) {
     char err[256];
     struct deskd *d = req_deskd(r);
-    Display *dpy = xconn_lock(d->xapps, err, sizeof err);
-    if (!dpy) {
-        reply_no_display(r, err);
-        return;
-    }
     struct x11_window w;
-    int rc = x11_wait_window(dpy, owned_by, &pid, timeout_ms, &w);
-    bool dead = xconn_dead(d->xapps);
-    xconn_unlock(d->xapps);
+    int64_t deadline = util_mono_ms() + timeout_ms;
+    int rc;
+    bool dead;
+    /* The lock is taken for each look, not for the whole wait: a second launch waiting for
+     * its own window must not find the connection held for seconds (503). */
+    do {
+        Display *dpy = xconn_lock(d->xapps, err, sizeof err);
+        if (!dpy) {
+            reply_no_display(r, err);
+            return;
+        }
+        int64_t left = util_ms_left(deadline);
+        rc = x11_poll_window(dpy, owned_by, &pid, left < POLL_MS ? (int)left : POLL_MS, &w);
+        dead = xconn_dead(d->xapps);
+        xconn_unlock(d->xapps);
+    } while (rc == -EAGAIN && !dead && util_ms_left(deadline) > 0);
+    if (rc == -EAGAIN)
+        rc = -ETIMEDOUT;
     if (rc == 0 && !dead) {
         reply_json(r, 200,
                 json_pack("{s:I, s:o}", "pid", (json_int_t)pid, "window", deskd_window_json(&w)));

@@ -349,24 +349,21 @@ int x11_window_act(Display *dpy, Window w, enum x11_action act, const struct x11
     return rc < 0 ? rc : 0;
 }
 
-int x11_wait_window(Display *dpy, int (*match)(long pid, void *arg), void *arg, int timeout_ms,
+int x11_poll_window(Display *dpy, int (*match)(long pid, void *arg), void *arg, int wait_ms,
         struct x11_window *out) {
     struct x11_window *wins = calloc(X11_WINDOWS_MAX, sizeof *wins);
     if (!wins)
         return -ENOMEM;
-    int64_t deadline = util_mono_ms() + timeout_ms;
+    int64_t deadline = util_mono_ms() + wait_ms;
+    /* Selected before the windows are listed, so a window mapped after the list wakes the wait;
+     * and only for this call: unread events would pile up between waits. */
     struct xtrap trap;
     xtrap_begin(&trap, dpy);
     XSelectInput(dpy, DefaultRootWindow(dpy), PropertyChangeMask);
     xtrap_end(&trap, true);
-    int rc = -ETIMEDOUT;
-    for (;;) {
-        int n = x11_windows(dpy, wins, X11_WINDOWS_MAX);
-        if (n < 0) {
-            rc = n;
-            break;
-        }
-        int found = -1, stop = 0;
+    int rc = x11_windows(dpy, wins, X11_WINDOWS_MAX);
+    if (rc >= 0) {
+        int n = rc, found = -1, stop = 0;
         for (int i = 0; i < n && found < 0 && stop >= 0; i++) {
             int m = match(wins[i].pid, arg);
             found = m > 0 ? i : -1;
@@ -379,16 +376,11 @@ int x11_wait_window(Display *dpy, int (*match)(long pid, void *arg), void *arg, 
             wins[found].title = NULL;
         }
         x11_windows_free(wins, n);
-        if (found >= 0 || stop < 0 || util_ms_left(deadline) == 0) {
-            rc = found >= 0 ? 0 : stop < 0 ? -ESRCH : -ETIMEDOUT;
-            break;
-        }
-        int64_t until = util_mono_ms() + 100;
-        int ev = wait_events(dpy, until < deadline ? until : deadline);
-        if (ev < 0) {
-            rc = ev;
-            break;
-        }
+        rc = found >= 0 ? 0 : stop < 0 ? -ESRCH : -EAGAIN;
+    }
+    if (rc == -EAGAIN && wait_ms > 0) {
+        int ev = wait_events(dpy, deadline);
+        rc = ev < 0 ? ev : -EAGAIN;
     }
     xtrap_begin(&trap, dpy);
     XSelectInput(dpy, DefaultRootWindow(dpy), NoEventMask);

@@ -159,13 +159,15 @@ enum x11_action { X11_ACTIVATE, X11_CLOSE, X11_MINIMIZE, X11_MAXIMIZE, X11_RESTO
 int x11_window_act(Display *dpy, Window w, enum x11_action act, const struct x11_rect *geom,
         int timeout_ms, struct x11_window *out);
 /*
- * Waits, at most timeout_ms, for a managed window whose pid match() accepts
- * (match(pid, arg) > 0; < 0 stops the wait: the program is gone), waking on
- * changes of _NET_CLIENT_LIST and at least every 100 ms to ask match again.
- * Returns 0 with the window in *out (free with x11_windows_free(out, 1)),
- * -ETIMEDOUT, -ESRCH (match said stop), -EIO or -ENOMEM.
+ * One look for a managed window whose pid match() accepts (match(pid, arg)
+ * > 0; < 0: the program is gone): when none is there yet, waits at most
+ * wait_ms for a change of the root's properties (_NET_CLIENT_LIST) and
+ * returns. A caller waits longer by calling it again, and can let others use
+ * the connection in between. Returns 0 with the window in *out (free with
+ * x11_windows_free(out, 1)), -EAGAIN (not yet), -ESRCH (match said stop),
+ * -EIO or -ENOMEM.
  */
-int x11_wait_window(Display *dpy, int (*match)(long pid, void *arg), void *arg, int timeout_ms,
+int x11_poll_window(Display *dpy, int (*match)(long pid, void *arg), void *arg, int wait_ms,
         struct x11_window *out);
 
 /*
