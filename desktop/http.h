@@ -28,6 +28,12 @@
 #define HTTP_BODY_MS          30000
 #define HTTP_MAX_CONNECTIONS  256
 #define HTTP_HARD_CONNECTIONS 768
+/* A request target (path and query) and a header block longer than these are refused by
+ * deskd (414, 431, JSON); libmicrohttpd answers by itself only past HTTP_POOL_BYTES, the
+ * memory it reads a request into. */
+#define HTTP_TARGET_LIMIT 16384
+#define HTTP_HEADER_LIMIT 32768
+#define HTTP_POOL_BYTES   (96 * 1024)
 
 /* The wire error codes: ERR_INVALID_PARAMETER, ERR_PROCESS_NOT_FOUND, ... */
 #define DESK_ERR_ENUM_(code, http, client, sentence) ERR_##code,
