@@ -29,7 +29,12 @@ static int batch_job(struct input *in, void *arg) {
     for (b->done = 0; b->done < b->n; b->done++)
         if ((rc = act_run(in, &b->acts[b->done], true)) < 0)
             break;
-    /* The pointer answers, asked for action by action, come back together. */
+    /*
+     * The run's closing round trip comes back behind every pointer answer
+     * asked for action by action: one wait for them all, not a wake-up per
+     * answer while the server still works through the batch.
+     */
+    int end = input_run_end(in);
     for (int i = 0; i < b->n; i++) {
         int r = act_answer_later(in, &b->acts[i]);
         if (r < 0 && rc == 0) {
@@ -37,7 +42,6 @@ static int batch_job(struct input *in, void *arg) {
             b->done = i; /* the display went away: the answers from here on are not known */
         }
     }
-    int end = input_run_end(in);
     rc = rc < 0 ? rc : end;
     if (rc < 0) {
         /* Single actions release what they press on every path; a keyDown or buttonDown
@@ -131,6 +135,13 @@ static void api_actions(struct req *r) {
         batch_free(&b);
         return;
     }
+    /*
+     * The answer's frameId (without observe) is the last frame before the
+     * actions: a wait or screenshot since it sees everything they changed,
+     * even what was drawn before this answer was sent.
+     */
+    uint64_t before = 0;
+    bool have_before = damage_frame(req_deskd(r)->damage, &before) == 0;
     struct inputw_job job = {.fn = batch_job, .arg = &b, .cost_ms = cost};
     if (!input_job_run(r, &job, "the actions")) {
         batch_free(&b);
@@ -192,10 +203,8 @@ static void api_actions(struct req *r) {
         json_object_set_new(answer, "frameId", json_incref(json_object_get(out.json, "frameId")));
         json_object_set_new(answer, "screenshot", out.json);
     }
-    struct damage_now now;
-    if (!json_object_get(answer, "frameId") &&
-            damage_now(req_deskd(r)->damage, &now, err, sizeof err) == 0)
-        json_object_set_new(answer, "frameId", json_integer((json_int_t)now.frame));
+    if (!json_object_get(answer, "frameId") && have_before)
+        json_object_set_new(answer, "frameId", json_integer((json_int_t)before));
     reply_json(r, 200, answer);
 }
 

@@ -295,6 +295,14 @@ int damage_now(struct damage *d, struct damage_now *out, char *err, size_t errle
     return 0;
 }
 
+int damage_frame(struct damage *d, uint64_t *frame) {
+    pthread_mutex_lock(&d->mu);
+    bool ok = d->ever_connected;
+    *frame = d->frame;
+    pthread_mutex_unlock(&d->mu);
+    return ok ? 0 : -ENXIO;
+}
+
 static bool intersect(struct space_rect a, struct space_rect b, struct space_rect *out) {
     long x0 = a.x > b.x ? a.x : b.x, y0 = a.y > b.y ? a.y : b.y;
     long x1 = (long)a.x + a.width < (long)b.x + b.width ? (long)a.x + a.width : (long)b.x + b.width;

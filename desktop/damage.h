@@ -65,6 +65,14 @@ struct damage_now {
  */
 int damage_now(struct damage *d, struct damage_now *out, char *err, size_t errlen);
 
+/*
+ * The newest frame id the worker has recorded, without asking the server:
+ * damage the server sent but the worker has not read yet gets a later id.
+ * So changes since this id include everything drawn after the call (and
+ * perhaps a little before). -ENXIO when the display was never reached.
+ */
+int damage_frame(struct damage *d, uint64_t *frame);
+
 /* Changed rectangles, merged (touching or overlapping ones become their bounding box). */
 struct damage_changes {
     uint64_t frame; /* the frame id now */

@@ -45,6 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <xcb/xtest.h>
 
 #include "util.h"
 
@@ -190,8 +191,10 @@ static int sync_check(struct input *in) {
 /* Our keymap changes come back as MappingNotify; let Xlib's own keymap cache follow them. */
 static void drain_mapping_notify(struct input *in) {
     XEvent ev;
-    while (XCheckTypedEvent(in->dpy, MappingNotify, &ev))
-        XRefreshKeyboardMapping(&ev.xmapping);
+    /* On a dead connection libX11's refresh reads the keymap from nothing and crashes. */
+    while (!dead(in) && XCheckTypedEvent(in->dpy, MappingNotify, &ev))
+        if (!dead(in))
+            XRefreshKeyboardMapping(&ev.xmapping);
 }
 
 static int clamp16(int v) {
@@ -228,19 +231,35 @@ static void key_up(struct input *in, KeyCode kc) {
     in->last_key_ns = now_ns();
 }
 
+/*
+ * Pointer input goes out through Xlib's XCB connection, not Xlib: XCB queues
+ * it with a batch's pointer queries, so a batch of clicks reaches the server
+ * in one write. A request made through Xlib between two XCB ones makes each
+ * library hand the socket to the other with a write, once per action. Both
+ * libraries share one sequence of requests, so the order is kept either way.
+ */
+static void fake_pointer(struct input *in, uint8_t type, uint8_t detail, int x, int y) {
+    xcb_test_fake_input(XGetXCBConnection(in->dpy), type, detail, XCB_CURRENT_TIME, XCB_NONE,
+            (int16_t)x, (int16_t)y, 0);
+}
+
+static void send_button(struct input *in, int button, bool down) {
+    fake_pointer(in, down ? XCB_BUTTON_PRESS : XCB_BUTTON_RELEASE, (uint8_t)button, 0, 0);
+}
+
 static void button_down(struct input *in, int button) {
     if (in->sticky_buttons & (1u << button))
         return;
     in->held_buttons |= 1u << button;
     in->ours_buttons |= 1u << button;
-    XTestFakeButtonEvent(in->dpy, (unsigned)button, True, CurrentTime);
+    send_button(in, button, true);
 }
 
 static void button_up(struct input *in, int button) {
     if (!(in->held_buttons & (1u << button)))
         return;
     in->held_buttons &= ~(1u << button);
-    XTestFakeButtonEvent(in->dpy, (unsigned)button, False, CurrentTime);
+    send_button(in, button, false);
 }
 
 /* Releases whatever this call still holds, last pressed first. */
@@ -255,9 +274,17 @@ static void release_held(struct input *in) {
 /* Ends an action: releases what is held and waits until the server has processed it all. */
 static int finish(struct input *in, int r) {
     release_held(in);
-    /* In a run, the next round trip (a pointer query) or the run's end sends and waits. */
-    int s = !in->in_run ? sync_check(in) : dead(in) ? -EIO : 0;
-    drain_mapping_notify(in);
+    /*
+     * In a run, the next round trip (a pointer query) or the run's end sends
+     * and waits, and the run's end drains: looking at the event queue flushes.
+     */
+    int s = 0;
+    if (in->in_run) {
+        s = dead(in) ? -EIO : 0;
+    } else {
+        s = sync_check(in);
+        drain_mapping_notify(in);
+    }
     memcpy(in->ours_last, in->ours, sizeof in->ours);
     in->ours_buttons_last = in->ours_buttons;
     memset(in->ours, 0, sizeof in->ours);
@@ -462,6 +489,8 @@ static void find_slots(struct input *in) {
  */
 static int load_keymap(struct input *in, const XkbStateRec *known, bool for_text) {
     XkbStateRec st;
+    if (dead(in))
+        return -EIO;
     if (known)
         st = *known;
     else if (XkbGetState(in->dpy, XkbUseCoreKbd, &st) != Success)
@@ -867,6 +896,9 @@ static void name_held(struct input *in, unsigned held) {
 static int clear_foreign(struct input *in, struct kbd_saved *sv, XkbStateRec *after) {
     XkbStateRec st;
     memset(sv, 0, sizeof *sv);
+    /* On a dead connection Xlib's buffer fills and XkbGetState writes through NULL. */
+    if (dead(in))
+        return -EIO;
     if (XkbGetState(in->dpy, XkbUseCoreKbd, &st) != Success)
         return keymap_err(in);
     unsigned held = st.base_mods & ~(unsigned)LockMask;
@@ -1094,8 +1126,9 @@ int input_pointer(struct input *in, int *x, int *y) {
     return 0;
 }
 
+/* An absolute motion (detail 0) on the screen the pointer is on (root None). */
 static void move_to(struct input *in, int x, int y) {
-    XTestFakeMotionEvent(in->dpy, -1, clamp16(x), clamp16(y), CurrentTime);
+    fake_pointer(in, XCB_MOTION_NOTIFY, 0, clamp16(x), clamp16(y));
 }
 
 int input_move(struct input *in, int x, int y) {
@@ -1131,7 +1164,6 @@ int input_pointer_at(struct input *in, int x, int y, int *px, int *py) {
 int input_pointer_ask(struct input *in, unsigned *ticket) {
     if (dead(in))
         return -EIO;
-    XFlush(in->dpy); /* Xlib's buffered requests first, so the query comes after them */
     *ticket = xcb_query_pointer(XGetXCBConnection(in->dpy), DefaultRootWindow(in->dpy)).sequence;
     return 0;
 }
@@ -1156,7 +1188,9 @@ void input_run_begin(struct input *in) {
 
 int input_run_end(struct input *in) {
     in->in_run = false;
-    return sync_check(in);
+    int r = sync_check(in);
+    drain_mapping_notify(in);
+    return r;
 }
 
 int input_screen_size(struct input *in, int *w, int *h) {
@@ -1309,12 +1343,12 @@ int input_release_all(struct input *in) {
     unsigned buttons = (in->ours_buttons | in->ours_buttons_last) & ~in->sticky_buttons;
     for (int b = 1; b <= 5; b++)
         if ((mask & (Button1Mask << (b - 1))) && (buttons & (1u << b)))
-            XTestFakeButtonEvent(in->dpy, (unsigned)b, False, CurrentTime);
+            send_button(in, b, false);
     /* The core state has no bits for the side buttons: release ours (a release of a button
      * that is up changes nothing). */
     for (int b = INPUT_BUTTON_BACK; b <= INPUT_BUTTON_FORWARD; b++)
         if (buttons & (1u << b))
-            XTestFakeButtonEvent(in->dpy, (unsigned)b, False, CurrentTime);
+            send_button(in, b, false);
     int r = finish(in, 0);
     memset(in->ours_last, 0, sizeof in->ours_last);
     in->ours_buttons_last = 0;
@@ -1366,7 +1400,7 @@ int input_button_set(struct input *in, int button, bool down, bool move, int x, 
         move_to(in, x, y);
     unsigned bit = 1u << button;
     if (down != !!(in->sticky_buttons & bit)) {
-        XTestFakeButtonEvent(in->dpy, (unsigned)button, down, CurrentTime);
+        send_button(in, button, down);
         in->sticky_buttons ^= bit;
     }
     return finish(in, 0);
@@ -1397,7 +1431,7 @@ int input_release_sticky(struct input *in, const struct input_sticky *keep) {
         unsigned bit = 1u << b;
         if ((in->sticky_buttons & bit) && !(keep && (keep->buttons & bit))) {
             in->sticky_buttons &= ~bit;
-            XTestFakeButtonEvent(in->dpy, (unsigned)b, False, CurrentTime);
+            send_button(in, b, false);
         }
     }
     return finish(in, 0);
