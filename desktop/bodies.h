@@ -60,7 +60,7 @@ struct launch_req {
     int timeout_ms; /* the caller's default stays when the body has no timeoutMs */
 };
 
-int launch_parse(json_t *body, struct launch_req *l, char *err, size_t errlen);
+int launch_parse(json_t *b, struct launch_req *l, char *err, size_t errlen);
 /* Frees what launch_parse allocated, whatever it returned. */
 void launch_req_free(struct launch_req *l);
 
