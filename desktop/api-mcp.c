@@ -9,8 +9,8 @@
  * call is that route run by req_call, with the route's own parsing,
  * validation and execution, so a tool and its route cannot disagree. The
  * envelope checks and the tool table are mcp.c's; here are the sessions, the
- * answers and the running. A route's 4xx/5xx is a tool result with isError and the route's
- * sentence; only malformed JSON-RPC is a JSON-RPC error.
+ * answers and the running. A route's 4xx/5xx is a tool result with isError
+ * and the route's sentence; only malformed JSON-RPC is a JSON-RPC error.
  */
 #include <errno.h>
 #include <pthread.h>
