@@ -16,7 +16,6 @@
 #include "acts.h"
 #include "bodies.h"
 #include "deskd.h"
-#include "params.h"
 #include "util.h"
 
 /* On the worker: every action in order; at the first failure, what the batch holds is let go. */

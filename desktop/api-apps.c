@@ -10,14 +10,11 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/wait.h>
 
 #include "apps.h"
 #include "bodies.h"
 #include "deskd.h"
-#include "params.h"
 #include "util.h"
 #include "x11.h"
 

@@ -15,7 +15,6 @@
 
 #include "bodies.h"
 #include "deskd.h"
-#include "params.h"
 #include "util.h"
 #include "x11.h"
 
