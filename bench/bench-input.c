@@ -702,8 +702,9 @@ static int run_dpair(desk_client *cl, const struct dcase *many, const struct dca
 /*
  * The floor of the batch rows: the same BATCH_CLICKS clicks sent in this
  * process through input/ on its own X connection, as the input worker sends
- * a batch (one round trip at the end), and as single requests send them (a
- * round trip per click). What is left is the X server's and evlog's work.
+ * a batch (each click's pointer query sent behind it, one round trip at the
+ * end), and as single requests send them (a round trip per click, then its
+ * pointer query). What is left is the X server's and evlog's work.
  */
 static int run_floor(desk_client *cl, const char *display, bool one_trip, double *samples) {
     struct result *r = result_new(one_trip ? "in-process 20 clicks, one round trip"
@@ -721,10 +722,20 @@ static int run_floor(desk_client *cl, const char *display, bool one_trip, double
         double t0 = now_ms();
         if (one_trip)
             input_run_begin(in);
-        for (int k = 0; k < BATCH_CLICKS && rc == 0; k++)
-            rc = input_click_n(in, k % 2 ? P1_X : P0_X, k % 2 ? P1_Y : P0_Y, 1, 1);
+        unsigned tickets[BATCH_CLICKS];
+        for (int k = 0; k < BATCH_CLICKS && rc == 0; k++) {
+            int x = k % 2 ? P1_X : P0_X, y = k % 2 ? P1_Y : P0_Y, px, py;
+            rc = input_click_n(in, x, y, 1, 1);
+            if (rc == 0)
+                rc = one_trip ? input_pointer_ask(in, &tickets[k])
+                              : input_pointer_at(in, x, y, &px, &py);
+        }
         if (one_trip && rc == 0)
             rc = input_run_end(in);
+        for (int k = 0; one_trip && k < BATCH_CLICKS && rc == 0; k++) {
+            int px, py;
+            rc = input_pointer_answer(in, tickets[k], &px, &py);
+        }
         double ms = now_ms() - t0;
         if (i >= opt.warmup)
             samples[i - opt.warmup] = ms;

@@ -321,9 +321,11 @@ static void rec_exited(void *data, int id, int status) {
     } else {
         r->info.status = REC_FAILED;
         char how[128];
-        if (WIFSIGNALED(status))
-            snprintf(how, sizeof how, "killed by %s", strsignal(WTERMSIG(status)));
-        else if (WEXITSTATUS(status) == 0)
+        if (WIFSIGNALED(status)) {
+            const char *abbrev = sigabbrev_np(WTERMSIG(status));
+            snprintf(how, sizeof how, "killed by signal %d (SIG%s)", WTERMSIG(status),
+                    abbrev ? abbrev : "?");
+        } else if (WEXITSTATUS(status) == 0)
             /* x11grab ends its input when the X server goes away. */
             snprintf(how, sizeof how, "ended on its own: its input, display %.60s, ended",
                     R.display);

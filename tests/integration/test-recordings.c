@@ -525,7 +525,8 @@ static void ffmpeg_killed(const struct deskd_proc *d) {
     if (ff > 0)
         kill(ff, SIGKILL);
     j = wait_status(d, id, "failed", 10000);
-    CHECK(strstr(str(j, "reason"), "killed") != NULL, "reason: %s", str(j, "reason"));
+    CHECK(strstr(str(j, "reason"), "killed by signal 9 (SIGKILL)") != NULL, "reason: %s",
+            str(j, "reason"));
     CHECK(json_object_get(j, "endTime") != NULL, "a failed recording has an endTime");
     json_decref(j);
     char codec[32];
