@@ -165,8 +165,8 @@ static int run_level(const char *url, struct kid *deskd, int n, int seconds, boo
     atomic_store(&stop, false);
     int started = 0;
     for (int i = 0; i <= n; i++) {
-        cl[i] = (struct client){.url = url, .kind = i < n ? (enum kind)(i % NLOAD) : K_PROBE,
-                .id = i, .s = &s};
+        cl[i] = (struct client){
+                .url = url, .kind = i < n ? (enum kind)(i % NLOAD) : K_PROBE, .id = i, .s = &s};
         if (pthread_create(&cl[i].th, NULL, i < n ? client_loop : probe_loop, &cl[i]) != 0)
             break;
         started++;
