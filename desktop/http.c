@@ -551,8 +551,8 @@ static enum MHD_Result add_len(void *cls, enum MHD_ValueKind kind, const char *k
 /*
  * The request target and header block as read (query values decoded, so
  * never longer than sent). deskd's limits are below libmicrohttpd's memory
- * for a request (HTTP_POOL_BYTES), so that between the two the answer is a
- * JSON error rather than libmicrohttpd's own HTML.
+ * for a request (32 KiB), so that between the two the answer is a JSON
+ * error rather than libmicrohttpd's own HTML.
  */
 static void request_sizes(
         struct MHD_Connection *conn, const char *url, size_t *target, size_t *header) {
@@ -871,7 +871,7 @@ struct server *server_start(const struct server_config *cfg) {
             on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
             MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
             (unsigned)120, MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_HARD_CONNECTIONS,
-            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_POOL_BYTES, MHD_OPTION_END);
+            MHD_OPTION_END);
     if (!s->mhd) {
         log_msg(LOG_ERROR, "cannot start the HTTP server");
         close(s->listen_fd);
