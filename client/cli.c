@@ -602,13 +602,16 @@ static int cmd_hotkey(struct ctx *x) {
     return x->json ? print_json(json_object()) : 0;
 }
 
-/* The whole of a file, or of stdin for "-"; NULL with a message on failure. */
-static char *read_input(const char *path) {
-    if (strcmp(path, "-") == 0)
-        return read_all(stdin, "do: stdin");
+/* The whole of a file, or of stdin for "-"; NULL with a message naming cmd on failure. */
+static char *read_input(const char *cmd, const char *path) {
+    if (strcmp(path, "-") == 0) {
+        char what[32];
+        snprintf(what, sizeof what, "%s: stdin", cmd);
+        return read_all(stdin, what);
+    }
     FILE *f = fopen(path, "rb");
     if (!f) {
-        fprintf(stderr, "desk: do: %s: %s\n", path, strerror(errno));
+        fprintf(stderr, "desk: %s: %s: %s\n", cmd, path, strerror(errno));
         return NULL;
     }
     char *text = read_all(f, path);
@@ -617,7 +620,7 @@ static char *read_input(const char *path) {
 }
 
 static int cmd_do(struct ctx *x) {
-    char *text = read_input(x->pos[0]);
+    char *text = read_input("do", x->pos[0]);
     if (!text || space_opt(x)) {
         free(text);
         return text ? EXIT_USAGE : EXIT_FAIL;
@@ -1130,6 +1133,81 @@ static int cmd_a11y(struct ctx *x) {
     return 0;
 }
 
+/* Writes the base64 image b64 to path; 0, or EXIT_FAIL with a message. */
+static int write_image(const char *b64, const char *path) {
+    unsigned char *bytes = NULL;
+    size_t len = 0;
+    if (util_base64_decode(b64, strlen(b64), &bytes, &len) < 0) {
+        fprintf(stderr, "desk: tool: the answer's image is not base64\n");
+        return EXIT_FAIL;
+    }
+    FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "wb");
+    bool ok = f && fwrite(bytes, 1, len, f) == len;
+    if (f && f != stdout)
+        ok &= fclose(f) == 0;
+    free(bytes);
+    if (!ok)
+        fprintf(stderr, "desk: tool: %s: %s\n", path, strerror(errno));
+    return ok ? 0 : EXIT_FAIL;
+}
+
+/*
+ * A model's computer tool call from FILE, as Anthropic's or OpenAI's tool shapes it: prints
+ * the answer's text (--json: the whole answer), -o writes its image. A mistake of the
+ * model's (is_error, error) is exit 1 with the sentence on stderr.
+ */
+static int cmd_tool(struct ctx *x) {
+    const char *provider = x->pos[0];
+    bool anthropic = strcmp(provider, "anthropic") == 0;
+    if (!anthropic && strcmp(provider, "openai") != 0)
+        return usage_error(x, "tool takes anthropic or openai, then FILE");
+    char *call = read_input("tool", x->pos[1]);
+    if (!call)
+        return EXIT_FAIL;
+    char *text = NULL;
+    enum desk_status st = desk_tool_call(x->c, provider, call, &text);
+    free(call);
+    if (st != DESK_OK)
+        return failed(x, st);
+    json_t *answer = json_loads(text, 0, NULL);
+    const char *image = NULL, *error = NULL, *said = NULL;
+    if (anthropic) {
+        size_t i;
+        json_t *b;
+        json_array_foreach(json_object_get(answer, "content"), i, b) {
+            const char *type = json_string_value(json_object_get(b, "type"));
+            if (type && strcmp(type, "image") == 0)
+                image = json_string_value(json_object_get(json_object_get(b, "source"), "data"));
+            else if (type && strcmp(type, "text") == 0)
+                said = json_string_value(json_object_get(b, "text"));
+        }
+        if (json_is_true(json_object_get(answer, "is_error")))
+            error = said ? said : "the action failed";
+        else if (said && !x->json)
+            puts(said);
+    } else {
+        const char *url =
+                json_string_value(json_object_get(json_object_get(answer, "output"), "image_url"));
+        image = url && strstr(url, ";base64,") ? strstr(url, ";base64,") + 8 : NULL;
+        error = json_string_value(json_object_get(answer, "error"));
+    }
+    const char *out = x->set[O_OUTPUT] ? x->val[O_OUTPUT] : NULL;
+    int rc = 0;
+    if (x->json)
+        puts(text);
+    else if (image && !out)
+        printf("image: %zu bytes of base64 (-o FILE writes it)\n", strlen(image));
+    if (image && out)
+        rc = write_image(image, out);
+    if (error) {
+        fprintf(stderr, "desk: tool: %s\n", error);
+        rc = EXIT_FAIL;
+    }
+    json_decref(answer);
+    desk_free(text);
+    return rc;
+}
+
 /* The MCP tools on stdio for hosts that start their servers as children (mcp-stdio.c). */
 static int cmd_mcp(struct ctx *x) {
     const char *token = x->set[O_TOKEN] ? x->val[O_TOKEN] : getenv("DESK_TOKEN");
@@ -1190,6 +1268,10 @@ static const struct cmd cmds[] = {
                 "the accessibility tree (tree [SCOPE [PID [MAXDEPTH]]], find [QUERY_JSON]) and "
                 "its nodes (focus ID, invoke ID [ACTION], value ID VALUE)",
                 cmd_a11y},
+        {"tool", "anthropic|openai FILE", 2, 2, BIT(O_OUTPUT),
+                "run a model's computer tool call from FILE ('-': stdin) as the provider shapes "
+                "it (a computer tool_use input; a computer_call); -o writes the answer's image",
+                cmd_tool},
         {"health", "", 0, 0, 0, "check that deskd answers; print its version", cmd_health},
         {"mcp", "", 0, 0, 0,
                 "serve deskd's MCP tools on stdin/stdout (newline-delimited JSON-RPC), for MCP "

@@ -1637,6 +1637,32 @@ enum desk_status desk_a11y_find(desk_client *c, const char *query, char **json) 
     return st;
 }
 
+enum desk_status desk_tool_call(
+        desk_client *c, const char *provider, const char *call, char **json) {
+    if (json)
+        *json = NULL;
+    BEGIN(c);
+    if (!json)
+        return invalid(c, "json must not be NULL");
+    if (!provider || (strcmp(provider, "anthropic") != 0 && strcmp(provider, "openai") != 0))
+        return invalid(c, "provider must be anthropic or openai");
+    json_error_t je;
+    json_t *q = json_loads(call ? call : "", 0, &je);
+    if (!json_is_object(q)) {
+        json_decref(q);
+        return invalid(c, "the call must be a JSON object");
+    }
+    char *text = json_body(c, q, "the call");
+    if (!text)
+        return c->err.status;
+    char route[64];
+    snprintf(route, sizeof route, "/computeruse/tools/%s", provider);
+    struct call rq = {"POST", route, text, NULL};
+    enum desk_status st = json_text(c, &rq, json);
+    free(text);
+    return st;
+}
+
 static enum desk_status a11y_node(
         desk_client *c, const char *route, const char *id, const char *key, const char *arg) {
     BEGIN(c);

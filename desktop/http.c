@@ -173,6 +173,7 @@ static void capture(struct req *r, int status, const char *mime, char *buf, size
         c->body[len] = '\0';
     c->len = c->body ? len : 0;
     c->status = c->body || len == 0 ? status : 500;
+    c->retry_after_s = r->retry_after_s;
     snprintf(c->mime, sizeof c->mime, "%s", mime ? mime : "");
     r->replied = true;
     r->status = c->status;

@@ -78,6 +78,7 @@ struct req_capture {
     char mime[64];
     char *body; /* malloc'd, NUL-terminated (len bytes before the NUL); NULL when empty */
     size_t len;
+    long retry_after_s;      /* the route's Retry-After, 0 when none */
     const struct req *outer; /* the request that made the call (its client, its headers) */
 };
 

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "a11y.h"
 #include "acts.h"
 #include "apps.h"
 #include "damage.h"
@@ -61,6 +62,11 @@ static const char *const versions[] = {"2025-11-25", "2025-06-18"};
 #define OBJ_(props, req)                                                                           \
     "{\"type\": \"object\", \"properties\": {" props "}, \"required\": [" req "]}"
 #define POINT_ OBJ_(XY_, "\"x\", \"y\"")
+#define A11Y_SCOPE_                                                                                \
+    "\"scope\": {\"type\": \"string\", \"enum\": [\"focused\", \"pid\", \"all\"], "                \
+    "\"default\": \"focused\"}"
+#define A11Y_ID_                                                                                   \
+    "\"id\": {\"type\": \"string\", \"description\": \"A node id from a11y_tree or a11y_find\"}"
 
 static const struct mcp_tool tools[] = {
         {"screenshot", "GET", "/computeruse/screenshot/compressed", IN_QUERY, NULL,
@@ -175,6 +181,42 @@ static const struct mcp_tool tools[] = {
                      "{\"type\": \"string\"}}, \"cwd\": {\"type\": \"string\"}, "
                      "\"waitForWindow\": {\"type\": \"boolean\"}, \"timeoutMs\": " LAUNCH_MS_,
                         "\"argv\"")},
+        {"a11y_tree", "GET", "/computeruse/a11y/tree", IN_QUERY, NULL,
+                "The accessibility tree of the focused application (scope focused, the "
+                "default), of process pid (scope pid) or of every application (scope all): "
+                "nodes with id, role, name, states, actions and bounds in screen pixels; "
+                "maxDepth limits the depth. space (\"WIDTHxHEIGHT\" of a screenshot) adds "
+                "spaceBounds in that image's pixels, ready for the pointer tools.",
+                OBJ_(A11Y_SCOPE_ ", \"pid\": {\"type\": \"integer\", \"minimum\": 1}, "
+                                 "\"maxDepth\": {\"type\": \"integer\"}, \"space\": {\"type\": "
+                                 "\"string\", \"description\": \"WIDTHxHEIGHT, e.g. 1024x576\"}",
+                        "")},
+        {"a11y_find", "POST", "/computeruse/a11y/find", IN_BODY, NULL,
+                "Finds accessibility nodes by role (push button, text, ...), name (nameMatch "
+                "exact, substring or regex) and states (all of them, e.g. [\"focused\"]) in "
+                "scope; at most limit (default " NUM_(A11Y_FIND_LIMIT) ", up to " NUM_(
+                        A11Y_FIND_LIMIT_MAX) "). Each match has its id (for a11y_focus, "
+                                             "a11y_invoke, a11y_set_value) and bounds; with "
+                                             "space, also spaceBounds in that image's pixels.",
+                OBJ_(A11Y_SCOPE_
+                        ", \"pid\": {\"type\": \"integer\", \"minimum\": 1}, "
+                        "\"role\": {\"type\": \"string\"}, \"name\": {\"type\": \"string\"}, "
+                        "\"nameMatch\": {\"type\": \"string\", \"enum\": [\"exact\", "
+                        "\"substring\", \"regex\"]}, \"states\": {\"type\": \"array\", \"items\": "
+                        "{\"type\": \"string\"}}, \"limit\": {\"type\": \"integer\"}, " SPACE_,
+                        "")},
+        {"a11y_focus", "POST", "/computeruse/a11y/node/focus", IN_BODY, NULL,
+                "Gives the keyboard focus to the accessibility node id (from a11y_tree or "
+                "a11y_find).",
+                OBJ_(A11Y_ID_, "\"id\"")},
+        {"a11y_invoke", "POST", "/computeruse/a11y/node/invoke", IN_BODY, NULL,
+                "Performs an action of the accessibility node id (action: one of the node's "
+                "actions, such as click or activate; default its first), without moving the "
+                "pointer.",
+                OBJ_(A11Y_ID_ ", \"action\": {\"type\": \"string\"}", "\"id\"")},
+        {"a11y_set_value", "POST", "/computeruse/a11y/node/value", IN_BODY, NULL,
+                "Sets the text (or the numeric value) of the accessibility node id to value.",
+                OBJ_(A11Y_ID_ ", \"value\": {\"type\": \"string\"}", "\"id\", \"value\"")},
 };
 #define NTOOLS (sizeof tools / sizeof tools[0])
 

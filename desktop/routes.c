@@ -25,6 +25,7 @@ static const struct route health_routes[] = {
     X(apps)                                                                                        \
     X(input)                                                                                       \
     X(actions)                                                                                     \
+    X(tools)                                                                                       \
     X(process)                                                                                     \
     X(a11y)                                                                                        \
     X(recordings)                                                                                  \

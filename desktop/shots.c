@@ -80,8 +80,8 @@ static bool same_params(const struct shot_spec *a, const struct shot_spec *b) {
                                 a->height == b->height)) &&
            a->cursor == b->cursor && a->scale == b->scale && a->fit.max_width == b->fit.max_width &&
            a->fit.max_height == b->fit.max_height && a->fit.max_long_edge == b->fit.max_long_edge &&
-           a->fit.max_pixels == b->fit.max_pixels && a->format == b->format &&
-           (a->format == IMG_PNG || a->quality == b->quality);
+           a->fit.max_pixels == b->fit.max_pixels && a->out_w == b->out_w && a->out_h == b->out_h &&
+           a->format == b->format && (a->format == IMG_PNG || a->quality == b->quality);
 }
 
 /* The kept image for spec's parameters when its region did not change since (a reference). */
@@ -286,7 +286,10 @@ int shots_take(struct shots *s, const struct shot_spec *spec,
         rc = -EPIPE;
     if (rc == 0) {
         *stage = "encode";
-        if (space_fit_empty(&spec->fit)) {
+        if (spec->out_w > 0 && spec->out_h > 0) {
+            img.width = spec->out_w < f.width ? spec->out_w : f.width;
+            img.height = spec->out_h < f.height ? spec->out_h : f.height;
+        } else if (space_fit_empty(&spec->fit)) {
             img.width = scale_length(f.width, spec->scale);
             img.height = scale_length(f.height, spec->scale);
         } else {

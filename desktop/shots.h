@@ -39,6 +39,9 @@ struct shot_spec {
     bool cursor;             /* draw the cursor into the image */
     double scale;            /* 0 < scale <= 1: the image is floor(side * scale), at least 1 */
     struct space_fit fit;    /* when not empty, instead of scale: space_fit_size of the region */
+    /* Both > 0: the image is exactly out_w x out_h, each axis scaled on its own (a model's
+     * display size); instead of scale and fit. Never more than the region: sides are capped. */
+    int out_w, out_h;
     enum img_format format;
     int quality; /* 1..100, for JPEG and WebP */
     /* Answer "unchanged" (no image) when nothing in the region changed after this frame. */

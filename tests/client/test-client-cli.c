@@ -442,6 +442,41 @@ static void test_input(void) {
     r = RUN_IN("not json", "do", "-");
     CHECK_RUN(r, 1, err, "the batch was built wrong");
     run_free(&r);
+    /* A model's computer tool call as its provider shapes it: Anthropic's left_click in its
+     * 640x360 display lands at screen 201,151; cursor_position answers in its pixels; a bad
+     * key is exit 1 with the sentence; OpenAI's answer image goes to -o. */
+    r = RUN_IN("{\"action\":\"left_click\",\"coordinate\":[100,75],\"display\":{\"width\":640,"
+               "\"height\":360},\"screenshot\":false}",
+            "tool", "anthropic", "-");
+    CHECK_RUN(r, 0, err, "");
+    run_free(&r);
+    if (collect())
+        CHECK(count_buttons(1, &x, &y) == 1 && x == 201 && y == 151,
+                "the tool's click at screen 201,151 (%d,%d)", x, y);
+    r = RUN_IN("{\"action\":\"cursor_position\",\"display\":{\"width\":640,\"height\":360}}",
+            "tool", "anthropic", "-");
+    CHECK_RUN(r, 0, out, "X=100,Y=75");
+    run_free(&r);
+    r = RUN_IN("{\"action\":\"key\",\"text\":\"ctrl+FooBar\"}", "tool", "anthropic", "-");
+    CHECK_RUN(r, 1, err, "unsupported key \"FooBar\"");
+    run_free(&r);
+    char png[] = "/tmp/desk-cli-tool-XXXXXX";
+    int fd = mkstemp(png);
+    if (fd >= 0)
+        close(fd);
+    r = RUN_IN("{\"action\":{\"type\":\"screenshot\"}}", "tool", "openai", "-", "-o", png);
+    CHECK_RUN(r, 0, err, "");
+    run_free(&r);
+    FILE *f = fopen(png, "rb");
+    unsigned char sig[8] = {0};
+    CHECK(f && fread(sig, 1, 8, f) == 8 && memcmp(sig, "\x89PNG", 4) == 0,
+            "desk tool openai -o wrote a PNG");
+    if (f)
+        fclose(f);
+    unlink(png);
+    r = RUN_IN("{}", "tool", "gemini", "-");
+    CHECK_RUN(r, 2, err, "anthropic or openai");
+    run_free(&r);
 
     r = RUN("key", "FooBar");
     CHECK_RUN(r, 1, err, "unsupported key \"FooBar\"");

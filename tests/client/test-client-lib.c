@@ -545,6 +545,17 @@ static void test_a11y(void) {
     CHECK_INT(desk_a11y_find(c, "[1]", &json), DESK_ERR_INVALID_ARG);
     CHECK_INT(desk_a11y_value(c, ":1.5:/x", NULL), DESK_ERR_INVALID_ARG);
     CHECK(json == NULL, "no answer on failures");
+    /* A model's tool call: a bad provider or call is refused before a request; a model's
+     * mistake is an answer saying so. */
+    CHECK_INT(desk_tool_call(c, "gemini", "{}", &json), DESK_ERR_INVALID_ARG);
+    CHECK_INT(desk_tool_call(c, "openai", "[1]", &json), DESK_ERR_INVALID_ARG);
+    CHECK(json == NULL, "no answer on failures");
+    st = desk_tool_call(c, "anthropic", "{\"action\":\"fly\"}", &json);
+    CHECK(st == DESK_OK && json && strstr(json, "\"is_error\":true") &&
+                    strstr(json, "not a computer action"),
+            "a model's unknown action is an answer with is_error: %s %s", desk_status_name(st),
+            json ? json : "");
+    desk_free(json);
 }
 
 static void test_auth(const char *url) {

@@ -15,7 +15,11 @@
  *     type's characters reach it, as evlog (an X client) reports them;
  *   - wait answers a still screen as stable; clipboard_set then clipboard_get
  *     gives the text back;
- *   - a bad key is a tool result with isError and deskd's sentence.
+ *   - a bad key is a tool result with isError and deskd's sentence;
+ *   - move, cursor_position, triple_click, drag, hotkey and a batch with an
+ *     observing screenshot as evlog and the image say; windows, window_action
+ *     (an unknown window, an unknown action), launch (a pid, a missing program)
+ *     and the accessibility tools (their routes' errors without a bus).
  * And without an SDK, what a broken client may send to /mcp: not JSON, a
  * batch, a wrong jsonrpc, an unknown method, a missing or unknown session, an
  * oversized body, a GET: each the JSON-RPC error with the standard code (or
@@ -111,7 +115,8 @@ static void check_tools(struct nodeproc *n, const char *how) {
     json_t *tools = json_object_get(a, "tools");
     static const char *const want[] = {"screenshot", "click", "double_click", "triple_click",
             "move", "drag", "scroll", "type", "key", "hotkey", "wait", "cursor_position", "actions",
-            "windows", "window_action", "clipboard_get", "clipboard_set", "launch", NULL};
+            "windows", "window_action", "clipboard_get", "clipboard_set", "launch", "a11y_tree",
+            "a11y_find", "a11y_focus", "a11y_invoke", "a11y_set_value", NULL};
     for (int i = 0; want[i]; i++) {
         bool found = false;
         size_t k;
@@ -252,6 +257,108 @@ static void check_input(struct nodeproc *n, const char *how) {
         CHECK_INT(ev.nlines, 0);
 }
 
+/* The line of ev's collected lines that starts with prefix, or NULL. */
+static const char *line_with(const char *prefix) {
+    for (int i = 0; i < ev.nlines; i++)
+        if (strncmp(ev.lines[i], prefix, strlen(prefix)) == 0)
+            return ev.lines[i];
+    return NULL;
+}
+
+/* The other pointer and keyboard tools, windows, launch, the batch's observing screenshot
+ * and the accessibility tools, each through the SDK against what evlog or deskd says. */
+static void check_more(struct nodeproc *n, const char *how) {
+    /* move, then cursor_position where it went. */
+    if (call_ok(n, "move", "{\"x\":222,\"y\":111}") && collect(n)) {
+        int mx = -1, my = -1;
+        for (int i = 0; i < ev.nlines; i++)
+            sscanf(ev.lines[i], "motion %d %d", &mx, &my);
+        CHECK(mx == 222 && my == 111, "%s: move: the pointer went to %d,%d", how, mx, my);
+    }
+    json_t *r = call(n, "cursor_position", "{}");
+    json_t *pos = json_loads(text_of(r), 0, NULL);
+    CHECK(json_integer_value(json_object_get(pos, "x")) == 222 &&
+                    json_integer_value(json_object_get(pos, "y")) == 111,
+            "%s: cursor_position: %s", how, text_of(r));
+    json_decref(pos);
+    json_decref(r);
+    /* triple_click: three presses there; drag: pressed at the start, released at the end. */
+    if (call_ok(n, "triple_click", "{\"x\":330,\"y\":220}") &&
+            call_ok(n, "drag", "{\"startX\":150,\"startY\":120,\"endX\":400,\"endY\":300}") &&
+            collect(n)) {
+        int presses = 0;
+        for (int i = 0; i < ev.nlines; i++)
+            presses += strncmp(ev.lines[i], "press 1 330 220 ", 16) == 0;
+        CHECK_INT(presses, 3);
+        CHECK(line_with("press 1 150 120 ") && line_with("release 1 400 300 "),
+                "%s: drag pressed at 150,120 and released at 400,300", how);
+    }
+    /* hotkey: ctrl and shift held when t is pressed. */
+    if (call_ok(n, "hotkey", "{\"keys\":\"ctrl+shift+t\"}") && collect(n))
+        CHECK(line_with("key T 0x5 "), "%s: hotkey ctrl+shift+t reached evlog as T with state 0x5",
+                how);
+    /* A batch that observes: its click lands, its screenshot is an image block. */
+    r = call(n, "actions",
+            "{\"actions\":[{\"type\":\"click\",\"x\":250,\"y\":260}],\"observe\":"
+            "{\"screenshot\":{\"format\":\"jpeg\",\"fit\":\"xga\"}}}");
+    json_t *img = json_array_get(json_object_get(r, "content"), 0);
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    struct image im = {0};
+    const char *data = json_string_value(json_object_get(img, "data"));
+    CHECK(r && !is_error(r) && data && base64_decode(data, strlen(data), &bytes, &len) == 0 &&
+                    image_decode(bytes, len, &im) == 0 && im.width == 1024 && im.height == 651,
+            "%s: the observing screenshot is a 1024x651 image (%dx%d)", how, im.width, im.height);
+    image_free(&im);
+    free(bytes);
+    json_decref(r);
+    if (collect(n))
+        CHECK(line_with("press 1 250 260 "), "%s: the batch's click reached evlog", how);
+    check_nothing_held(dpy, how);
+    /* windows answers its list; window_action builds the window's route. */
+    r = call(n, "windows", "{}");
+    json_t *list = json_loads(text_of(r), 0, NULL);
+    CHECK(r && !is_error(r) && json_is_array(json_object_get(list, "windows")) &&
+                    json_integer_value(json_object_get(list, "count")) ==
+                            (json_int_t)json_array_size(json_object_get(list, "windows")),
+            "%s: windows: %s", how, text_of(r));
+    json_decref(list);
+    json_decref(r);
+    r = call(n, "window_action", "{\"id\":99999999,\"action\":\"activate\"}");
+    CHECK(is_error(r) && strstr(text_of(r), "WINDOW_NOT_FOUND"), "%s: unknown window: %s", how,
+            text_of(r));
+    json_decref(r);
+    char args[128];
+    snprintf(args, sizeof args, "{\"id\":%lu,\"action\":\"fly\"}", ev.window);
+    r = call(n, "window_action", args);
+    CHECK(is_error(r) && strstr(text_of(r), "activate, close, minimize"),
+            "%s: unknown window action: %s", how, text_of(r));
+    json_decref(r);
+    /* launch: a pid; a missing program is an error naming it. */
+    r = call(n, "launch", "{\"argv\":[\"true\"]}");
+    json_t *launched = json_loads(text_of(r), 0, NULL);
+    CHECK(r && !is_error(r) && json_integer_value(json_object_get(launched, "pid")) > 0,
+            "%s: launch true: %s", how, text_of(r));
+    json_decref(launched);
+    json_decref(r);
+    r = call(n, "launch", "{\"argv\":[\"/nonexistent/deskprog\"]}");
+    CHECK(is_error(r) && strstr(text_of(r), "/nonexistent/deskprog"), "%s: launch missing: %s", how,
+            text_of(r));
+    json_decref(r);
+    /* The accessibility tools reach their routes: without an accessibility bus on this
+     * attached display, each is the route's A11Y_ error. */
+    static const char *const a11y[][2] = {{"a11y_tree", "{}"},
+            {"a11y_find", "{\"role\":\"push button\"}"}, {"a11y_focus", "{\"id\":\"1:2\"}"},
+            {"a11y_invoke", "{\"id\":\"1:2\"}"},
+            {"a11y_set_value", "{\"id\":\"1:2\",\"value\":\"x\"}"}};
+    for (size_t i = 0; i < sizeof a11y / sizeof a11y[0]; i++) {
+        r = call(n, a11y[i][0], a11y[i][1]);
+        CHECK(is_error(r) && strstr(text_of(r), "(A11Y_"), "%s: %s without a bus: %s", how,
+                a11y[i][0], text_of(r));
+        json_decref(r);
+    }
+}
+
 /* POSTs body to /mcp (session NULL: no Mcp-Session-Id); the status, the JSON in *out. */
 static long post_mcp(
         const char *url, const char *session, const char *body, json_t **out, char *sess_out) {
@@ -374,6 +481,7 @@ static void run_client(const char *const *argv, bool http) {
         check_wait(&n, how);
         check_clipboard(&n, how);
         check_input(&n, how);
+        check_more(&n, how);
     }
     CHECK_INT(nodeproc_finish(&n, NULL, 10000), 0);
 }

@@ -723,6 +723,18 @@ DESK_EXPORT enum desk_status desk_a11y_tree(
  * "nameMatch","states","limit"}; NULL: {}). *json gets {"matches": [...], "truncated"}.
  */
 DESK_EXPORT enum desk_status desk_a11y_find(desk_client *c, const char *query, char **json);
+/*
+ * [ext] A model's computer tool call, as the provider shapes it (API.md §13): POST
+ * /computeruse/tools/PROVIDER, provider "anthropic" (call: the input of a computer
+ * tool_use, or the block) or "openai" (call: a computer_call item, or {"action"} /
+ * {"actions"}), call a JSON object text that may also carry "display", "screenshot",
+ * "settle", "format", "quality". *json gets the answer as JSON text (free with desk_free):
+ * {"content", "is_error", "display"} or {"output", "display", "error"?}. A mistake of the
+ * model's is DESK_OK with is_error or error in the answer; a bad provider or call is
+ * DESK_ERR_INVALID_ARG, checked here before anything is sent.
+ */
+DESK_EXPORT enum desk_status desk_tool_call(
+        desk_client *c, const char *provider, const char *call, char **json);
 /* POST .../node/focus: gives node id (as tree and find name it) the keyboard focus. */
 DESK_EXPORT enum desk_status desk_a11y_focus(desk_client *c, const char *id);
 /* POST .../node/invoke: runs the node's action called action (NULL: its first one). */
