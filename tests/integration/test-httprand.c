@@ -3,10 +3,11 @@
  * real desktop (Xvfb, xfce4, AT-SPI, x11vnc, noVNC). Four clients send a
  * bounded number of requests, each a valid request of one of the route
  * families (screenshots, mouse, keyboard, held input, batches, waits,
- * display, windows, clipboard, apps, recordings, a11y, MCP, status and
- * probes) mutated at random (bytes of the body flipped, cut or inserted,
- * values swapped for extremes, wrong types and refused key names, query
- * values with control bytes, other methods, a wrong Content-Type), or broken
+ * display, windows, clipboard, apps, recordings, a11y, MCP, the model tool
+ * adapters, status and probes) mutated at random (bytes of the body
+ * flipped, cut or inserted, values swapped for extremes, wrong types and
+ * refused key names, query values with control bytes, other methods, a
+ * wrong Content-Type), or broken
  * framing written on the socket, with the process routes (restarts of xvfb,
  * xfce4, x11vnc, noVNC; stop and start) among them.
  *
@@ -134,6 +135,13 @@ static const struct tmpl valid[] = {
                 "{\"jsonrpc\": \"2.0\", \"id\": 2, \"method\": \"tools/call\", \"params\": "
                 "{\"name\": \"move\", \"arguments\": {\"x\": 1, \"y\": 2}}}"},
         {"DELETE", "/mcp", NULL},
+        {"POST", "/computeruse/tools/anthropic",
+                "{\"action\": \"left_click\", \"coordinate\": [512, 300], \"display\": "
+                "{\"width\": 1366, \"height\": 768}}"},
+        {"POST", "/computeruse/tools/anthropic", "{\"action\": \"key\", \"text\": \"ctrl+a\"}"},
+        {"POST", "/computeruse/tools/openai",
+                "{\"type\": \"computer_call\", \"action\": {\"type\": \"click\", \"x\": 10, "
+                "\"y\": 20, \"button\": \"left\"}}"},
         {"GET", "/computeruse/status", NULL},
         {"GET", "/computeruse/process-status", NULL},
         {"GET", "/computeruse/process/xfce4/logs", NULL},
