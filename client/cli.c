@@ -64,10 +64,12 @@ enum opt_id {
     O_WAIT,
     O_CWD,
     O_WAIT_MS,
+    O_TTL,
+    O_VIEW_ONLY,
     O_COUNT
 };
 
-#define BIT(o)      (1u << (o))
+#define BIT(o)      (1ull << (o))
 #define COMMON_OPTS (BIT(O_URL) | BIT(O_TOKEN) | BIT(O_JSON) | BIT(O_TIMEOUT) | BIT(O_HELP))
 
 static const struct opt {
@@ -103,6 +105,9 @@ static const struct opt {
         [O_WAIT] = {"wait", 0, NULL, "answer once the program's window is managed"},
         [O_CWD] = {"cwd", 0, "DIR", "working directory (default the desktop's HOME)"},
         [O_WAIT_MS] = {"wait-ms", 0, "MS", "how long --wait waits (default 10000)"},
+        [O_TTL] = {"ttl", 0, "S", "vnc link: the link lives S seconds (1-86400; default 300)"},
+        [O_VIEW_ONLY] = {"view-only", 0, NULL,
+                "vnc link: the browser may watch only (deskd drops its input)"},
         [O_KEEP_NEWLINE] = {"keep-newline", 0, NULL,
                 "type the final newline of stdin as Enter too"},
         [O_FIT] = {"fit", 0, "NAME", "xga, wxga or fwxga: the largest image within that size"},
@@ -129,7 +134,7 @@ struct cmd {
     const char *name;
     const char *args; /* positional arguments, for the usage line */
     int min_args, max_args;
-    unsigned opts; /* besides the common ones */
+    unsigned long long opts; /* besides the common ones */
     const char *summary;
     int (*run)(struct ctx *x);
 };
@@ -972,17 +977,114 @@ static int cmd_restart(struct ctx *x) {
     return rc;
 }
 
+static json_t *link_json(const struct desk_vnc_link *l) {
+    json_t *o = json_pack(
+            "{s:s, s:s, s:b}", "id", l->id, "expiresAt", l->expires_at, "viewOnly", l->view_only);
+    if (o && l->url)
+        json_object_set_new(o, "url", json_string(l->url));
+    else if (o)
+        json_object_set_new(o, "sessions", json_integer(l->sessions));
+    return o;
+}
+
+/* vnc link [--ttl S] [--view-only], vnc links, vnc revoke ID. */
+static int vnc_links(struct ctx *x) {
+    const char *sub = x->pos[0];
+    enum desk_status st;
+    if (strcmp(sub, "link") == 0 && x->npos == 1) {
+        int ttl = 0;
+        if (x->set[O_TTL] && !parse_int(x->val[O_TTL], 1, DESK_VNC_LINK_TTL_MAX, &ttl))
+            return usage_error(x, "--ttl must be from 1 to %d seconds, not \"%s\"",
+                    DESK_VNC_LINK_TTL_MAX, x->val[O_TTL]);
+        struct desk_vnc_link *l = NULL;
+        if ((st = desk_vnc_link_create(x->c, ttl, x->set[O_VIEW_ONLY], &l)) != DESK_OK)
+            return failed(x, st);
+        int rc = 0;
+        if (x->json)
+            rc = print_json(link_json(l));
+        else
+            printf("%s\nid %s, %s, until %s\n", l->url, l->id,
+                    l->view_only ? "view-only" : "full control", l->expires_at);
+        desk_vnc_link_free(l);
+        return rc;
+    }
+    if (strcmp(sub, "links") == 0 && x->npos == 1) {
+        struct desk_vnc_link_list *ll = NULL;
+        if ((st = desk_vnc_link_list(x->c, &ll)) != DESK_OK)
+            return failed(x, st);
+        int rc = 0;
+        if (x->json) {
+            json_t *arr = json_array();
+            for (size_t i = 0; arr && i < ll->count; i++)
+                json_array_append_new(arr, link_json(&ll->items[i]));
+            rc = print_json(json_pack("{s:o}", "links", arr));
+        } else {
+            for (size_t i = 0; i < ll->count; i++)
+                printf("%s %s until %s, %d open\n", ll->items[i].id,
+                        ll->items[i].view_only ? "view-only" : "full-control",
+                        ll->items[i].expires_at, ll->items[i].sessions);
+        }
+        desk_vnc_link_list_free(ll);
+        return rc;
+    }
+    if (strcmp(sub, "revoke") == 0 && x->npos == 2) {
+        if ((st = desk_vnc_link_revoke(x->c, x->pos[1])) != DESK_OK)
+            return failed(x, st);
+        return x->json ? print_json(json_object()) : 0;
+    }
+    return usage_error(x, "vnc takes nothing, link, links or revoke ID, not \"%s\"%s", sub,
+            x->npos > 1 && strcmp(sub, "revoke") != 0 ? " with more" : "");
+}
+
 static int cmd_vnc(struct ctx *x) {
+    if (x->npos > 0)
+        return vnc_links(x);
+    if (x->set[O_TTL] || x->set[O_VIEW_ONLY])
+        return usage_error(x, "--ttl and --view-only are options of vnc link");
     struct desk_vnc *v = NULL;
     enum desk_status st = desk_vnc(x->c, &v);
     if (st != DESK_OK)
         return failed(x, st);
     int rc = 0;
-    if (x->json)
-        rc = print_json(json_pack("{s:s, s:s}", "url", v->url, "password", v->password));
-    else
+    if (x->json) {
+        json_t *o = json_pack("{s:s, s:s}", "url", v->url, "password", v->password);
+        if (o && v->link_url)
+            json_object_set_new(o, "link", json_pack("{s:s}", "url", v->link_url));
+        rc = print_json(o);
+    } else {
         printf("url %s\npassword %s\n", v->url, v->password);
+        if (v->link_url)
+            printf("link %s\n", v->link_url);
+    }
     desk_vnc_free(v);
+    return rc;
+}
+
+/* control: who holds it; control human|agent hands it over. */
+static int cmd_control(struct ctx *x) {
+    enum desk_status st;
+    if (x->npos == 1) {
+        enum desk_holder h;
+        if (strcmp(x->pos[0], "human") == 0)
+            h = DESK_HOLDER_HUMAN;
+        else if (strcmp(x->pos[0], "agent") == 0)
+            h = DESK_HOLDER_AGENT;
+        else
+            return usage_error(x, "control takes human or agent, not \"%s\"", x->pos[0]);
+        if ((st = desk_control_set(x->c, h)) != DESK_OK)
+            return failed(x, st);
+    }
+    enum desk_holder holder;
+    char *since = NULL;
+    if ((st = desk_control_get(x->c, &holder, &since)) != DESK_OK)
+        return failed(x, st);
+    int rc = 0;
+    if (x->json)
+        rc = print_json(
+                json_pack("{s:s, s:s}", "holder", desk_holder_name(holder), "since", since));
+    else
+        printf("%s since %s\n", desk_holder_name(holder), since);
+    desk_free(since);
     return rc;
 }
 
@@ -1261,7 +1363,13 @@ static const struct cmd cmds[] = {
                 cmd_status},
         {"logs", "NAME", 1, 1, BIT(O_ERRORS), "print a desktop process's log", cmd_logs},
         {"restart", "NAME", 1, 1, 0, "restart a desktop process", cmd_restart},
-        {"vnc", "", 0, 0, 0, "print the noVNC address and password", cmd_vnc},
+        {"vnc", "[link | links | revoke ID]", 0, 2, BIT(O_TTL) | BIT(O_VIEW_ONLY),
+                "print the noVNC address and password; make (link), list or revoke links to "
+                "deskd's live view",
+                cmd_vnc},
+        {"control", "[human|agent]", 0, 1, 0,
+                "who may send input (a person holding it pauses the API's input); hand it over",
+                cmd_control},
         {"rec", "start [LABEL] | stop ID | ls | get ID | rm ID | download ID", 1, 2, BIT(O_OUTPUT),
                 "record the screen to MP4 files, and fetch them", cmd_rec},
         {"a11y", "tree|find|focus|invoke|value [ARGS...]", 1, 4, 0,
@@ -1281,7 +1389,7 @@ static const struct cmd cmds[] = {
 
 #define NCMDS (sizeof cmds / sizeof cmds[0])
 
-static void print_opts(FILE *f, unsigned mask) {
+static void print_opts(FILE *f, unsigned long long mask) {
     for (int i = 0; i < O_COUNT; i++) {
         if (!(mask & BIT(i)))
             continue;

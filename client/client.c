@@ -1484,6 +1484,73 @@ enum desk_status desk_vnc(desk_client *c, struct desk_vnc **out) {
     GET_PARSED(c, out, "/computeruse/vnc", wire_vnc);
 }
 
+enum desk_status desk_vnc_link_create(
+        desk_client *c, int ttl_s, bool view_only, struct desk_vnc_link **out) {
+    if (out)
+        *out = NULL;
+    BEGIN(c);
+    if (!out)
+        return invalid(c, "out must not be NULL");
+    if (ttl_s < 0 || ttl_s > DESK_VNC_LINK_TTL_MAX)
+        return invalid(c, "ttl_s must be from 1 to %d seconds (0: deskd's default)",
+                DESK_VNC_LINK_TTL_MAX);
+    json_t *root = json_pack("{s:b}", "viewOnly", view_only);
+    if (root && ttl_s > 0)
+        json_object_set_new(root, "ttlSeconds", json_integer(ttl_s));
+    char *text = json_body(c, root, NULL);
+    if (!text)
+        return c->err.status;
+    struct call rq = {"POST", "/computeruse/vnc/links", text, NULL};
+    enum desk_status st = perform(c, &rq);
+    if (st == DESK_OK)
+        st = wire_vnc_link((const char *)c->rx.p, c->rx.len, &c->err, out);
+    free(text);
+    return finish(c, &rq, st);
+}
+
+enum desk_status desk_vnc_link_list(desk_client *c, struct desk_vnc_link_list **out) {
+    if (out)
+        *out = NULL;
+    GET_PARSED(c, out, "/computeruse/vnc/links", wire_vnc_links);
+}
+
+enum desk_status desk_vnc_link_revoke(desk_client *c, const char *id) {
+    BEGIN(c);
+    if (!segment_ok(c, id, "link id"))
+        return c->err.status;
+    char path[512];
+    encoded_path("/computeruse/vnc/links/", id, "", path, sizeof path);
+    struct call rq = {"DELETE", path, NULL, NULL};
+    return finish(c, &rq, perform(c, &rq));
+}
+
+enum desk_status desk_control_get(desk_client *c, enum desk_holder *holder, char **since) {
+    if (since)
+        *since = NULL;
+    BEGIN(c);
+    if (!holder)
+        return invalid(c, "holder must not be NULL");
+    struct call rq = {"GET", "/computeruse/control", NULL, NULL};
+    CALL_JSON(c, &rq, wire_control(body, len, &c->err, holder, since));
+}
+
+enum desk_status desk_control_set(desk_client *c, enum desk_holder holder) {
+    BEGIN(c);
+    const char *name = desk_holder_name(holder);
+    if (!name)
+        return invalid(c, "holder must be DESK_HOLDER_AGENT or DESK_HOLDER_HUMAN");
+    char *text = json_body(c, json_pack("{s:s}", "holder", name), NULL);
+    if (!text)
+        return c->err.status;
+    struct call rq = {"POST", "/computeruse/control", text, NULL};
+    enum desk_holder got;
+    enum desk_status st = perform(c, &rq);
+    if (st == DESK_OK)
+        st = wire_control((const char *)c->rx.p, c->rx.len, &c->err, &got, NULL);
+    free(text);
+    return finish(c, &rq, st);
+}
+
 /* ---- recordings ---- */
 
 /* Runs rq and parses a Recording DTO into *out (freed when out is NULL). */

@@ -95,7 +95,34 @@ void desk_vnc_free(struct desk_vnc *v) {
         return;
     free(v->url);
     free(v->password);
+    free(v->link_url);
     free(v);
+}
+
+static void vnc_link_finish(struct desk_vnc_link *l) {
+    free(l->id);
+    free(l->url);
+    free(l->expires_at);
+}
+
+void desk_vnc_link_free(struct desk_vnc_link *l) {
+    if (!l)
+        return;
+    vnc_link_finish(l);
+    free(l);
+}
+
+void desk_vnc_link_list_free(struct desk_vnc_link_list *list) {
+    if (!list)
+        return;
+    for (size_t i = 0; i < list->count; i++)
+        vnc_link_finish(&list->items[i]);
+    free(list->items);
+    free(list);
+}
+
+const char *desk_holder_name(enum desk_holder holder) {
+    return holder == DESK_HOLDER_AGENT ? "agent" : holder == DESK_HOLDER_HUMAN ? "human" : NULL;
 }
 
 /* libdesk's enum and the wire table list the formats in the same order. */

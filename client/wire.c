@@ -637,6 +637,10 @@ enum desk_status wire_vnc(const char *body, size_t len, struct desk_err *e, stru
     if (rc == DESK_OK &&
             (!(v->url = dup_string(url, e)) || !(v->password = dup_string(password, e))))
         rc = e->status;
+    /* [ext] deskd's own live view; older deskd have none. */
+    const char *link = json_string_value(json_object_get(json_object_get(root, "link"), "url"));
+    if (rc == DESK_OK && link && !(v->link_url = dup_string(link, e)))
+        rc = e->status;
     json_decref(root);
     if (rc != DESK_OK) {
         desk_vnc_free(v);
@@ -644,6 +648,88 @@ enum desk_status wire_vnc(const char *body, size_t len, struct desk_err *e, stru
     }
     *out = v;
     return DESK_OK;
+}
+
+static enum desk_status vnc_link_from(const json_t *o, void *item, struct desk_err *e) {
+    struct desk_vnc_link *l = item;
+    const char *id = NULL, *when = NULL, *url = NULL;
+    if (!json_is_object(o))
+        return wire_fail(e, DESK_ERR_PROTOCOL, "a link is not an object");
+    enum desk_status rc = get_string(o, "id", &id, e);
+    if (rc == DESK_OK)
+        rc = get_string(o, "expiresAt", &when, e);
+    if (rc == DESK_OK)
+        rc = get_bool(o, "viewOnly", &l->view_only, e);
+    if (rc == DESK_OK && json_object_get(o, "url"))
+        rc = get_string(o, "url", &url, e);
+    if (rc == DESK_OK && json_object_get(o, "sessions"))
+        rc = get_int(o, "sessions", &l->sessions, e);
+    if (rc == DESK_OK)
+        rc = set_string(&l->id, id, e);
+    if (rc == DESK_OK)
+        rc = set_string(&l->expires_at, when, e);
+    if (rc == DESK_OK && url)
+        rc = set_string(&l->url, url, e);
+    return rc;
+}
+
+enum desk_status wire_vnc_link(
+        const char *body, size_t len, struct desk_err *e, struct desk_vnc_link **out) {
+    *out = NULL;
+    json_t *root = load_object(body, len, e);
+    if (!root)
+        return e->status;
+    struct desk_vnc_link *l = calloc(1, sizeof *l);
+    enum desk_status rc =
+            l ? vnc_link_from(root, l, e) : wire_fail(e, DESK_ERR_NOMEM, "out of memory");
+    if (rc == DESK_OK && !l->url)
+        rc = wire_fail(e, DESK_ERR_PROTOCOL, "\"url\" is missing, not a string");
+    json_decref(root);
+    if (rc != DESK_OK) {
+        desk_vnc_link_free(l);
+        return rc;
+    }
+    *out = l;
+    return DESK_OK;
+}
+
+enum desk_status wire_vnc_links(
+        const char *body, size_t len, struct desk_err *e, struct desk_vnc_link_list **out) {
+    *out = NULL;
+    json_t *root = load_object(body, len, e);
+    if (!root)
+        return e->status;
+    struct desk_vnc_link_list *ll = calloc(1, sizeof *ll);
+    enum desk_status rc = ll ? get_list(root, "links", sizeof *ll->items, vnc_link_from,
+                                       (void **)&ll->items, &ll->count, e)
+                             : wire_fail(e, DESK_ERR_NOMEM, "out of memory");
+    json_decref(root);
+    if (rc != DESK_OK) {
+        desk_vnc_link_list_free(ll);
+        return rc;
+    }
+    *out = ll;
+    return DESK_OK;
+}
+
+enum desk_status wire_control(
+        const char *body, size_t len, struct desk_err *e, enum desk_holder *holder, char **since) {
+    json_t *root = load_object(body, len, e);
+    if (!root)
+        return e->status;
+    const char *h = NULL, *when = NULL;
+    enum desk_status rc = get_string(root, "holder", &h, e);
+    if (rc == DESK_OK)
+        rc = get_string(root, "since", &when, e);
+    if (rc == DESK_OK && strcmp(h, "agent") != 0 && strcmp(h, "human") != 0)
+        rc = wire_fail(e, DESK_ERR_PROTOCOL, "\"holder\" is \"%s\", not agent or human", h);
+    if (rc == DESK_OK) {
+        *holder = strcmp(h, "human") == 0 ? DESK_HOLDER_HUMAN : DESK_HOLDER_AGENT;
+        if (since)
+            rc = set_string(since, when, e);
+    }
+    json_decref(root);
+    return rc;
 }
 
 /* ---- screenshots ---- */

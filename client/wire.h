@@ -84,6 +84,14 @@ enum desk_status wire_running(const char *body, size_t len, struct desk_err *e, 
 enum desk_status wire_text(
         const char *body, size_t len, const char *key, struct desk_err *e, char **out);
 enum desk_status wire_vnc(const char *body, size_t len, struct desk_err *e, struct desk_vnc **out);
+/* A link as POST /computeruse/vnc/links answers it (url required). */
+enum desk_status wire_vnc_link(
+        const char *body, size_t len, struct desk_err *e, struct desk_vnc_link **out);
+enum desk_status wire_vnc_links(
+        const char *body, size_t len, struct desk_err *e, struct desk_vnc_link_list **out);
+/* {"holder","since"}; since may be NULL, else gets a new string. */
+enum desk_status wire_control(
+        const char *body, size_t len, struct desk_err *e, enum desk_holder *holder, char **since);
 /* A Recording DTO, and {"recordings": [Recording]}. */
 enum desk_status wire_recording(
         const char *body, size_t len, struct desk_err *e, struct desk_recording **out);

@@ -141,6 +141,9 @@ void deskd_paste(struct req *r) {
         reply_error(r, ERR_INVALID_PARAMETER, "%s", err);
         return;
     }
+    /* Asked before the clipboard is touched; the chord's job asks again. */
+    if (!input_gate(r, "the paste"))
+        return;
     struct clipw *clip = req_deskd(r)->clip;
     char *prev = NULL;
     size_t prev_len = 0;

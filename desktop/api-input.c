@@ -18,6 +18,7 @@
 #include "deskd.h"
 #include "inputw.h"
 #include "params.h"
+#include "takeover.h"
 
 /* The worker's side of a job; the connection is locked. */
 static int act_job(struct input *in, void *arg) {
@@ -71,7 +72,21 @@ bool input_job(struct req *r, int (*fn)(struct input *in, void *arg), void *arg,
     return job.rc == 0;
 }
 
+bool input_gate(struct req *r, const char *what) {
+    if (!control_human())
+        return true;
+    reply_error(r, ERR_HUMAN_IN_CONTROL,
+            "%s refused: a person has taken control of the desktop in the live view; input from "
+            "the API resumes once they give it back (GET /computeruse/control)",
+            what);
+    return false;
+}
+
 bool input_job_run(struct req *r, struct inputw_job *job_in, const char *what) {
+    /* The one gate of API input while a person holds control: the single routes, the batches,
+     * MCP's tools (route calls) and the model tool adapters all send input through here. */
+    if (!job_in->reads_only && !input_gate(r, what))
+        return false;
     struct inputw_job job = *job_in;
     job.gone = client_gone;
     job.gone_arg = r;

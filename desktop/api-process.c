@@ -149,7 +149,11 @@ static void api_vnc(struct req *r) {
     bool v6 = host && host[0] != '[' && strchr(host, ':');
     snprintf(url, sizeof url, "http://%s%s%s:%d/vnc.html", v6 ? "[" : "", host ? host : "127.0.0.1",
             v6 ? "]" : "", port);
-    reply_json(r, 200, json_pack("{s:s, s:s}", "url", url, "password", password));
+    /* [ext] A fresh full-control link to deskd's own live view, beside Daytona's shape. */
+    json_t *link = takeover_full_link(r);
+    if (link)
+        reply_json(r, 200,
+                json_pack("{s:s, s:s, s:o}", "url", url, "password", password, "link", link));
     explicit_bzero(password, sizeof password);
 }
 

@@ -51,11 +51,24 @@ bool req_wait_cancelled(void *req);
 /* Notes a ROUTE_ACTS request in the running recordings (server_config's acted hook). */
 void api_recordings_acted(const struct req *r);
 
+/*
+ * A fresh full-control link to the live view for GET /computeruse/vnc
+ * (api-takeover.c): {"id","url","expiresAt","viewOnly"}; NULL after replying
+ * with the error.
+ */
+json_t *takeover_full_link(struct req *r);
+
 /* Replies 503 naming the display problem in err. */
 void reply_no_display(struct req *r, const char *err);
 
 struct act;
 
+/*
+ * Whether API input may run now: false after replying 409 HUMAN_IN_CONTROL
+ * while a person holds control (API.md §16). input_job_run asks it for every
+ * job that is not reads_only; what names the work in the sentence.
+ */
+bool input_gate(struct req *r, const char *what);
 /*
  * Runs job (fn, arg, cost_ms set) on the input worker for r. Returns true
  * when it ran (job->rc and job->dead say how), else false with the reply

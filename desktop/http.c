@@ -46,6 +46,7 @@ struct conn {
     bool in_request;  /* between a request's header and the end of its reply */
     int64_t since_ms; /* when the current phase began */
     bool cut;         /* shut down by the reaper */
+    bool upgraded;    /* handed over after a 101 (a WebSocket): the reaper leaves it alone */
     bool control;     /* the request's URL had a control byte after percent-decoding */
 };
 
@@ -89,6 +90,10 @@ struct rstate {
     char method[16];
     char path[256];
     bool close_after; /* the reply closes the connection (shutdown, over the cap) */
+    /* reply_upgrade's: called once the 101 is sent, or discard when it never was. */
+    upgrade_fn upgrade_fn;
+    void (*upgrade_discard)(void *arg);
+    void *upgrade_arg;
 };
 
 #define DESK_ERR_ROW_(code, http, client, sentence) {#code, http},
@@ -122,6 +127,12 @@ const char *req_header(const struct req *r, const char *name) {
         r = r->capture->outer;
     }
     return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+const char *req_cookie(const struct req *r, const char *name) {
+    if (r->capture || !r->conn)
+        return NULL;
+    return MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, name);
 }
 
 bool req_client_gone(const struct req *r) {
@@ -298,6 +309,48 @@ void reply_bytes(struct req *r, int status, const char *mime, const void *buf, s
     queue(r, status, resp, mime);
 }
 
+/* MHD's upgrade callback: the connection is the upgrade's owner's from now on. */
+static void on_upgraded(void *cls, struct MHD_Connection *conn, void *con_cls, const char *extra_in,
+        size_t extra_in_size, MHD_socket sock, struct MHD_UpgradeResponseHandle *urh) {
+    struct server *s = cls;
+    struct rstate *st = con_cls;
+    const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    struct conn *c = ci ? ci->socket_context : NULL;
+    pthread_mutex_lock(&s->lock);
+    if (c)
+        c->upgraded = true;
+    pthread_mutex_unlock(&s->lock);
+    void *arg = st->upgrade_arg;
+    st->upgrade_arg = NULL;
+    st->upgrade_fn(arg, sock, extra_in, extra_in_size, (struct http_upgraded *)urh);
+}
+
+void reply_upgrade(struct req *r, const char *const *headers, upgrade_fn fn,
+        void (*discard)(void *arg), void *arg) {
+    struct rstate *st = (struct rstate *)r;
+    struct MHD_Response *resp =
+            r->capture ? NULL : MHD_create_response_for_upgrade(on_upgraded, st->srv);
+    if (!resp) {
+        discard(arg);
+        reply_error(r, ERR_INTERNAL, "the protocol upgrade could not be made");
+        return;
+    }
+    st->upgrade_fn = fn;
+    st->upgrade_discard = discard;
+    st->upgrade_arg = arg;
+    for (int i = 0; headers && headers[i]; i += 2)
+        MHD_add_response_header(resp, headers[i], headers[i + 1]);
+    MHD_queue_response(r->conn, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
+    MHD_destroy_response(resp);
+    r->replied = true;
+    r->status = MHD_HTTP_SWITCHING_PROTOCOLS;
+}
+
+void http_upgraded_close(struct http_upgraded *u) {
+    MHD_upgrade_action((struct MHD_UpgradeResponseHandle *)u, MHD_UPGRADE_ACTION_CLOSE);
+}
+
 /* Parses the body of a ROUTE_JSON route into r->json; false after replying 400. */
 static bool parse_body(struct req *r) {
     json_error_t jerr;
@@ -352,7 +405,10 @@ static bool authorized(const struct server *s, const struct req *r) {
     return token_equal(h, s->token);
 }
 
-/* Matches path against pattern; a "*" in pattern takes one non-empty segment. */
+/*
+ * Matches path against pattern; a "*" in pattern takes one non-empty segment,
+ * a final "**" the non-empty rest of the path, slashes and all.
+ */
 static bool match(const char *pattern, const char *path, char *param, size_t param_size) {
     const char *star = strchr(pattern, '*');
     if (!star)
@@ -360,6 +416,13 @@ static bool match(const char *pattern, const char *path, char *param, size_t par
     size_t pre = (size_t)(star - pattern);
     if (strncmp(pattern, path, pre) != 0)
         return false;
+    if (strcmp(star, "**") == 0) {
+        size_t n = strlen(path + pre);
+        if (n == 0 || n >= param_size)
+            return false;
+        memcpy(param, path + pre, n + 1);
+        return true;
+    }
     const char *seg = path + pre;
     size_t n = strcspn(seg, "/");
     if (n == 0 || n >= param_size || strcmp(star + 1, seg + n) != 0)
@@ -734,6 +797,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (--s->in_flight == 0)
         pthread_cond_broadcast(&s->drained);
     pthread_mutex_unlock(&s->lock);
+    if (st->upgrade_arg)
+        st->upgrade_discard(st->upgrade_arg);
     free(st->body);
     free(st);
 }
@@ -778,6 +843,8 @@ static void on_connection(void *cls, struct MHD_Connection *connection, void **s
 
 /* Whether the reaper cuts c now (under the lock). */
 static bool overdue(const struct server *s, const struct conn *c, int64_t now) {
+    if (c->upgraded)
+        return false; /* its owner closes it (deskd's bridge ends its sessions at shutdown) */
     if (atomic_load(&s->stopping))
         return !c->in_request;
     if (!c->in_request)
@@ -866,7 +933,7 @@ struct server *server_start(const struct server_config *cfg) {
     if (s->listen_fd < 0)
         goto error;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ITC |
-                     MHD_USE_ERROR_LOG;
+                     MHD_USE_ERROR_LOG | MHD_ALLOW_UPGRADE;
     s->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
             on_mhd_log, NULL, MHD_OPTION_LISTEN_SOCKET, s->listen_fd, MHD_OPTION_NOTIFY_COMPLETED,
             on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,

@@ -97,6 +97,8 @@ void req_call(const struct req *outer, const char *method, const char *path,
 const char *req_arg(const struct req *r, const char *key);
 /* A request header (case-insensitive, as HTTP says), or NULL. */
 const char *req_header(const struct req *r, const char *name);
+/* The value of the request's cookie name, or NULL. */
+const char *req_cookie(const struct req *r, const char *name);
 /* True when the client has hung up (checked without blocking). */
 bool req_client_gone(const struct req *r);
 
@@ -135,6 +137,26 @@ void reply_bytes(struct req *r, int status, const char *mime, const void *buf, s
 void reply_fd(struct req *r, int status, const char *mime, int fd, uint64_t offset, uint64_t len,
         const char *const *headers);
 
+/*
+ * A connection taken over after a 101 Switching Protocols (a WebSocket). Its
+ * owner reads and writes fd as it likes and ends it with http_upgraded_close
+ * (which closes fd); never close(fd) itself.
+ */
+struct http_upgraded;
+/* extra: bytes the client sent after its request header, already read (extra_len of them). */
+typedef void (*upgrade_fn)(
+        void *arg, int fd, const char *extra, size_t extra_len, struct http_upgraded *u);
+/*
+ * Answers 101 with headers (NULL, or name, value pairs ended by NULL; it must
+ * name the Upgrade) and, once it is sent, calls fn on the request's thread
+ * with the connection. When it is never sent (the client went away),
+ * discard(arg) is called instead. Not for req_call requests.
+ */
+void reply_upgrade(struct req *r, const char *const *headers, upgrade_fn fn,
+        void (*discard)(void *arg), void *arg);
+/* Closes an upgraded connection (its fd too). */
+void http_upgraded_close(struct http_upgraded *u);
+
 typedef void (*route_fn)(struct req *r);
 
 enum route_flags {
@@ -153,7 +175,8 @@ enum route_flags {
  */
 struct route {
     const char *method;
-    const char *pattern; /* exact path; one "*" segment matches a single path segment */
+    /* exact path; one "*" segment matches a single path segment, a final "**" the rest */
+    const char *pattern;
     route_fn fn;
     unsigned flags;
 };

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bridge.h"
 #include "clipw.h"
 #include "config.h"
 #include "deskd.h"
@@ -83,6 +84,7 @@ int main(int argc, char **argv) {
     log_msg(LOG_INFO, "%s: stopping", strsignal(sig));
     atomic_store(&d.stopping, true);
     stack_quiesce();
+    bridge_stop_all(); /* live-view sessions close before the server waits for its requests */
     server_stop(srv, 10000);
     recs_finish(); /* each file finished by ffmpeg, before the desktop goes */
     inputw_destroy(d.input);

@@ -29,7 +29,8 @@ static const struct route health_routes[] = {
     X(process)                                                                                     \
     X(a11y)                                                                                        \
     X(recordings)                                                                                  \
-    X(mcp)
+    X(mcp)                                                                                         \
+    X(takeover)
 
 #define DECLARE_GROUP_(name) extern const struct route api_##name##_routes[];
 ROUTE_GROUPS(DECLARE_GROUP_)

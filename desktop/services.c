@@ -10,7 +10,9 @@
  *   atspi   at-spi-bus-launcher --launch-immediately  (after and bound to xfce4)
  *           ready when the accessibility registry answers on its bus; never
  *           restarted after an exit of its own (Daytona: autoRestart false)
- *   novnc   websockify --web /usr/share/novnc NO_VNC_PORT 127.0.0.1:VNC_PORT
+ *   novnc   websockify --web STATE/novnc-web 127.0.0.1:NO_VNC_PORT 127.0.0.1:VNC_PORT
+ *           (novnc-web: a mirror of /usr/share/novnc with an index.html in every
+ *           directory, so that websockify lists none)
  *           (after xvfb and x11vnc, bound to xvfb) ready when it answers HTTP
  *
  * Why these choices:
@@ -163,7 +165,9 @@ static int novnc_prepare(const struct service_env *e, char *err, size_t errlen) 
                 page);
         return -ENOENT;
     }
-    return 0;
+    /* websockify lists directories that have no index.html: it serves a mirror that has one
+     * in each. */
+    return e->vnc->novnc_web ? vnc_web_mirror(e->vnc->web_dir, e->vnc->novnc_web, err, errlen) : 0;
 }
 
 static int novnc_probe(

@@ -22,7 +22,7 @@ void stack_config_defaults(struct stack_config *c) {
     c->resolution = util_env_or("VNC_RESOLUTION", "1280x720");
     c->vnc_port = util_env_or("VNC_PORT", "5901");
     c->novnc_port = util_env_or("NO_VNC_PORT", "6080");
-    c->novnc_host = util_env_or("DESK_NOVNC_HOST", "");
+    c->novnc_host = util_env_or("DESK_NOVNC_HOST", "127.0.0.1");
     c->state_dir = util_env_or("DESK_STATE_DIR", NULL);
     c->vnc_password = util_env_or("DESK_VNC_PASSWORD", NULL);
     c->attach = util_env_true("DESK_ATTACH");
@@ -86,6 +86,7 @@ int stack_config_check(const struct stack_config *c, char *err, size_t errlen) {
             .novnc_host = stk.novnc_host,
             .web_dir = NOVNC_WEB,
             .passwd_file = stk.dir.passwd_path,
+            .novnc_web = stk.dir.novnc_web,
     };
     return 0;
 }

@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "gate.h"
 #include "proc.h"
 #include "services.h"
 #include "stack.h"
@@ -51,6 +52,8 @@ struct stack_state {
     char display[32];
     int display_num, width, height;
     struct vnc_config vnc;
+    /* Between websockify and x11vnc: VNC authentication failures are rate-limited there. */
+    struct vnc_gate *gate;
     char novnc_host[64];
     struct statedir dir;
     char password[VNC_PASSWORD_MAX + 1];

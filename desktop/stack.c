@@ -62,6 +62,9 @@ int stack_init(const struct stack_config *c, char *err, size_t errlen) {
         rnd = (unsigned)util_mono_ms();
     snprintf(stk.stack_id, sizeof stk.stack_id, "%d.%08x", (int)getpid(), rnd);
     statedir_sweep_orphans();
+    if (!(stk.gate = vnc_gate_start(stk.vnc.vnc_port, err, errlen)))
+        return -1;
+    stk.vnc.gate_port = vnc_gate_port(stk.gate);
     if (supervisor_init(c->autostart, err, errlen) < 0)
         return -1;
     log_msg(LOG_INFO, "supervising the desktop on %s (%dx%d), VNC port %d, noVNC port %d%s",
@@ -85,6 +88,14 @@ void stack_finish(void) {
         return;
     }
     supervisor_finish();
+    unsigned long failures = 0, refused = 0;
+    vnc_gate_counts(stk.gate, &failures, &refused);
+    if (failures)
+        log_msg(LOG_INFO,
+                "VNC gate: %lu failed VNC authentications, %lu connections refused for "
+                "the rate limit",
+                failures, refused);
+    vnc_gate_stop(stk.gate);
     unlink(stk.dir.passwd_path);
     explicit_bzero(stk.password, sizeof stk.password);
     log_msg(LOG_INFO, "desktop stopped");
@@ -380,6 +391,15 @@ char *stack_log(int i, bool errors, size_t *len) {
     }
     const struct stack_proc *p = &stk.procs[i];
     return proc_log_read(errors ? p->err_path : p->log_path, 2 * STACK_LOG_CAP, len);
+}
+
+bool stack_rfb(int *vnc_port, char *password, size_t len, const char **web_dir) {
+    if (!stk.managed)
+        return false;
+    snprintf(password, len, "%s", stk.password);
+    *vnc_port = stk.vnc.vnc_port;
+    *web_dir = stk.vnc.web_dir;
+    return true;
 }
 
 bool stack_vnc(char *password, size_t len, int *novnc_port, const char **novnc_host) {

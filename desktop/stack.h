@@ -94,6 +94,9 @@ char *stack_log(int i, bool errors, size_t *len);
 const char *stack_session_bus(void);
 /* The VNC password and the noVNC port and host; false when attached. */
 bool stack_vnc(char *password, size_t len, int *novnc_port, const char **novnc_host);
+/* x11vnc's port and password and noVNC's web files (for deskd's own bridge); false when attached.
+ */
+bool stack_rfb(int *vnc_port, char *password, size_t len, const char **web_dir);
 
 /*
  * What a program launched into the desktop session (API.md §12) starts with:

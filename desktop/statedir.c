@@ -125,6 +125,7 @@ int statedir_init(struct statedir *d, const char *configured, char *err, size_t 
     snprintf(d->xdg_dir, sizeof d->xdg_dir, "%s/xdg", d->path);
     snprintf(autostart, sizeof autostart, "%s/autostart", d->xdg_dir);
     snprintf(d->passwd_path, sizeof d->passwd_path, "%s/vnc.passwd", d->path);
+    snprintf(d->novnc_web, sizeof d->novnc_web, "%s/novnc-web", d->path);
     snprintf(d->bus_services, sizeof d->bus_services, "%s/dbus-services", d->path);
     int rc;
     if ((rc = mkdirs(d->path, 0700)) < 0 || (rc = mkdirs(d->logs_dir, 0700)) < 0 ||

@@ -13,6 +13,7 @@ struct statedir {
     char logs_dir[450];  /* path/logs */
     char xdg_dir[450];   /* path/xdg: first on the desktop's XDG_CONFIG_DIRS */
     char passwd_path[450];
+    char novnc_web[450];    /* path/novnc-web: what websockify serves (vnc_web_mirror) */
     char bus_services[450]; /* path/dbus-services: first of the session bus's service dirs */
 };
 

@@ -6,7 +6,7 @@ set -euo pipefail
 build=(cmake gcc make pkg-config libx11-dev libxext-dev libxtst-dev libxfixes-dev libxrandr-dev
     libxinerama-dev libxres-dev libpng-dev libturbojpeg0-dev libwebp-dev libmicrohttpd-dev
     libjansson-dev libcurl4-openssl-dev libxcb1-dev libx11-xcb-dev libxcb-xtest0-dev libglib2.0-dev uuid-dev
-    libxdamage-dev zlib1g-dev)
+    libxdamage-dev zlib1g-dev nettle-dev libwslay-dev)
 run=(xvfb xfce4 xfce4-terminal dbus-x11 dbus-daemon x11vnc novnc websockify xfonts-base x11-utils
     at-spi2-core ffmpeg)
 test=(xserver-xephyr x11-xserver-utils x11-xkb-utils xdotool xclip valgrind curl scrot imagemagick

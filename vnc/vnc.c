@@ -9,6 +9,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -18,6 +20,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -52,6 +55,9 @@ void vnc_x11vnc_argv(const struct vnc_config *c, struct vnc_argv *out) {
     /* Keysyms from a browser map to keycodes through the XKB keymap. */
     a[n++] = "-xkb";
     a[n++] = "-noxrecord";
+    /* The pointer is drawn into the picture, so that viewers see where the agent's pointer is
+     * (noVNC draws a cursor shape only where the viewer's own mouse is). */
+    a[n++] = "-nocursorshape";
     a[n] = NULL;
 }
 
@@ -61,7 +67,7 @@ void vnc_novnc_argv(const struct vnc_config *c, struct vnc_argv *out) {
     const char **a = out->argv;
     a[n++] = "websockify";
     a[n++] = "--web";
-    a[n++] = c->web_dir;
+    a[n++] = c->novnc_web ? c->novnc_web : c->web_dir;
     if (c->novnc_host && *c->novnc_host) {
         char *p = out->store + used;
         bool v6 = strchr(c->novnc_host, ':') != NULL;
@@ -72,8 +78,96 @@ void vnc_novnc_argv(const struct vnc_config *c, struct vnc_argv *out) {
     } else {
         a[n++] = keep(out, &used, "", c->novnc_port);
     }
-    a[n++] = keep(out, &used, "127.0.0.1:", c->vnc_port);
+    a[n++] = keep(out, &used, "127.0.0.1:", c->gate_port > 0 ? c->gate_port : c->vnc_port);
     a[n] = NULL;
+}
+
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+/* The walk's state: nftw takes no argument for its callback. */
+static struct {
+    const char *src, *dst;
+    int err;
+    char what[PATH_MAX + 64];
+} mirror;
+
+static int write_index(const char *dir, bool top) {
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof path, "%s/index.html", dir) >= (int)sizeof path)
+        return -ENAMETOOLONG;
+    if (access(path, F_OK) == 0)
+        return 0;
+    static const char redirect[] = "<!DOCTYPE html><meta http-equiv=\"refresh\" "
+                                   "content=\"0; url=vnc.html\"><a href=\"vnc.html\">noVNC</a>\n";
+    static const char empty[] = "<!DOCTYPE html><title>noVNC</title>\n";
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -errno;
+    const char *text = top ? redirect : empty;
+    size_t len = top ? sizeof redirect - 1 : sizeof empty - 1;
+    int rc = write(fd, text, len) == (ssize_t)len ? 0 : -EIO;
+    close(fd);
+    return rc;
+}
+
+/* Pass 1 (directories before their contents): the directories, and a link for each file. */
+static int mirror_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+    (void)sb;
+    (void)ftw;
+    char out[PATH_MAX];
+    int rc = 0;
+    if (snprintf(out, sizeof out, "%s%s", mirror.dst, path + strlen(mirror.src)) >= (int)sizeof out)
+        rc = -ENAMETOOLONG;
+    else if (flag == FTW_D)
+        rc = mkdir(out, 0755) < 0 && errno != EEXIST ? -errno : 0;
+    else if (flag == FTW_F || flag == FTW_SL)
+        rc = symlink(path, out) < 0 ? -errno : 0;
+    if (rc < 0) {
+        mirror.err = rc;
+        snprintf(mirror.what, sizeof mirror.what, "%s", out);
+        return 1;
+    }
+    return 0;
+}
+
+/* Pass 2: an index.html in every directory that has none. */
+static int index_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+    (void)sb;
+    if (flag != FTW_D)
+        return 0;
+    char out[PATH_MAX];
+    int rc = snprintf(out, sizeof out, "%s%s", mirror.dst, path + strlen(mirror.src)) >=
+                             (int)sizeof out
+                     ? -ENAMETOOLONG
+                     : write_index(out, ftw->level == 0);
+    if (rc < 0) {
+        mirror.err = rc;
+        (void)!snprintf(mirror.what, sizeof mirror.what, "%s/index.html", out);
+        return 1;
+    }
+    return 0;
+}
+
+int vnc_web_mirror(const char *src, const char *dst, char *err, size_t errlen) {
+    nftw(dst, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    mirror.src = src;
+    mirror.dst = dst;
+    mirror.err = 0;
+    int rc = nftw(src, mirror_entry, 16, FTW_PHYS);
+    if (rc == 0)
+        rc = nftw(src, index_entry, 16, FTW_PHYS);
+    if (rc != 0) {
+        int e = mirror.err ? mirror.err : -errno;
+        snprintf(err, errlen, "cannot mirror noVNC's files into %s: %s",
+                mirror.err ? mirror.what : src, strerror(-e));
+        return e;
+    }
+    return 0;
 }
 
 int vnc_password_generate(char out[VNC_PASSWORD_MAX + 1]) {

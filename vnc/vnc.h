@@ -18,12 +18,17 @@
 #define VNC_ARGV_MAX     24
 
 struct vnc_config {
-    const char *display;     /* ":1" */
-    int vnc_port;            /* x11vnc, on the loopback interface only */
-    int novnc_port;          /* websockify serving noVNC */
-    const char *novnc_host;  /* websockify's listen address; "" for every interface */
-    const char *web_dir;     /* noVNC's files, e.g. /usr/share/novnc */
+    const char *display;    /* ":1" */
+    int vnc_port;           /* x11vnc, on the loopback interface only */
+    int novnc_port;         /* websockify serving noVNC */
+    const char *novnc_host; /* websockify's listen address; "" for every interface */
+    const char *web_dir;    /* noVNC's files, e.g. /usr/share/novnc */
+    /* What websockify serves: vnc_web_mirror's copy of web_dir (NULL: web_dir itself). */
+    const char *novnc_web;
     const char *passwd_file; /* x11vnc reads it, then deletes it */
+    /* Where websockify connects: the rate-limiting gate (gate.h) in front of x11vnc, or 0 for
+     * x11vnc itself. */
+    int gate_port;
 };
 
 struct vnc_argv {
@@ -33,6 +38,15 @@ struct vnc_argv {
 
 void vnc_x11vnc_argv(const struct vnc_config *c, struct vnc_argv *out);
 void vnc_novnc_argv(const struct vnc_config *c, struct vnc_argv *out);
+
+/*
+ * Makes dst a mirror of the tree src for websockify, which lists any
+ * directory without an index.html: the same directories, a symbolic link
+ * for each file, and in every directory without one an index.html (at the
+ * top, a redirect to vnc.html; elsewhere an empty page). Replaces what dst
+ * held. 0, or -errno with a sentence in err.
+ */
+int vnc_web_mirror(const char *src, const char *dst, char *err, size_t errlen);
 
 /* A random password of VNC_PASSWORD_MAX letters and digits (getrandom). 0 or -errno. */
 int vnc_password_generate(char out[VNC_PASSWORD_MAX + 1]);

@@ -63,7 +63,8 @@
     X(WM_TIMEOUT, 504, ERR_NO_RESPONSE, "the window manager did not make the change in time")      \
     X(CLIPBOARD_TIMEOUT, 504, ERR_NO_RESPONSE, "the selection's owner did not answer in time")     \
     X(CLIPBOARD_TOO_LARGE, 413, ERR_BODY_TOO_LARGE, "the selection holds more than 16 MiB")        \
-    X(PASTE_NOT_TAKEN, 504, ERR_NO_RESPONSE, "no application asked for the pasted text in time")
+    X(PASTE_NOT_TAKEN, 504, ERR_NO_RESPONSE, "no application asked for the pasted text in time")   \
+    X(HUMAN_IN_CONTROL, 409, ERR_CONFLICT, "a person holds control of the desktop")
 
 /* The "source" of every error body: what Daytona's SDKs look for to read "code". */
 #define DESK_WIRE_ERROR_SOURCE "DAYTONA_DAEMON"

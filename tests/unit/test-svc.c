@@ -863,7 +863,13 @@ static int probe_with(const char *answer, bool http, char *err, size_t errlen) {
 }
 
 static void test_vnc(void) {
-    struct vnc_config c = {":7", 5907, 6087, "", "/usr/share/novnc", "/tmp/state/vnc.passwd"};
+    struct vnc_config c = {.display = ":7",
+            .vnc_port = 5907,
+            .novnc_port = 6087,
+            .novnc_host = "",
+            .web_dir = "/usr/share/novnc",
+            .novnc_web = NULL,
+            .passwd_file = "/tmp/state/vnc.passwd"};
     struct vnc_argv a;
     vnc_x11vnc_argv(&c, &a);
     char joined[1024] = "";
@@ -879,6 +885,9 @@ static void test_vnc(void) {
     c.novnc_host = "::1";
     vnc_novnc_argv(&c, &a);
     CHECK_STR(a.argv[3], "[::1]:6087");
+    c.novnc_web = "/tmp/state/novnc-web";
+    vnc_novnc_argv(&c, &a);
+    CHECK_STR(a.argv[2], "/tmp/state/novnc-web");
 
     char p1[VNC_PASSWORD_MAX + 1], p2[VNC_PASSWORD_MAX + 1], err[256];
     CHECK_INT(vnc_password_generate(p1), 0);

@@ -700,11 +700,66 @@ DESK_EXPORT void desk_recording_list_free(struct desk_recording_list *list);
 struct desk_vnc {
     char *url;      /* the noVNC page; never NULL */
     char *password; /* never NULL */
+    /* A fresh full-control link to deskd's own live view (300 s); NULL from a deskd without
+     * one. */
+    char *link_url;
 };
 
 /* GET /computeruse/vnc. On success *out is new; free with desk_vnc_free. */
 DESK_EXPORT enum desk_status desk_vnc(desk_client *c, struct desk_vnc **out);
 DESK_EXPORT void desk_vnc_free(struct desk_vnc *v);
+
+/* A link to deskd's live view (API.md §16). Strings are UTF-8. */
+struct desk_vnc_link {
+    char *id;         /* names the link for desk_vnc_link_revoke; never NULL */
+    char *url;        /* the page, with the link's token; NULL in a list (shown once only) */
+    char *expires_at; /* RFC 3339, UTC; never NULL */
+    bool view_only;
+    int sessions; /* browsers on it now (lists only; 0 from create) */
+};
+
+struct desk_vnc_link_list {
+    struct desk_vnc_link *items; /* the live links, soonest to expire first */
+    size_t count;
+};
+
+#define DESK_VNC_LINK_TTL_MAX 86400
+
+/*
+ * POST /computeruse/vnc/links: a link living ttl_s seconds (1 to DESK_VNC_LINK_TTL_MAX;
+ * 0 for deskd's default, 300). A view-only link's browser sees the desktop and sends
+ * nothing to it (deskd drops its input). *out is new; free with desk_vnc_link_free.
+ * Attached deskd: DESK_ERR_CONFLICT (code ATTACHED).
+ */
+DESK_EXPORT enum desk_status desk_vnc_link_create(
+        desk_client *c, int ttl_s, bool view_only, struct desk_vnc_link **out);
+/* GET /computeruse/vnc/links; free with desk_vnc_link_list_free. */
+DESK_EXPORT enum desk_status desk_vnc_link_list(desk_client *c, struct desk_vnc_link_list **out);
+/*
+ * DELETE /computeruse/vnc/links/{id}: the link is refused from now on and its open sessions
+ * close within a second. Unknown or expired id: DESK_ERR_NOT_FOUND.
+ */
+DESK_EXPORT enum desk_status desk_vnc_link_revoke(desk_client *c, const char *id);
+DESK_EXPORT void desk_vnc_link_free(struct desk_vnc_link *l);
+DESK_EXPORT void desk_vnc_link_list_free(struct desk_vnc_link_list *list);
+
+/* Who may send input: the agent (through the API) or a person (through the live view). */
+enum desk_holder {
+    DESK_HOLDER_AGENT = 0,
+    DESK_HOLDER_HUMAN = 1,
+};
+
+/*
+ * GET /computeruse/control: the holder, and since when (*since, RFC 3339, new, free with
+ * desk_free; since may be NULL). While DESK_HOLDER_HUMAN holds it, every input call answers
+ * DESK_ERR_CONFLICT with code HUMAN_IN_CONTROL; screenshots keep working.
+ */
+DESK_EXPORT enum desk_status desk_control_get(
+        desk_client *c, enum desk_holder *holder, char **since);
+/* POST /computeruse/control: hands control to holder (taking it releases what deskd holds). */
+DESK_EXPORT enum desk_status desk_control_set(desk_client *c, enum desk_holder holder);
+/* "agent", "human"; NULL for an unknown value. */
+DESK_EXPORT const char *desk_holder_name(enum desk_holder holder);
 
 /* ---- accessibility (API.md §15, Daytona's routes) ------------------------------------- */
 
