@@ -5,7 +5,9 @@
  * many threads, each with its own libdesk handle (one kept-alive connection),
  * loop one route kind for --seconds: a quarter full-screen PNG screenshots
  * ("png"), a quarter mouse moves ("input"), a quarter pointer queries
- * ("query"), a quarter /healthz ("health"). Printed per count and kind: the
+ * ("query"), a quarter /healthz ("health"). Beside them, not counted among
+ * them, one probe as an orchestrator's liveness probe is: GET /healthz on a
+ * fresh connection every 20 ms ("probe"). Printed per count and kind: the
  * requests, p50, p99 and max latency, errors (anything but success and 503),
  * 503s; per count, deskd's largest resident size and thread count seen.
  *
@@ -23,8 +25,9 @@
 
 #include "bench-util.h"
 
-enum kind { K_PNG, K_INPUT, K_QUERY, K_HEALTH, NKINDS };
-static const char *const kind_name[NKINDS] = {"png", "input", "query", "health"};
+/* The clients' kinds (NLOAD of them), then the probe, which is not one of the clients. */
+enum kind { K_PNG, K_INPUT, K_QUERY, K_HEALTH, NLOAD, K_PROBE = NLOAD, NKINDS };
+static const char *const kind_name[NKINDS] = {"png", "input", "query", "health", "probe"};
 
 static struct {
     const char *deskd;
@@ -67,6 +70,22 @@ static void add(struct samples *s, enum kind k, double ms, enum desk_status st, 
         s->errors[k]++;
     }
     pthread_mutex_unlock(&s->lock);
+}
+
+/* The liveness probe: a fresh connection for each GET /healthz, one every 20 ms. */
+static void *probe_loop(void *arg) {
+    struct client *c = arg;
+    while (!atomic_load(&stop)) {
+        desk_client *h = bench_client(c->url);
+        if (!h)
+            return NULL;
+        double t0 = now_ms();
+        enum desk_status st = desk_health(h, NULL);
+        add(c->s, K_PROBE, now_ms() - t0, st, desk_last_http_status(h));
+        desk_client_free(h);
+        nap_ms(20);
+    }
+    return NULL;
 }
 
 static void *client_loop(void *arg) {
@@ -140,14 +159,15 @@ static int cmp_double(const void *a, const void *b) {
 /* n clients for seconds (the table) or the soak; returns 0, or -1 when deskd died. */
 static int run_level(const char *url, struct kid *deskd, int n, int seconds, bool soak) {
     struct samples s = {.lock = PTHREAD_MUTEX_INITIALIZER};
-    struct client *cl = calloc((size_t)n, sizeof *cl);
+    struct client *cl = calloc((size_t)n + 1, sizeof *cl);
     if (!cl)
         return -1;
     atomic_store(&stop, false);
     int started = 0;
-    for (int i = 0; i < n; i++) {
-        cl[i] = (struct client){.url = url, .kind = (enum kind)(i % NKINDS), .id = i, .s = &s};
-        if (pthread_create(&cl[i].th, NULL, client_loop, &cl[i]) != 0)
+    for (int i = 0; i <= n; i++) {
+        cl[i] = (struct client){
+                .url = url, .kind = i < n ? (enum kind)(i % NLOAD) : K_PROBE, .id = i, .s = &s};
+        if (pthread_create(&cl[i].th, NULL, i < n ? client_loop : probe_loop, &cl[i]) != 0)
             break;
         started++;
     }

@@ -130,7 +130,7 @@ static int worker(void) {
         Window t = w[i % 2];
         struct x11_window out;
         double t0 = now_ms();
-        int r = x11_window_act(dpy, t, X11_ACTIVATE, NULL, 2000, &out);
+        int r = x11_window_act(dpy, t, X11_ACTIVATE, NULL, 2000, NULL, &out);
         floor_s[i] = now_ms() - t0;
         if (r == 0)
             x11_windows_free(&out, 1);

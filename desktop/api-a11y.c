@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "a11y.h"
+#include "bodies.h"
 #include "deskd.h"
 #include "stack.h"
 
@@ -166,71 +167,12 @@ static json_t *body_object(struct req *r) {
     return j;
 }
 
-/* An optional string member ("" when absent or null). false: replied. */
-static bool member_string(struct req *r, json_t *body, const char *key, const char **out) {
-    json_t *v = json_object_get(body, key);
-    *out = "";
-    if (!v || json_is_null(v))
-        return true;
-    if (!json_is_string(v)) {
-        bad_request(r, "invalid accessibility request: %s must be a string", key);
-        return false;
-    }
-    *out = json_string_value(v);
-    return true;
-}
-
-static bool member_int(struct req *r, json_t *body, const char *key, long *out) {
-    json_t *v = json_object_get(body, key);
-    *out = 0;
-    if (!v || json_is_null(v))
-        return true;
-    if (!json_is_integer(v) || json_integer_value(v) < INT_MIN || json_integer_value(v) > INT_MAX) {
-        bad_request(r, "invalid accessibility request: %s must be an integer", key);
-        return false;
-    }
-    *out = (long)json_integer_value(v);
-    return true;
-}
-
 /* Parses find's body into q (strings borrowed from body). false: replied. */
 static bool find_query(struct req *r, json_t *body, struct a11y_query *q, struct space *sp) {
     struct a11y_result res = {0};
-    const char *scope, *match;
-    long pid, limit;
-    if (!member_string(r, body, "scope", &scope) || !member_int(r, body, "pid", &pid) ||
-            !member_string(r, body, "role", &q->role) ||
-            !member_string(r, body, "name", &q->name) ||
-            !member_string(r, body, "nameMatch", &match) || !member_int(r, body, "limit", &limit))
-        return false;
-    if (a11y_parse_scope(scope, &q->scope, &res) < 0 ||
-            a11y_parse_match(match, &q->name_match, &res) < 0) {
+    if (a11y_find_parse(body, q, &res) < 0) {
         reply_a11y(r, &res);
         return false;
-    }
-    if (q->scope == A11Y_SCOPE_PID && pid <= 0) {
-        bad_request(r, "invalid accessibility request: pid must be positive");
-        return false;
-    }
-    q->pid = pid;
-    q->limit = limit <= 0                    ? A11Y_FIND_LIMIT
-               : limit > A11Y_FIND_LIMIT_MAX ? A11Y_FIND_LIMIT_MAX
-                                             : (int)limit;
-    json_t *states = json_object_get(body, "states"), *s;
-    size_t k;
-    if (states && !json_is_null(states) && !json_is_array(states)) {
-        bad_request(r, "invalid accessibility request: states must be an array of state names");
-        return false;
-    }
-    json_array_foreach(states, k, s) {
-        int bit = json_is_string(s) ? a11y_state_bit(json_string_value(s)) : -1;
-        if (bit < 0) {
-            /* Daytona matches nothing for an unknown name; naming it helps more. */
-            bad_request(r, "invalid accessibility request: states[%zu] is not a state name (%s)", k,
-                    "focused, enabled, sensitive, showing, visible, checked, editable, ...");
-            return false;
-        }
-        q->states |= 1ull << bit;
     }
     if (json_object_get(body, "space") || json_object_get(body, "region")) {
         int sw, sh;
@@ -270,11 +212,15 @@ static void node_route(struct req *r, enum node_op op) {
     json_t *body = body_object(r);
     if (!body)
         return;
-    const char *id, *arg = "";
-    if (member_string(r, body, "id", &id) &&
-            (op == OP_FOCUS ||
-                    member_string(r, body, op == OP_INVOKE ? "action" : "value", &arg))) {
-        struct a11y_result res = {0};
+    const char *id, *arg;
+    struct a11y_result res = {0};
+    if (a11y_node_parse(body,
+                op == OP_FOCUS    ? NULL
+                : op == OP_INVOKE ? "action"
+                                  : "value",
+                &id, &arg, &res) < 0) {
+        reply_a11y(r, &res);
+    } else {
         const char *bus = stack_session_bus();
         int rc = op == OP_FOCUS    ? a11y_focus(bus, id, &res)
                  : op == OP_INVOKE ? a11y_invoke(bus, id, arg, &res)

@@ -14,19 +14,9 @@
 #include <string.h>
 
 #include "acts.h"
+#include "bodies.h"
 #include "deskd.h"
-#include "params.h"
 #include "util.h"
-
-#define BATCH_MAX 1000
-/* The longest one batch may take by its actions' worst cases, as one type request may. */
-#define BATCH_TIME_MAX_MS (10L * 60 * 1000)
-
-struct batch {
-    struct act *acts;
-    int n;
-    int done; /* out: the actions that succeeded */
-};
 
 /* On the worker: every action in order; at the first failure, what the batch holds is let go. */
 static int batch_job(struct input *in, void *arg) {
@@ -58,124 +48,6 @@ static int batch_job(struct input *in, void *arg) {
         input_release_sticky(in, &before);
     }
     return rc;
-}
-
-/* observe.settle (a §8 stable wait) and observe.screenshot: the compressed route's (§3, §10). */
-struct observe {
-    bool settle;
-    struct damage_wait_spec wait;
-    bool shot;
-    struct shot_spec spec;
-};
-
-#define BAD(...)                                                                                   \
-    do {                                                                                           \
-        snprintf(err, errlen, __VA_ARGS__);                                                        \
-        return -EINVAL;                                                                            \
-    } while (0)
-
-static int parse_observe(json_t *body, struct observe *o, char *err, size_t errlen) {
-    memset(o, 0, sizeof *o);
-    json_t *ob = json_object_get(body, "observe");
-    if (!ob || json_is_null(ob))
-        return 0;
-    if (!json_is_object(ob))
-        BAD("observe must be an object {\"settle\"?, \"screenshot\"?}");
-    char e[200];
-    json_t *settle = json_object_get(ob, "settle");
-    if (settle && !json_is_null(settle)) {
-        if (!json_is_object(settle))
-            BAD("observe.settle must be an object {\"stableMs\"?, \"timeoutMs\"?}");
-        o->settle = true;
-        o->wait = (struct damage_wait_spec){
-                .until = DAMAGE_UNTIL_STABLE, .stable_ms = 300, .timeout_ms = 5000};
-        if (body_int(settle, "stableMs", false, DAMAGE_STABLE_MIN_MS, DAMAGE_STABLE_MAX_MS,
-                    &o->wait.stable_ms, e, sizeof e) < 0 ||
-                body_int(settle, "timeoutMs", false, DAMAGE_TIMEOUT_MIN_MS, DAMAGE_TIMEOUT_MAX_MS,
-                        &o->wait.timeout_ms, e, sizeof e) < 0)
-            BAD("observe.settle.%s", e);
-    }
-    json_t *sh = json_object_get(ob, "screenshot");
-    if (!sh || json_is_null(sh))
-        return 0;
-    if (!json_is_object(sh))
-        BAD("observe.screenshot must be an object {\"format\"?, \"quality\"?, \"scale\"?, "
-            "\"showCursor\"?}");
-    o->shot = true;
-    o->spec = (struct shot_spec){.whole = true, .scale = 1.0, .format = IMG_PNG, .quality = 85};
-    const char *fmt = NULL, *fit = NULL;
-    double scale = 1.0;
-    int edge = 0, pixels = 0, has_scale = 0;
-    if (body_string(sh, "fit", false, &fit, NULL, e, sizeof e) < 0 ||
-            body_int(sh, "maxLongEdge", false, 1, SPACE_MAX_SIDE, &edge, e, sizeof e) < 0 ||
-            body_int(sh, "maxPixels", false, 1, (long)SPACE_MAX_SIDE * SPACE_MAX_SIDE, &pixels, e,
-                    sizeof e) < 0 ||
-            (has_scale = body_number(sh, "scale", false, 0.1, 1.0, &scale, e, sizeof e)) < 0 ||
-            body_string(sh, "format", false, &fmt, NULL, e, sizeof e) < 0 ||
-            body_int(sh, "quality", false, 1, 100, &o->spec.quality, e, sizeof e) < 0 ||
-            body_bool(sh, "showCursor", &o->spec.cursor, e, sizeof e) < 0)
-        BAD("observe.screenshot.%s", e);
-    if (fit && space_fit_named(fit, &o->spec.fit) < 0)
-        BAD("observe.screenshot.fit must be xga, wxga or fwxga, got \"%.64s\"", fit);
-    o->spec.fit.max_long_edge = edge;
-    o->spec.fit.max_pixels = pixels;
-    if (has_scale && !space_fit_empty(&o->spec.fit))
-        BAD("observe.screenshot.scale cannot be combined with fit, maxLongEdge or maxPixels: "
-            "give one of them");
-    int f = fmt ? desk_wire_format_parse(fmt) : IMG_PNG;
-    if (f < 0)
-        BAD("observe.screenshot.format must be png, jpeg (or jpg) or webp, got \"%.64s\"", fmt);
-    o->spec.format = (enum img_format)f;
-    o->spec.scale = scale;
-    return 0;
-}
-
-/* Parses every action; on failure err names actions[N] and the member. */
-static int parse_actions(json_t *body, struct batch *b, char *err, size_t errlen) {
-    json_t *list = json_object_get(body, "actions");
-    if (!json_is_array(list) || json_array_size(list) > BATCH_MAX)
-        BAD("actions must be a list of at most %d actions {\"type\", ...}", BATCH_MAX);
-    struct space dflt;
-    char e[512];
-    int sp = space_parse_json(body, 0, 0, &dflt, e, sizeof e);
-    if (sp < 0)
-        BAD("%s", e);
-    b->n = (int)json_array_size(list);
-    b->acts = calloc((size_t)b->n + 1, sizeof *b->acts);
-    if (!b->acts)
-        BAD("out of memory for %d actions", b->n);
-    long cost = 0;
-    for (int i = 0; i < b->n; i++) {
-        json_t *obj = json_array_get(list, (size_t)i);
-        const char *type = NULL, *field = "";
-        enum act_kind kind;
-        if (!json_is_object(obj))
-            BAD("actions[%d] must be an object {\"type\", ...}", i);
-        if (body_string(obj, "type", true, &type, NULL, e, sizeof e) < 0)
-            BAD("actions[%d].%s", i, e);
-        if (act_kind_of(type, &kind) < 0)
-            BAD("actions[%d].type must be move, click, drag, scroll, type, key, hotkey, keyDown, "
-                "keyUp, buttonDown, buttonUp, releaseAll or wait, got \"%.64s\"",
-                    i, type);
-        if (act_parse(obj, kind, &dflt, sp > 0, &b->acts[i], &field, e, sizeof e) < 0) {
-            size_t fl = strlen(field);
-            if (fl && strncmp(e, field, fl) == 0 && strchr(" .[", e[fl]))
-                BAD("actions[%d].%s", i, e);
-            BAD("actions[%d].%s: %s", i, field, e);
-        }
-        cost += act_cost_ms(&b->acts[i]);
-    }
-    if (cost > BATCH_TIME_MAX_MS)
-        BAD("the actions could take up to %ld s (their delays, holds, waits and drags), more "
-            "than the limit of %ld s for one request; split them",
-                cost / 1000, BATCH_TIME_MAX_MS / 1000);
-    return 0;
-}
-
-static void batch_free(struct batch *b) {
-    for (int i = 0; b->acts && i < b->n; i++)
-        act_free(&b->acts[i]);
-    free(b->acts);
 }
 
 static json_t *results_json(const struct batch *b) {
@@ -251,8 +123,8 @@ static void api_actions(struct req *r) {
     char err[768];
     struct batch b = {0};
     struct observe ob;
-    if (parse_actions(r->json, &b, err, sizeof err) < 0 ||
-            parse_observe(r->json, &ob, err, sizeof err) < 0) {
+    if (batch_parse(r->json, &b, err, sizeof err) < 0 ||
+            observe_parse(r->json, &ob, err, sizeof err) < 0) {
         batch_free(&b);
         reply_error(r, ERR_INVALID_PARAMETER, "%s", err);
         return;

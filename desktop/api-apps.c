@@ -10,37 +10,46 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/wait.h>
 
 #include "apps.h"
+#include "bodies.h"
 #include "deskd.h"
-#include "params.h"
 #include "util.h"
 #include "x11.h"
 
-#define ARGV_MAX        256
-#define ENV_MAX         256
 #define WAIT_DEFAULT_MS 10000
 
 static int owned_by(long pid, void *arg) {
     return apps_owns(*(pid_t *)arg, (pid_t)pid);
 }
 
+/* How long one look for the window may hold the connection: other launches share it. */
+#define POLL_MS 100
+
 /* Waits for the program's window and replies. */
 static void reply_with_window(struct req *r, pid_t pid, int timeout_ms) {
     char err[256];
     struct deskd *d = req_deskd(r);
-    Display *dpy = xconn_lock(d->xapps, err, sizeof err);
-    if (!dpy) {
-        reply_no_display(r, err);
-        return;
-    }
     struct x11_window w;
-    int rc = x11_wait_window(dpy, owned_by, &pid, timeout_ms, &w);
-    bool dead = xconn_dead(d->xapps);
-    xconn_unlock(d->xapps);
+    int64_t deadline = util_mono_ms() + timeout_ms;
+    int rc;
+    bool dead;
+    /* The lock is taken for each look, not for the whole wait: a second launch waiting for
+     * its own window must not find the connection held for seconds (503). */
+    do {
+        Display *dpy = xconn_lock(d->xapps, err, sizeof err);
+        if (!dpy) {
+            reply_no_display(r, err);
+            return;
+        }
+        int64_t left = util_ms_left(deadline);
+        rc = x11_poll_window(dpy, owned_by, &pid, left < POLL_MS ? (int)left : POLL_MS, &w);
+        dead = xconn_dead(d->xapps);
+        xconn_unlock(d->xapps);
+    } while (rc == -EAGAIN && !dead && util_ms_left(deadline) > 0);
+    if (rc == -EAGAIN)
+        rc = -ETIMEDOUT;
     if (rc == 0 && !dead) {
         reply_json(r, 200,
                 json_pack("{s:I, s:o}", "pid", (json_int_t)pid, "window", deskd_window_json(&w)));
@@ -63,104 +72,10 @@ static void reply_with_window(struct req *r, pid_t pid, int timeout_ms) {
         x11_windows_free(&w, 1);
 }
 
-/* A launch request as parsed; the strings are the body's, the arrays ours. */
-struct launch_req {
-    const char **argv, **env;
-    char **env_owned;
-    size_t nenv;
-    const char *cwd;
-    bool wait;
-    int timeout_ms;
-};
-
-static void launch_req_free(struct launch_req *l) {
-    for (size_t i = 0; l->env_owned && i < l->nenv; i++)
-        free(l->env_owned[i]);
-    free(l->env_owned);
-    free(l->env);
-    free(l->argv);
-}
-
-/* argv: a list of strings, the first not empty. 0, or -EINVAL / -ENOMEM with err. */
-static int parse_argv(json_t *b, struct launch_req *l, char *err, size_t errlen) {
-    json_t *ja = json_object_get(b, "argv");
-    size_t n = json_array_size(ja);
-    if (!json_is_array(ja) || n == 0 || n > ARGV_MAX) {
-        snprintf(err, errlen,
-                "argv must be a list of 1 to %d strings, the program first (no shell): "
-                "[\"xfce4-terminal\", \"--title\", \"x\"]",
-                ARGV_MAX);
-        return -EINVAL;
-    }
-    if (!(l->argv = calloc(n + 1, sizeof *l->argv)))
-        return -ENOMEM;
-    for (size_t i = 0; i < n; i++) {
-        json_t *v = json_array_get(ja, i);
-        if (!json_is_string(v)) {
-            snprintf(err, errlen, "argv[%zu] must be a string", i);
-            return -EINVAL;
-        }
-        l->argv[i] = json_string_value(v);
-    }
-    if (!l->argv[0] || !l->argv[0][0]) {
-        snprintf(err, errlen, "argv[0] must name the program (it is empty)");
-        return -EINVAL;
-    }
-    return 0;
-}
-
-/* env: an object of strings, as NAME=VALUE entries. 0, or -EINVAL / -ENOMEM with err. */
-static int parse_env(json_t *b, struct launch_req *l, char *err, size_t errlen) {
-    json_t *je = json_object_get(b, "env");
-    if (!je || json_is_null(je))
-        return 0;
-    if (!json_is_object(je) || json_object_size(je) > ENV_MAX) {
-        snprintf(err, errlen,
-                "env must be an object of at most %d string values: {\"NAME\": \"value\"}",
-                ENV_MAX);
-        return -EINVAL;
-    }
-    l->env = calloc(json_object_size(je) + 1, sizeof *l->env);
-    l->env_owned = calloc(json_object_size(je) + 1, sizeof *l->env_owned);
-    if (!l->env || !l->env_owned)
-        return -ENOMEM;
-    const char *key;
-    json_t *v;
-    json_object_foreach(je, key, v) {
-        if (!json_is_string(v)) {
-            snprintf(err, errlen, "env.%s must be a string", key);
-            return -EINVAL;
-        }
-        if (!key[0] || strchr(key, '=')) {
-            snprintf(err, errlen, "env names must be non-empty and without '=' (got \"%s\")", key);
-            return -EINVAL;
-        }
-        if (asprintf(&l->env_owned[l->nenv], "%s=%s", key, json_string_value(v)) < 0) {
-            l->env_owned[l->nenv] = NULL;
-            return -ENOMEM;
-        }
-        l->env[l->nenv] = l->env_owned[l->nenv];
-        l->nenv++;
-    }
-    return 0;
-}
-
-static int parse_launch(json_t *b, struct launch_req *l, char *err, size_t errlen) {
-    int rc = parse_argv(b, l, err, errlen);
-    if (rc == 0)
-        rc = parse_env(b, l, err, errlen);
-    if (rc == 0 && (body_string(b, "cwd", false, &l->cwd, NULL, err, errlen) < 0 ||
-                           body_bool(b, "waitForWindow", &l->wait, err, errlen) < 0 ||
-                           body_int(b, "timeoutMs", false, 1, APPS_WAIT_MAX_MS, &l->timeout_ms, err,
-                                   errlen) < 0))
-        rc = -EINVAL;
-    return rc;
-}
-
 static void api_apps_launch(struct req *r) {
     char err[512];
     struct launch_req lr = {.timeout_ms = WAIT_DEFAULT_MS};
-    int rc = parse_launch(r->json, &lr, err, sizeof err);
+    int rc = launch_parse(r->json, &lr, err, sizeof err);
     if (rc == -EINVAL) {
         reply_error(r, ERR_INVALID_PARAMETER, "%s", err);
     } else if (rc < 0) {

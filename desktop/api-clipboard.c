@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bodies.h"
 #include "clipw.h"
 #include "deskd.h"
 #include "input.h"
@@ -29,13 +30,9 @@
 
 /* The selection query or body field; false after replying 400. */
 static bool selection_of(struct req *r, const char *s, enum clip_sel *out) {
-    if (!s || strcmp(s, "clipboard") == 0)
-        *out = CLIP_CLIPBOARD;
-    else if (strcmp(s, "primary") == 0)
-        *out = CLIP_PRIMARY;
-    else {
-        reply_error(r, ERR_INVALID_PARAMETER,
-                "selection must be \"clipboard\" or \"primary\" (got \"%s\")", s);
+    char err[256];
+    if (clip_selection_parse(s, out, err, sizeof err) < 0) {
+        reply_error(r, ERR_INVALID_PARAMETER, "%s", err);
         return false;
     }
     return true;
@@ -99,14 +96,8 @@ static void api_clipboard_get(struct req *r) {
 /* The "text" of a body, at most CLIP_MAX bytes; false after replying 400. */
 static bool text_of(struct req *r, const char **text, size_t *len) {
     char err[256];
-    if (body_string(r->json, "text", true, text, len, err, sizeof err) < 0) {
+    if (clip_text_parse(r->json, text, len, err, sizeof err) < 0) {
         reply_error(r, ERR_INVALID_PARAMETER, "%s", err);
-        return false;
-    }
-    if (*len > CLIP_MAX) {
-        reply_error(r, ERR_INVALID_PARAMETER,
-                "text has %zu bytes; the clipboard holds at most 16 MiB (%zu bytes)", *len,
-                CLIP_MAX);
         return false;
     }
     return true;
@@ -143,14 +134,11 @@ static int press_job(struct input *in, void *arg) {
 
 void deskd_paste(struct req *r) {
     char err[256] = "";
-    const char *text, *keys = "ctrl+v";
+    const char *text, *keys;
     size_t len;
     struct key_combo combo;
-    if (!text_of(r, &text, &len))
-        return;
-    if (body_string(r->json, "pasteKeys", false, &keys, NULL, err, sizeof err) < 0 ||
-            keys_parse_hotkey(keys, &combo, err, sizeof err) < 0) {
-        reply_error(r, ERR_INVALID_PARAMETER, "pasteKeys: %s", err);
+    if (paste_parse(r->json, &text, &len, &keys, &combo, err, sizeof err) < 0) {
+        reply_error(r, ERR_INVALID_PARAMETER, "%s", err);
         return;
     }
     /* Asked before the clipboard is touched; the chord's job asks again. */

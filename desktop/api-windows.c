@@ -4,8 +4,9 @@
  * active flag, the owning pid, EWMH type and states), and the window actions
  * of API.md §12, which answer the window once the change is visible.
  *
- * Window actions run on a connection of their own (deskd's "windows"), one at
- * a time: each waits for the window manager's events on it, up to 2 s.
+ * Window actions run on a connection of their own (deskd's "windows"),
+ * shared: each waits for the window manager's events on it, up to 2 s,
+ * holding it for 100 ms at a time.
  *
  * Not here: X calls (x11/).
  */
@@ -13,15 +14,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bodies.h"
 #include "deskd.h"
-#include "params.h"
 #include "util.h"
 #include "x11.h"
 
 /* How long an action waits for the window manager to show its change. */
 #define WM_WAIT_MS 2000
-/* The largest frame side a geometry request may ask for. */
-#define GEOM_MAX_SIDE 32767
 
 json_t *deskd_window_json(const struct x11_window *w) {
     json_t *states = json_array();
@@ -106,22 +105,48 @@ static bool window_id(struct req *r, Window *out) {
     return true;
 }
 
+/*
+ * The windows connection, shared by the actions waiting at once: each holds
+ * it for a look at its window and a short wait, not for its whole wait (a
+ * second action would otherwise wait seconds for it and get a false 503).
+ */
+struct shared {
+    struct xconn *xc;
+    bool held;
+    char err[256];
+};
+
+static Display *share_lock(void *arg) {
+    struct shared *sh = arg;
+    Display *dpy = xconn_lock(sh->xc, sh->err, sizeof sh->err);
+    sh->held = dpy != NULL;
+    return dpy;
+}
+
+static void share_unlock(void *arg) {
+    struct shared *sh = arg;
+    xconn_unlock(sh->xc);
+    sh->held = false;
+}
+
 static void act(
         struct req *r, enum x11_action action, const struct x11_rect *geom, const char *what) {
-    char err[256];
     Window w;
     if (!window_id(r, &w))
         return;
     struct deskd *d = req_deskd(r);
-    Display *dpy = xconn_lock(d->xwm, err, sizeof err);
+    struct shared sh = {.xc = d->xwm};
+    Display *dpy = share_lock(&sh);
     if (!dpy) {
-        reply_no_display(r, err);
+        reply_no_display(r, sh.err);
         return;
     }
     struct x11_window out;
-    int rc = x11_window_act(dpy, w, action, geom, WM_WAIT_MS, &out);
-    bool dead = xconn_dead(d->xwm);
-    xconn_unlock(d->xwm);
+    struct x11_share share = {share_unlock, share_lock, &sh};
+    int rc = x11_window_act(dpy, w, action, geom, WM_WAIT_MS, &share, &out);
+    bool dead = !sh.held || xconn_dead(d->xwm);
+    if (sh.held)
+        xconn_unlock(d->xwm);
     if (dead || rc == -EIO) {
         if (rc == 0)
             x11_windows_free(&out, 1);
@@ -171,11 +196,7 @@ static void api_window_restore(struct req *r) {
 static void api_window_geometry(struct req *r) {
     char err[256];
     struct x11_rect g;
-    json_t *b = r->json;
-    if (body_int(b, "x", true, -SHOT_MAX_COORD, SHOT_MAX_COORD, &g.x, err, sizeof err) < 0 ||
-            body_int(b, "y", true, -SHOT_MAX_COORD, SHOT_MAX_COORD, &g.y, err, sizeof err) < 0 ||
-            body_int(b, "width", true, 1, GEOM_MAX_SIDE, &g.width, err, sizeof err) < 0 ||
-            body_int(b, "height", true, 1, GEOM_MAX_SIDE, &g.height, err, sizeof err) < 0) {
+    if (geometry_parse(r->json, &g, err, sizeof err) < 0) {
         reply_error(r, ERR_INVALID_PARAMETER, "%s", err);
         return;
     }

@@ -603,17 +603,52 @@ static bool bad_framing(struct MHD_Connection *conn) {
     return te && (strcasecmp(te, "chunked") != 0 || cl);
 }
 
+static enum MHD_Result add_len(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
+        const char *value, size_t value_size) {
+    (void)kind;
+    (void)key;
+    (void)value;
+    *(size_t *)cls += key_size + value_size + 4; /* "key: value\r\n", "&key=value" */
+    return MHD_YES;
+}
+
+/*
+ * The request target and header block as read (query values decoded, so
+ * never longer than sent). deskd's limits are below libmicrohttpd's memory
+ * for a request (32 KiB), so that between the two the answer is a JSON
+ * error rather than libmicrohttpd's own HTML.
+ */
+static void request_sizes(
+        struct MHD_Connection *conn, const char *url, size_t *target, size_t *header) {
+    *target = strlen(url);
+    *header = 0;
+    MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND, add_len, target);
+    MHD_get_connection_values_n(conn, MHD_HEADER_KIND, add_len, header);
+}
+
 /*
  * On a request's header: refuses at once what will not be served (bad
  * framing, shutdown, over the connection cap, a body announced too large: no
  * 100 Continue is sent then).
  */
-static void admit(struct rstate *st, struct MHD_Connection *conn, int nconns) {
+static void admit(struct rstate *st, struct MHD_Connection *conn, const char *url, int nconns) {
     const char *cl =
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     long long announced = cl ? strtoll(cl, NULL, 10) : 0;
     bool probe = strcmp(st->path, "/healthz") == 0 || strcmp(st->path, "/readyz") == 0;
-    if (bad_framing(conn)) {
+    size_t target, header;
+    request_sizes(conn, url, &target, &header);
+    if (target > HTTP_TARGET_LIMIT) {
+        st->close_after = true;
+        reply_error(&st->req, ERR_URI_TOO_LONG,
+                "the request target (path and query) has %zu bytes; deskd reads at most %d", target,
+                HTTP_TARGET_LIMIT);
+    } else if (header > HTTP_HEADER_LIMIT) {
+        st->close_after = true;
+        reply_error(&st->req, ERR_HEADER_TOO_LARGE,
+                "the header fields have %zu bytes; deskd reads at most %d", header,
+                HTTP_HEADER_LIMIT);
+    } else if (bad_framing(conn)) {
         st->close_after = true;
         reply_error(&st->req, ERR_INVALID_PARAMETER,
                 "Transfer-Encoding must be chunked alone, without Content-Length");
@@ -691,7 +726,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         unsigned flags = route_flags(s, method, url);
         st->body_limit = flags & ROUTE_BIG_BODY ? REQ_BIG_BODY_LIMIT : (size_t)REQ_BODY_LIMIT;
         st->own_limit = flags & ROUTE_OWN_LIMIT;
-        admit(st, conn, nconns);
+        admit(st, conn, url, nconns);
         return MHD_YES;
     }
 

@@ -28,6 +28,12 @@
 #define HTTP_BODY_MS          30000
 #define HTTP_MAX_CONNECTIONS  256
 #define HTTP_HARD_CONNECTIONS 768
+/* A request target (path and query) and header fields longer than these are refused by
+ * deskd (414, 431, JSON). libmicrohttpd answers by itself (HTML) only past the memory it
+ * reads a request into, 32 KiB by default; a larger one would cost that much more resident
+ * memory per connection. */
+#define HTTP_TARGET_LIMIT 8192
+#define HTTP_HEADER_LIMIT 16384
 
 /* The wire error codes: ERR_INVALID_PARAMETER, ERR_PROCESS_NOT_FOUND, ... */
 #define DESK_ERR_ENUM_(code, http, client, sentence) ERR_##code,

@@ -193,6 +193,29 @@ static int wait_events(Display *dpy, int64_t deadline) {
     return rc > 0;
 }
 
+/* How long a shared connection is held at a time while waiting. */
+#define SHARE_MS 100
+
+/*
+ * wait_events, on a shared connection for at most SHARE_MS, then handed to
+ * the others and taken back: the caller looks at the window again. Events
+ * meant for this wait may be read by the others meanwhile; the look after
+ * each pause makes up for them. -ENOLINK: dpy is no longer this thread's to
+ * use (not locked, or the server was replaced).
+ */
+static int breathe(Display *dpy, int64_t deadline, const struct x11_share *share) {
+    if (!share)
+        return wait_events(dpy, deadline);
+    int64_t until = util_mono_ms() + SHARE_MS;
+    int rc = wait_events(dpy, until < deadline ? until : deadline);
+    if (rc < 0)
+        return rc;
+    share->unlock(share->arg);
+    /* Another Display: the server was replaced, and w with it. */
+    Display *again = share->lock(share->arg);
+    return again == dpy ? rc : -ENOLINK;
+}
+
 static void select_events(Display *dpy, Window w, Window frame_of_w, long mask) {
     struct xtrap trap;
     xtrap_begin(&trap, dpy);
@@ -237,7 +260,8 @@ static void nudge(Display *dpy, Window w, enum x11_action act) {
  * is gone (for close, done), or a negative errno.
  */
 static int await(Display *dpy, Window w, enum x11_action act, const struct x11_rect *geom,
-        const struct x11_rect *start, int64_t deadline, int timeout_ms, struct x11_window *out) {
+        const struct x11_rect *start, int64_t deadline, int timeout_ms,
+        const struct x11_share *share, struct x11_window *out) {
     struct x11_rect last = *start;
     int64_t settled_at = 0; /* geometry: when the frame last changed away from where it was */
     int64_t nudge_at = deadline - timeout_ms / 2;
@@ -270,7 +294,7 @@ static int await(Display *dpy, Window w, enum x11_action act, const struct x11_r
         int64_t until = nudged ? deadline : nudge_at;
         if (settled_at && settled_at + SETTLE_MS < until)
             until = settled_at + SETTLE_MS;
-        int ev = wait_events(dpy, until);
+        int ev = breathe(dpy, until, share);
         if (ev < 0)
             return ev;
     }
@@ -281,7 +305,8 @@ static int await(Display *dpy, Window w, enum x11_action act, const struct x11_r
  * most until deadline) and reads w then: a window manager sets a state
  * before it has put the frame where that state wants it.
  */
-static int settle(Display *dpy, Window w, int64_t deadline, struct x11_window *out) {
+static int settle(Display *dpy, Window w, int64_t deadline, const struct x11_share *share,
+        struct x11_window *out) {
     struct xtrap trap;
     xtrap_begin(&trap, dpy);
     Window frame = frame_window(dpy, w);
@@ -292,8 +317,10 @@ static int settle(Display *dpy, Window w, int64_t deadline, struct x11_window *o
     int rc;
     do {
         int64_t until = util_mono_ms() + SETTLE_MS / 2;
-        rc = wait_events(dpy, until < deadline ? until : deadline);
+        rc = breathe(dpy, until < deadline ? until : deadline, share);
     } while (rc > 0 && util_ms_left(deadline) > 0);
+    if (rc < 0)
+        return rc;
     select_events(dpy, w, frame, NoEventMask);
     while (XPending(dpy)) {
         XEvent ev;
@@ -303,7 +330,7 @@ static int settle(Display *dpy, Window w, int64_t deadline, struct x11_window *o
 }
 
 int x11_window_act(Display *dpy, Window w, enum x11_action act, const struct x11_rect *geom,
-        int timeout_ms, struct x11_window *out) {
+        int timeout_ms, const struct x11_share *share, struct x11_window *out) {
     struct x11_window before;
     int rc = x11_window_get(dpy, w, &before);
     if (rc < 0)
@@ -313,11 +340,11 @@ int x11_window_act(Display *dpy, Window w, enum x11_action act, const struct x11
      * the size of those states, and the frame's borders differ in them. */
     if (act == X11_GEOMETRY && !done(X11_RESTORE, NULL, &before)) {
         x11_windows_free(&before, 1);
-        if ((rc = x11_window_act(dpy, w, X11_RESTORE, NULL, timeout_ms, &before)) < 0)
+        if ((rc = x11_window_act(dpy, w, X11_RESTORE, NULL, timeout_ms, share, &before)) < 0)
             return rc;
         x11_windows_free(&before, 1);
-        if ((rc = settle(dpy, w, deadline, &before)) < 0)
-            return rc;
+        if ((rc = settle(dpy, w, deadline, share, &before)) < 0)
+            return rc == -ENOLINK ? -EIO : rc;
     }
     struct xtrap trap;
     xtrap_begin(&trap, dpy);
@@ -327,7 +354,11 @@ int x11_window_act(Display *dpy, Window w, enum x11_action act, const struct x11
     xtrap_begin(&trap, dpy);
     request(dpy, w, act, geom, &before);
     xtrap_end(&trap, true);
-    rc = await(dpy, w, act, geom, &before.frame, deadline, timeout_ms, out);
+    rc = await(dpy, w, act, geom, &before.frame, deadline, timeout_ms, share, out);
+    if (rc == -ENOLINK) {
+        x11_windows_free(&before, 1);
+        return -EIO;
+    }
     select_events(dpy, w, frame, NoEventMask);
     while (XPending(dpy)) {
         XEvent ev;
@@ -339,34 +370,31 @@ int x11_window_act(Display *dpy, Window w, enum x11_action act, const struct x11
          * with xfwm4: a maximize answered with the old width): the answer waits for the frame
          * to settle too. */
         x11_windows_free(out, 1);
-        rc = settle(dpy, w, deadline, out);
+        rc = settle(dpy, w, deadline, share, out);
         rc = rc < 0 ? rc : 1;
     }
     if (rc == 0)
         *out = before; /* closed: the window as it was */
     else
         x11_windows_free(&before, 1);
-    return rc < 0 ? rc : 0;
+    return rc == -ENOLINK ? -EIO : rc < 0 ? rc : 0;
 }
 
-int x11_wait_window(Display *dpy, int (*match)(long pid, void *arg), void *arg, int timeout_ms,
+int x11_poll_window(Display *dpy, int (*match)(long pid, void *arg), void *arg, int wait_ms,
         struct x11_window *out) {
     struct x11_window *wins = calloc(X11_WINDOWS_MAX, sizeof *wins);
     if (!wins)
         return -ENOMEM;
-    int64_t deadline = util_mono_ms() + timeout_ms;
+    int64_t deadline = util_mono_ms() + wait_ms;
+    /* Selected before the windows are listed, so a window mapped after the list wakes the wait;
+     * and only for this call: unread events would pile up between waits. */
     struct xtrap trap;
     xtrap_begin(&trap, dpy);
     XSelectInput(dpy, DefaultRootWindow(dpy), PropertyChangeMask);
     xtrap_end(&trap, true);
-    int rc = -ETIMEDOUT;
-    for (;;) {
-        int n = x11_windows(dpy, wins, X11_WINDOWS_MAX);
-        if (n < 0) {
-            rc = n;
-            break;
-        }
-        int found = -1, stop = 0;
+    int rc = x11_windows(dpy, wins, X11_WINDOWS_MAX);
+    if (rc >= 0) {
+        int n = rc, found = -1, stop = 0;
         for (int i = 0; i < n && found < 0 && stop >= 0; i++) {
             int m = match(wins[i].pid, arg);
             found = m > 0 ? i : -1;
@@ -379,16 +407,11 @@ int x11_wait_window(Display *dpy, int (*match)(long pid, void *arg), void *arg, 
             wins[found].title = NULL;
         }
         x11_windows_free(wins, n);
-        if (found >= 0 || stop < 0 || util_ms_left(deadline) == 0) {
-            rc = found >= 0 ? 0 : stop < 0 ? -ESRCH : -ETIMEDOUT;
-            break;
-        }
-        int64_t until = util_mono_ms() + 100;
-        int ev = wait_events(dpy, until < deadline ? until : deadline);
-        if (ev < 0) {
-            rc = ev;
-            break;
-        }
+        rc = found >= 0 ? 0 : stop < 0 ? -ESRCH : -EAGAIN;
+    }
+    if (rc == -EAGAIN && wait_ms > 0) {
+        int ev = wait_events(dpy, deadline);
+        rc = ev < 0 ? ev : -EAGAIN;
     }
     xtrap_begin(&trap, dpy);
     XSelectInput(dpy, DefaultRootWindow(dpy), NoEventMask);

@@ -132,6 +132,18 @@ int x11_window_get(Display *dpy, Window w, struct x11_window *out);
 enum x11_action { X11_ACTIVATE, X11_CLOSE, X11_MINIMIZE, X11_MAXIMIZE, X11_RESTORE, X11_GEOMETRY };
 
 /*
+ * A connection others wait for too: a long wait (x11_window_act) holds it
+ * for at most 100 ms at a time, then calls unlock and lock, which gives the
+ * Display back, or NULL when the connection is gone (then the wait ends with
+ * -EIO and the lock is not held: the caller keeps track).
+ */
+struct x11_share {
+    void (*unlock)(void *arg);
+    Display *(*lock)(void *arg);
+    void *arg;
+};
+
+/*
  * Asks the window manager to act on the managed window w and waits, at most
  * timeout_ms, until the change is visible to any client: activate until it
  * is _NET_ACTIVE_WINDOW; close until it left _NET_CLIENT_LIST; minimize until
@@ -149,7 +161,8 @@ enum x11_action { X11_ACTIVATE, X11_CLOSE, X11_MINIMIZE, X11_MAXIMIZE, X11_RESTO
  * window); geometry with one _NET_MOVERESIZE_WINDOW, after a restore of a
  * maximized, fullscreen or iconic window. Waits on the X events of the change
  * (PropertyNotify, ConfigureNotify), not by polling; selects them on dpy for
- * the wait only.
+ * the wait only. With share (may be NULL), others may use dpy between two
+ * looks at the window (at least every 100 ms).
  *
  * Returns 0 with the window as it is then in *out (for close: as it was
  * before; free with x11_windows_free(out, 1)); -ENOENT when w does not
@@ -157,15 +170,17 @@ enum x11_action { X11_ACTIVATE, X11_CLOSE, X11_MINIMIZE, X11_MAXIMIZE, X11_RESTO
  * window; -ETIMEDOUT; -EIO when the connection failed; -ENOMEM.
  */
 int x11_window_act(Display *dpy, Window w, enum x11_action act, const struct x11_rect *geom,
-        int timeout_ms, struct x11_window *out);
+        int timeout_ms, const struct x11_share *share, struct x11_window *out);
 /*
- * Waits, at most timeout_ms, for a managed window whose pid match() accepts
- * (match(pid, arg) > 0; < 0 stops the wait: the program is gone), waking on
- * changes of _NET_CLIENT_LIST and at least every 100 ms to ask match again.
- * Returns 0 with the window in *out (free with x11_windows_free(out, 1)),
- * -ETIMEDOUT, -ESRCH (match said stop), -EIO or -ENOMEM.
+ * One look for a managed window whose pid match() accepts (match(pid, arg)
+ * > 0; < 0: the program is gone): when none is there yet, waits at most
+ * wait_ms for a change of the root's properties (_NET_CLIENT_LIST) and
+ * returns. A caller waits longer by calling it again, and can let others use
+ * the connection in between. Returns 0 with the window in *out (free with
+ * x11_windows_free(out, 1)), -EAGAIN (not yet), -ESRCH (match said stop),
+ * -EIO or -ENOMEM.
  */
-int x11_wait_window(Display *dpy, int (*match)(long pid, void *arg), void *arg, int timeout_ms,
+int x11_poll_window(Display *dpy, int (*match)(long pid, void *arg), void *arg, int wait_ms,
         struct x11_window *out);
 
 /*

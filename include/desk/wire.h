@@ -36,6 +36,8 @@
     X(ATTACHED, 409, ERR_CONFLICT, "deskd is attached to a display it does not manage")            \
     X(MODIFIER_HELD, 409, ERR_CONFLICT, "another client holds a modifier key down")                \
     X(BODY_TOO_LARGE, 413, ERR_BODY_TOO_LARGE, "the request body is too large")                    \
+    X(URI_TOO_LONG, 414, ERR_BAD_REQUEST, "the request target (path and query) is too long")       \
+    X(HEADER_TOO_LARGE, 431, ERR_BAD_REQUEST, "the request's header fields are too large")         \
     X(INTERNAL, 500, ERR_SERVER, "an internal fault in deskd")                                     \
     X(CAPTURE_FAILED, 500, ERR_SERVER, "the screen capture failed")                                \
     X(ENCODE_FAILED, 500, ERR_SERVER, "encoding the image failed")                                 \

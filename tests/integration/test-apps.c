@@ -8,6 +8,9 @@
  * - "method": "paste" into the terminal (running tee into a file): the file
  *   gets exactly the text, non-ASCII included, and the clipboard afterwards
  *   holds what it held before;
+ * - two launches with waitForWindow at once, the first a program whose window
+ *   comes 4 s late: the second answers its own window (no 503 for the
+ *   connection the first one's wait would hold), then the first its own;
  * - a launched program's output is in the desktop's log (xfce4's), and
  *   everything launched is gone after POST /computeruse/stop.
  *
@@ -15,6 +18,7 @@
  */
 #define _GNU_SOURCE
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,6 +100,60 @@ static pid_t launch_terminal(const char *title, const char *tail, json_t **windo
     return pid;
 }
 
+/* A launch on a thread of its own. */
+struct launch {
+    const char *body;
+    long status;
+    json_t *answer;
+    pthread_t thread;
+};
+
+static void *launch_thread(void *arg) {
+    struct launch *l = arg;
+    l->status = su_call(
+            &d, "POST", "/computeruse/apps/launch", l->body, "application/json", &l->answer);
+    return NULL;
+}
+
+static long apps_count(void) {
+    json_t *j = NULL;
+    su_call(&d, "GET", "/computeruse/apps", NULL, NULL, &j);
+    long n = (long)json_integer_value(json_object_get(j, "count"));
+    json_decref(j);
+    return n;
+}
+
+/*
+ * Two waits for windows at once: the slow program's window comes 4 s after
+ * its launch, longer than a request waits for an X connection (3 s). The
+ * second launch, made while the first waits, answers its own window.
+ */
+static void launch_two_at_once(void) {
+    long before = apps_count();
+    struct launch slow = {.body = "{\"argv\": [\"sh\", \"-c\", \"sleep 4; exec xfce4-terminal "
+                                  "--disable-server --title slow\"], \"waitForWindow\": true, "
+                                  "\"timeoutMs\": 20000}"};
+    CHECK(pthread_create(&slow.thread, NULL, launch_thread, &slow) == 0, "thread");
+    /* The first launch waits for its window once its program is listed. */
+    for (int waited = 0; apps_count() <= before && waited < 5000; waited += 20)
+        sleep_ms(20);
+    json_t *w = NULL;
+    long ms;
+    pid_t fast = launch_terminal("beside a slow one", NULL, &w, &ms);
+    CHECK(fast > 0 && w && json_integer_value(json_object_get(w, "pid")) == fast,
+            "the second launch answers its own window while the first waits (%ld ms)", ms);
+    json_decref(w);
+    pthread_join(slow.thread, NULL);
+    CHECK_INT(slow.status, 200);
+    json_t *sw = json_object_get(slow.answer, "window");
+    CHECK(json_integer_value(json_object_get(sw, "pid")) ==
+                            json_integer_value(json_object_get(slow.answer, "pid")) &&
+                    strcmp(json_string_value(json_object_get(sw, "title")) ?: "", "slow") == 0,
+            "the slow launch answers its own window");
+    printf("launch beside a slow one: %ld ms\n", ms);
+    json_decref(slow.answer);
+}
+
 int main(void) {
     check_timeout(300);
     check_require_tool("Xvfb");
@@ -136,6 +194,7 @@ int main(void) {
         }
     }
     qsort(times, 3, sizeof times[0], cmp_long);
+    launch_two_at_once();
     printf("launch to window (xfce4-terminal): p50 %ld ms (of %ld, %ld, %ld)\n", times[1], times[0],
             times[1], times[2]);
     CHECK(environ_entry(extra[0], "DBUS_SESSION_BUS_ADDRESS="),

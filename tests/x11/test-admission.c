@@ -110,9 +110,24 @@ static void framing(void) {
                 "case %zu: JSON with %s: %.300s", i, cases[i].code, buf);
         CHECK(!strstr(buf, "100 Continue"), "case %zu: no 100 Continue", i);
     }
-    /* HEAD on the probes: the GET's status, no 405. */
+    /* Over deskd's limits but within libmicrohttpd's memory: deskd's JSON 414 and 431. */
     char buf[4096];
     double ms;
+    size_t big = 20000;
+    char *req = malloc(big + 256);
+    snprintf(req, big + 256, "GET /computeruse/mouse/position?x=%0*d HTTP/1.1\r\nHost: x\r\n\r\n",
+            12000, 1);
+    CHECK_INT(raw(req, buf, sizeof buf, &ms), 414);
+    CHECK(strstr(buf, "URI_TOO_LONG") && strstr(buf, "application/json") &&
+                    strstr(buf, "deskd reads at most 8192"),
+            "a 12 kB target: JSON 414: %.300s", buf);
+    snprintf(req, big + 256, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: %0*d\r\n\r\n",
+            (int)big - 100, 1);
+    CHECK_INT(raw(req, buf, sizeof buf, &ms), 431);
+    CHECK(strstr(buf, "HEADER_TOO_LARGE") && strstr(buf, "application/json"),
+            "a 20 kB header block: JSON 431: %.300s", buf);
+    free(req);
+    /* HEAD on the probes: the GET's status, no 405. */
     CHECK_INT(raw("HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n", buf, sizeof buf, &ms), 200);
     int ready = raw("HEAD /readyz HTTP/1.1\r\nHost: x\r\n\r\n", buf, sizeof buf, &ms);
     CHECK(ready == 200 || ready == 503, "HEAD /readyz answered %d", ready);

@@ -6,7 +6,9 @@
  * - each window action through deskd, then the window's EWMH state, WM_STATE,
  *   _NET_ACTIVE_WINDOW and frame geometry read on the test's own connection;
  *   close removes a window (its client is gone); a window that ignores
- *   WM_DELETE_WINDOW is a 504 after about 2 s, not a hang;
+ *   WM_DELETE_WINDOW is a 504 after about 2 s, not a hang, and three such
+ *   closes at once are three 504s after about 2 s (none waits for the
+ *   others' connection);
  * - clipboard round trips with clipc, the tests' own selection client, both
  *   ways: ASCII, "héllo ✓ 日本語", 2 MiB (INCR) and 16 MiB;
  * - a launched program (evlog) with its window matched by pid; kill of one
@@ -24,6 +26,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -376,6 +379,55 @@ static void test_stubborn_close(void) {
         deletes += ev.type == ClientMessage && (Atom)ev.xclient.data.l[0] == del;
     }
     CHECK(deletes >= 1, "its client was asked to close %d times", deletes);
+    XCloseDisplay(own);
+}
+
+/* A close of a stubborn window, on a thread of its own. */
+struct closing {
+    Window w;
+    long status;
+    json_t *answer;
+    pthread_t thread;
+};
+
+static void *close_thread(void *arg) {
+    struct closing *c = arg;
+    c->status = window_action(c->w, "close", NULL, &c->answer, NULL);
+    return NULL;
+}
+
+/*
+ * Three stubborn closes at once: each waits its own 2 s on the one windows
+ * connection, so none may wait for the others' (6 s, past the 3 s a request
+ * waits for a connection: a 503).
+ */
+static void test_stubborn_closes_at_once(void) {
+    Display *own = XOpenDisplay(display_name);
+    Atom del = XInternAtom(own, "WM_DELETE_WINDOW", False);
+    struct closing c[3];
+    for (int i = 0; i < 3; i++) {
+        c[i] = (struct closing){.w = XCreateSimpleWindow(own, DefaultRootWindow(own), 100 + 60 * i,
+                                        100, 200, 100, 0, 0, 0xffffff)};
+        XSetWMProtocols(own, c[i].w, &del, 1);
+        XStoreName(own, c[i].w, "stubborn too");
+        XMapWindow(own, c[i].w);
+    }
+    XSync(own, False);
+    for (int i = 0; i < 3; i++)
+        WAIT_FOR(managed(c[i].w), 10000);
+    int64_t t0 = now_ms();
+    for (int i = 0; i < 3; i++)
+        CHECK(pthread_create(&c[i].thread, NULL, close_thread, &c[i]) == 0, "thread %d", i);
+    for (int i = 0; i < 3; i++) {
+        pthread_join(c[i].thread, NULL);
+        CHECK(c[i].status == 504 && strcmp(code_of(c[i].answer) ?: "", "WM_TIMEOUT") == 0,
+                "close %d at once with two others: %ld %s (want 504 WM_TIMEOUT)", i, c[i].status,
+                code_of(c[i].answer) ?: "");
+        json_decref(c[i].answer);
+    }
+    int64_t took = now_ms() - t0;
+    CHECK(took < 5000, "three 2 s closes at once took %lld ms, not one after the other",
+            (long long)took);
     XCloseDisplay(own);
 }
 
@@ -827,6 +879,7 @@ int main(void) {
         test_list(a.window);
         test_actions(a.window, b.window);
         test_stubborn_close();
+        test_stubborn_closes_at_once();
         test_clipboard();
         test_launch();
         test_client(a.window);
