@@ -874,6 +874,9 @@ static void set_level(struct input *in, int group, unsigned mods) {
 
 static int type_chars(struct input *in, const uint32_t *cps, size_t n, int delay_ms) {
     for (size_t i = 0; i < n; i++) {
+        /* Xlib's buffer of a dead connection is never emptied: its next full request crashes. */
+        if (dead(in))
+            return -EIO;
         KeyCode kc;
         int group;
         unsigned mods;
