@@ -247,6 +247,8 @@ static void fake_pointer(struct input *in, uint8_t type, uint8_t detail, int x, 
 
 static void send_button(struct input *in, int button, bool down) {
     fake_pointer(in, down ? XCB_BUTTON_PRESS : XCB_BUTTON_RELEASE, (uint8_t)button, 0, 0);
+    if (!down && button <= 5) /* the core state has bits for buttons 1 to 5 only */
+        in->released_unseen |= Button1Mask << (button - 1);
 }
 
 static void button_down(struct input *in, int button) {
@@ -262,8 +264,6 @@ static void button_up(struct input *in, int button) {
         return;
     in->held_buttons &= ~(1u << button);
     send_button(in, button, false);
-    if (button <= 5)
-        in->released_unseen |= Button1Mask << (button - 1);
 }
 
 /*
