@@ -118,6 +118,30 @@ long su_screenshot(const struct deskd_proc *d, struct image *img, char *err, siz
     return status;
 }
 
+long su_canvas_matches(const struct deskd_proc *d, json_t *samples, size_t *total) {
+    struct image img;
+    char err[400];
+    *total = json_array_size(samples);
+    if (su_screenshot(d, &img, err, sizeof err) != 200)
+        return -1;
+    json_t *smp;
+    size_t k;
+    long match = 0;
+    json_array_foreach(samples, k, smp) {
+        int sx = (int)json_integer_value(json_array_get(smp, 0));
+        int sy = (int)json_integer_value(json_array_get(smp, 1));
+        if (!img.rgb || sx < 0 || sy < 0 || sx >= img.width || sy >= img.height)
+            continue;
+        const uint8_t *p = image_px(&img, sx, sy);
+        int diff = 0;
+        for (int c = 0; c < 3; c++)
+            diff += abs((int)json_integer_value(json_array_get(smp, 2 + (size_t)c)) - p[c]);
+        match += diff <= 90;
+    }
+    image_free(&img);
+    return match;
+}
+
 static ssize_t read_file(const char *path, char *buf, size_t len) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)

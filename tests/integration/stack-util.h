@@ -50,6 +50,13 @@ pid_t su_cmdline_has(const char *needle, bool exact, pid_t exclude);
  * Returns the HTTP status (200 when img was filled); err gets the error body.
  */
 long su_screenshot(const struct deskd_proc *d, struct image *img, char *err, size_t errlen);
+/*
+ * How many of a browser's canvas samples ([x, y, r, g, b] each, as the live-view
+ * scripts report them) match deskd's screenshot within a colour distance of 90
+ * (VNC may encode lossily). *total gets the number of samples; -1 when the
+ * screenshot failed.
+ */
+long su_canvas_matches(const struct deskd_proc *d, json_t *samples, size_t *total);
 /* True when /proc/pid/environ contains needle anywhere. */
 bool su_environ_has(pid_t pid, const char *needle);
 /* Removes a directory tree. */

@@ -92,27 +92,11 @@ static int curl_status(const char *path, const char *const *extra) {
 
 /* The canvas samples match deskd's screenshot (VNC may encode lossily). */
 static void check_samples(json_t *res, const char *which) {
-    struct image img;
-    char err[400];
-    CHECK_INT(su_screenshot(&d, &img, err, sizeof err), 200);
-    json_t *samples = json_object_get(res, "samples"), *smp;
-    size_t k, total = json_array_size(samples), match = 0;
-    json_array_foreach(samples, k, smp) {
-        int sx = (int)json_integer_value(json_array_get(smp, 0));
-        int sy = (int)json_integer_value(json_array_get(smp, 1));
-        if (img.rgb && sx < img.width && sy < img.height) {
-            const uint8_t *p = image_px(&img, sx, sy);
-            int diff = 0;
-            for (int c = 0; c < 3; c++)
-                diff += abs((int)json_integer_value(json_array_get(smp, 2 + (size_t)c)) - p[c]);
-            match += diff <= 90;
-        }
-    }
-    image_free(&img);
-    CHECK(total == 144 && match * 100 >= total * 85,
-            "%s: %zu of %zu canvas samples match the "
-            "screenshot",
-            which, match, total);
+    size_t total;
+    long match = su_canvas_matches(&d, json_object_get(res, "samples"), &total);
+    CHECK(match >= 0, "%s: deskd's screenshot to compare with", which);
+    CHECK(total == 144 && match * 100 >= (long)total * 85,
+            "%s: %ld of %zu canvas samples match the screenshot", which, match, total);
 }
 
 /* Presses F1 through the API and collects evlog's lines up to it. */

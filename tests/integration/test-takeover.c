@@ -104,26 +104,12 @@ int main(void) {
         CHECK_INT(json_integer_value(json_object_get(res, "width")), 1024);
         CHECK_INT(json_integer_value(json_object_get(res, "height")), 768);
         /* The canvas shows what deskd's screenshot shows (VNC may encode lossily). */
-        struct image img;
-        char err[400];
-        CHECK_INT(su_screenshot(&d, &img, err, sizeof err), 200);
-        json_t *samples = json_object_get(res, "samples");
-        size_t k, total = json_array_size(samples), match = 0;
-        json_t *smp;
-        json_array_foreach(samples, k, smp) {
-            int sx = (int)json_integer_value(json_array_get(smp, 0));
-            int sy = (int)json_integer_value(json_array_get(smp, 1));
-            if (img.rgb && sx < img.width && sy < img.height) {
-                const uint8_t *p = image_px(&img, sx, sy);
-                int diff = 0;
-                for (int c = 0; c < 3; c++)
-                    diff += abs((int)json_integer_value(json_array_get(smp, 2 + (size_t)c)) - p[c]);
-                match += diff <= 90;
-            }
-        }
-        image_free(&img);
-        printf("canvas vs screenshot: %zu of %zu samples match\n", match, total);
-        CHECK(total == 144 && match * 100 >= total * 85, "%zu of %zu samples match", match, total);
+        size_t total;
+        long match = su_canvas_matches(&d, json_object_get(res, "samples"), &total);
+        CHECK(match >= 0, "deskd's screenshot to compare with");
+        printf("canvas vs screenshot: %ld of %zu samples match\n", match, total);
+        CHECK(total == 144 && match * 100 >= (long)total * 85, "%ld of %zu samples match", match,
+                total);
     }
     json_decref(res);
 
