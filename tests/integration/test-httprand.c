@@ -204,6 +204,8 @@ struct buf {
 };
 
 static void put(struct buf *b, const void *s, size_t n) {
+    if (n > SIZE_MAX / 4)
+        abort();
     if (b->len + n + 1 > b->cap) {
         b->cap = (b->len + n + 1) * 2;
         b->p = realloc(b->p, b->cap);
