@@ -419,6 +419,12 @@ int main(void) {
     CHECK_INT(su_call(&d, "GET", "/computeruse/apps", NULL, NULL, &j), 200);
     CHECK_INT(json_integer_value(json_object_get(j, "count")), apps_before);
     json_decref(j);
+    /* A batch that sends no input (a pause, a screen wait) still runs. */
+    CHECK_INT(su_call(&d, "POST", "/computeruse/actions",
+                      "{\"actions\":[{\"type\":\"wait\",\"ms\":10},{\"type\":\"wait\","
+                      "\"until\":\"stable\",\"stableMs\":50,\"timeoutMs\":2000}]}",
+                      "application/json", NULL),
+            200);
     CHECK_INT(su_call(&d, "GET", "/computeruse/control", NULL, NULL, &j), 200);
     CHECK(!strcmp(json_string_value(json_object_get(j, "holder")) ?: "", "human"),
             "GET /computeruse/control says human");
