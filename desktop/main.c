@@ -18,6 +18,23 @@
 #include "keys.h"
 #include "log.h"
 
+/* Serves until SIGTERM or SIGINT, then lets the requests and recordings finish. */
+static void serve(
+        struct server *srv, struct deskd *d, const struct config *cfg, const sigset_t *sigs) {
+    bool v6 = strchr(cfg->host, ':') != NULL;
+    fprintf(stderr, "deskd: listening on http://%s%s%s:%d\n", v6 ? "[" : "", cfg->host,
+            v6 ? "]" : "", server_port(srv));
+    log_msg(LOG_INFO, "X display %s%s", cfg->display, cfg->token ? "; bearer token required" : "");
+    int sig = 0;
+    sigwait(sigs, &sig);
+    log_msg(LOG_INFO, "%s: stopping", strsignal(sig));
+    atomic_store(&d->stopping, true);
+    stack_quiesce();
+    bridge_stop_all(); /* live-view sessions close before the server waits for its requests */
+    server_stop(srv, 10000);
+    recs_finish(); /* each file finished by ffmpeg, before the desktop goes */
+}
+
 int main(int argc, char **argv) {
     struct config cfg;
     enum config_result res = config_parse(argc, argv, &cfg);
@@ -70,23 +87,12 @@ int main(int argc, char **argv) {
     struct server *srv = d.shots && d.input && d.xquery && d.xwm && d.xapps && d.clip
                                  ? server_start(&scfg)
                                  : NULL;
-    if (!srv) {
-        stack_finish();
-        return 1;
-    }
-    bool v6 = strchr(cfg.host, ':') != NULL;
-    fprintf(stderr, "deskd: listening on http://%s%s%s:%d\n", v6 ? "[" : "", cfg.host,
-            v6 ? "]" : "", server_port(srv));
-    log_msg(LOG_INFO, "X display %s%s", cfg.display, cfg.token ? "; bearer token required" : "");
-
-    int sig = 0;
-    sigwait(&sigs, &sig);
-    log_msg(LOG_INFO, "%s: stopping", strsignal(sig));
-    atomic_store(&d.stopping, true);
-    stack_quiesce();
-    bridge_stop_all(); /* live-view sessions close before the server waits for its requests */
-    server_stop(srv, 10000);
-    recs_finish(); /* each file finished by ffmpeg, before the desktop goes */
+    if (!srv)
+        atomic_store(&d.stopping, true);
+    else
+        serve(srv, &d, &cfg, &sigs);
+    /* The workers stop before exit runs: a thread still in Xlib while exit tears the
+     * process down crashes it (a port in use made every such start a SIGSEGV). */
     inputw_destroy(d.input);
     shots_destroy(d.shots);
     damage_destroy(d.damage);
@@ -95,6 +101,8 @@ int main(int argc, char **argv) {
     xconn_destroy(d.xapps);
     clipw_destroy(d.clip);
     stack_finish();
+    if (!srv)
+        return 1;
     log_msg(LOG_INFO, "stopped");
     return 0;
 }

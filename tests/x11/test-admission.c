@@ -7,8 +7,10 @@
  * cap get 503 BUSY; screenshots never wait more than about 2 s for an encoder;
  * SIGTERM closes idle kept-alive connections at once and answers in-flight
  * requests with Connection: close (typing stops early then: 503 CANCELLED).
+ * A second deskd on the same port exits 1 without crashing.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -247,6 +249,38 @@ static void shutdown_closes(void) {
     CHECK(now_ms() - t0 < 5000, "deskd exited %.0f ms after SIGTERM", now_ms() - t0);
 }
 
+/*
+ * A second deskd on the same port says so and exits 1, several times over:
+ * its worker threads, already started, once crashed it inside exit.
+ */
+static void port_in_use(const char *display) {
+    char log[64], listen[32], text[8192];
+    snprintf(log, sizeof log, "/tmp/desk-admission-%d.log", (int)getpid());
+    snprintf(listen, sizeof listen, "127.0.0.1:%d", d.port);
+    for (int i = 0; i < 12; i++) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+            if (fd < 0 || dup2(fd, 2) < 0)
+                _exit(126);
+            setenv("DESK_ATTACH", "1", 1);
+            execl(DESKD_PATH, DESKD_PATH, "--listen", listen, "--display", display, (char *)NULL);
+            _exit(127);
+        }
+        int status = -1;
+        CHECK(pid > 0 && waitpid(pid, &status, 0) == pid, "the second deskd ran");
+        FILE *f = fopen(log, "r");
+        size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
+        text[n] = '\0';
+        if (f)
+            fclose(f);
+        CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 1 && strstr(text, "cannot listen") &&
+                        !strstr(text, "Sanitizer"),
+                "a deskd on a port in use exits 1 (status %#x): %.600s", status, text);
+    }
+    unlink(log);
+}
+
 int main(void) {
     check_timeout(120);
     check_require_tool("Xvfb");
@@ -270,6 +304,7 @@ int main(void) {
     /* The wait for an encoder is at most 2 s; the encode of a 640x480 PNG comes on top. */
     CHECK(png_max_ms < 3500, "longest PNG request %.0f ms", png_max_ms);
 
+    port_in_use(xs.name);
     shutdown_closes();
     if (check_failed)
         deskd_dump_log(&d);
