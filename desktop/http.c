@@ -223,29 +223,34 @@ static void timestamp(char *buf, size_t len) {
     snprintf(buf, len, "%s.%03uZ", day, (unsigned)(ts.tv_nsec / 1000000L) % 1000u);
 }
 
-static void error_reply(struct req *r, enum err_code code, const char *error, const char *raw) {
+char *http_error_text(enum err_code code, const char *error, const char *raw, const char *req_path,
+        const char *method, const json_t *extra) {
     /* Sentences quote request data, which may be invalid UTF-8 (or cut mid-character);
      * JSON strings must not be, or the intended 4xx would turn into a 500. The path
      * comes from the client too. */
     char *msg = util_utf8_clean(raw, strlen(raw), NULL);
-    char *path = util_utf8_clean(r->path, strlen(r->path), NULL);
+    char *path = util_utf8_clean(req_path, strlen(req_path), NULL);
     char when[40];
     timestamp(when, sizeof when);
-    int status = err_http_status(code);
     json_t *root = msg && path
                            ? json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s}", "error",
                                      error ? error : msg, "message", msg, "code", err_name(code),
-                                     "statusCode", status, "path", path, "method", r->method,
-                                     "timestamp", when, "source", DESK_WIRE_ERROR_SOURCE)
+                                     "statusCode", err_http_status(code), "path", path, "method",
+                                     method, "timestamp", when, "source", DESK_WIRE_ERROR_SOURCE)
                            : NULL;
     free(msg);
     free(path);
-    if (root && r->error_extra)
-        json_object_update(root, r->error_extra);
-    json_decref(r->error_extra);
-    r->error_extra = NULL;
+    if (root && extra)
+        json_object_update(root, (json_t *)extra);
     char *text = root ? json_dumps(root, JSON_COMPACT) : NULL;
     json_decref(root);
+    return text;
+}
+
+static void error_reply(struct req *r, enum err_code code, const char *error, const char *raw) {
+    char *text = http_error_text(code, error, raw, r->path, r->method, r->error_extra);
+    json_decref(r->error_extra);
+    r->error_extra = NULL;
     if (!text) {
         if (r->capture) {
             capture(r, 500, "application/json", NULL, 0, true);
@@ -259,7 +264,7 @@ static void error_reply(struct req *r, enum err_code code, const char *error, co
                 "application/json");
         return;
     }
-    reply_json_text(r, status, text, strlen(text));
+    reply_json_text(r, err_http_status(code), text, strlen(text));
 }
 
 void reply_error(struct req *r, enum err_code code, const char *fmt, ...) {
@@ -928,6 +933,8 @@ struct server *server_start(const struct server_config *cfg) {
     pthread_cond_init(&s->drained, NULL);
     util_cond_init_monotonic(&s->reaper_wake);
     if (cfg->token && !(s->token = strdup(cfg->token)))
+        goto error;
+    if (!http_lib_errors_ready())
         goto error;
     s->listen_fd = open_listener(cfg->host, cfg->port, &s->port);
     if (s->listen_fd < 0)

@@ -43,6 +43,20 @@ enum err_code { DESK_WIRE_ERRORS(DESK_ERR_ENUM_) };
 /* The code's name as sent ("INVALID_PARAMETER") and its HTTP status. */
 const char *err_name(enum err_code code);
 int err_http_status(enum err_code code);
+/*
+ * The body of every error answer: the JSON shape of Daytona's daemon (error,
+ * message, code, statusCode, path, method, timestamp, source) with extra's
+ * members added (extra may be NULL); error defaults to the sentence raw.
+ * malloc'd text, or NULL when out of memory.
+ */
+char *http_error_text(enum err_code code, const char *error, const char *raw, const char *req_path,
+        const char *method, const json_t *extra);
+/*
+ * Whether libmicrohttpd's own refusals will be answered with that JSON
+ * (mhd-errors.c); false, after logging why, when its functions cannot be
+ * found. Called before the server starts.
+ */
+bool http_lib_errors_ready(void);
 
 struct req_capture;
 

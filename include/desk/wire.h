@@ -36,9 +36,11 @@
     X(ATTACHED, 409, ERR_CONFLICT, "deskd is attached to a display it does not manage")            \
     X(MODIFIER_HELD, 409, ERR_CONFLICT, "another client holds a modifier key down")                \
     X(BODY_TOO_LARGE, 413, ERR_BODY_TOO_LARGE, "the request body is too large")                    \
+    X(MALFORMED_REQUEST, 400, ERR_BAD_REQUEST, "the request is not well-formed HTTP/1.1")          \
     X(URI_TOO_LONG, 414, ERR_BAD_REQUEST, "the request target (path and query) is too long")       \
     X(HEADER_TOO_LARGE, 431, ERR_BAD_REQUEST, "the request's header fields are too large")         \
     X(INTERNAL, 500, ERR_SERVER, "an internal fault in deskd")                                     \
+    X(HTTP_VERSION_NOT_SUPPORTED, 505, ERR_BAD_REQUEST, "deskd speaks HTTP/1.0 and 1.1 only")      \
     X(CAPTURE_FAILED, 500, ERR_SERVER, "the screen capture failed")                                \
     X(ENCODE_FAILED, 500, ERR_SERVER, "encoding the image failed")                                 \
     X(INPUT_FAILED, 500, ERR_SERVER, "the input action failed")                                    \

@@ -13,8 +13,8 @@
  *
  * Checked: deskd stays alive throughout; every 4xx/5xx deskd makes carries a
  * JSON error with a sentence (a JSON-RPC error's message for /mcp; /readyz's
- * 503 is its status document; the HTTP library's own answers to broken
- * framing are counted apart, see README);
+ * 503 is its status document; the answers to broken framing that the HTTP
+ * library refuses before routing are JSON too, and counted apart);
  * afterwards nothing is held (GET /computeruse/input/held empty once the
  * hold timeout passed, and the X server's keymap and pointer buttons clear),
  * the desktop comes back to "active", and deskd exits cleanly (sanitizers).
@@ -556,12 +556,10 @@ static void *run_client(void *p) {
             t->by_class[a.status / 100 < 6 ? a.status / 100 : 0]++;
             bool json = strncmp(a.ctype, "application/json", 16) == 0;
             if (a.status >= 400 && !a.head_request) {
-                if (kind == K_FRAMING && !json &&
-                        (a.status == 400 || a.status == 413 || a.status == 414 || a.status == 431 ||
-                                a.status == 505))
-                    t->library++; /* libmicrohttpd's own answer: see README */
-                else if (a.status == 503 && ti >= 0 && strcmp(valid[ti].path, "/readyz") == 0 &&
-                         json && strstr(a.body, "\"status\""))
+                if (kind == K_FRAMING && json && strstr(a.body, "\"path\":\"\""))
+                    t->library++; /* refused by libmicrohttpd, before routing: see README */
+                if (a.status == 503 && ti >= 0 && strcmp(valid[ti].path, "/readyz") == 0 && json &&
+                        strstr(a.body, "\"status\""))
                     ; /* the readiness probe's 503 is its status document (API.md §17) */
                 else if (!json || !has_sentence(&a))
                     note_bad(t, &req, &a, "an error without a JSON sentence");

@@ -7,7 +7,9 @@
  * cap get 503 BUSY; screenshots never wait more than about 2 s for an encoder;
  * SIGTERM closes idle kept-alive connections at once and answers in-flight
  * requests with Connection: close (typing stops early then: 503 CANCELLED).
- * A second deskd on the same port exits 1 without crashing.
+ * What libmicrohttpd refuses by itself (a 40 KiB request line or header, an
+ * HTTP version it does not speak, a malformed Content-Length or chunk) is
+ * JSON too. A second deskd on the same port exits 1 without crashing.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -129,6 +131,36 @@ static void framing(void) {
     CHECK(strstr(buf, "HEADER_TOO_LARGE") && strstr(buf, "application/json"),
             "a 20 kB header block: JSON 431: %.300s", buf);
     free(req);
+    /* Past libmicrohttpd's own 32 KiB, and what it cannot parse: refused by the library,
+     * answered with deskd's JSON. */
+    static const struct {
+        const char *head, *tail;
+        int status;
+        const char *code;
+    } lib[] = {
+            {"GET /computeruse/mouse/position?x=", " HTTP/1.1\r\nHost: x\r\n\r\n", 414,
+                    "URI_TOO_LONG"},
+            {"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ", "\r\n\r\n", 431, "HEADER_TOO_LARGE"},
+            {"GET /healthz HTTP/2.0\r\nHost: x\r\n\r\n", NULL, 505, "HTTP_VERSION_NOT_SUPPORTED"},
+            {"POST /computeruse/mouse/move HTTP/1.1\r\nHost: x\r\nContent-Type: "
+             "application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+                    NULL, 400, "MALFORMED_REQUEST"},
+    };
+    size_t lbig = 40000;
+    char *lreq = malloc(lbig + 512);
+    for (size_t i = 0; lreq && i < sizeof lib / sizeof lib[0]; i++) {
+        if (lib[i].tail)
+            snprintf(lreq, lbig + 512, "%s%0*d%s", lib[i].head, (int)lbig, 1, lib[i].tail);
+        else
+            snprintf(lreq, lbig + 512, "%s", lib[i].head);
+        int status = raw(lreq, buf, sizeof buf, &ms);
+        CHECK(status == lib[i].status, "library case %zu answered %d (want %d): %.300s", i, status,
+                lib[i].status, buf);
+        CHECK(strstr(buf, "Content-Type: application/json") && strstr(buf, lib[i].code) &&
+                        strstr(buf, "\"source\":\"DAYTONA_DAEMON\""),
+                "library case %zu: deskd's JSON error %s: %.300s", i, lib[i].code, buf);
+    }
+    free(lreq);
     /* HEAD on the probes: the GET's status, no 405. */
     CHECK_INT(raw("HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n", buf, sizeof buf, &ms), 200);
     int ready = raw("HEAD /readyz HTTP/1.1\r\nHost: x\r\n\r\n", buf, sizeof buf, &ms);
