@@ -24,22 +24,34 @@
 
 /* Field makers: name, required, then what the type needs, an example and a description. */
 #define F_INT(n, req, lo, hi, ex, d)                                                               \
-    {.name = (n), .type = SPEC_INT, .required = (req), .min = (lo), .max = (hi), .example = (ex), \
-            .description = (d)}
+    {                                                                                              \
+        .name = (n), .type = SPEC_INT, .required = (req), .min = (lo), .max = (hi),                \
+        .example = (ex), .description = (d)                                                        \
+    }
 #define F_NUM(n, req, lo, hi, ex, d)                                                               \
-    {.name = (n), .type = SPEC_NUM, .required = (req), .min = (lo), .max = (hi), .example = (ex), \
-            .description = (d)}
+    {                                                                                              \
+        .name = (n), .type = SPEC_NUM, .required = (req), .min = (lo), .max = (hi),                \
+        .example = (ex), .description = (d)                                                        \
+    }
 #define F_STR(n, req, ch, ex, d)                                                                   \
-    {.name = (n), .type = SPEC_STR, .required = (req), .choices = (ch), .example = (ex),           \
-            .description = (d)}
-#define F_BOOL(n, ex, d) {.name = (n), .type = SPEC_BOOL, .example = (ex), .description = (d)}
+    {                                                                                              \
+        .name = (n), .type = SPEC_STR, .required = (req), .choices = (ch), .example = (ex),        \
+        .description = (d)                                                                         \
+    }
+#define F_BOOL(n, ex, d)                                                                           \
+    { .name = (n), .type = SPEC_BOOL, .example = (ex), .description = (d) }
 #define F_LIST(n, req, lo, hi, it, obj, acc, ex, d)                                                \
-    {.name = (n), .type = SPEC_ARRAY, .required = (req), .min = (lo), .max = (hi), .items = (it),  \
-            .object = (obj), .accepts = (acc), .example = (ex), .description = (d)}
+    {                                                                                              \
+        .name = (n), .type = SPEC_ARRAY, .required = (req), .min = (lo), .max = (hi),              \
+        .items = (it), .object = (obj), .accepts = (acc), .example = (ex), .description = (d)      \
+    }
 #define F_OBJ(n, req, obj, acc, ex, d)                                                             \
-    {.name = (n), .type = SPEC_OBJECT, .required = (req), .object = (obj), .accepts = (acc),      \
-            .example = (ex), .description = (d)}
-#define F_END {.name = NULL}
+    {                                                                                              \
+        .name = (n), .type = SPEC_OBJECT, .required = (req), .object = (obj), .accepts = (acc),    \
+        .example = (ex), .description = (d)                                                        \
+    }
+#define F_END                                                                                      \
+    { .name = NULL }
 
 static const char *const buttons[] = {"left", "right", "middle", "back", "forward", NULL};
 static const char *const directions[] = {"up", "down", "left", "right", NULL};
@@ -152,8 +164,8 @@ static const struct spec_field scroll_fields[] = {
 };
 const struct spec spec_scroll = {"scroll", scroll_fields, NULL, false};
 
-static const struct spec_field button_fields[] = {X_(false), Y_(false), BUTTON_, SPACE_, REGION_,
-        F_END};
+static const struct spec_field button_fields[] = {
+        X_(false), Y_(false), BUTTON_, SPACE_, REGION_, F_END};
 const struct spec spec_button = {
         "button", button_fields, "x and y go together; without them the pointer stays.", false};
 
@@ -161,7 +173,7 @@ const struct spec spec_button = {
 #define DELAY_                                                                                     \
     F_INT("delay", false, 0, TYPE_DELAY_MAX, "0", "Milliseconds to wait after each character")
 #define TYPE_RULES                                                                                 \
-    "Control characters other than newline are refused (use key); the characters times delay " \
+    "Control characters other than newline are refused (use key); the characters times delay "     \
     "may take at most 10 minutes."
 
 static const struct spec_field type_action_fields[] = {TEXT_, DELAY_, F_END};
@@ -180,7 +192,10 @@ const struct spec spec_type_route = {"keyboard/type", type_route_fields, TYPE_RU
 static const struct spec_field key_fields[] = {
         F_STR("key", true, NULL, "\"enter\"",
                 "enter, escape, tab, backspace, up, f5, a, or an X keysym name"),
-        {.name = "modifiers", .type = SPEC_ARRAY, .max = ACT_MODS_MAX, .items = SPEC_STR,
+        {.name = "modifiers",
+                .type = SPEC_ARRAY,
+                .max = ACT_MODS_MAX,
+                .items = SPEC_STR,
                 .unique = true,
                 .accepts = "a list of at most " NUM_(ACT_MODS_MAX) " strings such as [\"ctrl\", "
                                                                    "\"shift\"]",
@@ -213,12 +228,16 @@ const struct spec spec_none = {"none", none_fields, NULL, true};
     F_STR("until", until_required, untils, "\"stable\"",                                           \
             "stable: no change for stableMs; changed: a change since the frame since"),            \
             F_INT("stableMs", false, DAMAGE_STABLE_MIN_MS, DAMAGE_STABLE_MAX_MS, "300",            \
-                    "How long the screen must not change, ms (default 300)"),                     \
+                    "How long the screen must not change, ms (default 300)"),                      \
             F_INT("timeoutMs", false, DAMAGE_TIMEOUT_MIN_MS, DAMAGE_TIMEOUT_MAX_MS, "5000",        \
-                    "The longest wait, ms (default 5000); a timeout is not an error"),            \
-            {.name = "since", .type = SPEC_INT, .min = 0, .max = 9223372036854775807.0,           \
-                    .accepts = "a frame id (an integer from 0 to 2^63-1)", .example = "0",        \
-                    .description = "A frameId from an answer; default: now"},                     \
+                    "The longest wait, ms (default 5000); a timeout is not an error"),             \
+            {.name = "since",                                                                      \
+                    .type = SPEC_INT,                                                              \
+                    .min = 0,                                                                      \
+                    .max = 9223372036854775807.0,                                                  \
+                    .accepts = "a frame id (an integer from 0 to 2^63-1)",                         \
+                    .example = "0",                                                                \
+                    .description = "A frameId from an answer; default: now"},                      \
             F_OBJ("region", false, &spec_rect, "an object {\"x\",\"y\",\"width\",\"height\"}",     \
                     "{\"x\": 0, \"y\": 0, \"width\": 100, \"height\": 100}",                       \
                     "Watch only this screen rectangle, screen pixels")
@@ -249,12 +268,12 @@ static const struct spec spec_settle = {"observe.settle", settle_fields, NULL, f
     F_STR("fit", false, fits, "\"xga\"",                                                           \
             "Size the image to fit xga (1024x768), wxga (1280x800) or fwxga (1366x768)"),          \
             F_INT("maxLongEdge", false, 1, SPACE_MAX_SIDE, "1280",                                 \
-                    "Size the image so its long edge is at most this, pixels"),                   \
-            F_INT("maxPixels", false, 1, (double)SPACE_MAX_SIDE * SPACE_MAX_SIDE, "1000000",       \
+                    "Size the image so its long edge is at most this, pixels"),                    \
+            F_INT("maxPixels", false, 1, (double)SPACE_MAX_SIDE *SPACE_MAX_SIDE, "1000000",        \
                     "Size the image to at most this many pixels"),                                 \
             F_NUM("scale", false, 0.1, 1.0, "0.5", "Scale the image by this factor")
 #define SHOT_FIELDS_                                                                               \
-    F_STR("format", false, formats, "\"png\"", "The image format (default png)"),                 \
+    F_STR("format", false, formats, "\"png\"", "The image format (default png)"),                  \
             F_INT("quality", false, 1, 100, "85", "jpeg and webp quality"),                        \
             F_BOOL("showCursor", "false", "Draw the pointer into the image")
 
@@ -295,7 +314,9 @@ static const struct spec_field launch_fields[] = {
                 "a list of 1 to " NUM_(ARGV_MAX) " strings, the program first (no shell): "
                                                  "[\"xfce4-terminal\", \"--title\", \"x\"]",
                 "[\"true\"]", "The program and its arguments; no shell"),
-        {.name = "env", .type = SPEC_MAP, .max = ENV_MAX,
+        {.name = "env",
+                .type = SPEC_MAP,
+                .max = ENV_MAX,
                 .accepts = "an object of at most " NUM_(ENV_MAX) " string values: {\"NAME\": "
                                                                  "\"value\"}",
                 .example = "{\"LANG\": \"C.UTF-8\"}",
@@ -312,7 +333,7 @@ const struct spec spec_launch = {"launch", launch_fields, NULL, false};
     F_INT("x", req, -SHOT_MAX_COORD, SHOT_MAX_COORD, "0", "The frame's left edge, screen pixels"), \
             F_INT("y", req, -SHOT_MAX_COORD, SHOT_MAX_COORD, "0",                                  \
                     "The frame's top edge, screen pixels"),                                        \
-            F_INT("width", req, 1, GEOM_MAX_SIDE, "640", "The frame's width, screen pixels"),     \
+            F_INT("width", req, 1, GEOM_MAX_SIDE, "640", "The frame's width, screen pixels"),      \
             F_INT("height", req, 1, GEOM_MAX_SIDE, "480", "The frame's height, screen pixels")
 
 static const struct spec_field geometry_fields[] = {GEOM_FIELDS_(true), F_END};
@@ -362,8 +383,8 @@ static const struct spec_field a11y_find_fields[] = {
         REGION_,
         F_END,
 };
-const struct spec spec_a11y_find = {"a11y/find", a11y_find_fields,
-        "pid is required (positive) with scope pid.", false};
+const struct spec spec_a11y_find = {
+        "a11y/find", a11y_find_fields, "pid is required (positive) with scope pid.", false};
 
 static const struct spec_field a11y_focus_fields[] = {ID_, F_END};
 const struct spec spec_a11y_focus = {"a11y/node/focus", a11y_focus_fields, NULL, false};
@@ -388,7 +409,8 @@ const struct spec spec_a11y_value = {"a11y/node/value", a11y_value_fields, NULL,
 static const struct spec_field screenshot_fields[] = {
         SHOT_FIELDS_,
         FIT_FIELDS_,
-        F_INT("x", false, -SHOT_MAX_COORD, SHOT_MAX_COORD, "0", "Region's left edge, screen pixels"),
+        F_INT("x", false, -SHOT_MAX_COORD, SHOT_MAX_COORD, "0",
+                "Region's left edge, screen pixels"),
         F_INT("y", false, -SHOT_MAX_COORD, SHOT_MAX_COORD, "0", "Region's top edge, screen pixels"),
         F_INT("width", false, 1, SHOT_MAX_SIDE, "100", "Region's width, screen pixels"),
         F_INT("height", false, 1, SHOT_MAX_SIDE, "100", "Region's height, screen pixels"),
@@ -439,8 +461,8 @@ static void names(const struct spec *s, char *buf, size_t len) {
         n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? ", " : "", f->name);
 }
 
-static int check(json_t *obj, const struct spec *s, const char *also, const char *prefix,
-        char *err, size_t errlen);
+static int check(json_t *obj, const struct spec *s, const char *also, const char *prefix, char *err,
+        size_t errlen);
 
 /* An INT field's bounds; none given (both 0): any C int. */
 static long int_min(const struct spec_field *f) {
@@ -515,8 +537,8 @@ static int check_field(json_t *obj, json_t *v, const struct spec_field *f, const
     return 0;
 }
 
-static int check(json_t *obj, const struct spec *s, const char *also, const char *prefix,
-        char *err, size_t errlen) {
+static int check(json_t *obj, const struct spec *s, const char *also, const char *prefix, char *err,
+        size_t errlen) {
     const char *key;
     json_t *v;
     char list[400];

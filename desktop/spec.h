@@ -49,19 +49,19 @@ struct spec_field {
 };
 
 struct spec {
-    const char *name;               /* "click", "space": in tests */
+    const char *name;                /* "click", "space": in tests */
     const struct spec_field *fields; /* ends with a field whose name is NULL */
-    const char *rules;              /* what the parser checks beyond the table, or NULL */
-    bool open;                      /* members beyond fields are accepted (query strings) */
+    const char *rules;               /* what the parser checks beyond the table, or NULL */
+    bool open;                       /* members beyond fields are accepted (query strings) */
 };
 
 /* The shapes, one per body or query (the routes name them; mcp.c's tools too). */
-extern const struct spec spec_move, spec_click, spec_drag, spec_scroll, spec_button,
-        spec_pointer, spec_type_route, spec_type_action, spec_key, spec_hotkey, spec_key_name,
-        spec_release_all, spec_wait_action, spec_wait, spec_actions, spec_launch, spec_geometry,
-        spec_window_action, spec_clipboard_set, spec_paste, spec_a11y_find, spec_a11y_focus,
-        spec_a11y_invoke, spec_a11y_value, spec_screenshot, spec_windows, spec_clipboard_get,
-        spec_a11y_tree, spec_none /* a query with no parameters */;
+extern const struct spec spec_move, spec_click, spec_drag, spec_scroll, spec_button, spec_pointer,
+        spec_type_route, spec_type_action, spec_key, spec_hotkey, spec_key_name, spec_release_all,
+        spec_wait_action, spec_wait, spec_actions, spec_launch, spec_geometry, spec_window_action,
+        spec_clipboard_set, spec_paste, spec_a11y_find, spec_a11y_focus, spec_a11y_invoke,
+        spec_a11y_value, spec_screenshot, spec_windows, spec_clipboard_get, spec_a11y_tree,
+        spec_none /* a query with no parameters */;
 
 /* A field of s by name; NULL when s has none. */
 const struct spec_field *spec_field(const struct spec *s, const char *name);

@@ -127,8 +127,8 @@ static int route_parse(const struct mcp_call *c, char *err, size_t len) {
     if (strcmp(p, "/computeruse/a11y/tree") == 0) {
         if (a11y_err(a11y_tree_parse(arg_of, c, &q, &res), &res, err, len) < 0)
             return -1;
-        return space_query_parse(arg_of(c, "space"), arg_of(c, "region"), SCREEN_W, SCREEN_H, &sp,
-                err, len);
+        return space_query_parse(
+                arg_of(c, "space"), arg_of(c, "region"), SCREEN_W, SCREEN_H, &sp, err, len);
     }
     if (strcmp(p, "/computeruse/a11y/find") == 0) {
         if (a11y_err(a11y_find_parse(b, &q, &res), &res, err, len) < 0)
@@ -353,8 +353,7 @@ static void property(struct at *a, json_t *prop, bool required) {
     }
     /* A wrong type: a query has strings only, so a string is never one there. */
     json_t *wrong = NULL;
-    if (strcmp(type, "integer") == 0 || strcmp(type, "number") == 0 ||
-            strcmp(type, "array") == 0)
+    if (strcmp(type, "integer") == 0 || strcmp(type, "number") == 0 || strcmp(type, "array") == 0)
         wrong = json_string("abc");
     else if (strcmp(type, "boolean") == 0)
         wrong = a->query ? json_string("maybe") : json_integer(5);
@@ -407,8 +406,8 @@ static void test_tools(void) {
         const char *name = json_string_value(json_object_get(tool, "name"));
         json_t *schema = json_object_get(tool, "inputSchema");
         CHECK(json_is_object(schema) &&
-                        strcmp(json_string_value(json_object_get(schema, "type")) ?: "", "object") ==
-                                0 &&
+                        strcmp(json_string_value(json_object_get(schema, "type")) ?: "",
+                                "object") == 0 &&
                         json_is_object(json_object_get(schema, "properties")),
                 "%s: an object schema with properties", name);
         /* Every member the route's spec has is offered, but what the tool fixes. */
