@@ -357,7 +357,7 @@ int act_parse(json_t *obj, enum act_kind kind, const struct space *dflt, bool df
         return -EINVAL;
     }
     a->spaced = sp > 0;
-    if (!a->spaced && dflt_spaced) {
+    if (!a->spaced && dflt && dflt_spaced) {
         a->space = *dflt;
         a->spaced = true;
     }

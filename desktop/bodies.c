@@ -222,12 +222,13 @@ int launch_parse(json_t *b, struct launch_req *l, char *err, size_t errlen) {
 }
 
 int geometry_parse(json_t *body, struct x11_rect *g, char *err, size_t errlen) {
-    if (spec_check(body, &spec_geometry, NULL, err, errlen) < 0 ||
-            body_int(body, "x", true, -SHOT_MAX_COORD, SHOT_MAX_COORD, &g->x, err, errlen) < 0 ||
-            body_int(body, "y", true, -SHOT_MAX_COORD, SHOT_MAX_COORD, &g->y, err, errlen) < 0 ||
-            body_int(body, "width", true, 1, GEOM_MAX_SIDE, &g->width, err, errlen) < 0 ||
-            body_int(body, "height", true, 1, GEOM_MAX_SIDE, &g->height, err, errlen) < 0)
+    if (spec_check(body, &spec_geometry, NULL, err, errlen) < 0)
         return -EINVAL;
+    /* The table required each, an integer within its bounds. */
+    g->x = (int)json_integer_value(json_object_get(body, "x"));
+    g->y = (int)json_integer_value(json_object_get(body, "y"));
+    g->width = (int)json_integer_value(json_object_get(body, "width"));
+    g->height = (int)json_integer_value(json_object_get(body, "height"));
     return 0;
 }
 
@@ -270,12 +271,12 @@ int type_method_parse(json_t *body, bool *paste, char *err, size_t errlen) {
 
 int clip_set_parse(json_t *body, const char **text, size_t *len, enum clip_sel *sel, char *err,
         size_t errlen) {
-    const char *s = NULL;
     if (spec_check(body, &spec_clipboard_set, NULL, err, errlen) < 0 ||
-            clip_text_parse(body, text, len, err, errlen) < 0 ||
-            body_string(body, "selection", false, &s, NULL, err, errlen) < 0)
+            clip_text_parse(body, text, len, err, errlen) < 0)
         return -EINVAL;
-    return clip_selection_parse(s, sel, err, errlen);
+    /* A string or absent (null too), as the table checked. */
+    return clip_selection_parse(
+            json_string_value(json_object_get(body, "selection")), sel, err, errlen);
 }
 
 int paste_parse(json_t *body, const char **text, size_t *len, const char **keys,

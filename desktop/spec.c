@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -75,7 +74,7 @@ static const struct spec_field space_fields[] = {
         F_INT("height", true, 1, SPACE_MAX_SIDE, "768", "The image's height in pixels"),
         F_END,
 };
-static const struct spec spec_space = {"space", space_fields, NULL, false};
+static const struct spec spec_space = {space_fields, NULL, false};
 
 static const struct spec_field rect_fields[] = {
         F_INT("x", true, -SHOT_MAX_COORD, SHOT_MAX_COORD, "0", "Left edge, screen pixels"),
@@ -84,14 +83,14 @@ static const struct spec_field rect_fields[] = {
         F_INT("height", true, 1, SHOT_MAX_SIDE, "100", "Height in screen pixels"),
         F_END,
 };
-static const struct spec spec_rect = {"region", rect_fields, NULL, false};
+static const struct spec spec_rect = {rect_fields, NULL, false};
 
 static const struct spec_field point_fields[] = {
         F_NUM("x", true, -SHOT_MAX_COORD, SHOT_MAX_COORD, "10", "Horizontal pixel"),
         F_NUM("y", true, -SHOT_MAX_COORD, SHOT_MAX_COORD, "10", "Vertical pixel"),
         F_END,
 };
-static const struct spec spec_point = {"point", point_fields, NULL, false};
+static const struct spec spec_point = {point_fields, NULL, false};
 
 #define SPACE_                                                                                     \
     F_OBJ("space", false, &spec_space, "an object {\"width\", \"height\"}",                        \
@@ -116,10 +115,10 @@ static const struct spec spec_point = {"point", point_fields, NULL, false};
 /* ---- input (API.md §4, §5, §9) ---- */
 
 static const struct spec_field pointer_fields[] = {SPACE_, REGION_, F_END};
-const struct spec spec_pointer = {"pointer", pointer_fields, NULL, false};
+const struct spec spec_pointer = {pointer_fields, NULL, false};
 
 static const struct spec_field move_fields[] = {X_(true), Y_(true), SPACE_, REGION_, HOLD_, F_END};
-const struct spec spec_move = {"move", move_fields, NULL, false};
+const struct spec spec_move = {move_fields, NULL, false};
 
 static const struct spec_field click_fields[] = {
         X_(true),
@@ -132,7 +131,7 @@ static const struct spec_field click_fields[] = {
         HOLD_,
         F_END,
 };
-const struct spec spec_click = {"click", click_fields, NULL, false};
+const struct spec spec_click = {click_fields, NULL, false};
 
 static const struct spec_field drag_fields[] = {
         COORD_("startX", false, "Where the drag starts, horizontal pixel"),
@@ -149,8 +148,8 @@ static const struct spec_field drag_fields[] = {
         HOLD_,
         F_END,
 };
-const struct spec spec_drag = {"drag", drag_fields,
-        "Give either path or all of startX, startY, endX, endY, not both.", false};
+const struct spec spec_drag = {
+        drag_fields, "Give either path or all of startX, startY, endX, endY, not both.", false};
 
 static const struct spec_field scroll_fields[] = {
         X_(true),
@@ -162,12 +161,12 @@ static const struct spec_field scroll_fields[] = {
         HOLD_,
         F_END,
 };
-const struct spec spec_scroll = {"scroll", scroll_fields, NULL, false};
+const struct spec spec_scroll = {scroll_fields, NULL, false};
 
 static const struct spec_field button_fields[] = {
         X_(false), Y_(false), BUTTON_, SPACE_, REGION_, F_END};
 const struct spec spec_button = {
-        "button", button_fields, "x and y go together; without them the pointer stays.", false};
+        button_fields, "x and y go together; without them the pointer stays.", false};
 
 #define TEXT_ F_STR("text", true, NULL, "\"hello\"", "The text, UTF-8")
 #define DELAY_                                                                                     \
@@ -177,7 +176,7 @@ const struct spec spec_button = {
     "may take at most 10 minutes."
 
 static const struct spec_field type_action_fields[] = {TEXT_, DELAY_, F_END};
-const struct spec spec_type_action = {"type", type_action_fields, TYPE_RULES, false};
+const struct spec spec_type_action = {type_action_fields, TYPE_RULES, false};
 
 static const struct spec_field type_route_fields[] = {
         TEXT_,
@@ -187,7 +186,7 @@ static const struct spec_field type_route_fields[] = {
         F_STR("pasteKeys", false, NULL, "\"ctrl+v\"", "With method paste: the chord that pastes"),
         F_END,
 };
-const struct spec spec_type_route = {"keyboard/type", type_route_fields, TYPE_RULES, false};
+const struct spec spec_type_route = {type_route_fields, TYPE_RULES, false};
 
 static const struct spec_field key_fields[] = {
         F_STR("key", true, NULL, "\"enter\"",
@@ -204,23 +203,23 @@ static const struct spec_field key_fields[] = {
         F_INT("holdMs", false, 0, INPUT_HOLD_MAX_MS, "0", "Milliseconds the key stays down"),
         F_END,
 };
-const struct spec spec_key = {"key", key_fields, NULL, false};
+const struct spec spec_key = {key_fields, NULL, false};
 
 static const struct spec_field hotkey_fields[] = {
         F_STR("keys", true, NULL, "\"ctrl+shift+t\"", "One chord: modifiers then a key, by +"),
         F_END,
 };
-const struct spec spec_hotkey = {"hotkey", hotkey_fields, NULL, false};
+const struct spec spec_hotkey = {hotkey_fields, NULL, false};
 
 static const struct spec_field key_name_fields[] = {
         F_STR("key", true, NULL, "\"shift\"", "One key name"),
         F_END,
 };
-const struct spec spec_key_name = {"keyDown", key_name_fields, NULL, false};
+const struct spec spec_key_name = {key_name_fields, NULL, false};
 
 static const struct spec_field none_fields[] = {F_END};
-const struct spec spec_release_all = {"releaseAll", none_fields, NULL, false};
-const struct spec spec_none = {"none", none_fields, NULL, true};
+const struct spec spec_release_all = {none_fields, NULL, false};
+const struct spec spec_none = {none_fields, NULL, true};
 
 /* ---- waiting for the screen (§8) ---- */
 
@@ -243,7 +242,7 @@ const struct spec spec_none = {"none", none_fields, NULL, true};
                     "Watch only this screen rectangle, screen pixels")
 
 static const struct spec_field wait_fields[] = {WAIT_FIELDS_(true), F_END};
-const struct spec spec_wait = {"wait", wait_fields, NULL, false};
+const struct spec spec_wait = {wait_fields, NULL, false};
 
 static const struct spec_field wait_action_fields[] = {
         F_INT("ms", false, 0, ACT_WAIT_MAX_MS, "100", "A pause of this many milliseconds"),
@@ -251,7 +250,7 @@ static const struct spec_field wait_action_fields[] = {
         F_END,
 };
 const struct spec spec_wait_action = {
-        "wait action", wait_action_fields, "Give ms (a pause) or until (a screen wait).", false};
+        wait_action_fields, "Give ms (a pause) or until (a screen wait).", false};
 
 /* ---- batches (§9, §10) ---- */
 
@@ -262,7 +261,7 @@ static const struct spec_field settle_fields[] = {
                 "The longest wait, ms"),
         F_END,
 };
-static const struct spec spec_settle = {"observe.settle", settle_fields, NULL, false};
+static const struct spec spec_settle = {settle_fields, NULL, false};
 
 #define FIT_FIELDS_                                                                                \
     F_STR("fit", false, fits, "\"xga\"",                                                           \
@@ -278,8 +277,8 @@ static const struct spec spec_settle = {"observe.settle", settle_fields, NULL, f
             F_BOOL("showCursor", "false", "Draw the pointer into the image")
 
 static const struct spec_field observe_shot_fields[] = {FIT_FIELDS_, SHOT_FIELDS_, F_END};
-static const struct spec spec_observe_shot = {"observe.screenshot", observe_shot_fields,
-        "scale excludes fit, maxLongEdge and maxPixels.", false};
+static const struct spec spec_observe_shot = {
+        observe_shot_fields, "scale excludes fit, maxLongEdge and maxPixels.", false};
 
 static const struct spec_field observe_fields[] = {
         F_OBJ("settle", false, &spec_settle, "an object {\"stableMs\"?, \"timeoutMs\"?}", "{}",
@@ -289,7 +288,7 @@ static const struct spec_field observe_fields[] = {
                 "Take a screenshot after the actions (and the settle)"),
         F_END,
 };
-static const struct spec spec_observe = {"observe", observe_fields, NULL, false};
+static const struct spec spec_observe = {observe_fields, NULL, false};
 
 static const struct spec_field actions_fields[] = {
         F_LIST("actions", true, 0, BATCH_MAX, SPEC_OBJECT, NULL,
@@ -304,7 +303,7 @@ static const struct spec_field actions_fields[] = {
                 "What to do after the actions: settle and/or screenshot"),
         F_END,
 };
-const struct spec spec_actions = {"actions", actions_fields,
+const struct spec spec_actions = {actions_fields,
         "Every action is checked as its single route's body before any runs.", false};
 
 /* ---- apps, windows, clipboard (§12, §15) ---- */
@@ -327,7 +326,7 @@ static const struct spec_field launch_fields[] = {
                 "With waitForWindow: the longest wait, ms"),
         F_END,
 };
-const struct spec spec_launch = {"launch", launch_fields, NULL, false};
+const struct spec spec_launch = {launch_fields, NULL, false};
 
 #define GEOM_FIELDS_(req)                                                                          \
     F_INT("x", req, -SHOT_MAX_COORD, SHOT_MAX_COORD, "0", "The frame's left edge, screen pixels"), \
@@ -337,7 +336,7 @@ const struct spec spec_launch = {"launch", launch_fields, NULL, false};
             F_INT("height", req, 1, GEOM_MAX_SIDE, "480", "The frame's height, screen pixels")
 
 static const struct spec_field geometry_fields[] = {GEOM_FIELDS_(true), F_END};
-const struct spec spec_geometry = {"geometry", geometry_fields, NULL, false};
+const struct spec spec_geometry = {geometry_fields, NULL, false};
 
 static const struct spec_field window_action_fields[] = {
         F_INT("id", true, 1, WINDOW_ID_MAX, "1", "A window id from the windows tool"),
@@ -345,7 +344,7 @@ static const struct spec_field window_action_fields[] = {
         GEOM_FIELDS_(false),
         F_END,
 };
-const struct spec spec_window_action = {"window_action", window_action_fields,
+const struct spec spec_window_action = {window_action_fields,
         "x, y, width and height are required with action geometry, which they are for.", false};
 
 #define SELECTION_                                                                                 \
@@ -356,7 +355,7 @@ static const struct spec_field clipboard_set_fields[] = {
         SELECTION_,
         F_END,
 };
-const struct spec spec_clipboard_set = {"clipboard", clipboard_set_fields, NULL, false};
+const struct spec spec_clipboard_set = {clipboard_set_fields, NULL, false};
 
 /* ---- accessibility (§15) ---- */
 
@@ -384,10 +383,10 @@ static const struct spec_field a11y_find_fields[] = {
         F_END,
 };
 const struct spec spec_a11y_find = {
-        "a11y/find", a11y_find_fields, "pid is required (positive) with scope pid.", false};
+        a11y_find_fields, "pid is required (positive) with scope pid.", false};
 
 static const struct spec_field a11y_focus_fields[] = {ID_, F_END};
-const struct spec spec_a11y_focus = {"a11y/node/focus", a11y_focus_fields, NULL, false};
+const struct spec spec_a11y_focus = {a11y_focus_fields, NULL, false};
 
 static const struct spec_field a11y_invoke_fields[] = {
         ID_,
@@ -395,14 +394,14 @@ static const struct spec_field a11y_invoke_fields[] = {
                 "One of the node's actions (click, activate...); default its first"),
         F_END,
 };
-const struct spec spec_a11y_invoke = {"a11y/node/invoke", a11y_invoke_fields, NULL, false};
+const struct spec spec_a11y_invoke = {a11y_invoke_fields, NULL, false};
 
 static const struct spec_field a11y_value_fields[] = {
         ID_,
         F_STR("value", true, NULL, "\"text\"", "The text, or the number as text"),
         F_END,
 };
-const struct spec spec_a11y_value = {"a11y/node/value", a11y_value_fields, NULL, false};
+const struct spec spec_a11y_value = {a11y_value_fields, NULL, false};
 
 /* ---- query routes: what their parsers read from the query string ---- */
 
@@ -416,7 +415,7 @@ static const struct spec_field screenshot_fields[] = {
         F_INT("height", false, 1, SHOT_MAX_SIDE, "100", "Region's height, screen pixels"),
         F_END,
 };
-const struct spec spec_screenshot = {"screenshot", screenshot_fields,
+const struct spec spec_screenshot = {screenshot_fields,
         "x, y, width and height go together (at most 7680x4320 pixels); scale excludes fit, "
         "maxLongEdge and maxPixels.",
         true};
@@ -425,10 +424,10 @@ static const struct spec_field windows_fields[] = {
         F_STR("type", false, window_types, "\"normal\"", "Only windows of this type"),
         F_END,
 };
-const struct spec spec_windows = {"windows", windows_fields, NULL, true};
+const struct spec spec_windows = {windows_fields, NULL, true};
 
 static const struct spec_field clipboard_get_fields[] = {SELECTION_, F_END};
-const struct spec spec_clipboard_get = {"clipboard", clipboard_get_fields, NULL, true};
+const struct spec spec_clipboard_get = {clipboard_get_fields, NULL, true};
 
 static const struct spec_field a11y_tree_fields[] = {
         SCOPE_,
@@ -440,7 +439,7 @@ static const struct spec_field a11y_tree_fields[] = {
                 "With space: X,Y,WIDTH,HEIGHT, the screen rectangle that image shows"),
         F_END,
 };
-const struct spec spec_a11y_tree = {"a11y/tree", a11y_tree_fields,
+const struct spec spec_a11y_tree = {a11y_tree_fields,
         "pid is required (positive) with scope pid; region only with space.", true};
 
 /* ---- the check ---- */

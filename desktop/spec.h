@@ -49,7 +49,6 @@ struct spec_field {
 };
 
 struct spec {
-    const char *name;                /* "click", "space": in tests */
     const struct spec_field *fields; /* ends with a field whose name is NULL */
     const char *rules;               /* what the parser checks beyond the table, or NULL */
     bool open;                       /* members beyond fields are accepted (query strings) */
