@@ -166,7 +166,7 @@ static void node_route(struct req *r, enum node_op op) {
                                   : "value",
                 &id, &arg, &res) < 0) {
         reply_a11y(r, &res);
-    } else {
+    } else if (input_gate(r, "the accessibility action")) {
         const char *bus = stack_session_bus();
         int rc = op == OP_FOCUS    ? a11y_focus(bus, id, &res)
                  : op == OP_INVOKE ? a11y_invoke(bus, id, arg, &res)

@@ -141,7 +141,12 @@ static void api_actions(struct req *r) {
      */
     uint64_t before = 0;
     bool have_before = damage_frame(req_deskd(r)->damage, &before) == 0;
-    struct inputw_job job = {.fn = batch_job, .arg = &b, .cost_ms = cost};
+    /* Waits and pointer reads send no input: such a batch runs while a person holds control. */
+    bool reads_only = true;
+    for (int i = 0; i < b.n && reads_only; i++)
+        reads_only = b.acts[i].kind == ACT_WAIT || b.acts[i].kind == ACT_POINTER;
+    struct inputw_job job = {
+            .fn = batch_job, .arg = &b, .cost_ms = cost, .reads_only = reads_only};
     if (!input_job_run(r, &job, "the actions")) {
         batch_free(&b);
         return;

@@ -80,7 +80,7 @@ static void api_apps_launch(struct req *r) {
         reply_error(r, ERR_INVALID_PARAMETER, "%s", err);
     } else if (rc < 0) {
         reply_error(r, ERR_INTERNAL, "out of memory");
-    } else {
+    } else if (input_gate(r, "the launch")) {
         struct app_launch l = {.argv = lr.argv, .env = lr.env, .cwd = lr.cwd};
         pid_t pid = 0;
         rc = apps_launch(&l, &pid, err, sizeof err);
@@ -119,6 +119,8 @@ static void api_apps_kill(struct req *r) {
                 r->path_param);
         return;
     }
+    if (!input_gate(r, "the kill"))
+        return;
     int status = 0;
     int rc = apps_kill((pid_t)pid, &status);
     if (rc == -ESRCH) {

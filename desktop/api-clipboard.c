@@ -102,6 +102,8 @@ static void api_clipboard_set(struct req *r) {
         reply_error(r, ERR_INVALID_PARAMETER, "%s", err);
         return;
     }
+    if (!input_gate(r, "setting the clipboard"))
+        return;
     int rc = clipw_set(req_deskd(r)->clip, sel, text, len, err, sizeof err);
     /* Taking a selection asks only the X server: when it does not answer, it is away. */
     if (rc == -ETIMEDOUT)

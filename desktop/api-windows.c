@@ -127,7 +127,7 @@ static void share_unlock(void *arg) {
 static void act(
         struct req *r, enum x11_action action, const struct x11_rect *geom, const char *what) {
     Window w;
-    if (!window_id(r, &w))
+    if (!window_id(r, &w) || !input_gate(r, "the window action"))
         return;
     struct deskd *d = req_deskd(r);
     struct shared sh = {.xc = d->xwm};

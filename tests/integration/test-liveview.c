@@ -6,8 +6,9 @@
  * - a full-control link draws the desktop (the canvas matches deskd's
  *   screenshot) and a click and keys typed in it reach the tests' X client;
  * - Take control makes API input 409 HUMAN_IN_CONTROL (screenshots still
- *   work) until Give back; a view-only page shows no buttons and cannot
- *   take control;
+ *   work) until Give back, and the other routes that change the desktop
+ *   (clipboard, window, launch, kill, accessibility actions) with it; a
+ *   view-only page shows no buttons and cannot take control;
  * - a view-only link draws the desktop, and nothing reaches the X client or
  *   the clipboard even when the page's script sends KeyEvent, PointerEvent
  *   and ClientCutText on a WebSocket of its own;
@@ -384,6 +385,44 @@ int main(void) {
             "the Anthropic adapter's click is HUMAN_IN_CONTROL");
     json_decref(j);
     CHECK_INT(su_call(&d, "POST", "/computeruse/tools/anthropic", "{\"action\":\"screenshot\"}",
+                      "application/json", NULL),
+            200);
+    /* What else changes the desktop is refused too, and changes nothing: the clipboard, a
+     * window (evlog's: it still gets the click after Give back), a launch, a kill, an
+     * accessibility action. */
+    CHECK_INT(su_call(&d, "POST", "/computeruse/clipboard", "{\"text\":\"agent-while-human\"}",
+                      "application/json", &j),
+            409);
+    json_decref(j);
+    CHECK_INT(su_call(&d, "GET", "/computeruse/clipboard", NULL, NULL, &j), 200);
+    CHECK(strcmp(json_string_value(json_object_get(j, "text")) ?: "", "agent-while-human") != 0,
+            "the refused clipboard text is not on the clipboard");
+    json_decref(j);
+    char close_path[96];
+    snprintf(close_path, sizeof close_path, "/computeruse/windows/%lu/close",
+            (unsigned long)ev.window);
+    const char *const refused[][2] = {{close_path, NULL},
+            {"/computeruse/apps/launch", "{\"argv\":[\"xmessage\",\"agent\"]}"},
+            {"/computeruse/apps/1/kill", NULL},
+            {"/computeruse/a11y/node/invoke", "{\"id\":\"1:2\"}"}};
+    CHECK_INT(su_call(&d, "GET", "/computeruse/apps", NULL, NULL, &j), 200);
+    json_int_t apps_before = json_integer_value(json_object_get(j, "count"));
+    json_decref(j);
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        CHECK_INT(su_call(&d, "POST", refused[i][0], refused[i][1],
+                          refused[i][1] ? "application/json" : NULL, &j),
+                409);
+        CHECK(!strcmp(json_string_value(json_object_get(j, "code")) ?: "", "HUMAN_IN_CONTROL"),
+                "%s is HUMAN_IN_CONTROL", refused[i][0]);
+        json_decref(j);
+    }
+    CHECK_INT(su_call(&d, "GET", "/computeruse/apps", NULL, NULL, &j), 200);
+    CHECK_INT(json_integer_value(json_object_get(j, "count")), apps_before);
+    json_decref(j);
+    /* A batch that sends no input (a pause, a screen wait) still runs. */
+    CHECK_INT(su_call(&d, "POST", "/computeruse/actions",
+                      "{\"actions\":[{\"type\":\"wait\",\"ms\":10},{\"type\":\"wait\","
+                      "\"until\":\"stable\",\"stableMs\":50,\"timeoutMs\":2000}]}",
                       "application/json", NULL),
             200);
     CHECK_INT(su_call(&d, "GET", "/computeruse/control", NULL, NULL, &j), 200);
