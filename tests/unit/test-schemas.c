@@ -256,7 +256,7 @@ static const char *name_of(const struct at *a, char *buf, size_t len) {
 }
 
 static void accepts(const struct at *a, json_t *v, const char *what) {
-    char err[512] = "", name[128];
+    char err[1024] = "", name[128];
     json_t *args = with(a, v);
     char *shown = json_dumps(args, JSON_COMPACT);
     CHECK(call(a->tool, args, err, sizeof err) == 0, "%s: %s %s (%s) refused: %s", a->tool,
@@ -266,7 +266,7 @@ static void accepts(const struct at *a, json_t *v, const char *what) {
 }
 
 static void refuses(const struct at *a, json_t *v, const char *what) {
-    char err[512] = "", name[128];
+    char err[1024] = "", name[128];
     json_t *args = with(a, v);
     char *shown = json_dumps(args, JSON_COMPACT);
     int rc = call(a->tool, args, err, sizeof err);
@@ -420,7 +420,7 @@ static void test_tools(void) {
                     "%s: %s is offered unless the tool fixes it", name, f->name);
         }
         struct at a = {.tool = name, .schema = schema, .query = tools[i].in == IN_QUERY};
-        char err[512];
+        char err[1024];
         json_t *args = base_for(name, schema, NULL);
         CHECK(call(name, args, err, sizeof err) == 0, "%s: its base arguments pass: %s", name, err);
         json_decref(args);
