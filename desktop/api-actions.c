@@ -145,7 +145,8 @@ static void api_actions(struct req *r) {
     bool reads_only = true;
     for (int i = 0; i < b.n && reads_only; i++)
         reads_only = b.acts[i].kind == ACT_WAIT || b.acts[i].kind == ACT_POINTER;
-    struct inputw_job job = {.fn = batch_job, .arg = &b, .cost_ms = cost, .reads_only = reads_only};
+    struct inputw_job job = {
+            .fn = batch_job, .arg = &b, .cost_ms = cost, .reads_only = reads_only};
     if (!input_job_run(r, &job, "the actions")) {
         batch_free(&b);
         return;
