@@ -7,6 +7,8 @@
  * bounds, a wrong JSON type, a value outside its enum and a missing required
  * property are refused with a sentence naming it; a member the schema does
  * not offer is refused, so nothing the parser takes is missing from it.
+ * The batch's actions are walked the same way, each kind's spec as the
+ * schema of one action of the actions tool.
  */
 #include <math.h>
 #include <stdio.h>
@@ -158,6 +160,12 @@ static const struct {
                 "\"height\": 480}"},
         {"a11y_tree", "{\"scope\": \"pid\", \"pid\": 1, \"space\": \"1024x768\"}"},
         {"a11y_find", "{\"pid\": 1, \"space\": {\"width\": 1024, \"height\": 768}}"},
+        {"buttonDown", "{\"x\": 10, \"y\": 10}"},
+        {"buttonUp", "{\"x\": 10, \"y\": 10}"},
+        {"wait action", "{\"ms\": 100}"},
+        {"wait action",
+                "{\"until\": \"stable\", \"stableMs\": 300, \"timeoutMs\": 5000, \"since\": 0, "
+                "\"region\": {\"x\": 0, \"y\": 0, \"width\": 10, \"height\": 10}}"},
 };
 
 /* The first example of a schema property. */
@@ -199,11 +207,19 @@ static json_t *base_for(const char *tool, json_t *schema, const char *name) {
     return b;
 }
 
-/* Runs tool with args through tools/call and its route's parser. 0 or -1 with err. */
-static int call(const char *tool, json_t *args, char *err, size_t len) {
+/*
+ * Runs tool with args through tools/call and its route's parser; with kind,
+ * args are one action of that type of the actions tool. 0 or -1 with err.
+ */
+static int call(const char *tool, const char *kind, json_t *args, char *err, size_t len) {
     struct mcp_call c;
     struct mcp_error e = {0};
-    json_t *params = json_pack("{s:s, s:O}", "name", tool, "arguments", args);
+    json_t *action = json_deep_copy(args);
+    if (kind)
+        json_object_set_new(action, "type", json_string(kind));
+    json_t *params =
+            kind ? json_pack("{s:s, s:{s:[o]}}", "name", "actions", "arguments", "actions", action)
+                 : json_pack("{s:s, s:o}", "name", tool, "arguments", action);
     int rc = mcp_call_parse(params, &c, &e);
     if (rc < 0)
         snprintf(err, len, "%s", e.message);
@@ -216,8 +232,9 @@ static int call(const char *tool, json_t *args, char *err, size_t len) {
 
 /* Where a property lives: tool's arguments, then names down into objects. */
 struct at {
-    const char *tool;
-    json_t *schema; /* the tool's */
+    const char *tool; /* a tool, or the name bases[] gives a batch action's kind */
+    const char *kind; /* a batch action's type, or NULL */
+    json_t *schema;   /* the tool's (the kind's spec's) */
     const char *path[4];
     int depth;
     bool query;
@@ -259,7 +276,7 @@ static void accepts(const struct at *a, json_t *v, const char *what) {
     char err[1024] = "", name[128];
     json_t *args = with(a, v);
     char *shown = json_dumps(args, JSON_COMPACT);
-    CHECK(call(a->tool, args, err, sizeof err) == 0, "%s: %s %s (%s) refused: %s", a->tool,
+    CHECK(call(a->tool, a->kind, args, err, sizeof err) == 0, "%s: %s %s (%s) refused: %s", a->tool,
             name_of(a, name, sizeof name), what, shown, err);
     free(shown);
     json_decref(args);
@@ -269,7 +286,7 @@ static void refuses(const struct at *a, json_t *v, const char *what) {
     char err[1024] = "", name[128];
     json_t *args = with(a, v);
     char *shown = json_dumps(args, JSON_COMPACT);
-    int rc = call(a->tool, args, err, sizeof err);
+    int rc = call(a->tool, a->kind, args, err, sizeof err);
     CHECK(rc < 0, "%s: %s %s (%s) accepted", a->tool, name_of(a, name, sizeof name), what, shown);
     CHECK(rc == 0 || strstr(err, a->path[a->depth - 1]), "%s: %s %s: the sentence names it: %s",
             a->tool, name_of(a, name, sizeof name), what, err);
@@ -422,7 +439,8 @@ static void test_tools(void) {
         struct at a = {.tool = name, .schema = schema, .query = tools[i].in == IN_QUERY};
         char err[1024];
         json_t *args = base_for(name, schema, NULL);
-        CHECK(call(name, args, err, sizeof err) == 0, "%s: its base arguments pass: %s", name, err);
+        CHECK(call(name, NULL, args, err, sizeof err) == 0, "%s: its base arguments pass: %s", name,
+                err);
         json_decref(args);
         members(&a, schema);
         for (size_t k = 0; tools[i].drop && tools[i].drop[k]; k++) {
@@ -434,8 +452,45 @@ static void test_tools(void) {
     json_decref(list);
 }
 
+/* Every kind of batch action, its spec's schema against act_parse as batch_parse runs it. */
+static void test_actions(void) {
+    static const struct {
+        const char *kind;
+        const struct spec *spec;
+    } kinds[] = {
+            {"move", &spec_move},
+            {"click", &spec_click},
+            {"drag", &spec_drag},
+            {"scroll", &spec_scroll},
+            {"type", &spec_type_action},
+            {"key", &spec_key},
+            {"hotkey", &spec_hotkey},
+            {"keyDown", &spec_key_name},
+            {"keyUp", &spec_key_name},
+            {"buttonDown", &spec_button},
+            {"buttonUp", &spec_button},
+            {"releaseAll", &spec_release_all},
+            {"wait", &spec_wait_action},
+    };
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        json_t *schema = spec_schema(kinds[i].spec, NULL);
+        const char *kind = kinds[i].kind;
+        struct at a = {.tool = strcmp(kind, "wait") == 0 ? "wait action" : kind,
+                .kind = kind,
+                .schema = schema};
+        char err[1024];
+        json_t *args = base_for(a.tool, schema, NULL);
+        CHECK(call(a.tool, kind, args, err, sizeof err) == 0, "action %s: its base passes: %s",
+                kind, err);
+        json_decref(args);
+        members(&a, schema);
+        json_decref(schema);
+    }
+}
+
 int main(void) {
     check_timeout(60);
     test_tools();
+    test_actions();
     return check_finish();
 }
