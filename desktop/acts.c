@@ -12,9 +12,10 @@
 #include <string.h>
 
 #include "params.h"
+#include "spec.h"
 
 #define COORD_MAX SHOT_MAX_COORD
-#define MODS_MAX  8
+#define MODS_MAX  ACT_MODS_MAX
 /* The longest one type action may take by its characters and delay. */
 #define TYPE_TIME_MAX_MS (10L * 60 * 1000)
 /* What admission counts for an action with no long part (a click, a key). */
@@ -298,12 +299,54 @@ static bool pointer_kind(enum act_kind k) {
            k == ACT_BUTTON_DOWN || k == ACT_BUTTON_UP;
 }
 
+/* The spec of an action of kind; the single type route's also has method and pasteKeys. */
+static const struct spec *kind_spec(enum act_kind kind, bool single) {
+    static const struct spec *const specs[] = {
+            [ACT_POINTER] = &spec_pointer,
+            [ACT_MOVE] = &spec_move,
+            [ACT_CLICK] = &spec_click,
+            [ACT_DRAG] = &spec_drag,
+            [ACT_SCROLL] = &spec_scroll,
+            [ACT_TYPE] = &spec_type_action,
+            [ACT_KEY] = &spec_key,
+            [ACT_HOTKEY] = &spec_hotkey,
+            [ACT_KEY_DOWN] = &spec_key_name,
+            [ACT_KEY_UP] = &spec_key_name,
+            [ACT_BUTTON_DOWN] = &spec_button,
+            [ACT_BUTTON_UP] = &spec_button,
+            [ACT_RELEASE_ALL] = &spec_release_all,
+            [ACT_WAIT] = &spec_wait_action,
+    };
+    return kind == ACT_TYPE && single ? &spec_type_route : specs[kind];
+}
+
+/* The member a spec_check sentence is about: the word it starts with, as obj or s names it. */
+static const char *member_named(json_t *obj, const struct spec *s, const char *err) {
+    size_t n = strcspn(err, " .[");
+    const char *key;
+    json_t *v;
+    json_object_foreach(obj, key, v) {
+        if (strlen(key) == n && strncmp(key, err, n) == 0)
+            return key;
+    }
+    for (const struct spec_field *f = s->fields; f->name; f++) {
+        if (strlen(f->name) == n && strncmp(f->name, err, n) == 0)
+            return f->name;
+    }
+    return "";
+}
+
 int act_parse(json_t *obj, enum act_kind kind, const struct space *dflt, bool dflt_spaced,
         struct act *a, const char **field, char *err, size_t errlen) {
     memset(a, 0, sizeof *a);
     a->kind = kind;
     a->combo.key = NoSymbol;
     *field = "";
+    const struct spec *s = kind_spec(kind, !dflt);
+    if (spec_check(obj, s, dflt ? "type" : NULL, err, errlen) < 0) {
+        *field = member_named(obj, s, err);
+        return -EINVAL;
+    }
     if (parse_kind(a, obj, field, err, errlen) < 0)
         return -EINVAL;
     if (!pointer_kind(kind) && kind != ACT_POINTER)
@@ -314,7 +357,7 @@ int act_parse(json_t *obj, enum act_kind kind, const struct space *dflt, bool df
         return -EINVAL;
     }
     a->spaced = sp > 0;
-    if (!a->spaced && dflt_spaced) {
+    if (!a->spaced && dflt && dflt_spaced) {
         a->space = *dflt;
         a->spaced = true;
     }

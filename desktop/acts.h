@@ -40,6 +40,8 @@ enum act_kind {
 #define ACT_WAIT_MAX_MS 60000
 /* The most milliseconds a type action waits after each character ("delay"). */
 #define TYPE_DELAY_MAX 1000
+/* The most modifiers a key action holds ("modifiers"). */
+#define ACT_MODS_MAX 8
 
 struct act {
     enum act_kind kind;
@@ -78,9 +80,11 @@ struct act {
 
 /*
  * Parses obj (a JSON object) as an action of kind with the single routes'
- * field names. dflt (may be NULL) is the space coordinates are in when obj
- * has no "space" of its own (the batch's). Returns 0, or -EINVAL with a
- * sentence in err and the member it is about in *field ("x", "holdKeys").
+ * field names, checked first against the kind's spec (spec.h). dflt is the
+ * space coordinates are in when obj has no "space" of its own: a batch's
+ * (its actions also have "type"); NULL for a single route. Returns 0, or
+ * -EINVAL with a sentence in err and the member it is about in *field ("x",
+ * "holdKeys").
  * a->path is malloc'd: act_free, whatever the result.
  */
 int act_parse(json_t *obj, enum act_kind kind, const struct space *dflt, bool dflt_spaced,

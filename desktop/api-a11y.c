@@ -56,90 +56,36 @@ static bool screen_size(struct req *r, int *w, int *h) {
     return true;
 }
 
-/* A decimal int query value (absent or "": dflt). false: replied. */
-static bool query_int(struct req *r, const char *key, int dflt, int *out) {
-    const char *s = req_arg(r, key);
-    *out = dflt;
-    if (!s || !*s)
-        return true;
-    char *end = NULL;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || *end || v < INT_MIN || v > INT_MAX) {
-        bad_request(r, "invalid accessibility request: %s must be a decimal integer, got \"%s\"",
-                key, s);
-        return false;
-    }
-    *out = (int)v;
-    return true;
-}
-
-/* n decimal integers separated by sep, and nothing else, into v. */
-static bool ints(const char *s, char sep, long *v, int n) {
-    for (int k = 0; k < n; k++) {
-        char *end = NULL;
-        errno = 0;
-        v[k] = strtol(s, &end, 10);
-        if (errno || end == s || *end != (k + 1 < n ? sep : '\0'))
-            return false;
-        s = end + 1;
-    }
-    return true;
+static const char *arg_get(const void *ctx, const char *key) {
+    return req_arg(ctx, key);
 }
 
 /* [ext] the tree's space=WxH and region=x,y,w,h. false: replied. */
 static bool query_space(struct req *r, struct space *sp, bool *given) {
     const char *s = req_arg(r, "space"), *rg = req_arg(r, "region");
-    *given = s != NULL;
-    if (!s) {
-        if (rg)
-            bad_request(r, "region is accepted only with space=WIDTHxHEIGHT");
-        return !rg;
-    }
-    int sw, sh;
-    if (!screen_size(r, &sw, &sh))
+    int sw = 0, sh = 0, rc;
+    char err[400];
+    if (s && !screen_size(r, &sw, &sh))
         return false;
-    /* space_parse_json knows the bounds; the query form is turned into its JSON. */
-    json_t *body = json_object();
-    long v[4];
-    json_object_set_new(body, "space",
-            ints(s, 'x', v, 2)
-                    ? json_pack("{s:I, s:I}", "width", (json_int_t)v[0], "height", (json_int_t)v[1])
-                    : json_string(s));
-    if (rg) {
-        json_object_set_new(body, "region",
-                ints(rg, ',', v, 4) ? json_pack("{s:I, s:I, s:I, s:I}", "x", (json_int_t)v[0], "y",
-                                              (json_int_t)v[1], "width", (json_int_t)v[2], "height",
-                                              (json_int_t)v[3])
-                                    : json_string(rg));
+    if ((rc = space_query_parse(s, rg, sw, sh, sp, err, sizeof err)) < 0) {
+        bad_request(r, "%s", err);
+        return false;
     }
-    char err[256];
-    int rc = space_parse_json(body, sw, sh, sp, err, sizeof err);
-    json_decref(body);
-    if (rc < 0)
-        bad_request(r, "%s (query form: space=WIDTHxHEIGHT, region=X,Y,WIDTH,HEIGHT)", err);
-    return rc >= 0;
+    *given = rc > 0;
+    return true;
 }
 
 static void api_tree(struct req *r) {
     struct a11y_result res = {0};
     struct a11y_query q = {0};
-    int pid, depth;
     struct space sp;
     bool with_space;
-    if (a11y_parse_scope(req_arg(r, "scope"), &q.scope, &res) < 0) {
+    if (a11y_tree_parse(arg_get, r, &q, &res) < 0) {
         reply_a11y(r, &res);
         return;
     }
-    if (!query_int(r, "pid", 0, &pid) || !query_int(r, "maxDepth", -1, &depth) ||
-            !query_space(r, &sp, &with_space))
+    if (!query_space(r, &sp, &with_space))
         return;
-    if (q.scope == A11Y_SCOPE_PID && pid <= 0) {
-        bad_request(r, "invalid accessibility request: pid must be positive");
-        return;
-    }
-    q.pid = pid;
-    q.max_depth = depth;
     q.space = with_space ? &sp : NULL;
     bool truncated = false;
     json_t *root = a11y_tree(stack_session_bus(), &q, &truncated, &res);

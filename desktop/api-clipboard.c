@@ -93,28 +93,16 @@ static void api_clipboard_get(struct req *r) {
     free(text);
 }
 
-/* The "text" of a body, at most CLIP_MAX bytes; false after replying 400. */
-static bool text_of(struct req *r, const char **text, size_t *len) {
-    char err[256];
-    if (clip_text_parse(r->json, text, len, err, sizeof err) < 0) {
-        reply_error(r, ERR_INVALID_PARAMETER, "%s", err);
-        return false;
-    }
-    return true;
-}
-
 static void api_clipboard_set(struct req *r) {
     char err[256] = "";
-    const char *text, *s = NULL;
+    const char *text;
     size_t len;
     enum clip_sel sel;
-    if (!text_of(r, &text, &len))
-        return;
-    if (body_string(r->json, "selection", false, &s, NULL, err, sizeof err) < 0) {
+    if (clip_set_parse(r->json, &text, &len, &sel, err, sizeof err) < 0) {
         reply_error(r, ERR_INVALID_PARAMETER, "%s", err);
         return;
     }
-    if (!selection_of(r, s, &sel) || !input_gate(r, "setting the clipboard"))
+    if (!input_gate(r, "setting the clipboard"))
         return;
     int rc = clipw_set(req_deskd(r)->clip, sel, text, len, err, sizeof err);
     /* Taking a selection asks only the X server: when it does not answer, it is away. */

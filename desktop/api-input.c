@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "acts.h"
+#include "bodies.h"
 #include "deskd.h"
 #include "inputw.h"
 #include "params.h"
@@ -169,14 +170,11 @@ static void api_mouse_up(struct req *r) {
 static void api_keyboard_type(struct req *r) {
     /* [ext] "method": "paste" types through the clipboard (api-clipboard.c). */
     char err[256];
-    const char *method = "type";
-    if (body_string(r->json, "method", false, &method, NULL, err, sizeof err) < 0)
+    bool paste;
+    if (type_method_parse(r->json, &paste, err, sizeof err) < 0)
         reply_error(r, ERR_INVALID_PARAMETER, "%s", err);
-    else if (strcmp(method, "paste") == 0)
+    else if (paste)
         deskd_paste(r);
-    else if (strcmp(method, "type") != 0)
-        reply_error(r, ERR_INVALID_PARAMETER,
-                "method must be \"type\" (key by key) or \"paste\" (through the clipboard)");
     else
         single(r, ACT_TYPE, "typing");
 }

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bodies.h"
 #include "deskd.h"
 #include "params.h"
 
@@ -74,7 +75,7 @@ static void api_wait(struct req *r) {
     char err[256];
     struct damage_wait_spec spec;
     struct space_rect region;
-    if (wait_parse(r->json, &spec, &region, err, sizeof err) < 0) {
+    if (wait_body_parse(r->json, &spec, &region, err, sizeof err) < 0) {
         reply_error(r, ERR_INVALID_PARAMETER, "%s", err);
         return;
     }

@@ -45,14 +45,9 @@ json_t *deskd_window_json(const struct x11_window *w) {
 
 static void api_display_windows(struct req *r) {
     char err[256];
-    const char *type_arg = req_arg(r, "type");
-    int type = -1;
-    if (type_arg && (type = x11_type_parse(type_arg)) < 0) {
-        reply_error(r, ERR_INVALID_PARAMETER,
-                "type must be one of normal, dialog, utility, dock, desktop, splash, menu, "
-                "toolbar, notification, dropdown_menu, popup_menu, tooltip, combo, dnd (got "
-                "\"%s\")",
-                type_arg);
+    int type;
+    if (windows_type_parse(req_arg(r, "type"), &type, err, sizeof err) < 0) {
+        reply_error(r, ERR_INVALID_PARAMETER, "%s", err);
         return;
     }
     struct x11_window *wins = calloc(X11_WINDOWS_MAX, sizeof *wins);
@@ -94,7 +89,7 @@ static void api_display_windows(struct req *r) {
 /* The {id} of /computeruse/windows/{id}/...: a decimal X window id. */
 static bool window_id(struct req *r, Window *out) {
     long v;
-    if (!r->path_param || util_parse_long(r->path_param, 1, 0x1fffffff, &v) < 0) {
+    if (!r->path_param || util_parse_long(r->path_param, 1, WINDOW_ID_MAX, &v) < 0) {
         reply_error(r, ERR_INVALID_PARAMETER,
                 "the window id must be a decimal X window id from GET "
                 "/computeruse/display/windows (got \"%s\")",

@@ -15,6 +15,7 @@
 #include "keys.h"
 #include "params.h"
 #include "space.h"
+#include "spec.h"
 
 #define BAD(...)                                                                                   \
     do {                                                                                           \
@@ -22,6 +23,14 @@
         return -EINVAL;                                                                            \
     } while (0)
 
+int wait_body_parse(json_t *body, struct damage_wait_spec *spec, struct space_rect *region,
+        char *err, size_t errlen) {
+    if (spec_check(body, &spec_wait, NULL, err, errlen) < 0)
+        return -EINVAL;
+    return wait_parse(body, spec, region, err, errlen);
+}
+
+/* Checked by batch_parse's spec_check (spec_actions has observe). */
 int observe_parse(json_t *body, struct observe *o, char *err, size_t errlen) {
     memset(o, 0, sizeof *o);
     json_t *ob = json_object_get(body, "observe");
@@ -80,11 +89,11 @@ int observe_parse(json_t *body, struct observe *o, char *err, size_t errlen) {
 
 /* Parses every action; on failure err names actions[N] and the member. */
 int batch_parse(json_t *body, struct batch *b, char *err, size_t errlen) {
-    json_t *list = json_object_get(body, "actions");
-    if (!json_is_array(list) || json_array_size(list) > BATCH_MAX)
-        BAD("actions must be a list of at most %d actions {\"type\", ...}", BATCH_MAX);
-    struct space dflt;
     char e[512];
+    if (spec_check(body, &spec_actions, NULL, err, errlen) < 0)
+        return -EINVAL;
+    json_t *list = json_object_get(body, "actions");
+    struct space dflt;
     int sp = space_parse_json(body, 0, 0, &dflt, e, sizeof e);
     if (sp < 0)
         BAD("%s", e);
@@ -125,9 +134,6 @@ void batch_free(struct batch *b) {
         act_free(&b->acts[i]);
     free(b->acts);
 }
-
-#define ARGV_MAX 256
-#define ENV_MAX  256
 
 void launch_req_free(struct launch_req *l) {
     for (size_t i = 0; l->env_owned && i < l->nenv; i++)
@@ -202,6 +208,8 @@ static int parse_env(json_t *b, struct launch_req *l, char *err, size_t errlen) 
 }
 
 int launch_parse(json_t *b, struct launch_req *l, char *err, size_t errlen) {
+    if (spec_check(b, &spec_launch, NULL, err, errlen) < 0)
+        return -EINVAL;
     int rc = parse_argv(b, l, err, errlen);
     if (rc == 0)
         rc = parse_env(b, l, err, errlen);
@@ -214,11 +222,22 @@ int launch_parse(json_t *b, struct launch_req *l, char *err, size_t errlen) {
 }
 
 int geometry_parse(json_t *body, struct x11_rect *g, char *err, size_t errlen) {
-    if (body_int(body, "x", true, -SHOT_MAX_COORD, SHOT_MAX_COORD, &g->x, err, errlen) < 0 ||
-            body_int(body, "y", true, -SHOT_MAX_COORD, SHOT_MAX_COORD, &g->y, err, errlen) < 0 ||
-            body_int(body, "width", true, 1, GEOM_MAX_SIDE, &g->width, err, errlen) < 0 ||
-            body_int(body, "height", true, 1, GEOM_MAX_SIDE, &g->height, err, errlen) < 0)
+    if (spec_check(body, &spec_geometry, NULL, err, errlen) < 0)
         return -EINVAL;
+    /* The table required each, an integer within its bounds. */
+    g->x = (int)json_integer_value(json_object_get(body, "x"));
+    g->y = (int)json_integer_value(json_object_get(body, "y"));
+    g->width = (int)json_integer_value(json_object_get(body, "width"));
+    g->height = (int)json_integer_value(json_object_get(body, "height"));
+    return 0;
+}
+
+int windows_type_parse(const char *s, int *type, char *err, size_t errlen) {
+    *type = -1;
+    if (s && (*type = x11_type_parse(s)) < 0)
+        BAD("type must be one of normal, dialog, utility, dock, desktop, splash, menu, toolbar, "
+            "notification, dropdown_menu, popup_menu, tooltip, combo, dnd (got \"%.64s\")",
+                s);
     return 0;
 }
 
@@ -240,11 +259,32 @@ int clip_text_parse(json_t *body, const char **text, size_t *len, char *err, siz
     return 0;
 }
 
+int type_method_parse(json_t *body, bool *paste, char *err, size_t errlen) {
+    const char *method = "type";
+    if (body_string(body, "method", false, &method, NULL, err, errlen) < 0)
+        return -EINVAL;
+    *paste = strcmp(method, "paste") == 0;
+    if (!*paste && strcmp(method, "type") != 0)
+        BAD("method must be \"type\" (key by key) or \"paste\" (through the clipboard)");
+    return 0;
+}
+
+int clip_set_parse(json_t *body, const char **text, size_t *len, enum clip_sel *sel, char *err,
+        size_t errlen) {
+    if (spec_check(body, &spec_clipboard_set, NULL, err, errlen) < 0 ||
+            clip_text_parse(body, text, len, err, errlen) < 0)
+        return -EINVAL;
+    /* A string or absent (null too), as the table checked. */
+    return clip_selection_parse(
+            json_string_value(json_object_get(body, "selection")), sel, err, errlen);
+}
+
 int paste_parse(json_t *body, const char **text, size_t *len, const char **keys,
         struct key_combo *combo, char *err, size_t errlen) {
     char e[256];
     *keys = "ctrl+v";
-    if (clip_text_parse(body, text, len, err, errlen) < 0)
+    if (spec_check(body, &spec_type_route, NULL, err, errlen) < 0 ||
+            clip_text_parse(body, text, len, err, errlen) < 0)
         return -EINVAL;
     if (body_string(body, "pasteKeys", false, keys, NULL, e, sizeof e) < 0 ||
             keys_parse_hotkey(*keys, combo, e, sizeof e) < 0)
@@ -283,10 +323,20 @@ static int member_int(json_t *body, const char *key, long *out, struct a11y_resu
     return 0;
 }
 
+/* spec_check as Daytona's binding error. */
+static int a11y_check(json_t *body, const struct spec *s, struct a11y_result *res) {
+    char e[400];
+    if (spec_check(body, s, NULL, e, sizeof e) < 0)
+        A11Y_BAD(res, "invalid accessibility request: %s", e);
+    return 0;
+}
+
 int a11y_find_parse(json_t *body, struct a11y_query *q, struct a11y_result *res) {
     const char *scope, *match;
     long pid, limit;
-    if (member_string(body, "scope", &scope, res) < 0 || member_int(body, "pid", &pid, res) < 0 ||
+    if (a11y_check(body, &spec_a11y_find, res) < 0 ||
+            member_string(body, "scope", &scope, res) < 0 ||
+            member_int(body, "pid", &pid, res) < 0 ||
             member_string(body, "role", &q->role, res) < 0 ||
             member_string(body, "name", &q->name, res) < 0 ||
             member_string(body, "nameMatch", &match, res) < 0 ||
@@ -318,8 +368,81 @@ int a11y_find_parse(json_t *body, struct a11y_query *q, struct a11y_result *res)
 int a11y_node_parse(json_t *body, const char *arg_key, const char **id, const char **arg,
         struct a11y_result *res) {
     *arg = "";
-    if (member_string(body, "id", id, res) < 0 ||
+    const struct spec *s = !arg_key                        ? &spec_a11y_focus
+                           : strcmp(arg_key, "value") == 0 ? &spec_a11y_value
+                                                           : &spec_a11y_invoke;
+    if (a11y_check(body, s, res) < 0 || member_string(body, "id", id, res) < 0 ||
             (arg_key && member_string(body, arg_key, arg, res) < 0))
         return -1;
     return 0;
+}
+
+/* A decimal int query value (absent or "": dflt). */
+static int query_int(
+        arg_fn get, const void *ctx, const char *key, int dflt, int *out, struct a11y_result *res) {
+    const char *s = get(ctx, key);
+    *out = dflt;
+    if (!s || !*s)
+        return 0;
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || *end || v < INT_MIN || v > INT_MAX)
+        A11Y_BAD(res, "invalid accessibility request: %s must be a decimal integer, got \"%s\"",
+                key, s);
+    *out = (int)v;
+    return 0;
+}
+
+int a11y_tree_parse(arg_fn get, const void *ctx, struct a11y_query *q, struct a11y_result *res) {
+    int pid;
+    if (a11y_parse_scope(get(ctx, "scope"), &q->scope, res) < 0 ||
+            query_int(get, ctx, "pid", 0, &pid, res) < 0 ||
+            query_int(get, ctx, "maxDepth", -1, &q->max_depth, res) < 0)
+        return -1;
+    if (q->scope == A11Y_SCOPE_PID && pid <= 0)
+        A11Y_BAD(res, "invalid accessibility request: pid must be positive");
+    q->pid = pid;
+    return 0;
+}
+
+/* n decimal integers separated by sep, and nothing else, into v. */
+static bool ints(const char *s, char sep, long *v, int n) {
+    for (int k = 0; k < n; k++) {
+        char *end = NULL;
+        errno = 0;
+        v[k] = strtol(s, &end, 10);
+        if (errno || end == s || *end != (k + 1 < n ? sep : '\0'))
+            return false;
+        s = end + 1;
+    }
+    return true;
+}
+
+int space_query_parse(
+        const char *s, const char *rg, int sw, int sh, struct space *sp, char *err, size_t errlen) {
+    if (!s && rg)
+        BAD("region is accepted only with space=WIDTHxHEIGHT");
+    if (!s)
+        return 0;
+    /* space_parse_json knows the bounds; the query form is turned into its JSON. */
+    json_t *body = json_object();
+    long v[4];
+    json_object_set_new(body, "space",
+            ints(s, 'x', v, 2)
+                    ? json_pack("{s:I, s:I}", "width", (json_int_t)v[0], "height", (json_int_t)v[1])
+                    : json_string(s));
+    if (rg) {
+        json_object_set_new(body, "region",
+                ints(rg, ',', v, 4) ? json_pack("{s:I, s:I, s:I, s:I}", "x", (json_int_t)v[0], "y",
+                                              (json_int_t)v[1], "width", (json_int_t)v[2], "height",
+                                              (json_int_t)v[3])
+                                    : json_string(rg));
+    }
+    char e[256];
+    int rc = space_parse_json(body, sw, sh, sp, e, sizeof e);
+    json_decref(body);
+    if (rc < 0)
+        BAD("%s (query form: space=WIDTHxHEIGHT, region=X,Y,WIDTH,HEIGHT)", e);
+    return rc;
 }

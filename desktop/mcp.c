@@ -1,8 +1,8 @@
 /*
  * mcp: the JSON-RPC envelope, the tool table and tool calls as route
  * requests (see mcp.h). Every tool is a row of tools[] naming the HTTP route
- * it runs; the row also carries the tool's description and input JSON
- * Schema, which tools/list sends as they are.
+ * it runs and that route's parameter spec (spec.h), which the route's parser
+ * checks bodies against; tools/list generates each input schema from it.
  */
 #include "mcp.h"
 
@@ -12,211 +12,107 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "a11y.h"
-#include "acts.h"
-#include "apps.h"
-#include "damage.h"
-#include "input.h"
-#include "log.h"
-
 /* The protocol versions spoken, newest first: the answer to an unknown one. */
 static const char *const versions[] = {"2025-11-25", "2025-06-18"};
 #define NVERSIONS (sizeof versions / sizeof versions[0])
 
-/* The parsers' limits (acts.h, input.h) as schema text, so the two cannot drift apart. */
-#define STR_(x) #x
-#define NUM_(x) STR_(x)
-
-/* An integer schema from lo to hi. */
-#define INT_RANGE_(lo, hi)                                                                         \
-    "{\"type\": \"integer\", \"minimum\": " NUM_(lo) ", \"maximum\": " NUM_(hi) "}"
-
-/* The limits of the parsers' fields. */
-#define CLICKS_       INT_RANGE_(1, INPUT_CLICKS_MAX)
-#define LAUNCH_MS_    INT_RANGE_(1, APPS_WAIT_MAX_MS)
-#define SCROLL_       INT_RANGE_(0, INPUT_SCROLL_MAX)
-#define TYPE_DELAY_   INT_RANGE_(0, TYPE_DELAY_MAX)
-#define HOLD_MS_      INT_RANGE_(0, INPUT_HOLD_MAX_MS)
-#define STABLE_MS_    INT_RANGE_(DAMAGE_STABLE_MIN_MS, DAMAGE_STABLE_MAX_MS)
-#define WAIT_TIMEOUT_ INT_RANGE_(DAMAGE_TIMEOUT_MIN_MS, DAMAGE_TIMEOUT_MAX_MS)
-#define PATH_MAX_TEXT NUM_(INPUT_PATH_MAX)
-
-/* Schema fragments shared by the pointer tools. */
-#define XY_ "\"x\": {\"type\": \"integer\"}, \"y\": {\"type\": \"integer\"}"
-#define RECT_                                                                                      \
-    "{\"type\": \"object\", \"properties\": {" XY_ ", \"width\": {\"type\": \"integer\"}, "        \
-    "\"height\": {\"type\": \"integer\"}}}"
-#define SPACE_                                                                                     \
-    "\"space\": {\"type\": \"object\", \"description\": \"The image the coordinates are "          \
-    "pixels of (e.g. the screenshot taken with fit): {width, height}; coordinates are mapped "     \
-    "to the screen. Absent: screen pixels.\", \"properties\": {\"width\": {\"type\": "             \
-    "\"integer\"}, \"height\": {\"type\": \"integer\"}}, \"required\": [\"width\", \"height\"]}"
-#define HOLD_                                                                                      \
-    "\"holdKeys\": {\"type\": \"array\", \"items\": {\"type\": \"string\"}, \"description\": "     \
-    "\"Keys held during the action, e.g. [\\\"shift\\\"]\"}"
-#define BUTTON_                                                                                    \
-    "\"button\": {\"type\": \"string\", \"enum\": [\"left\", \"right\", \"middle\", \"back\", "    \
-    "\"forward\"], \"default\": \"left\"}"
 #define COORDS_                                                                                    \
     " Coordinates are screen pixels of the X display, origin top-left, unless space is given."
-#define OBJ_(props, req)                                                                           \
-    "{\"type\": \"object\", \"properties\": {" props "}, \"required\": [" req "]}"
-#define POINT_ OBJ_(XY_, "\"x\", \"y\"")
-#define A11Y_SCOPE_                                                                                \
-    "\"scope\": {\"type\": \"string\", \"enum\": [\"focused\", \"pid\", \"all\"], "                \
-    "\"default\": \"focused\"}"
-#define A11Y_ID_                                                                                   \
-    "\"id\": {\"type\": \"string\", \"description\": \"A node id from a11y_tree or a11y_find\"}"
+
+/* What double_click and triple_click fix. */
+static const char *const no_clicks[] = {"clicks", "double", NULL};
 
 static const struct mcp_tool tools[] = {
-        {"screenshot", "GET", "/computeruse/screenshot/compressed", IN_QUERY, NULL,
+        {"screenshot", "GET", "/computeruse/screenshot/compressed", IN_QUERY, NULL, NULL,
+                &spec_screenshot,
                 "Captures the screen (or the rectangle x, y, width, height of it) as an image. "
                 "fit sizes it for you: xga (fits 1024x768), wxga (1280x800), fwxga (1366x768), "
                 "or maxLongEdge=N and/or maxPixels=N; pass the image's width and height as space "
                 "to pointer tools to use its pixels as coordinates. The text block gives frameId "
-                "(equal ids: the "
-                "same screen), space (the image size) and region (the screen rectangle shown).",
-                OBJ_("\"format\": {\"type\": \"string\", \"enum\": [\"png\", \"jpeg\", \"webp\"], "
-                     "\"default\": \"png\"}, \"quality\": {\"type\": \"integer\", \"minimum\": 1, "
-                     "\"maximum\": 100}, \"fit\": {\"type\": \"string\"}, \"scale\": {\"type\": "
-                     "\"number\", \"minimum\": 0.1, \"maximum\": 1}, \"showCursor\": {\"type\": "
-                     "\"boolean\"}, " XY_ ", \"width\": {\"type\": \"integer\"}, \"height\": "
-                     "{\"type\": \"integer\"}",
-                        "")},
-        {"click", "POST", "/computeruse/mouse/click", IN_BODY, NULL,
+                "(equal ids: the same screen), space (the image size) and region (the screen "
+                "rectangle shown)."},
+        {"click", "POST", "/computeruse/mouse/click", IN_BODY, NULL, NULL, &spec_click,
                 "Moves the pointer to x, y and clicks (clicks: 1 to 3)." COORDS_
-                " Answers where the pointer is, in the same space.",
-                OBJ_(XY_ ", " BUTTON_ ", \"clicks\": " CLICKS_ ", " SPACE_ ", " HOLD_,
-                        "\"x\", \"y\"")},
-        {"double_click", "POST", "/computeruse/mouse/click", IN_BODY, "{\"clicks\": 2}",
-                "Double-clicks at x, y." COORDS_,
-                OBJ_(XY_ ", " BUTTON_ ", " SPACE_ ", " HOLD_, "\"x\", \"y\"")},
-        {"triple_click", "POST", "/computeruse/mouse/click", IN_BODY, "{\"clicks\": 3}",
-                "Triple-clicks at x, y (selects a line or paragraph)." COORDS_,
-                OBJ_(XY_ ", " BUTTON_ ", " SPACE_ ", " HOLD_, "\"x\", \"y\"")},
-        {"move", "POST", "/computeruse/mouse/move", IN_BODY, NULL,
-                "Moves the pointer to x, y without clicking." COORDS_,
-                OBJ_(XY_ ", " SPACE_ ", " HOLD_, "\"x\", \"y\"")},
-        {"drag", "POST", "/computeruse/mouse/drag", IN_BODY, NULL,
+                " Answers where the pointer is, in the same space."},
+        {"double_click", "POST", "/computeruse/mouse/click", IN_BODY, "{\"clicks\": 2}", no_clicks,
+                &spec_click, "Double-clicks at x, y." COORDS_},
+        {"triple_click", "POST", "/computeruse/mouse/click", IN_BODY, "{\"clicks\": 3}", no_clicks,
+                &spec_click, "Triple-clicks at x, y (selects a line or paragraph)." COORDS_},
+        {"move", "POST", "/computeruse/mouse/move", IN_BODY, NULL, NULL, &spec_move,
+                "Moves the pointer to x, y without clicking." COORDS_},
+        {"drag", "POST", "/computeruse/mouse/drag", IN_BODY, NULL, NULL, &spec_drag,
                 "Presses a button at startX, startY, moves to endX, endY and releases (or "
-                "follows path, 2 to " PATH_MAX_TEXT " points {x, y})." COORDS_,
-                OBJ_("\"startX\": {\"type\": \"integer\"}, \"startY\": {\"type\": \"integer\"}, "
-                     "\"endX\": {\"type\": \"integer\"}, \"endY\": {\"type\": \"integer\"}, "
-                     "\"path\": {\"type\": \"array\", \"items\": " POINT_ "}, " BUTTON_ ", " SPACE_
-                     ", " HOLD_,
-                        "")},
-        {"scroll", "POST", "/computeruse/mouse/scroll", IN_BODY, NULL,
-                "Scrolls at x, y: amount wheel clicks (default 1) in direction." COORDS_,
-                OBJ_(XY_ ", \"direction\": {\"type\": \"string\", \"enum\": [\"up\", \"down\", "
-                         "\"left\", \"right\"]}, \"amount\": " SCROLL_ ", " SPACE_ ", " HOLD_,
-                        "\"x\", \"y\", \"direction\"")},
-        {"type", "POST", "/computeruse/keyboard/type", IN_BODY, NULL,
+                "follows path, a list of points {x, y})." COORDS_},
+        {"scroll", "POST", "/computeruse/mouse/scroll", IN_BODY, NULL, NULL, &spec_scroll,
+                "Scrolls at x, y: amount wheel clicks (default 1) in direction." COORDS_},
+        {"type", "POST", "/computeruse/keyboard/type", IN_BODY, NULL, NULL, &spec_type_route,
                 "Types text as characters, whatever the keyboard layout; a newline presses "
                 "Return. Tabs and other control characters are refused: use key. delay: "
-                "milliseconds after each character.",
-                OBJ_("\"text\": {\"type\": \"string\"}, \"delay\": " TYPE_DELAY_, "\"text\"")},
-        {"key", "POST", "/computeruse/keyboard/key", IN_BODY, NULL,
+                "milliseconds after each character. method paste puts the text on the clipboard "
+                "and presses pasteKeys instead."},
+        {"key", "POST", "/computeruse/keyboard/key", IN_BODY, NULL, NULL, &spec_key,
                 "Presses and releases one key (enter, escape, tab, backspace, up, f5, a, or an "
-                "X keysym name) with modifiers (ctrl, alt, shift, cmd) held; holdMs holds it.",
-                OBJ_("\"key\": {\"type\": \"string\"}, \"modifiers\": {\"type\": \"array\", "
-                     "\"items\": {\"type\": \"string\"}}, \"holdMs\": " HOLD_MS_,
-                        "\"key\"")},
-        {"hotkey", "POST", "/computeruse/keyboard/hotkey", IN_BODY, NULL,
+                "X keysym name) with modifiers (ctrl, alt, shift, cmd) held; holdMs holds it."},
+        {"hotkey", "POST", "/computeruse/keyboard/hotkey", IN_BODY, NULL, NULL, &spec_hotkey,
                 "Presses one chord such as ctrl+shift+t: modifiers then the last key, released "
-                "in reverse order.",
-                OBJ_("\"keys\": {\"type\": \"string\"}", "\"keys\"")},
-        {"wait", "POST", "/computeruse/wait", IN_BODY, NULL,
+                "in reverse order."},
+        {"wait", "POST", "/computeruse/wait", IN_BODY, NULL, NULL, &spec_wait,
                 "Waits for the screen: until stable (no change for stableMs) or changed (since "
                 "frameId, default now), at most timeoutMs; a timeout is not an error (timedOut "
                 "is true). region limits it to a screen rectangle in screen pixels. Answers "
-                "frameId, changed, stable, timedOut, waitedMs and the regions that changed.",
-                OBJ_("\"until\": {\"type\": \"string\", \"enum\": [\"stable\", \"changed\"]}, "
-                     "\"stableMs\": " STABLE_MS_ ", \"timeoutMs\": " WAIT_TIMEOUT_ ", "
-                     "\"since\": {\"type\": \"integer\"}, \"region\": " RECT_,
-                        "\"until\"")},
-        {"cursor_position", "GET", "/computeruse/mouse/position", IN_QUERY, NULL,
-                "Answers the pointer position {x, y} in screen pixels.", OBJ_("", "")},
-        {"actions", "POST", "/computeruse/actions", IN_BODY, NULL,
-                "Runs up to 1000 input actions in order, none interleaved with other input; all "
-                "are checked before any runs, and what they pressed is released if one fails. "
-                "Each action has a type (move, click, drag, scroll, type, key, hotkey, keyDown, "
-                "keyUp, buttonDown, buttonUp, releaseAll, wait) and the fields of the tool of "
-                "that name; wait takes ms, or until, stableMs and timeoutMs as the wait tool. "
+                "frameId, changed, stable, timedOut, waitedMs and the regions that changed."},
+        {"cursor_position", "GET", "/computeruse/mouse/position", IN_QUERY, NULL, NULL, &spec_none,
+                "Answers the pointer position {x, y} in screen pixels."},
+        {"actions", "POST", "/computeruse/actions", IN_BODY, NULL, NULL, &spec_actions,
+                "Runs input actions in order, none interleaved with other input; all are checked "
+                "before any runs, and what they pressed is released if one fails. Each action "
+                "has a type (move, click, drag, scroll, type, key, hotkey, keyDown, keyUp, "
+                "buttonDown, buttonUp, releaseAll, wait) and the members of the tool of that "
+                "name; wait takes ms, or until, stableMs and timeoutMs as the wait tool. "
                 "observe {settle, screenshot} takes a screenshot after them. space applies to "
-                "every action that has none." COORDS_,
-                OBJ_("\"actions\": {\"type\": \"array\", \"items\": {\"type\": \"object\", "
-                     "\"properties\": {\"type\": {\"type\": \"string\"}}, \"required\": "
-                     "[\"type\"]}}, " SPACE_ ", \"observe\": {\"type\": \"object\"}",
-                        "\"actions\"")},
-        {"windows", "GET", "/computeruse/display/windows", IN_QUERY, NULL,
+                "every action that has none." COORDS_},
+        {"windows", "GET", "/computeruse/display/windows", IN_QUERY, NULL, NULL, &spec_windows,
                 "Lists the top-level windows: id, title, geometry in screen pixels, type, "
-                "states, which one is active. type filters (normal, dialog...).",
-                OBJ_("\"type\": {\"type\": \"string\"}", "")},
-        {"window_action", "POST", NULL, IN_WINDOW, NULL,
+                "states, which one is active. type filters (normal, dialog...)."},
+        {"window_action", "POST", NULL, IN_WINDOW, NULL, NULL, &spec_window_action,
                 "Asks the window manager to activate, close, minimize, maximize or restore the "
                 "window id (from windows), or to move and size it (geometry, with x, y, width, "
-                "height in screen pixels); answers the window once the change is visible.",
-                OBJ_("\"id\": {\"type\": \"integer\"}, \"action\": {\"type\": \"string\", "
-                     "\"enum\": [\"activate\", \"close\", \"minimize\", \"maximize\", "
-                     "\"restore\", \"geometry\"]}, " XY_ ", \"width\": {\"type\": \"integer\"}, "
-                     "\"height\": {\"type\": \"integer\"}",
-                        "\"id\", \"action\"")},
-        {"clipboard_get", "GET", "/computeruse/clipboard", IN_QUERY, NULL,
-                "Reads the clipboard's text (selection: clipboard, the default, or primary).",
-                OBJ_("\"selection\": {\"type\": \"string\", \"enum\": [\"clipboard\", "
-                     "\"primary\"]}",
-                        "")},
-        {"clipboard_set", "POST", "/computeruse/clipboard", IN_BODY, NULL,
+                "height in screen pixels); answers the window once the change is visible."},
+        {"clipboard_get", "GET", "/computeruse/clipboard", IN_QUERY, NULL, NULL,
+                &spec_clipboard_get,
+                "Reads the clipboard's text (selection: clipboard, the default, or primary)."},
+        {"clipboard_set", "POST", "/computeruse/clipboard", IN_BODY, NULL, NULL,
+                &spec_clipboard_set,
                 "Puts text on the clipboard (selection: clipboard, the default, or primary), "
-                "ready to paste.",
-                OBJ_("\"text\": {\"type\": \"string\"}, \"selection\": {\"type\": \"string\", "
-                     "\"enum\": [\"clipboard\", \"primary\"]}",
-                        "\"text\"")},
-        {"launch", "POST", "/computeruse/apps/launch", IN_BODY, NULL,
+                "ready to paste."},
+        {"launch", "POST", "/computeruse/apps/launch", IN_BODY, NULL, NULL, &spec_launch,
                 "Starts a program on the desktop from argv (no shell), with env and cwd; with "
                 "waitForWindow, answers once its first window is mapped (timeoutMs). Answers "
-                "its pid and window.",
-                OBJ_("\"argv\": {\"type\": \"array\", \"items\": {\"type\": \"string\"}, "
-                     "\"minItems\": 1}, \"env\": {\"type\": \"object\", \"additionalProperties\": "
-                     "{\"type\": \"string\"}}, \"cwd\": {\"type\": \"string\"}, "
-                     "\"waitForWindow\": {\"type\": \"boolean\"}, \"timeoutMs\": " LAUNCH_MS_,
-                        "\"argv\"")},
-        {"a11y_tree", "GET", "/computeruse/a11y/tree", IN_QUERY, NULL,
+                "its pid and window."},
+        {"a11y_tree", "GET", "/computeruse/a11y/tree", IN_QUERY, NULL, NULL, &spec_a11y_tree,
                 "The accessibility tree of the focused application (scope focused, the "
                 "default), of process pid (scope pid) or of every application (scope all): "
                 "nodes with id, role, name, states, actions and bounds in screen pixels; "
                 "maxDepth limits the depth. space (\"WIDTHxHEIGHT\" of a screenshot) adds "
-                "spaceBounds in that image's pixels, ready for the pointer tools.",
-                OBJ_(A11Y_SCOPE_ ", \"pid\": {\"type\": \"integer\", \"minimum\": 1}, "
-                                 "\"maxDepth\": {\"type\": \"integer\"}, \"space\": {\"type\": "
-                                 "\"string\", \"description\": \"WIDTHxHEIGHT, e.g. 1024x576\"}",
-                        "")},
-        {"a11y_find", "POST", "/computeruse/a11y/find", IN_BODY, NULL,
+                "spaceBounds in that image's pixels, ready for the pointer tools."},
+        {"a11y_find", "POST", "/computeruse/a11y/find", IN_BODY, NULL, NULL, &spec_a11y_find,
                 "Finds accessibility nodes by role (push button, text, ...), name (nameMatch "
                 "exact, substring or regex) and states (all of them, e.g. [\"focused\"]) in "
-                "scope; at most limit (default " NUM_(A11Y_FIND_LIMIT) ", up to " NUM_(
-                        A11Y_FIND_LIMIT_MAX) "). Each match has its id (for a11y_focus, "
-                                             "a11y_invoke, a11y_set_value) and bounds; with "
-                                             "space, also spaceBounds in that image's pixels.",
-                OBJ_(A11Y_SCOPE_
-                        ", \"pid\": {\"type\": \"integer\", \"minimum\": 1}, "
-                        "\"role\": {\"type\": \"string\"}, \"name\": {\"type\": \"string\"}, "
-                        "\"nameMatch\": {\"type\": \"string\", \"enum\": [\"exact\", "
-                        "\"substring\", \"regex\"]}, \"states\": {\"type\": \"array\", \"items\": "
-                        "{\"type\": \"string\"}}, \"limit\": {\"type\": \"integer\"}, " SPACE_,
-                        "")},
-        {"a11y_focus", "POST", "/computeruse/a11y/node/focus", IN_BODY, NULL,
+                "scope; at most limit. Each match has its id (for a11y_focus, a11y_invoke, "
+                "a11y_set_value) and bounds; with space, also spaceBounds in that image's "
+                "pixels."},
+        {"a11y_focus", "POST", "/computeruse/a11y/node/focus", IN_BODY, NULL, NULL,
+                &spec_a11y_focus,
                 "Gives the keyboard focus to the accessibility node id (from a11y_tree or "
-                "a11y_find).",
-                OBJ_(A11Y_ID_, "\"id\"")},
-        {"a11y_invoke", "POST", "/computeruse/a11y/node/invoke", IN_BODY, NULL,
+                "a11y_find)."},
+        {"a11y_invoke", "POST", "/computeruse/a11y/node/invoke", IN_BODY, NULL, NULL,
+                &spec_a11y_invoke,
                 "Performs an action of the accessibility node id (action: one of the node's "
                 "actions, such as click or activate; default its first), without moving the "
-                "pointer.",
-                OBJ_(A11Y_ID_ ", \"action\": {\"type\": \"string\"}", "\"id\"")},
-        {"a11y_set_value", "POST", "/computeruse/a11y/node/value", IN_BODY, NULL,
-                "Sets the text (or the numeric value) of the accessibility node id to value.",
-                OBJ_(A11Y_ID_ ", \"value\": {\"type\": \"string\"}", "\"id\", \"value\"")},
+                "pointer."},
+        {"a11y_set_value", "POST", "/computeruse/a11y/node/value", IN_BODY, NULL, NULL,
+                &spec_a11y_value,
+                "Sets the text (or the numeric value) of the accessibility node id to value."},
 };
 #define NTOOLS (sizeof tools / sizeof tools[0])
 
@@ -279,18 +175,19 @@ int mcp_msg_parse(json_t *msg, struct mcp_msg *m, struct mcp_error *e) {
     return 0;
 }
 
+const struct mcp_tool *mcp_tools(size_t *n) {
+    *n = NTOOLS;
+    return tools;
+}
+
 json_t *mcp_tool_list(void) {
     json_t *list = json_array();
     for (size_t i = 0; i < NTOOLS; i++) {
-        json_error_t jerr;
-        json_t *schema = json_loads(tools[i].schema, 0, &jerr);
-        if (!schema)
-            log_msg(LOG_ERROR, "mcp: the schema of tool %s is not JSON: %s", tools[i].name,
-                    jerr.text);
-        json_array_append_new(
-                list, json_pack("{s:s, s:s, s:o}", "name", tools[i].name, "description",
-                              tools[i].description, "inputSchema",
-                              schema ? schema : json_pack("{s:s}", "type", "object")));
+        const struct mcp_tool *t = &tools[i];
+        json_t *desc = t->spec->rules ? json_sprintf("%s %s", t->description, t->spec->rules)
+                                      : json_string(t->description);
+        json_array_append_new(list, json_pack("{s:s, s:o, s:o}", "name", t->name, "description",
+                                            desc, "inputSchema", spec_schema(t->spec, t->drop)));
     }
     return list;
 }
@@ -332,17 +229,19 @@ static int query_args(json_t *in, struct mcp_call *c, struct mcp_error *e) {
 
 /* A window tool: "id" and "action" make the path /computeruse/windows/{id}/{action}. */
 static int window_path(struct mcp_call *c, struct mcp_error *e) {
+    if (spec_check(c->body, &spec_window_action, NULL, e->message, sizeof e->message) < 0)
+        return -EPERM;
     json_t *id = json_object_get(c->body, "id");
     const char *action = json_string_value(json_object_get(c->body, "action"));
-    if (!json_is_integer(id) || json_integer_value(id) <= 0) {
+    /* One of the table's words: the action is a path segment and must stay one. */
+    const char *const *ok = spec_field(&spec_window_action, "action")->choices;
+    while (*ok && strcmp(*ok, action) != 0)
+        ok++;
+    if (!*ok) {
         snprintf(e->message, sizeof e->message,
-                "id must be a window id (a positive integer) from the windows tool");
-        return -EPERM;
-    }
-    /* Lowercase letters only: the action is a path segment and must stay one. */
-    if (!action || !*action || strspn(action, "abcdefghijklmnopqrstuvwxyz") != strlen(action)) {
-        snprintf(e->message, sizeof e->message,
-                "action must be one of activate, close, minimize, maximize, restore, geometry");
+                "action must be one of activate, close, minimize, maximize, restore, geometry, "
+                "got \"%.64s\"",
+                action);
         return -EPERM;
     }
     snprintf(c->path, sizeof c->path, "/computeruse/windows/%" JSON_INTEGER_FORMAT "/%.32s",
@@ -369,9 +268,19 @@ int mcp_call_parse(json_t *params, struct mcp_call *c, struct mcp_error *e) {
                 e, 200, RPC_INVALID_PARAMS, "unknown tool \"%.64s\"; tools/list names them", name);
     const struct mcp_tool *t = c->tool;
     snprintf(c->path, sizeof c->path, "%s", t->path ? t->path : "");
+    /* What the tool fixes is not the caller's to give. */
+    for (size_t i = 0; t->drop && t->drop[i]; i++) {
+        if (json_object_get(args, t->drop[i])) {
+            snprintf(e->message, sizeof e->message, "%s is not an argument of %s (it sets it)",
+                    t->drop[i], t->name);
+            return -EPERM;
+        }
+    }
     if (t->in == IN_QUERY) {
-        /* The region of the screen, when given, is the region screenshot route. */
-        if (strcmp(t->name, "screenshot") == 0 && json_object_get(args, "width"))
+        /* The region of the screen, when any of it is given, is the region screenshot route. */
+        if (strcmp(t->name, "screenshot") == 0 &&
+                (json_object_get(args, "x") || json_object_get(args, "y") ||
+                        json_object_get(args, "width") || json_object_get(args, "height")))
             snprintf(c->path, sizeof c->path, "/computeruse/screenshot/region/compressed");
         return args ? query_args(args, c, e) : 0;
     }

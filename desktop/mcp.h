@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 #include "http.h"
+#include "spec.h"
 
 /* JSON-RPC 2.0's error codes. */
 #define RPC_PARSE_ERROR      (-32700)
@@ -75,9 +76,13 @@ struct mcp_tool {
     const char *path;
     enum mcp_tool_in in;
     const char *fixed; /* JSON object merged into the body (double_click: clicks 2), or NULL */
-    const char *description;
-    const char *schema; /* JSON Schema of the arguments */
+    const char *const *drop; /* spec fields the tool leaves out (the fixed ones), or NULL */
+    const struct spec *spec; /* the route's parameters: the input schema is made from it */
+    const char *description; /* for models; the spec's rules are appended */
 };
+
+/* The tool table (n rows). */
+const struct mcp_tool *mcp_tools(size_t *n);
 
 /* A tools/call as the request of the tool's route. */
 struct mcp_call {

@@ -1,8 +1,9 @@
 /*
  * libFuzzer harness: every JSON request-body parser of deskd, run as the
  * routes run them, without a server or a display. The first byte picks the
- * parser (and, for the single input routes, whether the batch's default
- * space applies); the rest is the body, parsed as http.c parses ROUTE_JSON
+ * parser (and, for the input actions, whether they are a single route's
+ * body or a batch's action, with or without the batch's default space);
+ * the rest is the body, parsed as http.c parses ROUTE_JSON
  * bodies (duplicate keys refused) or, for the a11y and recording routes that
  * read their own, as they do.
  *
@@ -43,16 +44,18 @@ static void refused(int rc, const char *err) {
         abort();
 }
 
-static void act(json_t *body, enum act_kind kind, bool spaced) {
+/* variant 0: a single route's body; 1: a batch's action; 2: one with the batch's space. */
+static void act(json_t *body, enum act_kind kind, int variant) {
     struct space dflt = {0};
     char err[512] = "";
     const char *field = NULL;
+    bool spaced = variant == 2;
     if (spaced && space_parse_json(body, 1280, 720, &dflt, err, sizeof err) < 0) {
         refused(-1, err);
         return;
     }
     struct act a;
-    int rc = act_parse(body, kind, &dflt, spaced, &a, &field, err, sizeof err);
+    int rc = act_parse(body, kind, variant ? &dflt : NULL, spaced, &a, &field, err, sizeof err);
     refused(rc, err);
     if (rc < 0 && !field)
         abort(); /* a batch names actions[N].field from it */
@@ -89,20 +92,19 @@ static void launch(json_t *body) {
 
 static void clipboard(json_t *body, bool paste) {
     char err[256] = "";
-    const char *text = NULL, *sel = NULL, *keys = NULL;
+    const char *text = NULL, *keys = NULL;
     size_t len = 0;
     enum clip_sel s;
     struct key_combo combo;
+    bool by_paste;
     if (paste) {
-        refused(paste_parse(body, &text, &len, &keys, &combo, err, sizeof err), err);
+        int rc = type_method_parse(body, &by_paste, err, sizeof err);
+        if (rc == 0 && by_paste)
+            rc = paste_parse(body, &text, &len, &keys, &combo, err, sizeof err);
+        refused(rc, err);
         return;
     }
-    int rc = clip_text_parse(body, &text, &len, err, sizeof err);
-    if (rc == 0)
-        rc = body_string(body, "selection", false, &sel, NULL, err, sizeof err);
-    if (rc >= 0)
-        rc = clip_selection_parse(sel, &s, err, sizeof err);
-    refused(rc, err);
+    refused(clip_set_parse(body, &text, &len, &s, err, sizeof err), err);
 }
 
 static void a11y(json_t *body, int variant) {
@@ -149,7 +151,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     struct x11_rect g;
     switch (which) {
     case P_WAIT:
-        refused(wait_parse(body, &spec, &region, err, sizeof err), err);
+        refused(wait_body_parse(body, &spec, &region, err, sizeof err), err);
         break;
     case P_BATCH:
         batch(body);
@@ -173,7 +175,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         (void)recs_label_ok(json_string_value(json_object_get(body, "label")));
         break;
     default:
-        act(body, (enum act_kind)which, (data[0] / P_N) & 1);
+        act(body, (enum act_kind)which, (data[0] / P_N) % 3);
         break;
     }
     json_decref(body);

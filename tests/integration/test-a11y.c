@@ -17,6 +17,9 @@
  *     A11Y_NODE_NOT_FOUND; malformed
  *     ids, scopes, regexes and bodies give Daytona's codes;
  *   - Daytona's TypeScript SDK's accessibility methods do the same (node);
+ *   - so do the MCP tools a11y_tree, a11y_find, a11y_invoke, a11y_set_value
+ *     and a11y_focus through the official MCP SDK's client (mcp.js), each
+ *     result read as a model reads it and checked against the application;
  *   - a stopped (SIGSTOP) application's request ends with an error instead of
  *     hanging, and another application's tree is answered meanwhile;
  *   - killing the bus gives A11Y_UNAVAILABLE and no restart by itself; the
@@ -399,6 +402,96 @@ static void check_sdk(const struct deskd_proc *d, struct app *a) {
     free(out);
 }
 
+/* An MCP tool call through mcp.js; the tool result's text parsed as JSON (NULL on isError). */
+static json_t *mcp_tool(struct nodeproc *n, const char *name, const char *args) {
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "{\"op\":\"call\",\"name\":\"%s\",\"arguments\":%s}", name, args);
+    json_t *a = nodeproc_ask(n, 20000, cmd);
+    json_t *r = json_object_get(a, "result");
+    const char *text = json_string_value(
+            json_object_get(json_array_get(json_object_get(r, "content"), 0), "text"));
+    bool ok = r && !json_is_true(json_object_get(r, "isError")) && text;
+    CHECK(ok, "MCP %s %s: %s", name, args,
+            text ? text
+            : a  ? json_string_value(json_object_get(a, "error"))
+                 : "no answer");
+    json_t *j = ok ? json_loads(text, 0, NULL) : NULL;
+    json_decref(a);
+    return j;
+}
+
+/* The first match of an MCP a11y_find (its id into id), and how many there were. */
+static int mcp_find(struct nodeproc *n, const char *args, char *id, size_t idlen) {
+    json_t *j = mcp_tool(n, "a11y_find", args);
+    json_t *m = json_object_get(j, "matches");
+    int count = json_is_array(m) ? (int)json_array_size(m) : -1;
+    snprintf(id, idlen, "%s", json_string_value(json_object_get(json_array_get(m, 0), "id")) ?: "");
+    json_decref(j);
+    return count;
+}
+
+/*
+ * The accessibility tools of deskd's MCP server (API.md §13) on the
+ * application, through the official MCP TypeScript SDK: the tree shows its
+ * widgets, find finds the button, invoke clicks it, set_value sets the
+ * entry's text and focus moves the keyboard focus to it, as the application
+ * reports, and find then answers the entry as the focused node.
+ */
+static void check_mcp(const struct deskd_proc *d, struct app *a) {
+    char script[1024], url[256], args[512], button[256], entry[256], focused[256];
+    snprintf(script, sizeof script, "%s/tests/integration/mcp.js", DESK_SOURCE_DIR);
+    snprintf(url, sizeof url, "%s/mcp", d->url);
+    const char *argv[] = {"node", script, "http", url, SU_TOKEN, NULL};
+    struct nodeproc n;
+    if (nodeproc_start(&n, argv) < 0) {
+        CHECK(0, "node started mcp.js");
+        return;
+    }
+    json_t *c = nodeproc_ask(&n, 20000, "{\"op\":\"connect\"}");
+    CHECK(json_is_true(json_object_get(c, "ok")), "the MCP SDK connected");
+    json_decref(c);
+    int pid = (int)a->p.pid;
+
+    snprintf(args, sizeof args, "{\"scope\":\"pid\",\"pid\":%d}", pid);
+    json_t *tree = mcp_tool(&n, "a11y_tree", args);
+    json_t *root = json_object_get(tree, "root");
+    json_t *btn = node_named(root, "Press me");
+    CHECK(btn && strcmp(json_string_value(json_object_get(btn, "role")) ?: "", "push button") == 0,
+            "MCP a11y_tree: a push button \"Press me\"");
+    CHECK(node_named(root, "Name") && node_named(root, "Volume") && node_named(root, "Check me"),
+            "MCP a11y_tree: the entry, the slider and the check box");
+    struct bounds *b = &a->b[0];
+    json_t *bb = json_object_get(btn, "bounds");
+    CHECK(get_int(bb, "x") == b->x && get_int(bb, "y") == b->y && get_int(bb, "width") == b->w &&
+                    get_int(bb, "height") == b->h,
+            "MCP a11y_tree: the button's bounds are where GTK put it (%d,%d %dx%d)", b->x, b->y,
+            b->w, b->h);
+    json_decref(tree);
+
+    snprintf(args, sizeof args,
+            "{\"scope\":\"pid\",\"pid\":%d,\"role\":\"push button\",\"name\":\"Press me\","
+            "\"nameMatch\":\"exact\"}",
+            pid);
+    CHECK_INT(mcp_find(&n, args, button, sizeof button), 1);
+    snprintf(args, sizeof args, "{\"id\":\"%s\"}", button);
+    json_decref(mcp_tool(&n, "a11y_invoke", args));
+    expect_line(a, "clicked", 5000);
+
+    snprintf(args, sizeof args, "{\"scope\":\"pid\",\"pid\":%d,\"states\":[\"editable\"]}", pid);
+    CHECK_INT(mcp_find(&n, args, entry, sizeof entry), 1);
+    snprintf(args, sizeof args, "{\"id\":\"%s\",\"value\":\"from mcp\"}", entry);
+    json_decref(mcp_tool(&n, "a11y_set_value", args));
+    expect_line(a, "entry from mcp", 5000);
+
+    snprintf(args, sizeof args, "{\"id\":\"%s\"}", entry);
+    json_decref(mcp_tool(&n, "a11y_focus", args));
+    expect_line(a, "focus entry", 5000);
+    snprintf(args, sizeof args, "{\"scope\":\"pid\",\"pid\":%d,\"states\":[\"focused\"]}", pid);
+    CHECK_INT(mcp_find(&n, args, focused, sizeof focused), 1);
+    CHECK_STR(focused, entry);
+    nodeproc_finish(&n, NULL, 10000);
+}
+
 /* The first node (depth first) whose role is role, or NULL. */
 static json_t *node_with_role(json_t *n, const char *role) {
     const char *s = json_string_value(json_object_get(n, "role"));
@@ -592,6 +685,7 @@ int main(void) {
         check_find_and_act(&d, &a, entry);
         check_closed_window(&d, &a);
         check_sdk(&d, &a);
+        check_mcp(&d, &a);
         check_hung_app(&d, &a);
         nodeproc_finish(&a.p, "quit", 5000);
     }
