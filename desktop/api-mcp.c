@@ -22,6 +22,7 @@
 #include "deskd.h"
 #include "log.h"
 #include "mcp.h"
+#include "spec.h"
 #include "util.h"
 
 /* ---- sessions ---- */
@@ -227,6 +228,9 @@ static void on_initialize(struct req *r, json_t *id, json_t *params) {
 static void on_call(struct req *r, json_t *id, json_t *params) {
     struct mcp_call c;
     struct mcp_error e;
+    /* A model's argument that its tool does not take is an error it can act on, not
+     * ignored as the HTTP API ignores unknown members. */
+    bool was = spec_strict(true);
     int rc = mcp_call_parse(params, &c, &e);
     if (rc == -EINVAL)
         reply_rpc_error(r, e.status, id, e.code, "%s", e.message);
@@ -234,6 +238,7 @@ static void on_call(struct req *r, json_t *id, json_t *params) {
         reply_result(r, id, tool_error(e.message), NULL);
     else
         reply_result(r, id, tool_run(r, &c), NULL);
+    spec_strict(was);
     mcp_call_free(&c);
 }
 

@@ -536,13 +536,22 @@ static int check_field(json_t *obj, json_t *v, const struct spec_field *f, const
     return 0;
 }
 
+/* Unknown members are refused on this thread (spec_strict). */
+static __thread bool strict;
+
+bool spec_strict(bool on) {
+    bool was = strict;
+    strict = on;
+    return was;
+}
+
 static int check(json_t *obj, const struct spec *s, const char *also, const char *prefix, char *err,
         size_t errlen) {
     const char *key;
     json_t *v;
     char list[400];
     json_object_foreach(obj, key, v) {
-        if (s->open || spec_field(s, key) || (also && strcmp(key, also) == 0))
+        if (!strict || s->open || spec_field(s, key) || (also && strcmp(key, also) == 0))
             continue;
         names(s, list, sizeof list);
         if (!list[0])

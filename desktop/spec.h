@@ -1,7 +1,7 @@
 /*
  * spec: the parameters of the request shapes, declared once (API.md §4-§15,
  * §13). A route's parser checks a body against its spec before reading it
- * (spec_check: unknown member, missing member, wrong JSON type, a number out
+ * (spec_check: missing member, wrong JSON type, a number out
  * of its bounds, a list of the wrong length), and tools/list's input schemas
  * are generated from the same specs (spec_schema), so the two cannot drift.
  *
@@ -67,13 +67,21 @@ const struct spec_field *spec_field(const struct spec *s, const char *name);
 
 /*
  * Checks obj (a JSON object, or NULL: no members) against s and, below it,
- * the objects of its OBJECT fields: every member is one of s's fields (also,
- * when not NULL, names one more that the caller reads), every required one is
- * present, and each has its JSON type, bounds and item count. 0, or -EINVAL
+ * the objects of its OBJECT fields: every required member is present, and
+ * each has its JSON type, bounds and item count. A member s does not name
+ * (nor also, when not NULL: one more that the caller reads) is ignored, as
+ * API.md says of request bodies, unless spec_strict is on. 0, or -EINVAL
  * with the sentence in err naming the member (space.width, observe.settle.x)
  * and what it accepts; numbers' sentences are params.h's body_* ones.
  */
 int spec_check(json_t *obj, const struct spec *s, const char *also, char *err, size_t errlen);
+
+/*
+ * Whether spec_check refuses unknown members on the calling thread (off by
+ * default; MCP tool calls turn it on: their schemas say additionalProperties
+ * false). Returns the previous setting, for the caller to restore.
+ */
+bool spec_strict(bool on);
 
 /*
  * The JSON Schema of s: an object schema with its fields as properties, their

@@ -220,11 +220,13 @@ static int call(const char *tool, const char *kind, json_t *args, char *err, siz
     json_t *params =
             kind ? json_pack("{s:s, s:{s:[o]}}", "name", "actions", "arguments", "actions", action)
                  : json_pack("{s:s, s:o}", "name", tool, "arguments", action);
+    bool was = spec_strict(true); /* as POST /mcp runs a tool call */
     int rc = mcp_call_parse(params, &c, &e);
     if (rc < 0)
         snprintf(err, len, "%s", e.message);
     else
         rc = route_parse(&c, err, len) < 0 ? -1 : 0;
+    spec_strict(was);
     mcp_call_free(&c);
     json_decref(params);
     return rc < 0 ? -1 : 0;
@@ -488,8 +490,26 @@ static void test_actions(void) {
     }
 }
 
+/* Over HTTP a member a route does not take is ignored (API.md: unknown keys are ignored). */
+static void test_http_ignores_unknown(void) {
+    char err[512] = "";
+    json_t *click = json_pack("{s:i, s:i, s:s}", "x", 5, "y", 6, "colour", "red");
+    CHECK(spec_check(click, &spec_click, NULL, err, sizeof err) == 0,
+            "an unknown member is ignored over HTTP: %s", err);
+    bool was = spec_strict(true);
+    CHECK(spec_check(click, &spec_click, NULL, err, sizeof err) < 0 && strstr(err, "colour"),
+            "and refused, naming it, for MCP: %s", err);
+    spec_strict(was);
+    json_t *bad = json_pack("{s:s, s:i, s:s}", "x", "5", "y", 6, "colour", "red");
+    CHECK(spec_check(bad, &spec_click, NULL, err, sizeof err) < 0 && strstr(err, "x"),
+            "a known member of the wrong type is still refused over HTTP: %s", err);
+    json_decref(click);
+    json_decref(bad);
+}
+
 int main(void) {
     check_timeout(60);
+    test_http_ignores_unknown();
     test_tools();
     test_actions();
     return check_finish();
