@@ -210,13 +210,24 @@ static bool sticky_key(const struct input *in, KeyCode kc) {
     return in->sticky_sym[kc] != NoSymbol;
 }
 
+/*
+ * Every XTest key event goes out here. On a connection whose I/O failed,
+ * Xlib's buffer is gone and a request would write through a NULL pointer:
+ * nothing is sent once the connection is dead (the server has no key of ours
+ * to release then).
+ */
+static void fake_key(struct input *in, unsigned kc, bool down) {
+    if (!dead(in))
+        XTestFakeKeyEvent(in->dpy, kc, down, CurrentTime);
+}
+
 static void key_down(struct input *in, KeyCode kc) {
     if (in->nheld < MAX_HELD)
         in->held[in->nheld++] = kc;
     if (sticky_key(in, kc))
         return;
     in->ours[kc / 8] |= (uint8_t)(1u << (kc % 8));
-    XTestFakeKeyEvent(in->dpy, kc, True, CurrentTime);
+    fake_key(in, kc, true);
 }
 
 static void key_up(struct input *in, KeyCode kc) {
@@ -229,7 +240,7 @@ static void key_up(struct input *in, KeyCode kc) {
     }
     if (sticky_key(in, kc))
         return;
-    XTestFakeKeyEvent(in->dpy, kc, False, CurrentTime);
+    fake_key(in, kc, false);
     in->last_key_ns = now_ns();
 }
 
@@ -241,6 +252,8 @@ static void key_up(struct input *in, KeyCode kc) {
  * libraries share one sequence of requests, so the order is kept either way.
  */
 static void fake_pointer(struct input *in, uint8_t type, uint8_t detail, int x, int y) {
+    if (dead(in))
+        return;
     xcb_test_fake_input(XGetXCBConnection(in->dpy), type, detail, XCB_CURRENT_TIME, XCB_NONE,
             (int16_t)x, (int16_t)y, 0);
 }
@@ -985,7 +998,7 @@ static void restore_foreign(struct input *in, const struct kbd_saved *sv, bool g
 static void lift_sticky_mods(struct input *in, bool down) {
     for (int kc = 0; kc < 256; kc++)
         if (in->sticky_sym[kc] != NoSymbol && in->sticky_modbits[kc])
-            XTestFakeKeyEvent(in->dpy, (unsigned)kc, down, CurrentTime);
+            fake_key(in, (unsigned)kc, down);
 }
 
 int input_type(struct input *in, const char *utf8, size_t len, int delay_ms) {
@@ -1384,7 +1397,7 @@ int input_release_all(struct input *in) {
         uint8_t bit = (uint8_t)(1u << (kc % 8));
         if ((keys[kc / 8] & bit) && ((in->ours[kc / 8] | in->ours_last[kc / 8]) & bit) &&
                 !sticky_key(in, (KeyCode)kc))
-            XTestFakeKeyEvent(in->dpy, (unsigned)kc, False, CurrentTime);
+            fake_key(in, (unsigned)kc, false);
     }
     unsigned buttons = (in->ours_buttons | in->ours_buttons_last) & ~in->sticky_buttons;
     for (int b = 1; b <= 5; b++)
@@ -1429,7 +1442,7 @@ int input_key_set(struct input *in, KeySym sym, bool down) {
     if (r == 0)
         r = key_for_sym(in, sym, IsModifierKey(sym), keep, &kc, &group, &level);
     if (r == 0 && !sticky_key(in, kc)) {
-        XTestFakeKeyEvent(in->dpy, kc, True, CurrentTime);
+        fake_key(in, kc, true);
         in->last_key_ns = now_ns();
         in->sticky_sym[kc] = sym;
         in->sticky_modbits[kc] = in->xkb->map->modmap[kc];
