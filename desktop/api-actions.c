@@ -25,8 +25,9 @@ static int batch_job(struct input *in, void *arg) {
     input_sticky_get(in, &before);
     int rc = 0;
     input_run_begin(in);
+    /* Between actions: a client that hung up, or a person who took control, stops the rest. */
     for (b->done = 0; b->done < b->n; b->done++)
-        if ((rc = act_run(in, &b->acts[b->done], true)) < 0)
+        if ((rc = input_check_cancel(in)) < 0 || (rc = act_run(in, &b->acts[b->done], true)) < 0)
             break;
     /*
      * The run's closing round trip comes back behind every pointer answer

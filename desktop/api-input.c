@@ -34,9 +34,26 @@ static int client_gone(void *arg) {
     return req_client_gone(arg);
 }
 
+/*
+ * An input job's stop condition: its client hung up, or a person took
+ * control. Asked when the job's turn comes (a job queued before the
+ * hand-over does not run after it) and between typed characters and hold
+ * steps (typing stops at once).
+ */
+static int gone_or_human(void *arg) {
+    return req_client_gone(arg) || control_human();
+}
+
+/* After input_job_run's job stopped early: the reply when a person took control meanwhile. */
+static bool human_took_over(struct req *r, const struct inputw_job *job, const char *what) {
+    return !job->reads_only && control_human() && !input_gate(r, what);
+}
+
 void reply_input_failure(
         struct req *r, const struct inputw_job *job, const struct act *a, const char *what) {
     int rc = job->rc;
+    if (rc == -ECANCELED && human_took_over(r, job, what))
+        return;
     if (job->dead || rc == -EIO)
         reply_no_display(
                 r, job->dead ? "the X display went away" : "the X server refused the input");
@@ -89,7 +106,7 @@ bool input_job_run(struct req *r, struct inputw_job *job_in, const char *what) {
     if (!job_in->reads_only && !input_gate(r, what))
         return false;
     struct inputw_job job = *job_in;
-    job.gone = client_gone;
+    job.gone = job.reads_only ? client_gone : gone_or_human;
     job.gone_arg = r;
     char err[256] = "";
     long retry = 0;
@@ -100,6 +117,8 @@ bool input_job_run(struct req *r, struct inputw_job *job_in, const char *what) {
                 "the input queue holds more than %ld s of work; %s would wait too long; retry in "
                 "%ld s",
                 INPUTW_WAIT_MAX_MS / 1000, what, retry);
+    } else if (rc == -ECANCELED && human_took_over(r, &job, what)) {
+        /* A person took control while it waited its turn: it never ran. */
     } else if (rc == -ECANCELED) {
         reply_error(r, ERR_CANCELLED, "the client went away while the request waited its turn");
     } else if (rc == -ENXIO) {

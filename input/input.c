@@ -1542,6 +1542,10 @@ void input_set_dead_check(struct input *in, bool (*fn)(void *arg), void *arg) {
     in->dead_arg = arg;
 }
 
+int input_check_cancel(struct input *in) {
+    return in->cancel && in->cancel(in->cancel_arg) ? -ECANCELED : 0;
+}
+
 void input_set_cancel(struct input *in, int (*fn)(void *arg), void *arg) {
     in->cancel = fn;
     in->cancel_arg = arg;

@@ -71,6 +71,8 @@ void input_set_dead_check(struct input *in, bool (*fn)(void *arg), void *arg);
  * keys are released and input_type returns -ECANCELED. fn may be NULL.
  */
 void input_set_cancel(struct input *in, int (*fn)(void *arg), void *arg);
+/* -ECANCELED when the cancel hook says stop now, else 0 (a run of actions asks between them). */
+int input_check_cancel(struct input *in);
 
 /* The pointer position in root (screen) coordinates. */
 int input_pointer(struct input *in, int *x, int *y);

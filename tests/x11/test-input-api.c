@@ -7,11 +7,16 @@
  *
  * Each check taps F1 through the API as a marker and reads evlog's lines up to
  * it, so waiting is on evlog's output, never on a timer.
+ *
+ * A person taking control (POST /computeruse/control) stops the agent's
+ * input at once: typing between characters, a held key's hold, and what
+ * was queued behind it, all 409 HUMAN_IN_CONTROL.
  */
 #include <X11/Xlib.h>
 #include <X11/extensions/XTest.h>
 #include <X11/keysym.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -332,6 +337,62 @@ static void test_modifier_held(void) {
                     ev.lines[i]);
 }
 
+/* A request on a thread of its own. */
+struct bg {
+    const char *path, *body;
+    long status;
+    char *reply;
+    pthread_t th;
+};
+
+static void *bg_post(void *arg) {
+    struct bg *b = arg;
+    b->status = post(b->path, b->body, &b->reply);
+    return NULL;
+}
+
+static void bg_check_409(struct bg *b, const char *what) {
+    pthread_join(b->th, NULL);
+    CHECK(b->status == 409 && b->reply && strstr(b->reply, "HUMAN_IN_CONTROL"),
+            "%s after the hand-over: %ld %.300s", what, b->status, b->reply ? b->reply : "");
+    free(b->reply);
+}
+
+static void test_takeover(void) {
+    /* Typing with a delay stops between characters once a person takes control. */
+    static const char text[] = "abcdefghijklmnopqrstuvwxyz";
+    struct bg typing = {"/computeruse/keyboard/type",
+            "{\"text\":\"abcdefghijklmnopqrstuvwxyz\",\"delay\":100}", 0, NULL, 0};
+    pthread_create(&typing.th, NULL, bg_post, &typing);
+    CHECK(evproc_collect(&ev, "key c ", LINE_MS), "the typing began");
+    CHECK_INT(post("/computeruse/control", "{\"holder\":\"human\"}", NULL), 200);
+    bg_check_409(&typing, "the typing");
+    CHECK_INT(post("/computeruse/control", "{\"holder\":\"agent\"}", NULL), 200);
+    CHECK(collect(), "the marker after the typing");
+    char *got = evproc_text(&ev);
+    CHECK(got && strlen(got) < strlen(text) - 3, "typing stopped early: %s", got ? got : "");
+    free(got);
+
+    /* A key held for 3 s, a move queued behind it: neither goes on after the hand-over. */
+    struct bg hold = {
+            "/computeruse/keyboard/key", "{\"key\":\"shift\",\"holdMs\":3000}", 0, NULL, 0};
+    pthread_create(&hold.th, NULL, bg_post, &hold);
+    CHECK(evproc_collect(&ev, "key Shift_L ", LINE_MS), "the hold began");
+    struct bg move = {"/computeruse/mouse/move", "{\"x\":700,\"y\":500}", 0, NULL, 0};
+    pthread_create(&move.th, NULL, bg_post, &move);
+    CHECK_INT(post("/computeruse/control", "{\"holder\":\"human\"}", NULL), 200);
+    bg_check_409(&hold, "the held key");
+    bg_check_409(&move, "the queued move");
+    char url[256];
+    snprintf(url, sizeof url, "%s/computeruse/mouse/position", base);
+    struct http_resp r;
+    http_request("GET", url, NULL, NULL, &r);
+    CHECK(r.status == 200 && !strstr(r.body, "\"x\":700"), "the pointer did not move: %s", r.body);
+    http_resp_free(&r);
+    CHECK_INT(post("/computeruse/control", "{\"holder\":\"agent\"}", NULL), 200);
+    check_nothing_held(dpy, "the hand-over");
+}
+
 int main(void) {
     check_timeout(120);
     check_require_tool("Xvfb");
@@ -353,6 +414,7 @@ int main(void) {
     test_pointer();
     test_rejected();
     test_modifier_held();
+    test_takeover();
     /* Whatever the active layout: text arrives the same. */
     static const char *const layouts[] = {"de", "ru"};
     for (size_t i = 0; i < sizeof layouts / sizeof layouts[0]; i++) {
