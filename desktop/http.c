@@ -608,6 +608,39 @@ static bool bad_framing(struct MHD_Connection *conn) {
     return te && (strcasecmp(te, "chunked") != 0 || cl);
 }
 
+/* What header_faults finds. */
+struct header_scan {
+    const char *length; /* the first Content-Length */
+    bool lengths_differ;
+};
+
+static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const char *key,
+        size_t key_size, const char *value, size_t value_size) {
+    (void)kind;
+    (void)key_size;
+    (void)value_size;
+    struct header_scan *h = cls;
+    if (value && strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+        if (!h->length)
+            h->length = value;
+        else
+            h->lengths_differ |= strcmp(h->length, value) != 0;
+    }
+    return MHD_YES;
+}
+
+/*
+ * A header libmicrohttpd reads one way and another server in the path may read
+ * another: Content-Length given twice with different values (MHD takes the
+ * first, and the rest of the body would be read as a request of its own). The
+ * sentence, or NULL.
+ */
+static const char *header_faults(struct MHD_Connection *conn) {
+    struct header_scan h = {0};
+    MHD_get_connection_values_n(conn, MHD_HEADER_KIND, scan_header, &h);
+    return h.lengths_differ ? "Content-Length is given twice with different values" : NULL;
+}
+
 static enum MHD_Result add_len(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
         const char *value, size_t value_size) {
     (void)kind;
@@ -641,6 +674,7 @@ static void admit(struct rstate *st, struct MHD_Connection *conn, const char *ur
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     long long announced = cl ? strtoll(cl, NULL, 10) : 0;
     bool probe = strcmp(st->path, "/healthz") == 0 || strcmp(st->path, "/readyz") == 0;
+    const char *fault;
     size_t target, header;
     request_sizes(conn, url, &target, &header);
     if (target > HTTP_TARGET_LIMIT) {
@@ -657,6 +691,9 @@ static void admit(struct rstate *st, struct MHD_Connection *conn, const char *ur
         st->close_after = true;
         reply_error(&st->req, ERR_INVALID_PARAMETER,
                 "Transfer-Encoding must be chunked alone, without Content-Length");
+    } else if ((fault = header_faults(conn))) {
+        st->close_after = true;
+        reply_error(&st->req, ERR_MALFORMED_REQUEST, "%s", fault);
     } else if (atomic_load(&st->srv->stopping)) {
         st->close_after = true;
         reply_error(&st->req, ERR_SHUTTING_DOWN, "deskd is shutting down");

@@ -101,6 +101,10 @@ static void framing(void) {
              "Content-Type: application/json\r\nContent-Length: 104857600\r\n\r\n",
                     413, "BODY_TOO_LARGE"},
             {"GET /healthz%00x HTTP/1.1\r\nHost: x\r\n\r\n", 400, "INVALID_PARAMETER"},
+            /* Two lengths: the rest of the body would otherwise be read as a request. */
+            {"POST /computeruse/mouse/move HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
+             "Content-Length: 40\r\n\r\n{}GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+                    400, "MALFORMED_REQUEST"},
             {"GET /computeruse/mouse/position%01 HTTP/1.1\r\nHost: x\r\n\r\n", 400,
                     "INVALID_PARAMETER"},
     };
