@@ -186,8 +186,11 @@ json_t *mcp_tool_list(void) {
         const struct mcp_tool *t = &tools[i];
         json_t *desc = t->spec->rules ? json_sprintf("%s %s", t->description, t->spec->rules)
                                       : json_string(t->description);
+        /* A query route ignores arguments it does not know (API.md); a tool refuses them. */
+        json_t *schema = spec_schema(t->spec, t->drop);
+        json_object_set_new(schema, "additionalProperties", json_false());
         json_array_append_new(list, json_pack("{s:s, s:o, s:o}", "name", t->name, "description",
-                                            desc, "inputSchema", spec_schema(t->spec, t->drop)));
+                                            desc, "inputSchema", schema));
     }
     return list;
 }
@@ -198,6 +201,12 @@ static int query_args(json_t *in, struct mcp_call *c, struct mcp_error *e) {
     const char *key;
     json_t *v;
     json_object_foreach(in, key, v) {
+        if (!spec_field(c->tool->spec, key)) {
+            snprintf(e->message, sizeof e->message,
+                    "%.64s is not an argument of %s; tools/list gives its arguments", key,
+                    c->tool->name);
+            return -EPERM;
+        }
         if (n + 3 > 2 * REQ_MAX_ARGS) {
             snprintf(e->message, sizeof e->message, "too many arguments");
             return -EPERM;
