@@ -91,6 +91,12 @@ static void api_wait(struct req *r) {
         reply_no_display(r, err);
         return;
     }
+    if (res.cancelled) {
+        /* Cut short: neither changed nor stable nor timed out would be true. */
+        reply_error(r, ERR_CANCELLED, "the wait stopped after %lld ms: deskd is stopping",
+                (long long)res.waited_ms);
+        return;
+    }
     reply_json(r, 200, wait_answer_json(&res));
 }
 

@@ -252,7 +252,7 @@ static void *png_client(void *arg) {
 
 /* SIGTERM: the idle kept-alive connection is closed, the in-flight request answered. */
 static void shutdown_closes(void) {
-    int idle = dial(), busy = dial();
+    int idle = dial(), busy = dial(), waiting = dial();
     char buf[4096];
     const char *health = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
     CHECK(write(idle, health, strlen(health)) > 0 && read_for(idle, buf, sizeof buf, 2000) > 0 &&
@@ -265,6 +265,12 @@ static void shutdown_closes(void) {
             "application/json\r\nContent-Length: %zu\r\n\r\n%s",
             strlen(body), body);
     CHECK(write(busy, req, strlen(req)) > 0, "typing sent");
+    const char *wbody = "{\"until\":\"changed\",\"timeoutMs\":30000}";
+    snprintf(req, sizeof req,
+            "POST /computeruse/wait HTTP/1.1\r\nHost: x\r\nContent-Type: "
+            "application/json\r\nContent-Length: %zu\r\n\r\n%s",
+            strlen(wbody), wbody);
+    CHECK(write(waiting, req, strlen(req)) > 0, "screen wait sent");
     struct pollfd p = {.fd = busy, .events = POLLIN};
     CHECK(poll(&p, 1, 300) == 0, "typing still in flight");
     double t0 = now_ms();
@@ -278,8 +284,13 @@ static void shutdown_closes(void) {
     /* Typing stops early when deskd stops (503 CANCELLED); either way it is answered. */
     CHECK(strstr(buf, "HTTP/1.1 ") && strstr(buf, "Connection: close") && strstr(buf, "\"code\""),
             "in-flight request answered, closing: %.300s", buf);
+    /* A screen wait cut short is no answer about the screen: 503 CANCELLED. */
+    read_for(waiting, buf, sizeof buf, 5000);
+    CHECK(strstr(buf, "HTTP/1.1 503") && strstr(buf, "CANCELLED"),
+            "the screen wait cut short by SIGTERM: %.300s", buf);
     close(idle);
     close(busy);
+    close(waiting);
     CHECK_INT(deskd_stop(&d), 0);
     fprintf(stderr, "deskd exited %.0f ms after SIGTERM\n", now_ms() - t0);
     CHECK(now_ms() - t0 < 5000, "deskd exited %.0f ms after SIGTERM", now_ms() - t0);
