@@ -356,12 +356,19 @@ void http_upgraded_close(struct http_upgraded *u) {
     MHD_upgrade_action((struct MHD_UpgradeResponseHandle *)u, MHD_UPGRADE_ACTION_CLOSE);
 }
 
-/* Parses the body of a ROUTE_JSON route into r->json; false after replying 400. */
+/*
+ * Parses the body of a ROUTE_JSON route into r->json; false after replying
+ * 400. No body is an empty object: a route whose members are all optional
+ * (input/release) needs none, and one that has required members names the
+ * first one missing.
+ */
 static bool parse_body(struct req *r) {
     json_error_t jerr;
     if (!r->body || r->body_len == 0) {
-        reply_error(r, ERR_INVALID_BODY, "the request body must be a JSON object");
-        return false;
+        r->json = json_object();
+        if (!r->json)
+            reply_error(r, ERR_INTERNAL, "out of memory");
+        return r->json != NULL;
     }
     json_t *root = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {

@@ -358,6 +358,18 @@ static void bg_check_409(struct bg *b, const char *what) {
     free(b->reply);
 }
 
+/* No body: an empty object. A route with required members names the first one missing. */
+static void test_empty_body(void) {
+    char *reply = NULL;
+    CHECK_INT(post("/computeruse/input/release", "", &reply), 200);
+    free(reply);
+    reply = NULL;
+    CHECK_INT(post("/computeruse/mouse/move", "", &reply), 400);
+    CHECK(reply && strstr(reply, "INVALID_PARAMETER") && strstr(reply, "x is required"),
+            "an empty move names x: %s", reply ? reply : "");
+    free(reply);
+}
+
 static void test_takeover(void) {
     /* Typing with a delay stops between characters once a person takes control. */
     static const char text[] = "abcdefghijklmnopqrstuvwxyz";
@@ -415,6 +427,7 @@ int main(void) {
     test_rejected();
     test_modifier_held();
     test_takeover();
+    test_empty_body();
     /* Whatever the active layout: text arrives the same. */
     static const char *const layouts[] = {"de", "ru"};
     for (size_t i = 0; i < sizeof layouts / sizeof layouts[0]; i++) {
