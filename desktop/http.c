@@ -931,7 +931,7 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
     log_msg(LOG_DEBUG, "http: %s", buf);
 }
 
-static int open_listener(const char *host, int port, int *bound_port) {
+int server_listen(const char *host, int port, int *bound_port) {
     struct addrinfo hints = {.ai_family = AF_UNSPEC,
             .ai_socktype = SOCK_STREAM,
             .ai_flags = AI_NUMERICSERV | AI_PASSIVE};
@@ -968,8 +968,12 @@ static int open_listener(const char *host, int port, int *bound_port) {
 
 struct server *server_start(const struct server_config *cfg) {
     struct server *s = calloc(1, sizeof *s);
-    if (!s)
+    if (!s) {
+        close(cfg->listen_fd);
         return NULL;
+    }
+    s->listen_fd = cfg->listen_fd;
+    s->port = cfg->port;
     s->routes = cfg->routes;
     s->ctx = cfg->ctx;
     s->acted = cfg->acted;
@@ -979,9 +983,6 @@ struct server *server_start(const struct server_config *cfg) {
     if (cfg->token && !(s->token = strdup(cfg->token)))
         goto error;
     if (!http_lib_errors_ready())
-        goto error;
-    s->listen_fd = open_listener(cfg->host, cfg->port, &s->port);
-    if (s->listen_fd < 0)
         goto error;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ITC |
                      MHD_USE_ERROR_LOG | MHD_ALLOW_UPGRADE;
@@ -993,7 +994,6 @@ struct server *server_start(const struct server_config *cfg) {
             MHD_OPTION_END);
     if (!s->mhd) {
         log_msg(LOG_ERROR, "cannot start the HTTP server");
-        close(s->listen_fd);
         goto error;
     }
     if (pthread_create(&s->reaper, NULL, reaper, s) != 0) {
@@ -1003,6 +1003,8 @@ struct server *server_start(const struct server_config *cfg) {
     }
     return s;
 error:
+    if (!s->mhd) /* MHD_stop_daemon closed it otherwise */
+        close(s->listen_fd);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->drained);
     pthread_cond_destroy(&s->reaper_wake);

@@ -196,8 +196,8 @@ struct route {
 };
 
 struct server_config {
-    const char *host;
-    int port;          /* 0 picks a free port */
+    int listen_fd;     /* from server_listen; server_start takes it over (closes it on failure) */
+    int port;          /* the port it is bound to */
     const char *token; /* NULL: no auth */
     /* Route tables, each ended by a NULL row, the list ended by NULL. */
     const struct route *const *routes;
@@ -214,6 +214,12 @@ struct server;
 
 /* Starts listening; returns NULL with a log line on failure. */
 struct server *server_start(const struct server_config *cfg);
+/*
+ * A listening TCP socket on host:port (port 0 picks a free one, *bound_port
+ * says which), made before anything else starts so that a port in use stops
+ * deskd before it starts a desktop. The fd, or -1 after logging why.
+ */
+int server_listen(const char *host, int port, int *bound_port);
 /* The port actually bound. */
 int server_port(const struct server *s);
 /*

@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bridge.h"
 #include "clipw.h"
@@ -59,6 +60,11 @@ int main(int argc, char **argv) {
     /* Before any thread exists: Xlib must be made thread-safe before anything calls it, and
      * the supervisor blocks SIGCHLD for every thread. */
     xconn_global_init();
+    /* The port first: when it is taken, nothing has started yet. */
+    int port = 0;
+    int listen_fd = server_listen(cfg.host, cfg.port, &port);
+    if (listen_fd < 0)
+        return 1;
     char err[512];
     if (stack_init(&cfg.stack, err, sizeof err) < 0 || recs_init(&cfg.recs, err, sizeof err) < 0) {
         fprintf(stderr, "deskd: %s\n", err);
@@ -77,22 +83,24 @@ int main(int argc, char **argv) {
     d.xapps = xconn_new(cfg.display, "launched programs' windows", NULL, NULL, NULL);
     d.clip = clipw_new(cfg.display);
     struct server_config scfg = {
-            .host = cfg.host,
-            .port = cfg.port,
+            .listen_fd = listen_fd,
+            .port = port,
             .token = cfg.token,
             .routes = deskd_routes,
             .ctx = &d,
             .acted = api_recordings_acted,
     };
-    struct server *srv = d.shots && d.input && d.xquery && d.xwm && d.xapps && d.clip
-                                 ? server_start(&scfg)
-                                 : NULL;
+    struct server *srv = NULL;
+    if (d.shots && d.input && d.xquery && d.xwm && d.xapps && d.clip)
+        srv = server_start(&scfg); /* it takes the socket over */
+    else
+        close(listen_fd);
     if (!srv)
         atomic_store(&d.stopping, true);
     else
         serve(srv, &d, &cfg, &sigs);
-    /* The workers stop before exit runs: a thread still in Xlib while exit tears the
-     * process down crashes it (a port in use made every such start a SIGSEGV). */
+    /* The workers stop before exit runs, also when the start failed: a thread still in
+     * Xlib while exit tears the process down crashes it. */
     inputw_destroy(d.input);
     shots_destroy(d.shots);
     damage_destroy(d.damage);
