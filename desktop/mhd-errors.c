@@ -41,6 +41,9 @@ struct MHD_Response *MHD_create_response_from_buffer(
         size_t size, void *buffer, enum MHD_ResponseMemoryMode mode) {
     static const char page[] = "<html><head><title>";
     pthread_once(&real_once, find_real);
+    /* The library queues its page right after making it: anything made since means the
+     * remembered one was not a page of that path (nor may a page of deskd's own start so). */
+    lib_page = NULL;
     struct MHD_Response *resp = real_create(size, buffer, mode);
     if (resp && mode == MHD_RESPMEM_PERSISTENT && size >= sizeof page - 1 &&
             memcmp(buffer, page, sizeof page - 1) == 0) {
