@@ -16,6 +16,7 @@ const os = require('os');
 const path = require('path');
 const readline = require('readline');
 const { chromium } = require('playwright-core');
+const { drawnCanvas } = require('./canvas');
 
 const TIMEOUT = 20000;
 
@@ -43,25 +44,7 @@ async function main() {
     await page.click('#noVNC_credentials_button');
 
     // Connected and drawn: the canvas has the screen's size and is not black.
-    const handle = await page.waitForFunction(() => {
-      const c = document.querySelector('#noVNC_container canvas');
-      if (!c || c.width < 64 || c.height < 64) return null;
-      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-      let nonBlack = 0;
-      for (let i = 0; i < d.length; i += 4) if (d[i] + d[i + 1] + d[i + 2] > 48) nonBlack++;
-      if (nonBlack < (c.width * c.height) / 4) return null;
-      const samples = [];
-      for (let gy = 0; gy < 9; gy++) {
-        for (let gx = 0; gx < 16; gx++) {
-          const sx = Math.floor((gx + 0.5) * c.width / 16);
-          const sy = Math.floor((gy + 0.5) * c.height / 9);
-          const o = (sy * c.width + sx) * 4;
-          samples.push([sx, sy, d[o], d[o + 1], d[o + 2]]);
-        }
-      }
-      return { width: c.width, height: c.height, nonBlack, samples };
-    }, null, { polling: 100 });
-    const result = await handle.jsonValue();
+    const result = await drawnCanvas(page, '#noVNC_container canvas', 100);
 
     // A click where the test's X client is, in page coordinates.
     const box = await page.evaluate(() => {
