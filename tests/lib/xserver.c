@@ -80,6 +80,18 @@ int xserver_start_xvfb(struct xserver *xs, int width, int height) {
     return xserver_start(xs, argv, NULL);
 }
 
+int xserver_start_xvfb_own(struct xserver *xs, int width, int height) {
+    char geom[32], disp[16];
+    snprintf(geom, sizeof geom, "%dx%dx24", width, height);
+    const char *argv[] = {"Xvfb", disp, "-screen", "0", geom, "-nolisten", "tcp", "-noreset", NULL};
+    for (int tries = 0; tries < 5; tries++) {
+        snprintf(disp, sizeof disp, ":%d", 600 + (getpid() + tries) % 300);
+        if (xserver_start(xs, argv, NULL) == 0)
+            return 0;
+    }
+    return -1;
+}
+
 void xserver_stop(struct xserver *xs) {
     if (xs->pid <= 0)
         return;

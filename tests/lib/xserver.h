@@ -22,6 +22,13 @@ struct xserver {
 int xserver_start(struct xserver *xs, const char *const *argv, const char *env_display);
 /* Starts "Xvfb -screen 0 WxHx24 -nolisten tcp". */
 int xserver_start_xvfb(struct xserver *xs, int width, int height);
+/*
+ * The same on a display number of the test's own, 600 and up, far above the
+ * lowest free ones -displayfd hands the other tests: a test that kills its
+ * server and starts another on the same number (xs->name) does not find a
+ * parallel test's server there. 0, or -1 after a few numbers were tried.
+ */
+int xserver_start_xvfb_own(struct xserver *xs, int width, int height);
 /* SIGTERM, then SIGKILL after 3 s; reaps the process. */
 void xserver_stop(struct xserver *xs);
 

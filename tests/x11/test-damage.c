@@ -604,7 +604,7 @@ int main(void) {
     if (getenv("DESK_TEST_VALGRIND"))
         slack_ms = 500;
     struct xserver xs;
-    if (xserver_start_xvfb(&xs, W, H) < 0)
+    if (xserver_start_xvfb_own(&xs, W, H) < 0) /* restarted on its number later */
         return 1;
     dpy = XOpenDisplay(xs.name);
     if (!dpy || deskd_start(&d, xs.name, NULL) < 0) {

@@ -82,17 +82,11 @@ static void paint(const char *name, unsigned seed) {
 int main(void) {
     check_timeout(SECONDS + 90);
     check_require_tool("Xvfb");
-    /* A display number of our own, far above those that -displayfd hands out to the other
-     * tests, so that none takes it while it is free between two servers. */
+    /* A display number of our own: none takes it while it is free between two servers. */
     struct xserver xs;
-    char disp[16];
-    const char *argv[] = {"Xvfb", disp, "-screen", "0", "320x240x24", "-nolisten", "tcp", NULL};
-    int tries = 0;
-    do
-        snprintf(disp, sizeof disp, ":%d", 600 + (getpid() + tries) % 300);
-    while (xserver_start(&xs, argv, NULL) < 0 && ++tries < 5);
-    if (tries == 5)
+    if (xserver_start_xvfb_own(&xs, 320, 240) < 0)
         return 1;
+    const char *argv[] = {"Xvfb", xs.name, "-screen", "0", "320x240x24", "-nolisten", "tcp", NULL};
     struct deskd_proc d;
     if (deskd_start(&d, xs.name, NULL) < 0) {
         CHECK(false, "deskd did not start");
@@ -115,9 +109,9 @@ int main(void) {
          * starts): that is not deskd's doing, so it gets three tries. */
         int starts = 0;
         while (xserver_start(&xs, argv, NULL) < 0 && ++starts < 3)
-            fprintf(stderr, "Xvfb %s did not start; again\n", disp);
+            fprintf(stderr, "Xvfb %s did not start; again\n", xs.name);
         if (starts == 3) {
-            CHECK(false, "Xvfb %s did not start again", disp);
+            CHECK(false, "Xvfb %s did not start again", xs.name);
             break;
         }
         struct timespec life = {0, (long)(rand_r(&seed) % 150) * 1000000L};
