@@ -946,7 +946,7 @@ int server_listen(const char *host, int port, int *bound_port) {
     int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     int one = 1;
     if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
-            bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 128) < 0) {
+            bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, HTTP_LISTEN_BACKLOG) < 0) {
         log_msg(LOG_ERROR, "cannot listen on %s:%d: %s", host, port, strerror(errno));
         if (fd >= 0)
             close(fd);

@@ -28,6 +28,10 @@
 #define HTTP_BODY_MS          30000
 #define HTTP_MAX_CONNECTIONS  256
 #define HTTP_HARD_CONNECTIONS 768
+/* The listen queue: a burst of connects while deskd is busy waits there, where past a
+ * full queue the kernel drops the SYN and the client waits 1 s to send it again. The
+ * kernel caps it at net.core.somaxconn (4096 by default). */
+#define HTTP_LISTEN_BACKLOG 1024
 /* A request target (path and query) and header fields longer than these are refused by
  * deskd (414, 431, JSON). libmicrohttpd answers by itself (HTML) only past the memory it
  * reads a request into, 32 KiB by default; a larger one would cost that much more resident

@@ -9,7 +9,9 @@
  * requests with Connection: close (typing stops early then: 503 CANCELLED).
  * What libmicrohttpd refuses by itself (a 40 KiB request line or header, an
  * HTTP version it does not speak, a malformed Content-Length or chunk) is
- * JSON too. A second deskd on the same port exits 1 without crashing.
+ * JSON too. A burst of connections while deskd cannot accept waits in the
+ * listen queue rather than for a SYN retransmission. A second deskd on the
+ * same port exits 1 without crashing.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,7 +33,7 @@
 #include "http.h"
 #include "xserver.h"
 
-enum { SLOW = 300, PNG_CLIENTS = 64 };
+enum { SLOW = 300, PNG_CLIENTS = 64, BURST = 600 };
 
 static struct deskd_proc d;
 
@@ -229,6 +231,58 @@ static void slow_clients(void) {
         close(fd[i]);
 }
 
+/*
+ * A burst of connections while deskd cannot accept (stopped here, as a busy
+ * moment would hold it): the kernel completes them all into the listen
+ * queue. A queue too short drops the SYNs past it, and each of those clients,
+ * an orchestrator's probe among them, waits a second for its SYN to be sent
+ * again.
+ */
+static void connect_burst(void) {
+    static int fd[BURST];
+    CHECK(kill(d.pid, SIGSTOP) == 0, "SIGSTOP deskd: %s", strerror(errno));
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)d.port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    for (int i = 0; i < BURST; i++) {
+        fd[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd[i] >= 0 && connect(fd[i], (struct sockaddr *)&sa, sizeof sa) < 0 &&
+                errno != EINPROGRESS) {
+            close(fd[i]);
+            fd[i] = -1;
+        }
+    }
+    /* Established within half a second (well before a SYN's first retransmission at 1 s). */
+    int up = 0;
+    bool done[BURST] = {false};
+    for (double end = now_ms() + 500; up < BURST && now_ms() < end;) {
+        struct pollfd p[BURST];
+        for (int i = 0; i < BURST; i++)
+            p[i] = (struct pollfd){.fd = done[i] ? -1 : fd[i], .events = POLLOUT};
+        if (poll(p, BURST, 50) <= 0)
+            continue;
+        for (int i = 0; i < BURST; i++) {
+            int err = -1;
+            socklen_t len = sizeof err;
+            if (!done[i] && (p[i].revents & POLLOUT) &&
+                    getsockopt(fd[i], SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0)
+                done[i] = true, up++;
+        }
+    }
+    CHECK(kill(d.pid, SIGCONT) == 0, "SIGCONT deskd: %s", strerror(errno));
+    fprintf(stderr, "%d of %d connections established while deskd was stopped\n", up, BURST);
+    CHECK_INT(up, BURST);
+    for (int i = 0; i < BURST; i++)
+        if (fd[i] >= 0)
+            close(fd[i]);
+    /* deskd accepts and drops the closed ones, and answers the next probe. */
+    char url[128];
+    struct http_resp r;
+    snprintf(url, sizeof url, "%s/healthz", d.url);
+    http_get(url, &r);
+    CHECK_INT(r.status, 200);
+    http_resp_free(&r);
+}
+
 static double png_max_ms;
 static int png_other;
 static pthread_mutex_t png_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -343,6 +397,7 @@ int main(void) {
     }
     framing();
     slow_clients();
+    connect_burst();
 
     pthread_t th[PNG_CLIENTS];
     for (int i = 0; i < PNG_CLIENTS; i++)
