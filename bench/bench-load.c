@@ -6,8 +6,12 @@
  * loop one route kind for --seconds: a quarter full-screen PNG screenshots
  * ("png"), a quarter mouse moves ("input"), a quarter pointer queries
  * ("query"), a quarter /healthz ("health"). Beside them, not counted among
- * them, one probe as an orchestrator's liveness probe is: GET /healthz on a
- * fresh connection every 20 ms ("probe"). Printed per count and kind: the
+ * them, two probes as an orchestrator's liveness probe is: GET /healthz on a
+ * fresh connection every 20 ms. "probe" runs at normal priority, so it also
+ * waits for this process's own load threads, which share the machine's cores
+ * here; "probe-rt" runs at real-time priority (SCHED_FIFO 1, where the system
+ * allows it), as a probe from another machine or a kubelet with its own CPU
+ * does not wait for them: its time is deskd's. Printed per count and kind: the
  * requests, p50, p99 and max latency, errors (anything but success and 503),
  * 503s; per count, deskd's largest resident size and thread count seen.
  *
@@ -18,6 +22,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,9 +30,10 @@
 
 #include "bench-util.h"
 
-/* The clients' kinds (NLOAD of them), then the probe, which is not one of the clients. */
-enum kind { K_PNG, K_INPUT, K_QUERY, K_HEALTH, NLOAD, K_PROBE = NLOAD, NKINDS };
-static const char *const kind_name[NKINDS] = {"png", "input", "query", "health", "probe"};
+/* The clients' kinds (NLOAD of them), then the probes, which are not among the clients. */
+enum kind { K_PNG, K_INPUT, K_QUERY, K_HEALTH, NLOAD, K_PROBE = NLOAD, K_PROBE_RT, NKINDS };
+static const char *const kind_name[NKINDS] = {
+        "png", "input", "query", "health", "probe", "probe-rt"};
 
 static struct {
     const char *deskd;
@@ -75,13 +81,24 @@ static void add(struct samples *s, enum kind k, double ms, enum desk_status st, 
 /* The liveness probe: a fresh connection for each GET /healthz, one every 20 ms. */
 static void *probe_loop(void *arg) {
     struct client *c = arg;
+    if (c->kind == K_PROBE_RT) {
+        struct sched_param sp = {.sched_priority = 1};
+        int rc = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
+        if (rc != 0) {
+            static atomic_bool said;
+            if (!atomic_exchange(&said, true))
+                say("probe-rt: no real-time priority here (%s); that row is left out",
+                        strerror(rc));
+            return NULL;
+        }
+    }
     while (!atomic_load(&stop)) {
         desk_client *h = bench_client(c->url);
         if (!h)
             return NULL;
         double t0 = now_ms();
         enum desk_status st = desk_health(h, NULL);
-        add(c->s, K_PROBE, now_ms() - t0, st, desk_last_http_status(h));
+        add(c->s, c->kind, now_ms() - t0, st, desk_last_http_status(h));
         desk_client_free(h);
         nap_ms(20);
     }
@@ -159,14 +176,14 @@ static int cmp_double(const void *a, const void *b) {
 /* n clients for seconds (the table) or the soak; returns 0, or -1 when deskd died. */
 static int run_level(const char *url, struct kid *deskd, int n, int seconds, bool soak) {
     struct samples s = {.lock = PTHREAD_MUTEX_INITIALIZER};
-    struct client *cl = calloc((size_t)n + 1, sizeof *cl);
+    struct client *cl = calloc((size_t)n + 2, sizeof *cl);
     if (!cl)
         return -1;
     atomic_store(&stop, false);
     int started = 0;
-    for (int i = 0; i <= n; i++) {
-        cl[i] = (struct client){
-                .url = url, .kind = i < n ? (enum kind)(i % NLOAD) : K_PROBE, .id = i, .s = &s};
+    for (int i = 0; i < n + 2; i++) {
+        enum kind k = i < n ? (enum kind)(i % NLOAD) : i == n ? K_PROBE : K_PROBE_RT;
+        cl[i] = (struct client){.url = url, .kind = k, .id = i, .s = &s};
         if (pthread_create(&cl[i].th, NULL, i < n ? client_loop : probe_loop, &cl[i]) != 0)
             break;
         started++;
@@ -205,7 +222,7 @@ static int run_level(const char *url, struct kid *deskd, int n, int seconds, boo
         double p50 = s.n[k] ? percentile(s.ms[k], s.n[k], 0.50) : 0;
         double p99 = s.n[k] ? percentile(s.ms[k], s.n[k], 0.99) : 0;
         double max = s.n[k] ? s.ms[k][s.n[k] - 1] : 0;
-        printf("| %4d | %-6s | %7d | %8.1f | %8.1f | %8.1f | %6ld | %6ld | %7ld | %4ld |\n", n,
+        printf("| %4d | %-8s | %7d | %8.1f | %8.1f | %8.1f | %6ld | %6ld | %7ld | %4ld |\n", n,
                 kind_name[k], s.n[k], p50, p99, max, s.errors[k], s.busy[k], rss_max / 1024,
                 thr_max);
         free(s.ms[k]);
