@@ -1,7 +1,11 @@
 /*
  * http: libmicrohttpd in thread-per-connection mode, so that a slow encode on
  * one connection never delays an input request on another. The listening socket
- * is made here (clear bind errors, port 0 support) and handed to MHD.
+ * is made here (clear bind errors, port 0 support); deskd's accept thread
+ * (accept.c) takes the connections and hands each to one of two MHD daemons:
+ * a liveness or readiness probe's to a one-thread daemon that serves nothing
+ * else (so a probe never waits behind a burst of other connections' thread
+ * creations), every other to the thread-per-connection one.
  *
  * Per-request state is made on the first callback and freed in the completion
  * callback, which also writes the request's log line. In-flight requests are
@@ -35,6 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "accept.h"
 #include "log.h"
 #include "util.h"
 
@@ -51,7 +56,9 @@ struct conn {
 };
 
 struct server {
-    struct MHD_Daemon *mhd;
+    struct MHD_Daemon *mhd;       /* thread per connection: every route */
+    struct MHD_Daemon *probe_mhd; /* one thread: connections whose first request is a probe */
+    struct acceptor *acceptor;
     int listen_fd;
     int port;
     char *token;
@@ -684,6 +691,11 @@ static void admit(struct rstate *st, struct MHD_Connection *conn, const char *ur
     const char *fault;
     size_t target, header;
     request_sizes(conn, url, &target, &header);
+    /* The probe daemon's connections asked to be closed after their one request (accept.h);
+     * its one thread must not run whatever a client might send next anyway. */
+    const union MHD_ConnectionInfo *di = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_DAEMON);
+    if (di && di->daemon == st->srv->probe_mhd)
+        st->close_after = true;
     if (target > HTTP_TARGET_LIMIT) {
         st->close_after = true;
         reply_error(&st->req, ERR_URI_TOO_LONG,
@@ -966,6 +978,20 @@ int server_listen(const char *host, int port, int *bound_port) {
     return fd;
 }
 
+/* The accept thread's hand-over; MHD closes the socket when it refuses it. */
+static void hand_to(struct MHD_Daemon *d, int fd, const struct sockaddr *addr, socklen_t len) {
+    if (MHD_add_connection(d, fd, addr, len) != MHD_YES)
+        log_msg(LOG_DEBUG, "http: a new connection was refused: %s", strerror(errno));
+}
+
+static void hand_probe(void *arg, int fd, const struct sockaddr *addr, socklen_t len) {
+    hand_to(((struct server *)arg)->probe_mhd, fd, addr, len);
+}
+
+static void hand_other(void *arg, int fd, const struct sockaddr *addr, socklen_t len) {
+    hand_to(((struct server *)arg)->mhd, fd, addr, len);
+}
+
 struct server *server_start(const struct server_config *cfg) {
     struct server *s = calloc(1, sizeof *s);
     if (!s) {
@@ -984,27 +1010,47 @@ struct server *server_start(const struct server_config *cfg) {
         goto error;
     if (!http_lib_errors_ready())
         goto error;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ITC |
-                     MHD_USE_ERROR_LOG | MHD_ALLOW_UPGRADE;
-    s->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
-            on_mhd_log, NULL, MHD_OPTION_LISTEN_SOCKET, s->listen_fd, MHD_OPTION_NOTIFY_COMPLETED,
-            on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
-            MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
-            (unsigned)120, MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_HARD_CONNECTIONS,
-            MHD_OPTION_END);
-    if (!s->mhd) {
+    /* Both take their connections from the accept thread (MHD_add_connection). */
+    unsigned common = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC |
+                      MHD_USE_ERROR_LOG;
+    s->mhd = MHD_start_daemon(common | MHD_USE_THREAD_PER_CONNECTION | MHD_ALLOW_UPGRADE, 0, NULL,
+            NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+            MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION,
+            on_connection, s, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
+            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_CONNECTION_LIMIT,
+            (unsigned)HTTP_HARD_CONNECTIONS, MHD_OPTION_END);
+    s->probe_mhd = MHD_start_daemon(common | MHD_USE_EPOLL, 0, NULL, NULL, on_request, s,
+            MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+            s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_UNESCAPE_CALLBACK,
+            unescape, NULL, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(HTTP_HEADER_MS / 1000),
+            MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_HARD_CONNECTIONS, MHD_OPTION_END);
+    if (!s->mhd || !s->probe_mhd) {
         log_msg(LOG_ERROR, "cannot start the HTTP server");
         goto error;
     }
     if (pthread_create(&s->reaper, NULL, reaper, s) != 0) {
         log_msg(LOG_ERROR, "cannot start the HTTP connection reaper");
-        MHD_stop_daemon(s->mhd);
+        goto error;
+    }
+    s->acceptor = acceptor_start(s->listen_fd, hand_probe, hand_other, s);
+    s->listen_fd = -1; /* the acceptor's now, closed by it on failure too */
+    if (!s->acceptor) {
+        log_msg(LOG_ERROR, "cannot start the accept thread: %s", strerror(errno));
+        pthread_mutex_lock(&s->lock);
+        s->reaper_quit = true;
+        pthread_cond_signal(&s->reaper_wake);
+        pthread_mutex_unlock(&s->lock);
+        pthread_join(s->reaper, NULL);
         goto error;
     }
     return s;
 error:
-    if (!s->mhd) /* MHD_stop_daemon closed it otherwise */
+    if (s->listen_fd >= 0)
         close(s->listen_fd);
+    if (s->mhd)
+        MHD_stop_daemon(s->mhd);
+    if (s->probe_mhd)
+        MHD_stop_daemon(s->probe_mhd);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->drained);
     pthread_cond_destroy(&s->reaper_wake);
@@ -1020,11 +1066,9 @@ int server_port(const struct server *s) {
 void server_stop(struct server *s, int grace_ms) {
     if (!s)
         return;
-    /* Stop accepting first; MHD hands the listening socket back. Kept-alive connections are
-     * closed once their request is answered (the reaper, and Connection: close). */
-    int fd = MHD_quiesce_daemon(s->mhd);
-    if (fd >= 0)
-        close(fd);
+    /* Stop accepting first. Kept-alive connections are closed once their request is
+     * answered (the reaper, and Connection: close). */
+    acceptor_stop(s->acceptor);
     pthread_mutex_lock(&s->lock);
     atomic_store(&s->stopping, true);
     pthread_cond_signal(&s->reaper_wake);
@@ -1040,6 +1084,7 @@ void server_stop(struct server *s, int grace_ms) {
         log_msg(LOG_WARN, "%d requests still running at shutdown", s->in_flight);
     pthread_mutex_unlock(&s->lock);
     MHD_stop_daemon(s->mhd);
+    MHD_stop_daemon(s->probe_mhd);
     pthread_mutex_lock(&s->lock);
     s->reaper_quit = true;
     pthread_cond_signal(&s->reaper_wake);

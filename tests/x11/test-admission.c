@@ -9,9 +9,10 @@
  * requests with Connection: close (typing stops early then: 503 CANCELLED).
  * What libmicrohttpd refuses by itself (a 40 KiB request line or header, an
  * HTTP version it does not speak, a malformed Content-Length or chunk) is
- * JSON too. A burst of connections while deskd cannot accept waits in the
- * listen queue rather than for a SYN retransmission. A second deskd on the
- * same port exits 1 without crashing.
+ * JSON too. Probes as kubelet sends them are answered by their own server,
+ * kept-alive ones by the main one. A burst of connections while deskd cannot
+ * accept waits in the listen queue rather than for a SYN retransmission. A
+ * second deskd on the same port exits 1 without crashing.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -171,6 +172,42 @@ static void framing(void) {
     CHECK_INT(raw("HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n", buf, sizeof buf, &ms), 200);
     int ready = raw("HEAD /readyz HTTP/1.1\r\nHost: x\r\n\r\n", buf, sizeof buf, &ms);
     CHECK(ready == 200 || ready == 503, "HEAD /readyz answered %d", ready);
+}
+
+/*
+ * Probes as kubelet sends them (one request, Connection: close) are served by
+ * the probe server; the same probe on a kept-alive connection by the main one,
+ * which then serves the next request on it.
+ */
+static void probe_server(void) {
+    char buf[4096];
+    double ms;
+    CHECK_INT(raw("GET /healthz HTTP/1.1\r\nHost: x\r\nUser-Agent: kube-probe/1.30\r\n"
+                  "Accept: */*\r\nConnection: close\r\n\r\n",
+                      buf, sizeof buf, &ms),
+            200);
+    CHECK(strstr(buf, "Connection: close") && strstr(buf, "\"status\":\"ok\""),
+            "kubelet's probe: %.300s", buf);
+    int ready = raw(
+            "HEAD /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", buf, sizeof buf, &ms);
+    CHECK(ready == 200 || ready == 503, "HEAD /readyz answered %d", ready);
+    CHECK(!strchr(buf, '{'), "HEAD has no body: %.300s", buf);
+    ready = raw("GET /readyz HTTP/1.0\r\n\r\n", buf, sizeof buf, &ms);
+    CHECK((ready == 200 || ready == 503) && strstr(buf, "\"status\""), "HTTP/1.0 /readyz: %.300s",
+            buf);
+
+    int fd = dial();
+    const char *first = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    const char *next = "GET /computeruse/mouse/position HTTP/1.1\r\nHost: x\r\n\r\n";
+    CHECK(fd >= 0 && write(fd, first, strlen(first)) == (ssize_t)strlen(first), "kept-alive probe");
+    size_t n = read_for(fd, buf, sizeof buf, 2000);
+    CHECK(n > 0 && strstr(buf, " 200 ") && !strstr(buf, "Connection: close"),
+            "kept-alive probe: %.300s", buf);
+    CHECK(write(fd, next, strlen(next)) == (ssize_t)strlen(next), "second request");
+    n = read_for(fd, buf, sizeof buf, 2000);
+    CHECK(n > 0 && strstr(buf, " 200 ") && strstr(buf, "\"x\""),
+            "the request after a kept-alive probe: %.300s", buf);
+    close(fd);
 }
 
 /* Slow clients: header lines a trickle at a time, never the blank line that ends it. */
@@ -396,6 +433,7 @@ int main(void) {
         return check_finish();
     }
     framing();
+    probe_server();
     slow_clients();
     connect_burst();
 
