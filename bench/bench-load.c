@@ -14,6 +14,8 @@
  * deskd's. Printed per count and kind: the requests, p50, p99 and max latency, errors (anything but
  * success and 503), 503s; per count, deskd's largest resident size and thread count seen.
  *
+ * The storm (--storm N): see storm() below.
+ *
  * The soak (--soak SECONDS): 16 clients of the same mix for that long; every
  * --sample seconds deskd's resident size, open file descriptors and threads
  * are printed, and at the end their growth from the first sample.
@@ -40,10 +42,10 @@ static const char *const kind_name[NKINDS] = {
 
 static struct {
     const char *deskd;
-    int seconds, soak_s, sample_s, timeout_s;
+    int seconds, soak_s, sample_s, timeout_s, storm, storm_rounds;
     int counts[8], ncounts;
     bool keep_tmp;
-} opt = {DESKD_PATH, 6, 0, 10, 900, {4, 16, 64, 256}, 4, false};
+} opt = {DESKD_PATH, 6, 0, 10, 900, 0, 20, {4, 16, 64, 256}, 4, false};
 
 struct samples {
     pthread_mutex_t lock;
@@ -269,6 +271,50 @@ static int run_level(const char *url, struct kid *deskd, int n, int seconds, boo
     return alive ? 0 : -1;
 }
 
+/*
+ * The connect storm (--storm N): N connects started at once, a probe sent as
+ * kubelet sends it right behind them, timed to its answer's end; then the N
+ * closed and a pause. Repeated --rounds times; p50, p95 and max printed.
+ */
+static int storm(const char *url) {
+    const char *port = strrchr(url, ':');
+    char req[256];
+    snprintf(req, sizeof req,
+            "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1%s\r\nUser-Agent: kube-probe/1.30\r\n"
+            "Accept: */*\r\nConnection: close\r\n\r\n",
+            port);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(port + 1))};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int *fd = calloc((size_t)opt.storm, sizeof *fd);
+    double *ms = calloc((size_t)opt.storm_rounds, sizeof *ms);
+    int failed = 0;
+    for (int r = 0; fd && ms && r < opt.storm_rounds; r++) {
+        for (int i = 0; i < opt.storm; i++) {
+            fd[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+            if (fd[i] >= 0)
+                (void)connect(fd[i], (struct sockaddr *)&sa, sizeof sa); /* EINPROGRESS */
+        }
+        double t0 = now_ms();
+        failed += kube_probe(&sa, req) != 200;
+        ms[r] = now_ms() - t0;
+        for (int i = 0; i < opt.storm; i++)
+            if (fd[i] >= 0)
+                close(fd[i]);
+        nap_ms(500); /* deskd drops the closed connections before the next round */
+    }
+    if (fd && ms) {
+        double p50, p95;
+        percentiles(ms, opt.storm_rounds, &p50, &p95);
+        printf("| connects | rounds | probe p50 ms | p95 ms | max ms | failed "
+               "|\n|---|---|---|---|---|---|\n"
+               "| %d | %d | %.1f | %.1f | %.1f | %d |\n",
+                opt.storm, opt.storm_rounds, p50, p95, ms[opt.storm_rounds - 1], failed);
+    }
+    free(fd);
+    free(ms);
+    return fd && ms ? 0 : -1;
+}
+
 static int bench(void) {
     char display[32], url[128], log[256];
     struct kid *x = start_xvfb(1280, 720, display, sizeof display);
@@ -281,6 +327,10 @@ static int bench(void) {
     say("deskd at %s on X %s (1280x720)", url, display);
     if (opt.soak_s) {
         rc = run_level(url, deskd, 16, opt.soak_s, true);
+        goto out;
+    }
+    if (opt.storm) {
+        rc = storm(url);
         goto out;
     }
     printf("| clients | kind | requests | p50 ms | p99 ms | max ms | errors | 503s | RSS MiB | "
@@ -314,6 +364,8 @@ static void usage(FILE *f) {
                "  --seconds N        seconds per client count (default 6)\n"
                "  --soak SECONDS     instead: 16 clients for that long, sampling deskd\n"
                "  --sample N         seconds between soak samples (default 10)\n"
+               "  --storm N          instead: N connects at once with a probe behind them\n"
+               "  --rounds N         storm rounds (default 20)\n"
                "  --timeout SEC      stop everything after SEC seconds (default 900)\n"
                "  --keep-tmp         keep the temporary directory (logs)\n");
 }
@@ -336,6 +388,10 @@ static int parse_args(int argc, char **argv) {
             ok = parse_int(v, 1, 3600, &opt.seconds) == 0, i++;
         } else if (strcmp(a, "--soak") == 0 && v) {
             ok = parse_int(v, 1, 7 * 86400, &opt.soak_s) == 0, i++;
+        } else if (strcmp(a, "--storm") == 0 && v) {
+            ok = parse_int(v, 1, 900, &opt.storm) == 0, i++;
+        } else if (strcmp(a, "--rounds") == 0 && v) {
+            ok = parse_int(v, 1, 10000, &opt.storm_rounds) == 0, i++;
         } else if (strcmp(a, "--sample") == 0 && v) {
             ok = parse_int(v, 1, 3600, &opt.sample_s) == 0, i++;
         } else if (strcmp(a, "--timeout") == 0 && v) {
