@@ -12,15 +12,31 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check.h"
+
 static void sleep_ms(int ms) {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
+}
+
+/* The logs this test made: removed at exit when every check passed, kept to read otherwise. */
+enum { MAX_LOGS = 64 };
+static char logs[MAX_LOGS][128];
+static int nlogs;
+
+static void remove_logs(void) {
+    for (int i = 0; i < nlogs && check_failed == 0; i++)
+        unlink(logs[i]);
 }
 
 int deskd_start(struct deskd_proc *d, const char *display, const char *const *extra) {
     memset(d, 0, sizeof *d);
     snprintf(d->log_path, sizeof d->log_path, "/tmp/deskd-test-%d-%ld.log", (int)getpid(),
             (long)time(NULL) ^ (long)random());
+    if (nlogs == 0)
+        atexit(remove_logs);
+    if (nlogs < MAX_LOGS)
+        snprintf(logs[nlogs++], sizeof logs[0], "%s", d->log_path);
     const char *args[40];
     int n = 0;
     const char *vg = getenv("DESK_TEST_VALGRIND");
