@@ -53,12 +53,11 @@ static bool prefix_of(const char *s, size_t n, const char *word) {
     return n <= w && memcmp(s, word, n) == 0;
 }
 
-/* The probe request lines, up to the version's last digit. */
+/* The probe request lines, up to the version's last digit. Not /readyz: its answer may wait
+ * for the X server (a round trip when attached), which a one-thread server must not. */
 static const char *const probe_lines[] = {
         "GET /healthz HTTP/1.",
         "HEAD /healthz HTTP/1.",
-        "GET /readyz HTTP/1.",
-        "HEAD /readyz HTTP/1.",
 };
 
 /* Whether the header field line[0..n) is named name (case-insensitive). */

@@ -8,8 +8,8 @@
  * connection waits in the kernel's accept queue behind all of them, and under
  * load each thread creation waits for a core. Here a thread of its own takes
  * every pending connection at once, looks at the bytes already sent without
- * consuming them (MSG_PEEK), and hands a connection that sends one probe and
- * asks to be closed after it (GET or HEAD of /healthz or /readyz, nothing
+ * consuming them (MSG_PEEK), and hands a connection that sends one liveness
+ * probe and asks to be closed after it (GET or HEAD of /healthz, nothing
  * after it, Connection: close or HTTP/1.0: as Kubernetes' kubelet and most
  * health checkers send their probes) to one consumer and every other
  * connection to another. A kept-alive connection stays with the other
@@ -40,7 +40,8 @@ enum accept_kind {
 
 /*
  * What the first n bytes a client sent are. A probe is "GET" or "HEAD", the
- * target "/healthz" or "/readyz" exactly (no query), HTTP/1.0 or 1.1, header
+ * target "/healthz" exactly (no query; not /readyz, whose answer may wait for
+ * the X server), HTTP/1.0 or 1.1, header
  * fields without Content-Length, Transfer-Encoding, Expect or Upgrade, a
  * connection that closes after the answer (HTTP/1.1 with Connection: close;
  * HTTP/1.0 without Connection: keep-alive), the header's end, and no byte

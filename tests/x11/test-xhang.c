@@ -3,7 +3,8 @@
  * nothing. Requests that need the display (in flight when it stopped, and
  * new ones) must answer 503 within a few seconds instead of waiting forever,
  * /status and /readyz must say the display does not answer, /healthz stays
- * 200, and after SIGCONT everything works again without a deskd restart.
+ * 200 (also while a kubelet-style /readyz waits for the display), and after
+ * SIGCONT everything works again without a deskd restart.
  */
 #include <X11/Xlib.h>
 #include <pthread.h>
@@ -35,6 +36,20 @@ static void *run(void *arg) {
     snprintf(url, sizeof url, "%s%s", base, c->path);
     const char *hdr[] = {"Content-Type: application/json", NULL};
     http_request(c->method, url, c->body, hdr, &c->r);
+    return NULL;
+}
+
+/* A call with its own header list. */
+struct with {
+    struct call *c;
+    const char *const *hdr;
+};
+
+static void *run_with(void *arg) {
+    struct with *w = arg;
+    char url[256];
+    snprintf(url, sizeof url, "%s%s", base, w->c->path);
+    http_request(w->c->method, url, w->c->body, w->hdr, &w->c->r);
     return NULL;
 }
 
@@ -86,6 +101,37 @@ static double now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/*
+ * kubelet's probes (Connection: close): a readiness probe waiting for the hung
+ * display must not hold up the liveness probes sent meanwhile, or kubelet
+ * (1 s timeout) kills deskd for what should only make it unready.
+ */
+static void probes_while_ready_waits(void) {
+    static const char *const close_hdr[] = {"Connection: close", NULL};
+    struct call ready = {"GET", "/readyz", NULL, {0}, 0};
+    struct with w = {&ready, close_hdr};
+    double t0 = now_ms();
+    pthread_create(&ready.th, NULL, run_with, &w);
+    double worst = 0;
+    for (int i = 0; i < 5; i++) {
+        char url[128];
+        struct http_resp r;
+        snprintf(url, sizeof url, "%s/healthz", base);
+        http_request("GET", url, NULL, close_hdr, &r);
+        CHECK_INT(r.status, 200);
+        worst = r.ms > worst ? r.ms : worst;
+        http_resp_free(&r);
+    }
+    pthread_join(ready.th, NULL);
+    double ready_ms = now_ms() - t0;
+    fprintf(stderr, "/readyz in flight for %.0f ms; the slowest of 5 /healthz meanwhile: %.1f ms\n",
+            ready_ms, worst);
+    CHECK_INT(ready.r.status, 503);
+    CHECK(ready_ms > worst + 500, "the probes overlapped the readiness wait (%.0f ms)", ready_ms);
+    CHECK(worst < 500, "a liveness probe waited %.0f ms behind /readyz", worst);
+    http_resp_free(&ready.r);
 }
 
 int main(void) {
@@ -142,6 +188,11 @@ int main(void) {
             st ? st : "(none)", before);
     CHECK(!json_object_get(j, "display"), "no display remark after SIGCONT");
     json_decref(j);
+
+    /* Stopped again: this time a readiness probe is the first to find it out. */
+    kill(xs.pid, SIGSTOP);
+    probes_while_ready_waits();
+    kill(xs.pid, SIGCONT);
 
     CHECK(deskd_alive(&d), "deskd alive");
     CHECK_INT(deskd_stop(&d), 0);
