@@ -59,6 +59,8 @@ struct server {
     struct MHD_Daemon *mhd;       /* thread per connection: every route */
     struct MHD_Daemon *probe_mhd; /* one thread: connections whose first request is a probe */
     struct acceptor *acceptor;
+    /* The connections handed to each daemon and not closed yet (see hand_to). */
+    atomic_int held_main, held_probe;
     int listen_fd;
     int port;
     char *token;
@@ -885,6 +887,9 @@ static void on_connection(void *cls, struct MHD_Connection *connection, void **s
         *socket_context = c;
         return;
     }
+    const union MHD_ConnectionInfo *di =
+            MHD_get_connection_info(connection, MHD_CONNECTION_INFO_DAEMON);
+    atomic_fetch_sub(di && di->daemon == s->probe_mhd ? &s->held_probe : &s->held_main, 1);
     if (!c)
         return;
     /* MHD closes the socket after this returns: off the list first, so the reaper cannot
@@ -978,18 +983,39 @@ int server_listen(const char *host, int port, int *bound_port) {
     return fd;
 }
 
-/* The accept thread's hand-over; MHD closes the socket when it refuses it. */
-static void hand_to(struct MHD_Daemon *d, int fd, const struct sockaddr *addr, socklen_t len) {
-    if (MHD_add_connection(d, fd, addr, len) != MHD_YES)
+/*
+ * The accept thread's hand-over. libmicrohttpd 0.9.75 keeps a lock for good
+ * when a connection added with MHD_add_connection finds its daemon at
+ * MHD_OPTION_CONNECTION_LIMIT (its new_connection_process_ returns without
+ * unlocking; fixed upstream in 1.0.0), and the whole daemon stops. So deskd
+ * counts what it hands each daemon itself, closes a connection past its own
+ * cap here, and starts the daemons with twice that limit (MHD_LIMIT): MHD's
+ * count runs behind deskd's only by connections being closed at that moment.
+ */
+#define MHD_LIMIT(cap) ((unsigned)(2 * (cap) + 16))
+
+static void hand_to(
+        struct server *s, bool probe, int fd, const struct sockaddr *addr, socklen_t len) {
+    atomic_int *held = probe ? &s->held_probe : &s->held_main;
+    int cap = probe ? HTTP_PROBE_CONNECTIONS : HTTP_HARD_CONNECTIONS;
+    if (atomic_fetch_add(held, 1) >= cap) {
+        atomic_fetch_sub(held, 1);
+        log_msg(LOG_DEBUG, "http: %d connections are open; a new one is closed", cap);
+        close(fd);
+        return;
+    }
+    if (MHD_add_connection(probe ? s->probe_mhd : s->mhd, fd, addr, len) != MHD_YES) {
+        atomic_fetch_sub(held, 1); /* MHD closed it without announcing it */
         log_msg(LOG_DEBUG, "http: a new connection was refused: %s", strerror(errno));
+    }
 }
 
 static void hand_probe(void *arg, int fd, const struct sockaddr *addr, socklen_t len) {
-    hand_to(((struct server *)arg)->probe_mhd, fd, addr, len);
+    hand_to(arg, true, fd, addr, len);
 }
 
 static void hand_other(void *arg, int fd, const struct sockaddr *addr, socklen_t len) {
-    hand_to(((struct server *)arg)->mhd, fd, addr, len);
+    hand_to(arg, false, fd, addr, len);
 }
 
 struct server *server_start(const struct server_config *cfg) {
@@ -1018,12 +1044,12 @@ struct server *server_start(const struct server_config *cfg) {
             MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION,
             on_connection, s, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_CONNECTION_LIMIT,
-            (unsigned)HTTP_HARD_CONNECTIONS, MHD_OPTION_END);
+            MHD_LIMIT(HTTP_HARD_CONNECTIONS), MHD_OPTION_END);
     s->probe_mhd = MHD_start_daemon(common | MHD_USE_EPOLL, 0, NULL, NULL, on_request, s,
             MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
             s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_UNESCAPE_CALLBACK,
             unescape, NULL, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(HTTP_HEADER_MS / 1000),
-            MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_HARD_CONNECTIONS, MHD_OPTION_END);
+            MHD_OPTION_CONNECTION_LIMIT, MHD_LIMIT(HTTP_PROBE_CONNECTIONS), MHD_OPTION_END);
     if (!s->mhd || !s->probe_mhd) {
         log_msg(LOG_ERROR, "cannot start the HTTP server");
         goto error;

@@ -22,12 +22,14 @@
 #define REQ_BIG_BODY_LIMIT ((size_t)48 * 1024 * 1024)
 /* Admission (see http.c): a request's header must arrive within HTTP_HEADER_MS of the connect
  * or of the previous reply, its body within HTTP_BODY_MS of the header; past
- * HTTP_MAX_CONNECTIONS open connections only the probes are served; MHD accepts at most
- * HTTP_HARD_CONNECTIONS. */
+ * HTTP_MAX_CONNECTIONS open connections only the probes are served; past
+ * HTTP_HARD_CONNECTIONS a new connection is closed at once. */
 #define HTTP_HEADER_MS        10000
 #define HTTP_BODY_MS          30000
 #define HTTP_MAX_CONNECTIONS  256
 #define HTTP_HARD_CONNECTIONS 768
+/* Connections the probe server (accept.h) holds at most; past it a new one is closed. */
+#define HTTP_PROBE_CONNECTIONS 256
 /* The listen queue: a burst of connects while deskd is busy waits there, where past a
  * full queue the kernel drops the SYN and the client waits 1 s to send it again. The
  * kernel caps it at net.core.somaxconn (4096 by default). */
