@@ -1045,7 +1045,9 @@ struct server *server_start(const struct server_config *cfg) {
             on_connection, s, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_CONNECTION_LIMIT,
             MHD_LIMIT(HTTP_HARD_CONNECTIONS), MHD_OPTION_END);
-    s->probe_mhd = MHD_start_daemon(common | MHD_USE_EPOLL, 0, NULL, NULL, on_request, s,
+    /* poll, not epoll: 0.9.75's epoll loop leaves a multiple of 128 connections that became
+     * ready together unserved until their timeout. */
+    s->probe_mhd = MHD_start_daemon(common | MHD_USE_POLL, 0, NULL, NULL, on_request, s,
             MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
             s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_UNESCAPE_CALLBACK,
             unescape, NULL, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(HTTP_HEADER_MS / 1000),
