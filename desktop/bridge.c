@@ -61,6 +61,7 @@ static pthread_cond_t none_left = PTHREAD_COND_INITIALIZER;
 static struct session *sessions;
 static int nsessions;
 static bool stopping;
+static bool abandoned; /* bridge_stop_all stopped waiting for the sessions */
 
 void bridge_accept_key(const char *key, char out[29]) {
     static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -363,7 +364,12 @@ static void *thread_main(void *arg) {
     }
     if (s->up >= 0)
         close(s->up);
-    http_upgraded_close(s->u);
+    /* Once bridge_stop_all gave up on the sessions, the server is being stopped and frees the
+     * upgrade handles: one is closed only before (under the lock, so not while it gives up). */
+    pthread_mutex_lock(&lock);
+    if (!abandoned)
+        http_upgraded_close(s->u);
+    pthread_mutex_unlock(&lock);
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
     double cpu = (double)(c1.tv_sec - c0.tv_sec) * 1e3 + (double)(c1.tv_nsec - c0.tv_nsec) / 1e6;
     const struct rfb_filter *f = &s->filt;
@@ -399,15 +405,16 @@ void bridge_upgraded(
     pthread_attr_destroy(&attr);
 }
 
-void bridge_stop_all(void) {
+void bridge_stop_all(int wait_ms) {
     pthread_mutex_lock(&lock);
     stopping = true;
-    struct timespec deadline = util_abstime(CLOCK_REALTIME, 2000);
+    struct timespec deadline = util_abstime(CLOCK_REALTIME, wait_ms);
     while (nsessions > 0) {
         if (pthread_cond_timedwait(&none_left, &lock, &deadline) == ETIMEDOUT)
             break;
     }
-    if (nsessions > 0)
+    abandoned = nsessions > 0;
+    if (abandoned)
         log_msg(LOG_WARN, "%d vnc sessions still open at shutdown", nsessions);
     pthread_mutex_unlock(&lock);
 }

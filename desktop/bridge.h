@@ -30,7 +30,11 @@ void bridge_upgraded(
         void *session, int fd, const char *extra, size_t extra_len, struct http_upgraded *u);
 void bridge_discard(void *session);
 
-/* Ends every session (a WebSocket close) and waits up to 2 s for them; no new ones start. */
-void bridge_stop_all(void);
+/*
+ * Ends every session (a WebSocket close) and waits up to wait_ms for them; no
+ * new ones start. Sessions still running after that no longer touch their
+ * HTTP upgrade handle (the server is stopped next, which frees it).
+ */
+void bridge_stop_all(int wait_ms);
 
 #endif

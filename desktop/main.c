@@ -31,7 +31,9 @@ static void serve(
     log_msg(LOG_INFO, "%s: stopping", strsignal(sig));
     atomic_store(&d->stopping, true);
     stack_quiesce();
-    bridge_stop_all(); /* live-view sessions close before the server waits for its requests */
+    /* Live-view sessions close before the server waits for its requests: each within a
+     * tick and BRIDGE_CLOSE_MS, but hundreds take seconds on a loaded machine. */
+    bridge_stop_all(5000);
     server_stop(srv, 10000);
     recs_finish(); /* each file finished by ffmpeg, before the desktop goes */
 }

@@ -16,14 +16,18 @@
  *   session closes within 1 s and the link is refused; no token is a 401
  *   (the page, noVNC's files, the WebSocket before its upgrade);
  * - bad input: ttlSeconds 0 and 86401, an unknown link id, a bad holder;
- * - nothing deskd started listens beyond loopback (ss).
+ * - nothing deskd started listens beyond loopback (ss);
+ * - SIGTERM with 100 silent sessions open closes them and exits 0.
  */
 #define _GNU_SOURCE
 #include <X11/Xlib.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -227,6 +231,35 @@ static void check_listeners(pid_t owner) {
     }
     CHECK(seen >= 3, "ss showed deskd's, x11vnc's and noVNC's listeners (%d)", seen);
     free(out);
+}
+
+enum { SESSIONS = 100 };
+
+/* SESSIONS WebSockets on a fresh link's session path, left silent; how many got their 101. */
+static int open_sessions(int *fd) {
+    char url[512], id[64], req[1024];
+    int upgraded = 0;
+    if (make_link("{\"ttlSeconds\":600}", url, sizeof url, id, sizeof id, NULL) != 201)
+        return 0;
+    const char *token = strstr(url, "token=");
+    for (int i = 0; i < SESSIONS; i++) {
+        fd[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)d.port)};
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        int len = snprintf(req, sizeof req,
+                "GET /vnc/websockify?%s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+                "Origin: http://127.0.0.1:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                "Sec-WebSocket-Protocol: binary\r\n\r\n",
+                token ? token : "", d.port, d.port);
+        char buf[256] = "";
+        struct pollfd p = {.fd = fd[i], .events = POLLIN};
+        if (fd[i] >= 0 && connect(fd[i], (struct sockaddr *)&sa, sizeof sa) == 0 &&
+                write(fd[i], req, (size_t)len) == len && poll(&p, 1, 5000) == 1 &&
+                read(fd[i], buf, sizeof buf - 1) > 0 && strncmp(buf, "HTTP/1.1 101", 12) == 0)
+            upgraded++;
+    }
+    return upgraded;
 }
 
 int main(void) {
@@ -576,7 +609,14 @@ int main(void) {
 
     CHECK_INT(nodeproc_finish(&n, NULL, 30000), 0);
     evproc_stop(&ev);
+    /* SIGTERM with 100 silent sessions open: each is closed and deskd exits 0 (it crashed when
+     * the server was stopped while sessions still held their upgrade handles). */
+    int held[SESSIONS];
+    CHECK_INT(open_sessions(held), SESSIONS);
     CHECK_INT(deskd_stop(&d), 0);
+    for (int i = 0; i < SESSIONS; i++)
+        if (held[i] >= 0)
+            close(held[i]);
     if (check_failed)
         deskd_dump_log(&d);
     else
