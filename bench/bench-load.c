@@ -83,6 +83,18 @@ static void add(struct samples *s, enum kind k, double ms, enum desk_status st, 
     pthread_mutex_unlock(&s->lock);
 }
 
+/* deskd's address (url is http://127.0.0.1:PORT) and kubelet's probe request for it. */
+static struct sockaddr_in kube_target(const char *url, char *req, size_t len) {
+    const char *port = strrchr(url, ':');
+    snprintf(req, len,
+            "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1%s\r\nUser-Agent: kube-probe/1.30\r\n"
+            "Accept: */*\r\nConnection: close\r\n\r\n",
+            port);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(port + 1))};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return sa;
+}
+
 /*
  * One probe as kubelet sends it (a new connection, one request with
  * Connection: close, the answer read to the end, within 5 s): the status,
@@ -126,14 +138,8 @@ static void *probe_loop(void *arg) {
             return NULL;
         }
     }
-    const char *port = strrchr(c->url, ':');
     char req[256];
-    snprintf(req, sizeof req,
-            "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1%s\r\nUser-Agent: kube-probe/1.30\r\n"
-            "Accept: */*\r\nConnection: close\r\n\r\n",
-            port);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(port + 1))};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    struct sockaddr_in sa = kube_target(c->url, req, sizeof req);
     while (!atomic_load(&stop)) {
         double t0 = now_ms();
         long status = kube_probe(&sa, req);
@@ -277,14 +283,8 @@ static int run_level(const char *url, struct kid *deskd, int n, int seconds, boo
  * closed and a pause. Repeated --rounds times; p50, p95 and max printed.
  */
 static int storm(const char *url) {
-    const char *port = strrchr(url, ':');
     char req[256];
-    snprintf(req, sizeof req,
-            "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1%s\r\nUser-Agent: kube-probe/1.30\r\n"
-            "Accept: */*\r\nConnection: close\r\n\r\n",
-            port);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(port + 1))};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    struct sockaddr_in sa = kube_target(url, req, sizeof req);
     int *fd = calloc((size_t)opt.storm, sizeof *fd);
     double *ms = calloc((size_t)opt.storm_rounds, sizeof *ms);
     int failed = 0;
